@@ -1,0 +1,164 @@
+"""OneGrid: a real-time city command centre.
+
+``python app.py`` serves the default region with simulated live feeds on http://127.0.0.1:8050;
+``python app.py --help`` lists every command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import webbrowser
+
+# keep Dash from calling plotly's version-check host: command centres are air-gapped
+os.environ.setdefault("DASH_DISABLE_VERSION_CHECK", "true")
+
+import dash  # noqa: E402
+from flask import Response, abort  # noqa: E402
+
+from data.api import api  # noqa: E402
+from data.runtime import Runtime  # noqa: E402
+from data.settings import Settings, SettingsError, load_settings  # noqa: E402
+
+log = logging.getLogger("onegrid")
+GEO_LEVELS = ("city", "county", "township", "community", "grid")
+
+
+def create_app(
+    settings: Settings | None = None, runtime: Runtime | None = None, *, start_feeds: bool = True
+) -> dash.Dash:
+    """Build the Dash app (and its Flask server) on a runtime.
+
+    ``runtime`` defaults to a new one from ``settings`` (default: :func:`load_settings`). Feeds start
+    unless ``start_feeds`` is false.
+    """
+    from layouts import live, shell
+
+    settings = settings or (runtime.settings if runtime else load_settings())
+    runtime = runtime or Runtime(settings)
+    app = dash.Dash(
+        __name__,
+        use_pages=True,
+        pages_folder="",
+        title="OneGrid",
+        update_title=None,
+        serve_locally=True,
+        suppress_callback_exceptions=True,
+        assets_folder=os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets"),
+    )
+    server = app.server
+    server.extensions["onegrid"] = runtime
+    server.register_blueprint(api)
+    _register_geometry(server, runtime)
+    import callbacks.live  # noqa: F401  (registers its @callback functions)
+
+    dash.register_page("live", path="/", layout=live.layout, title="OneGrid")
+    app.layout = shell.shell(settings.refresh_ms)
+    if start_feeds:
+        runtime.start()
+    return app
+
+
+def _register_geometry(server, runtime: Runtime) -> None:
+    @server.get("/geo/<level>.json")
+    def geometry(level: str) -> Response:
+        if level not in GEO_LEVELS:
+            abort(404)
+        resp = Response(runtime.geojson(level), mimetype="application/geo+json")
+        resp.headers["Cache-Control"] = "public, max-age=86400"
+        return resp
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the web server (waitress, one process, threads) until interrupted."""
+    from waitress import serve as waitress_serve
+
+    overrides = {k: v for k, v in {"port": args.port, "host": args.host}.items() if v is not None}
+    if args.no_simulator:
+        overrides["simulator"] = False
+    settings = load_settings(args.config, **overrides)
+    app = create_app(settings)
+    url = f"http://{settings.host}:{settings.port}/"
+    log.info("OneGrid on %s (region %s, database %s)", url, settings.region, settings.db)
+    if args.open:
+        webbrowser.open(url)
+    try:
+        waitress_serve(
+            app.server,
+            host=settings.host,
+            port=settings.port,
+            threads=8,
+            channel_timeout=60,
+            ident="OneGrid",
+        )
+    finally:
+        app.server.extensions["onegrid"].stop()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: ``serve`` (the default) and the data commands."""
+    parser = argparse.ArgumentParser(
+        prog="app.py", description="OneGrid city command centre. Without a command: serve."
+    )
+    parser.add_argument("--config", help="TOML settings file (default: $ONEGRID_CONFIG)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("serve", help="run the web server (default)")
+    _serve_args(p)
+    _serve_args(parser)
+    _add_data_commands(sub)
+    return parser
+
+
+def _serve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default 8050, $ONEGRID_PORT)")
+    p.add_argument("--no-simulator", action="store_true", help="do not start simulated feeds")
+    p.add_argument("--open", action="store_true", help="open the page in a browser")
+
+
+def _add_data_commands(sub) -> None:
+    from data import region_import
+    from data.feeds import replay
+
+    region_import.add_parser(sub)
+    replay.add_parser(sub)
+    g = sub.add_parser("generate-region", help="regenerate the default Anshan-like region")
+    g.set_defaults(handler=lambda a: _generate_region())
+
+
+def _generate_region() -> int:
+    from data import region_gen
+
+    region_gen.main([])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command in (None, "serve"):
+            return serve(args)
+        if args.command == "replay":
+            from data.feeds import replay
+
+            return replay.run(args, Runtime) or 0
+        if args.command == "import-region":
+            from data import region_import
+
+            return region_import.run(args) or 0
+        return args.handler(args) or 0
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Callbacks: thin functions that read inputs, call data/ and layouts/, and return outputs."""

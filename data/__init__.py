@@ -1,0 +1,1 @@
+"""OneGrid data layer: store, region, ingest, feeds and queries. Never imports dash."""

@@ -1,0 +1,225 @@
+"""HTTP API (a Flask blueprint): push ingest for department systems and read-only data sharing.
+
+See docs/API.md for the contract. The runtime (store, pipeline, settings) is looked up in
+``current_app.extensions["onegrid"]`` so the blueprint holds no state of its own.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from flask import Blueprint, Response, current_app, jsonify, request
+from pydantic import ValidationError
+
+from data import queries
+from data.areas import scope_for_code
+from data.events import SOURCES, PushEvent, push_model_errors
+
+api = Blueprint("onegrid_api", __name__, url_prefix="/api")
+MAX_LIMIT = 10_000
+
+
+def _runtime():
+    return current_app.extensions["onegrid"]
+
+
+def _error(status: int, message: str, **extra) -> Response:
+    resp = jsonify({"error": message, **extra})
+    resp.status_code = status
+    if status == 401:
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="onegrid"'
+    return resp
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+@api.post("/ingest/<source>")
+def ingest(source: str) -> Response:
+    """Accept a batch of events from a department system; answer only after commit."""
+    rt = _runtime()
+    settings = rt.settings
+    if source not in SOURCES:
+        return _error(404, f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+    token = _bearer()
+    if token is None:
+        return _error(401, "missing 'Authorization: Bearer <token>' header")
+    if not settings.token_ok(source, token):
+        return _error(403, f"token not accepted for source {source}")
+    length = request.content_length
+    if length is not None and length > settings.max_push_bytes:
+        return _error(413, f"body of {length} bytes exceeds the limit of {settings.max_push_bytes}")
+    body = request.get_data(cache=False)
+    if len(body) > settings.max_push_bytes:
+        return _error(413, f"body exceeds the limit of {settings.max_push_bytes} bytes")
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return _error(400, f"body is not valid JSON: {exc}")
+    if not isinstance(doc, dict) or not isinstance(doc.get("events"), list):
+        return _error(400, 'body must be a JSON object {"events": [...]}')
+    records = doc["events"]
+    if len(records) > settings.max_push_events:
+        return _error(
+            413, f"{len(records)} events exceed the limit of {settings.max_push_events} per request"
+        )
+    frame = _push_frame(source, records)
+    result = rt.pipeline.ingest_frame(source, frame, feed=f"push:{source}")
+    return jsonify(result.as_dict())
+
+
+def _push_frame(source: str, records: list) -> pd.DataFrame:
+    """Validate each pushed record with pydantic; invalid ones carry their reason to quarantine."""
+    rows = []
+    for rec in records:
+        raw = json.dumps(rec, ensure_ascii=False, default=str)
+        try:
+            ev = PushEvent.model_validate(rec)
+        except ValidationError as exc:
+            rid = rec.get("id") if isinstance(rec, dict) else None
+            rows.append(
+                {
+                    "id": None if rid is None else str(rid),
+                    "_raw": raw,
+                    "_reason": _pydantic_reason(exc),
+                }
+            )
+            continue
+        reason = push_model_errors(source, ev)
+        rows.append(
+            {
+                "id": ev.id,
+                "time": ev.time,
+                "lon": ev.lon,
+                "lat": ev.lat,
+                "category": ev.category,
+                "severity": ev.severity,
+                "value": ev.value,
+                "text": ev.text,
+                "attributes": json.dumps(ev.attributes, ensure_ascii=False, default=str),
+                "_raw": raw,
+                "_reason": reason,
+            }
+        )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "id",
+            "time",
+            "lon",
+            "lat",
+            "category",
+            "severity",
+            "value",
+            "text",
+            "attributes",
+            "_raw",
+            "_reason",
+        ],
+    )
+    frame["time"] = pd.to_datetime(frame["time"], utc=True, errors="coerce")
+    return frame
+
+
+def _pydantic_reason(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err["loc"]) or "record"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def _read_allowed() -> Response | None:
+    token = _runtime().settings.read_token
+    if token and _bearer() != token:
+        return _error(401, "this API needs 'Authorization: Bearer <read token>'")
+    return None
+
+
+def _parse_time(name: str) -> pd.Timestamp | None:
+    v = request.args.get(name)
+    if v is None:
+        return None
+    t = pd.Timestamp(v)
+    if t.tzinfo is None:
+        raise ValueError(f"{name} needs a UTC offset, e.g. 2026-11-26T08:00:00+08:00")
+    return t.tz_convert("UTC")
+
+
+@api.get("/feeds")
+def feeds() -> Response:
+    """Health of every feed."""
+    if (denied := _read_allowed()) is not None:
+        return denied
+    rt = _runtime()
+    stale = {s: rt.settings.stale_after(s) for s in SOURCES}
+    return jsonify(
+        {"feeds": queries.feed_health(rt.db, now=pd.Timestamp.now(tz="UTC"), stale_after=stale)}
+    )
+
+
+@api.get("/events")
+def events() -> Response:
+    """Events filtered by source, category, time and area (any level), newest first."""
+    if (denied := _read_allowed()) is not None:
+        return denied
+    rt = _runtime()
+    args = request.args
+    unknown = set(args) - {"source", "category", "since", "until", "area", "limit"}
+    if unknown:
+        return _error(400, f"unknown parameter(s): {', '.join(sorted(unknown))}")
+    source = args.get("source")
+    if source is not None and source not in SOURCES:
+        return _error(400, f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+    try:
+        limit = int(args.get("limit", 100))
+        since, until = _parse_time("since"), _parse_time("until")
+    except ValueError as exc:
+        return _error(400, str(exc))
+    if not 1 <= limit <= MAX_LIMIT:
+        return _error(400, f"limit must be between 1 and {MAX_LIMIT}")
+    area = None
+    if "area" in args:
+        try:
+            area = scope_for_code(rt.db, args["area"])
+        except KeyError as exc:
+            return _error(404, str(exc.args[0]))
+    rows = queries.list_events(
+        rt.db,
+        rt.scope,
+        source=source,
+        category=args.get("category"),
+        since=since,
+        until=until,
+        area=area,
+        limit=limit,
+    )
+    return jsonify({"events": rows, "count": len(rows)})
+
+
+@api.get("/areas/<code>/summary")
+def area_summary(code: str) -> Response:
+    """Counts per source for an area at any level over a window (default: the last 24 h)."""
+    if (denied := _read_allowed()) is not None:
+        return denied
+    rt = _runtime()
+    try:
+        area = scope_for_code(rt.db, code)
+    except KeyError as exc:
+        return _error(404, str(exc.args[0]))
+    try:
+        until = _parse_time("until") or pd.Timestamp.now(tz="UTC")
+        since = _parse_time("since") or until - pd.Timedelta(hours=24)
+    except ValueError as exc:
+        return _error(400, str(exc))
+    if since >= until:
+        return _error(400, "since must be before until")
+    try:
+        summary = queries.area_summary(rt.db, rt.scope, area, since=since, until=until)
+    except PermissionError as exc:
+        return _error(403, str(exc))
+    return jsonify(summary)

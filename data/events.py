@@ -1,0 +1,253 @@
+"""Canonical events: sources, categories, the pydantic push model and the vectorised validator.
+
+Every feed (simulator, HTTP pull, folder drop, replay, push API) ends in the canonical event frame
+described in docs/ARCHITECTURE.md; this module is the single definition of what a valid event is.
+Coordinates are WGS84 lon/lat in degrees; times are timezone-aware and stored in UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SOURCES: tuple[str, ...] = ("police", "traffic", "environment", "market", "hotline")
+
+# Categories per source. Codes are stable identifiers; display names live in the translation tables.
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    # 110 incidents (DOMAIN.md 2.1)
+    "police": (
+        "criminal",
+        "public_order",
+        "traffic",
+        "dispute",
+        "assistance",
+        "fire_disaster",
+        "other",
+    ),
+    # accidents carry injuries in attributes; congestion readings carry the 0-10 index in value
+    "traffic": ("accident", "congestion", "road_hazard", "violation"),
+    # sensor readings: value is the measurement (AQI index, ug/m3, mg/m3, mg/L, dB)
+    "environment": (
+        "aqi",
+        "pm25",
+        "pm10",
+        "so2",
+        "no2",
+        "co",
+        "o3",
+        "water_do",
+        "water_codmn",
+        "water_nh3n",
+        "water_tp",
+        "noise",
+    ),
+    # market supervision / 12315 (DOMAIN.md 2.4)
+    "market": ("complaint", "violation_report", "enquiry", "inspection", "food_safety"),
+    # 12345 citizen hotline subjects (DOMAIN.md 2.5); the request type goes to attributes.type
+    "hotline": (
+        "heating",
+        "utilities",
+        "property",
+        "traffic",
+        "noise",
+        "labour",
+        "illegal_construction",
+        "city_appearance",
+        "consumer",
+        "education",
+        "health",
+        "other",
+    ),
+}
+
+# Sources whose events are measurements: a value is required.
+VALUE_REQUIRED: frozenset[str] = frozenset({"environment"})
+
+SEVERITY_MIN, SEVERITY_MAX = 1, 5
+# Events claiming to happen further in the future than this are clock errors.
+MAX_FUTURE = dt.timedelta(hours=1)
+# Placeholder dates such as 1900-01-01 are not real event times.
+MIN_TIME = pd.Timestamp("2000-01-01", tz="UTC")
+MAX_ID_LEN = 200
+MAX_TEXT_LEN = 4000
+
+CANONICAL_COLUMNS: tuple[str, ...] = (
+    "id",
+    "time",
+    "lon",
+    "lat",
+    "category",
+    "severity",
+    "value",
+    "text",
+    "attributes",
+)
+
+
+class PushEvent(BaseModel):
+    """One event as sent to ``POST /api/ingest/<source>`` (see docs/API.md)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: str = Field(min_length=1, max_length=MAX_ID_LEN)
+    time: dt.datetime
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    category: str
+    severity: int | None = Field(default=None, ge=SEVERITY_MIN, le=SEVERITY_MAX)
+    value: float | None = None
+    text: str | None = Field(default=None, max_length=MAX_TEXT_LEN)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_text(cls, v: Any) -> Any:
+        # Department systems often send numeric ids; they are still ids.
+        if isinstance(v, int) and not isinstance(v, bool):
+            return str(v)
+        return v
+
+    @field_validator("time")
+    @classmethod
+    def _aware(cls, v: dt.datetime) -> dt.datetime:
+        if v.tzinfo is None:
+            raise ValueError("time needs a UTC offset, e.g. 2026-11-26T08:00:00+08:00")
+        return v.astimezone(dt.UTC)
+
+    @model_validator(mode="after")
+    def _finite(self) -> PushEvent:
+        if not (np.isfinite(self.lon) and np.isfinite(self.lat)):
+            raise ValueError("lon/lat must be finite numbers")
+        if self.lon == 0 and self.lat == 0:
+            raise ValueError("coordinates (0, 0) are a missing location")
+        if self.value is not None and not np.isfinite(self.value):
+            raise ValueError("value must be a finite number")
+        return self
+
+
+def push_model_errors(source: str, event: PushEvent) -> str | None:
+    """Source-specific checks the generic model cannot know; returns a reason or None."""
+    if event.category not in CATEGORIES[source]:
+        return f"unknown category {event.category!r} for source {source}"
+    if source in VALUE_REQUIRED and event.value is None:
+        return f"a value is required for {source} readings"
+    return None
+
+
+def empty_frame() -> pd.DataFrame:
+    """An empty canonical event frame with the right dtypes."""
+    return pd.DataFrame(
+        {
+            "id": pd.Series([], dtype="object"),
+            "time": pd.Series([], dtype="datetime64[us, UTC]"),
+            "lon": pd.Series([], dtype="float64"),
+            "lat": pd.Series([], dtype="float64"),
+            "category": pd.Series([], dtype="object"),
+            "severity": pd.Series([], dtype="Int64"),
+            "value": pd.Series([], dtype="float64"),
+            "text": pd.Series([], dtype="object"),
+            "attributes": pd.Series([], dtype="object"),
+        }
+    )
+
+
+def _as_str_series(s: pd.Series) -> pd.Series:
+    return s.astype("object").where(s.notna(), None)
+
+
+def normalise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Coerce a feed's frame to canonical dtypes, adding missing optional columns.
+
+    Values that cannot be coerced become missing, and ``validate_frame`` then gives the reason.
+    """
+    out = pd.DataFrame(index=frame.index)
+    out["id"] = _as_str_series(frame["id"].astype("string")) if "id" in frame else None
+    if "time" in frame:
+        t = frame["time"]
+        if not isinstance(t.dtype, pd.DatetimeTZDtype):
+            t = pd.to_datetime(t, errors="coerce", utc=True, format="ISO8601")
+        out["time"] = t.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+    else:
+        out["time"] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us, UTC]")
+    for col in ("lon", "lat", "value"):
+        out[col] = (
+            pd.to_numeric(frame[col], errors="coerce").astype("float64") if col in frame else np.nan
+        )
+    out["category"] = _as_str_series(frame["category"]) if "category" in frame else None
+    sev = pd.to_numeric(frame["severity"], errors="coerce") if "severity" in frame else None
+    out["severity"] = (
+        pd.Series(pd.NA, index=frame.index, dtype="Int64")
+        if sev is None
+        else sev.round().astype("Int64")
+    )
+    out["text"] = _as_str_series(frame["text"]) if "text" in frame else None
+    if "attributes" in frame:
+        attrs = frame["attributes"]
+        out["attributes"] = [
+            a
+            if (a is None or isinstance(a, str))
+            else json.dumps(a, ensure_ascii=False, default=str)
+            for a in attrs.where(attrs.notna(), None)
+        ]
+    else:
+        out["attributes"] = None
+    for extra in ("_raw", "_reason"):
+        if extra in frame:
+            out[extra] = frame[extra]
+    return out
+
+
+def validate_frame(source: str, frame: pd.DataFrame, now: pd.Timestamp | None = None) -> pd.Series:
+    """Vectorised validation of a canonical frame.
+
+    Returns a Series aligned to ``frame`` holding the first reason a row is invalid, or None for a
+    valid row. The rules are those of :class:`PushEvent` plus :func:`push_model_errors`.
+    """
+    if source not in CATEGORIES:
+        raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+    now = now if now is not None else pd.Timestamp.now(tz="UTC")
+    n = len(frame)
+    reason = np.full(n, None, dtype=object)
+
+    def flag(mask: np.ndarray, text: str) -> None:
+        sel = mask & (reason == None)  # noqa: E711  (numpy elementwise comparison)
+        reason[sel] = text
+
+    if "_reason" in frame:
+        pre = frame["_reason"].to_numpy(dtype=object)
+        has = pd.notna(pre)
+        reason[has] = pre[has]
+    ids = frame["id"]
+    flag(ids.isna().to_numpy(), "missing id")
+    flag((ids.str.len() > MAX_ID_LEN).fillna(False).to_numpy(dtype=bool), "id too long")
+    flag((ids.str.strip() == "").fillna(False).to_numpy(dtype=bool), "missing id")
+    t = frame["time"]
+    flag(t.isna().to_numpy(), "missing or unparseable time")
+    flag(
+        (t < MIN_TIME).fillna(False).to_numpy(dtype=bool),
+        "time before 2000-01-01 (placeholder date)",
+    )
+    flag((t > now + MAX_FUTURE).fillna(False).to_numpy(dtype=bool), "time in the future")
+    lon = frame["lon"].to_numpy(dtype="float64")
+    lat = frame["lat"].to_numpy(dtype="float64")
+    flag(~np.isfinite(lon) | ~np.isfinite(lat), "missing coordinates")
+    flag((lon == 0) & (lat == 0), "coordinates (0, 0) are a missing location")
+    flag((np.abs(lon) > 180) | (np.abs(lat) > 90), "coordinates out of range")
+    cats = frame["category"]
+    flag(cats.isna().to_numpy(), "missing category")
+    flag(~cats.isin(CATEGORIES[source]).to_numpy(), f"unknown category for source {source}")
+    sev = frame["severity"]
+    bad_sev = sev.notna() & ((sev < SEVERITY_MIN) | (sev > SEVERITY_MAX))
+    flag(bad_sev.fillna(False).to_numpy(dtype=bool), "severity outside 1..5")
+    val = frame["value"].to_numpy(dtype="float64")
+    flag(np.isinf(val), "value must be a finite number")
+    if source in VALUE_REQUIRED:
+        flag(np.isnan(val), f"a value is required for {source} readings")
+    text = frame["text"]
+    flag((text.str.len() > MAX_TEXT_LEN).fillna(False).to_numpy(dtype=bool), "text too long")
+    return pd.Series(reason, index=frame.index, dtype=object)

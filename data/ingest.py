@@ -1,0 +1,272 @@
+"""One ingest pipeline for every feed.
+
+validate -> quarantine with a reason -> de-duplicate on (source, source_event_id) -> place in the
+grid cell -> commit (one writer transaction) -> only then acknowledge (return the counts).
+
+Everything before the commit is vectorised and runs in the caller's thread; only the write itself
+goes through the store's single writer.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from data.areas import cell_lineage, install_region, lineage_arrays
+from data.events import SOURCES, normalise_frame, validate_frame
+from data.placement import OUTSIDE, Placer
+from data.schema import BUCKET_SECONDS
+from data.store import Database
+
+OUTSIDE_REASON = "outside region"
+MAX_ERRORS_REPORTED = 100
+
+
+@dataclass
+class IngestResult:
+    """What happened to one batch. ``errors``: the quarantined records' reasons (first 100)."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    errors: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """The push API's answer body."""
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "quarantined": self.quarantined,
+            "errors": self.errors,
+        }
+
+    def __iadd__(self, other: IngestResult) -> IngestResult:
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.quarantined += other.quarantined
+        room = MAX_ERRORS_REPORTED - len(self.errors)
+        self.errors.extend(other.errors[: max(room, 0)])
+        return self
+
+
+class Pipeline:
+    """Validate, de-duplicate, place and commit events of any source.
+
+    ``placer`` places lon/lat (WGS84) in grid cells; ``lineage`` gives each cell's ancestors.
+    """
+
+    def __init__(self, db: Database, placer: Placer, lineage: pd.DataFrame) -> None:
+        self.db = db
+        self.placer = placer
+        self._lineage = lineage_arrays(lineage)
+        self._listeners: list = []
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_region(cls, db: Database, region, **placer_kw) -> Pipeline:
+        """Install ``region`` in ``db`` (or check it is the one there) and build the pipeline."""
+        install_region(db, region)
+        cells = region.cells()
+        placer = Placer(cells.geometry.to_numpy(), cells["key"].to_numpy(), **placer_kw)
+        return cls(db, placer, cell_lineage(db))
+
+    def add_listener(self, fn) -> None:
+        """Call ``fn(source, result)`` after every committed batch (for live screens)."""
+        with self._lock:
+            self._listeners.append(fn)
+
+    # ------------------------------------------------------------------------------------------
+
+    def ingest_frame(
+        self,
+        source: str,
+        frame: pd.DataFrame,
+        *,
+        feed: str | None = None,
+        now: pd.Timestamp | None = None,
+    ) -> IngestResult:
+        """Ingest a canonical event frame (docs/ARCHITECTURE.md) from ``source``.
+
+        Returns after the batch is committed; the counts are the acknowledgement.
+        """
+        if source not in SOURCES:
+            raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+        now = now if now is not None else pd.Timestamp.now(tz="UTC")
+        frame = normalise_frame(frame.reset_index(drop=True))
+        reasons = validate_frame(source, frame, now=now).to_numpy(dtype=object, copy=True)
+        ok = pd.isna(reasons)
+        cells = np.full(len(frame), OUTSIDE, dtype=np.int64)
+        idx = np.flatnonzero(ok)
+        cells[idx] = self.placer.place(frame["lon"].to_numpy()[idx], frame["lat"].to_numpy()[idx])
+        outside = ok & (cells == OUTSIDE)
+        reasons[outside] = OUTSIDE_REASON
+        ok &= ~outside
+        # a key repeated inside one batch is a duplicate, like one already stored
+        repeated = ok & frame["id"].duplicated(keep="first").to_numpy()
+        ok &= ~repeated
+        events = self._event_table(source, frame, ok, cells, feed, now)
+        bad = ~ok & ~repeated
+        quarantine = self._quarantine_table(source, frame, bad, reasons, feed, now)
+        accepted = self.db.write(lambda con: self._commit(con, source, events, quarantine, now))
+        result = IngestResult(
+            accepted=accepted,
+            duplicates=int(repeated.sum()) + int(ok.sum()) - accepted,
+            quarantined=int(bad.sum()),
+            errors=self._errors(frame, bad, reasons),
+        )
+        for fn in list(self._listeners):
+            fn(source, result)
+        return result
+
+    def record_error(self, source: str, message: str) -> None:
+        """Count a feed error (a failed pull, an unreadable file) in the feed's health."""
+        self.db.write(
+            lambda con: con.execute(
+                """
+                INSERT INTO feed_status (source, errors, last_error, last_error_at)
+                VALUES (?, 1, ?, now())
+                ON CONFLICT (source) DO UPDATE SET errors = feed_status.errors + 1,
+                    last_error = excluded.last_error, last_error_at = excluded.last_error_at
+                """,
+                [source, message[:2000]],
+            )
+        )
+
+    # ------------------------------------------------------------------------------------------
+
+    def _event_table(self, source, frame, ok, cells, feed, now) -> pa.Table:
+        sel = frame.loc[ok]
+        cell = cells[ok]
+        lin = self._lineage
+        n = len(sel)
+        return pa.table(
+            {
+                "source": pa.array([source] * n, pa.string()),
+                "source_event_id": pa.array(sel["id"].to_numpy(dtype=object), pa.string()),
+                "category": pa.array(sel["category"].to_numpy(dtype=object), pa.string()),
+                "severity": pa.array(sel["severity"].astype("Int8"), pa.int8()),
+                "value": pa.array(sel["value"].to_numpy(), pa.float64(), from_pandas=True),
+                "event_time": pa.array(sel["time"], pa.timestamp("us", tz="UTC")),
+                "received_at": pa.array(np.full(n, now.value // 1000), pa.int64()).cast(
+                    pa.timestamp("us", tz="UTC")
+                ),
+                "lon": pa.array(sel["lon"].to_numpy(), pa.float64()),
+                "lat": pa.array(sel["lat"].to_numpy(), pa.float64()),
+                "cell_key": pa.array(cell, pa.int32()),
+                "community_key": pa.array(lin["community_key"][cell], pa.int32()),
+                "township_key": pa.array(lin["township_key"][cell], pa.int32()),
+                "county_key": pa.array(lin["county_key"][cell], pa.int32()),
+                "city_key": pa.array(lin["city_key"][cell], pa.int32()),
+                "text": pa.array(sel["text"].to_numpy(dtype=object), pa.string()),
+                "attributes": pa.array(sel["attributes"].to_numpy(dtype=object), pa.string()),
+                "feed": pa.array([feed or source] * n, pa.string()),
+            }
+        )
+
+    def _quarantine_table(self, source, frame, bad, reasons, feed, now) -> pd.DataFrame:
+        rows = frame.loc[bad]
+        if "_raw" in rows:
+            raw = rows["_raw"].astype("object").where(rows["_raw"].notna(), None).tolist()
+        else:
+            raw = _records_as_json(rows)
+        return pd.DataFrame(
+            {
+                "source": source,
+                "feed": feed or source,
+                "received_at": pd.Series([now] * len(rows), dtype="datetime64[us, UTC]"),
+                "reason": reasons[bad].astype(str),
+                "source_event_id": rows["id"].astype("object").tolist(),
+                "raw": raw,
+            }
+        )
+
+    @staticmethod
+    def _errors(frame, bad, reasons) -> list[dict]:
+        idx = np.flatnonzero(bad)[:MAX_ERRORS_REPORTED]
+        ids = frame["id"].to_numpy(dtype=object)
+        return [
+            {"index": int(i), "id": None if pd.isna(ids[i]) else ids[i], "reason": reasons[i]}
+            for i in idx
+        ]
+
+    @staticmethod
+    def _commit(con, source, events: pa.Table, quarantine: pd.DataFrame, now) -> int:
+        if len(quarantine):
+            con.register("q_batch", quarantine)
+            con.execute(
+                "INSERT INTO quarantine (source, feed, received_at, reason, source_event_id, raw) "
+                "SELECT source, feed, received_at, reason, source_event_id, raw FROM q_batch"
+            )
+            con.unregister("q_batch")
+        accepted = 0
+        last_event = None
+        if events.num_rows:
+            con.register("e_batch", events)
+            with warnings.catch_warnings():
+                # the extra copy it warns about is of four narrow columns; con.sql() would be lazy
+                # and could run the INSERT twice
+                warnings.simplefilter("ignore", UserWarning)
+                inserted = con.execute(
+                    "INSERT INTO events BY NAME SELECT * FROM e_batch ON CONFLICT DO NOTHING "
+                    "RETURNING cell_key, event_time, severity, value"
+                ).to_arrow_table()
+            con.unregister("e_batch")
+            accepted = inserted.num_rows
+            if accepted:
+                con.register("e_new", inserted)
+                con.execute(
+                    f"""
+                    INSERT INTO cell_counts
+                    SELECT time_bucket(INTERVAL {BUCKET_SECONDS} SECOND, event_time) AS bucket,
+                           cell_key, ? AS source, count(*) AS n,
+                           coalesce(sum(severity), 0) AS severity_sum, max(value) AS value_max
+                    FROM e_new GROUP BY ALL
+                    ON CONFLICT DO UPDATE SET n = cell_counts.n + excluded.n,
+                        severity_sum = cell_counts.severity_sum + excluded.severity_sum,
+                        value_max = greatest(cell_counts.value_max, excluded.value_max)
+                    """,
+                    [source],
+                )
+                last_event = con.execute("SELECT max(event_time) FROM e_new").fetchall()[0][0]
+                con.unregister("e_new")
+        dup = events.num_rows - accepted
+        q = len(quarantine)
+        con.execute(
+            """
+            INSERT INTO ingest_minutes VALUES (date_trunc('minute', ?::TIMESTAMPTZ), ?, ?, ?, ?)
+            ON CONFLICT DO UPDATE SET accepted = ingest_minutes.accepted + excluded.accepted,
+                duplicates = ingest_minutes.duplicates + excluded.duplicates,
+                quarantined = ingest_minutes.quarantined + excluded.quarantined
+            """,
+            [now.to_pydatetime(), source, accepted, dup, q],
+        )
+        con.execute(
+            """
+            INSERT INTO feed_status (source, last_event_time, last_received_at, accepted,
+                                     duplicates, quarantined)
+            VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (source) DO UPDATE SET
+                last_event_time = greatest(feed_status.last_event_time, excluded.last_event_time),
+                last_received_at = excluded.last_received_at,
+                accepted = feed_status.accepted + excluded.accepted,
+                duplicates = feed_status.duplicates + excluded.duplicates,
+                quarantined = feed_status.quarantined + excluded.quarantined
+            """,
+            [source, last_event, now.to_pydatetime(), accepted, dup, q],
+        )
+        return accepted
+
+
+def _records_as_json(rows: pd.DataFrame) -> list[str]:
+    """Each row as a JSON object text, for the quarantine's raw column (vectorised)."""
+    cols = [c for c in rows.columns if not c.startswith("_")]
+    if not len(rows):
+        return []
+    text = rows[cols].to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
+    # JSON escapes newlines inside strings, so one line is one record
+    return text.splitlines()

@@ -1,0 +1,100 @@
+"""The running OneGrid: store, region, pipeline and feeds, started and stopped together.
+
+``Runtime`` is what the web app and the CLI share; it holds no dash objects.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pandas as pd
+
+from data.areas import AreaScope, city_scope
+from data.ingest import Pipeline
+from data.region import load_region
+from data.settings import Settings
+from data.store import Database
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """Everything OneGrid runs on, built from ``settings``; ``start()`` starts the feeds."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.region = load_region(settings.region)
+        self.timezone = settings.timezone or self.region.meta.get("timezone", "UTC")
+        self.db = Database(settings.db)
+        try:
+            self.pipeline = Pipeline.for_region(self.db, self.region)
+        except Exception:
+            self.db.close()
+            raise
+        self.scope: AreaScope = city_scope(self.db)
+        self.cell_keys: list[int] = self.region.cells()["key"].astype(int).tolist()
+        self._geojson: dict[str, bytes] = {}
+        self._feeds: list = []
+        self._lock = threading.Lock()
+
+    def geojson(self, level: str) -> bytes:
+        """Compact GeoJSON bytes of one level's polygons (built once, then cached)."""
+        from data.geometry import geojson_bytes, level_geojson
+
+        with self._lock:
+            if level not in self._geojson:
+                self._geojson[level] = geojson_bytes(level_geojson(self.region, level))
+            return self._geojson[level]
+
+    def start(self) -> None:
+        """Start the simulator (after back-filling history on an empty store) and connectors."""
+        from data.feeds.connectors import FolderDropFeed, HttpPullFeed
+
+        if self.settings.simulator:
+            self._start_simulator()
+        for spec in self.settings.pull_feeds:
+            self._feeds.append(HttpPullFeed(spec, self.pipeline, self.db))
+        for spec in self.settings.folder_feeds:
+            self._feeds.append(FolderDropFeed(spec, self.pipeline))
+        for feed in self._feeds:
+            feed.start()
+
+    def _start_simulator(self) -> None:
+        from data.feeds.simulator import Simulator, SimulatorFeed
+
+        rates = self.settings.simulator_rates or None
+        sim = Simulator.from_region(
+            self.region, seed=self.settings.simulator_seed, rates=rates, timezone=self.timezone
+        )
+        now = pd.Timestamp.now(tz="UTC")
+        self.backfill(sim, now)
+        feed = SimulatorFeed(
+            sim,
+            lambda source, frame: self.pipeline.ingest_frame(source, frame, feed="simulator"),
+            interval_s=self.settings.simulator_interval_s,
+            speed=self.settings.simulator_speed,
+        )
+        self._feeds.append(feed)
+
+    def backfill(self, sim, now: pd.Timestamp) -> int:
+        """On an empty store, ingest ``simulator_backfill_days`` of simulated history up to now."""
+        days = self.settings.simulator_backfill_days
+        if days <= 0 or self.db.query_one("SELECT count(*) FROM events")[0] > 0:
+            return 0
+        start = now - pd.Timedelta(days=days)
+        total = 0
+        for day in pd.date_range(start, now, freq="1D"):
+            end = min(day + pd.Timedelta(days=1), now)
+            for source, frame in sim.generate_all(day, end).items():
+                if len(frame):
+                    total += self.pipeline.ingest_frame(source, frame, feed="simulator").accepted
+        log.info("back-filled %d simulated events", total)
+        return total
+
+    def stop(self) -> None:
+        """Stop every feed, then close the store (queued writes finish first)."""
+        for feed in self._feeds:
+            feed.stop()
+        self._feeds.clear()
+        self.db.close()

@@ -1,0 +1,139 @@
+"""Settings: the one place OneGrid's configuration comes from.
+
+Precedence, lowest to highest: defaults below < a TOML config file (``--config`` or
+``ONEGRID_CONFIG``) < environment variables ``ONEGRID_<NAME>`` (for example ``ONEGRID_DB``,
+``ONEGRID_PORT``, ``ONEGRID_REGION``, ``ONEGRID_SIMULATOR=off``, ``ONEGRID_INGEST_TOKEN``).
+Nested tables (feed tokens, rates) use a double underscore: ``ONEGRID_FEED_TOKENS__POLICE=...``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, InitSettingsSource, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DB = REPO_ROOT / "var" / "onegrid.duckdb"
+
+
+class PullFeed(BaseModel):
+    """An HTTP pull connector: JSON or CSV fetched from ``url`` every ``interval_s`` seconds."""
+
+    name: str
+    source: str
+    url: str
+    mapping: str | None = None
+    format: Literal["json", "csv"] = "json"
+    interval_s: float = Field(default=60.0, gt=0)
+    since_param: str | None = "since"
+
+
+class FolderFeed(BaseModel):
+    """A folder-drop connector: files dropped in ``path`` are ingested then moved to done/ or failed/."""
+
+    name: str
+    path: Path
+    mapping: str | None = None
+    source: str | None = None
+    interval_s: float = Field(default=5.0, gt=0)
+
+
+class Settings(BaseSettings):
+    """All of OneGrid's settings. Times are seconds unless a name says otherwise."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ONEGRID_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    db: Path = DEFAULT_DB
+    host: str = "127.0.0.1"
+    port: int = Field(default=8050, ge=1, le=65535)
+    region: str = "anshan"
+    timezone: str | None = None  # default: the region's own time zone
+    language: Literal["zh", "en"] = "zh"
+
+    simulator: bool = True
+    simulator_speed: float = Field(default=1.0, gt=0)
+    simulator_interval_s: float = Field(default=2.0, gt=0)
+    simulator_seed: int = 20261126
+    simulator_rates: dict[str, float] = Field(default_factory=dict)
+    # On an empty database, fill this many days of simulated history so the wall has a past.
+    simulator_backfill_days: float = Field(default=8.0, ge=0)
+
+    ingest_token: str | None = None
+    read_token: str | None = None  # when set, the read API needs it as a Bearer token
+    feed_tokens: dict[str, str] = Field(default_factory=dict)
+    max_push_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    max_push_events: int = Field(default=10_000, gt=0)
+
+    stale_after_s: float = Field(default=300.0, gt=0)
+    stale_after_s_by_feed: dict[str, float] = Field(default_factory=dict)
+    refresh_ms: int = Field(default=5000, ge=500)
+    tile_url: str | None = None
+
+    pull_feeds: list[PullFeed] = Field(default_factory=list)
+    folder_feeds: list[FolderFeed] = Field(default_factory=list)
+
+    @field_validator("simulator", mode="before")
+    @classmethod
+    def _on_off(cls, v: Any) -> Any:
+        if isinstance(v, str) and v.strip().lower() in {"on", "off"}:
+            return v.strip().lower() == "on"
+        return v
+
+    def token_ok(self, source: str, token: str | None) -> bool:
+        """True when ``token`` may push to ``source`` (the shared token or the feed's own)."""
+        if not token:
+            return False
+        allowed = {t for t in (self.ingest_token, self.feed_tokens.get(source)) if t}
+        return token in allowed
+
+    def stale_after(self, feed: str) -> float:
+        """Seconds of silence after which ``feed`` counts as stale."""
+        return self.stale_after_s_by_feed.get(feed, self.stale_after_s)
+
+
+class SettingsError(ValueError):
+    """A configuration problem, worded for the person running OneGrid."""
+
+
+def load_settings(config: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build settings: defaults < the TOML file < the environment < ``overrides`` (for tests).
+
+    ``config`` defaults to ``$ONEGRID_CONFIG``. Raises :class:`SettingsError` naming every problem.
+    """
+    path = config or os.environ.get("ONEGRID_CONFIG")
+    file_values: dict[str, Any] = {}
+    if path:
+        p = Path(path)
+        if not p.is_file():
+            raise SettingsError(f"config file not found: {p}")
+        try:
+            file_values = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"config file {p} is not valid TOML: {exc}") from exc
+
+    class _Layered(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+        ):
+            return (init_settings, env_settings, InitSettingsSource(settings_cls, file_values))
+
+    try:
+        return _Layered(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_explain(exc)) from exc
+
+
+def _explain(exc: ValidationError) -> str:
+    lines = ["invalid settings:"]
+    for err in exc.errors():
+        name = ".".join(str(p) for p in err["loc"])
+        env = "ONEGRID_" + name.upper().replace(".", "__")
+        lines.append(f"  {name} (env {env}): {err['msg']} (got {err.get('input')!r})")
+    return "\n".join(lines)

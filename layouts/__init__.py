@@ -1,0 +1,1 @@
+"""Layouts: functions that return Dash component trees. They never run SQL."""
