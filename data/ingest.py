@@ -112,7 +112,10 @@ class Pipeline:
         events = self._event_table(source, frame, ok, cells, feed, now)
         bad = ~ok & ~repeated
         quarantine = self._quarantine_table(source, frame, bad, reasons, feed, now)
-        accepted = self.db.write(lambda con: self._commit(con, source, events, quarantine, now))
+        repeats = int(repeated.sum())
+        accepted = self.db.write(
+            lambda con: self._commit(con, source, events, quarantine, now, repeats)
+        )
         result = IngestResult(
             accepted=accepted,
             duplicates=int(repeated.sum()) + int(ok.sum()) - accepted,
@@ -195,7 +198,7 @@ class Pipeline:
         ]
 
     @staticmethod
-    def _commit(con, source, events: pa.Table, quarantine: pd.DataFrame, now) -> int:
+    def _commit(con, source, events: pa.Table, quarantine: pd.DataFrame, now, repeats: int) -> int:
         if len(quarantine):
             con.register("q_batch", quarantine)
             con.execute(
@@ -234,7 +237,7 @@ class Pipeline:
                 )
                 last_event = con.execute("SELECT max(event_time) FROM e_new").fetchall()[0][0]
                 con.unregister("e_new")
-        dup = events.num_rows - accepted
+        dup = events.num_rows - accepted + repeats
         q = len(quarantine)
         con.execute(
             """

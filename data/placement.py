@@ -27,8 +27,10 @@ M_PER_DEG_LON_EQ = 111_320.0
 
 def _edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """All ring edges of ``geoms`` as (x1, y1, x2, y2, geometry index) arrays."""
-    rings = shapely.get_rings(geoms, return_index=True)
-    ring_geoms, ring_owner = rings
+    # get_rings ignores multipolygons, so split them into their polygons first
+    parts, part_owner = shapely.get_parts(geoms, return_index=True)
+    ring_geoms, ring_part = shapely.get_rings(parts, return_index=True)
+    ring_owner = part_owner[ring_part]
     coords, coord_ring = shapely.get_coordinates(ring_geoms, return_index=True)
     same = coord_ring[1:] == coord_ring[:-1]
     x1, y1 = coords[:-1, 0][same], coords[:-1, 1][same]

@@ -1,0 +1,67 @@
+"""Database: migrations, one writer thread, a read cursor per thread, rollback on failure."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from data.schema import MIGRATIONS, current_version
+from data.store import Database
+
+
+def test_migrations_apply_once(tmp_path):
+    path = tmp_path / "a.duckdb"
+    with Database(path) as db:
+        assert db.query_one("SELECT max(version) FROM schema_version")[0] == MIGRATIONS[-1][0]
+    with Database(path) as db:  # reopening applies nothing twice
+        assert db.query_one("SELECT count(*) FROM schema_version")[0] == len(MIGRATIONS)
+        assert current_version(db.cursor()) == MIGRATIONS[-1][0]
+
+
+def test_writes_run_on_one_thread_and_commit_before_returning(tmp_path):
+    with Database(tmp_path / "a.duckdb") as db:
+        seen = set()
+
+        def write(con, i):
+            seen.add(threading.current_thread().name)
+            con.execute("INSERT INTO meta VALUES (?, ?)", [f"k{i}", str(i)])
+
+        threads = [threading.Thread(target=lambda i=i: db.write(lambda c: write(c, i)))
+                   for i in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert seen == {"onegrid-writer"}
+        assert db.query_one("SELECT count(*) FROM meta")[0] == 20
+
+
+def test_failed_write_rolls_back_and_writer_survives(tmp_path):
+    with Database(tmp_path / "a.duckdb") as db:
+        def bad(con):
+            con.execute("INSERT INTO meta VALUES ('a', '1')")
+            raise ValueError("boom")
+
+        with pytest.raises(ValueError, match="boom"):
+            db.write(bad)
+        assert db.query_one("SELECT count(*) FROM meta")[0] == 0
+        db.execute_write("INSERT INTO meta VALUES ('b', '2')")
+        assert db.query("SELECT key FROM meta") == [("b",)]
+
+
+def test_each_thread_gets_its_own_cursor(tmp_path):
+    with Database(tmp_path / "a.duckdb") as db:
+        cursors = []
+        t = threading.Thread(target=lambda: cursors.append(db.cursor()))
+        t.start()
+        t.join()
+        assert cursors[0] is not db.cursor()
+        assert db.cursor() is db.cursor()
+
+
+def test_closed_database_refuses_work(tmp_path):
+    db = Database(tmp_path / "a.duckdb")
+    db.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        db.write(lambda con: None)
