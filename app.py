@@ -34,7 +34,7 @@ def create_app(
     ``runtime`` defaults to a new one from ``settings`` (default: :func:`load_settings`). Feeds start
     unless ``start_feeds`` is false.
     """
-    from layouts import live, shell
+    from layouts import shell, wall
 
     settings = settings or (runtime.settings if runtime else load_settings())
     runtime = runtime or Runtime(settings)
@@ -52,10 +52,16 @@ def create_app(
     server.extensions["onegrid"] = runtime
     server.register_blueprint(api)
     _register_geometry(server, runtime)
-    import callbacks.live  # noqa: F401  (registers its @callback functions)
+    import callbacks.wall  # noqa: F401  (registers its @callback functions)
 
-    dash.register_page("live", path="/", layout=live.layout, title="OneGrid")
-    app.layout = shell.shell(settings.refresh_ms)
+    dash.register_page("wall", path="/", layout=wall.layout, title="OneGrid")
+    meta = runtime.region.meta
+    region = {
+        "name_zh": meta.get("name_zh") or runtime.region.name,
+        "name_en": meta.get("name_en") or runtime.region.name,
+        "illustrative": "illustrative" in str(meta.get("source", "")),
+    }
+    app.layout = shell.shell(settings.refresh_ms, region=region, timezone=runtime.timezone)
     if start_feeds:
         runtime.start()
     return app
@@ -146,15 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in (None, "serve"):
             return serve(args)
-        if args.command == "replay":
-            from data.feeds import replay
-
-            return replay.run(args, Runtime) or 0
-        if args.command == "import-region":
-            from data import region_import
-
-            return region_import.run(args) or 0
-        return args.handler(args) or 0
+        handler = getattr(args, "handler", None) or getattr(args, "func", None)
+        return handler(args) or 0
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -156,17 +156,30 @@ def empty_frame() -> pd.DataFrame:
     )
 
 
+STRING = pd.StringDtype("pyarrow")  # Arrow-backed: vectorised string checks, cheap to hand to DuckDB
+
+
 def _as_str_series(s: pd.Series) -> pd.Series:
-    return s.astype("object").where(s.notna(), None)
+    if s.dtype == STRING:
+        return s
+    if pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
+        # numbers or mixed values: make them text, keeping missing values missing
+        s = s.where(s.isna(), s.astype(str))
+    return s.astype(STRING)
+
+
+def _missing_str(index: pd.Index) -> pd.Series:
+    return pd.Series(pd.NA, index=index, dtype=STRING)
 
 
 def normalise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Coerce a feed's frame to canonical dtypes, adding missing optional columns.
 
-    Values that cannot be coerced become missing, and ``validate_frame`` then gives the reason.
+    Text columns become Arrow-backed strings. Values that cannot be coerced become missing, and
+    ``validate_frame`` then gives the reason.
     """
     out = pd.DataFrame(index=frame.index)
-    out["id"] = _as_str_series(frame["id"].astype("string")) if "id" in frame else None
+    out["id"] = _as_str_series(frame["id"]) if "id" in frame else _missing_str(frame.index)
     if "time" in frame:
         t = frame["time"]
         if not isinstance(t.dtype, pd.DatetimeTZDtype):
@@ -178,28 +191,37 @@ def normalise_frame(frame: pd.DataFrame) -> pd.DataFrame:
         out[col] = (
             pd.to_numeric(frame[col], errors="coerce").astype("float64") if col in frame else np.nan
         )
-    out["category"] = _as_str_series(frame["category"]) if "category" in frame else None
+    for col in ("category", "text"):
+        out[col] = _as_str_series(frame[col]) if col in frame else _missing_str(frame.index)
     sev = pd.to_numeric(frame["severity"], errors="coerce") if "severity" in frame else None
     out["severity"] = (
         pd.Series(pd.NA, index=frame.index, dtype="Int64")
         if sev is None
         else sev.round().astype("Int64")
     )
-    out["text"] = _as_str_series(frame["text"]) if "text" in frame else None
-    if "attributes" in frame:
-        attrs = frame["attributes"]
-        out["attributes"] = [
-            a
-            if (a is None or isinstance(a, str))
-            else json.dumps(a, ensure_ascii=False, default=str)
-            for a in attrs.where(attrs.notna(), None)
-        ]
-    else:
-        out["attributes"] = None
+    out["attributes"] = (
+        _attributes(frame["attributes"]) if "attributes" in frame else _missing_str(frame.index)
+    )
     for extra in ("_raw", "_reason"):
         if extra in frame:
             out[extra] = frame[extra]
     return out
+
+
+def _attributes(attrs: pd.Series) -> pd.Series:
+    """Attributes as JSON object text (dicts are serialised; text is kept as it is)."""
+    if attrs.dtype == STRING or pd.api.types.infer_dtype(attrs, skipna=True) in ("string", "empty"):
+        return attrs.astype(STRING)
+    return pd.Series(
+        [
+            None if a is None or (not isinstance(a, dict | list) and pd.isna(a))
+            else a if isinstance(a, str)
+            else json.dumps(a, ensure_ascii=False, default=str)
+            for a in attrs
+        ],
+        index=attrs.index,
+        dtype=STRING,
+    )
 
 
 def validate_frame(source: str, frame: pd.DataFrame, now: pd.Timestamp | None = None) -> pd.Series:
@@ -213,15 +235,18 @@ def validate_frame(source: str, frame: pd.DataFrame, now: pd.Timestamp | None = 
     now = now if now is not None else pd.Timestamp.now(tz="UTC")
     n = len(frame)
     reason = np.full(n, None, dtype=object)
+    free = np.ones(n, dtype=bool)  # rows with no reason yet: the first reason found wins
 
     def flag(mask: np.ndarray, text: str) -> None:
-        sel = mask & (reason == None)  # noqa: E711  (numpy elementwise comparison)
+        sel = mask & free
         reason[sel] = text
+        free[sel] = False
 
     if "_reason" in frame:
         pre = frame["_reason"].to_numpy(dtype=object)
         has = pd.notna(pre)
         reason[has] = pre[has]
+        free[has] = False
     ids = frame["id"]
     flag(ids.isna().to_numpy(), "missing id")
     flag((ids.str.len() > MAX_ID_LEN).fillna(False).to_numpy(dtype=bool), "id too long")

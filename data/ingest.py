@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import threading
 import warnings
+from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,6 +56,18 @@ class IngestResult:
         return self
 
 
+@dataclass
+class _Batch:
+    """One prepared batch: rows to store, rows to quarantine, in-batch repeats."""
+
+    source: str
+    now: pd.Timestamp
+    events: pa.Table
+    quarantine: pd.DataFrame
+    repeats: int
+    errors: list[dict]
+
+
 class Pipeline:
     """Validate, de-duplicate, place and commit events of any source.
 
@@ -94,6 +108,35 @@ class Pipeline:
 
         Returns after the batch is committed; the counts are the acknowledgement.
         """
+        batch = self._prepare(source, frame, feed, now)
+        return self._finish(batch, self._submit(batch).result())
+
+    def ingest_frames(
+        self,
+        batches: Iterable[tuple[str, pd.DataFrame]],
+        *,
+        feed: str | None = None,
+        now: pd.Timestamp | None = None,
+    ) -> IngestResult:
+        """Ingest many (source, frame) batches, preparing the next while the last one commits.
+
+        The bulk path (replay, folder drop): validation and placement of batch i+1 overlap the
+        write of batch i. Returns the summed counts once every batch is committed.
+        """
+        total = IngestResult()
+        pending: tuple[_Batch, Future] | None = None
+        for source, frame in batches:
+            batch = self._prepare(source, frame, feed, now)
+            future = self._submit(batch)
+            if pending is not None:
+                total += self._finish(pending[0], pending[1].result())
+            pending = (batch, future)
+        if pending is not None:
+            total += self._finish(pending[0], pending[1].result())
+        return total
+
+    def _prepare(self, source, frame, feed, now) -> _Batch:
+        """Validate, place and split one batch into rows to store and rows to quarantine."""
         if source not in SOURCES:
             raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
         now = now if now is not None else pd.Timestamp.now(tz="UTC")
@@ -109,21 +152,30 @@ class Pipeline:
         # a key repeated inside one batch is a duplicate, like one already stored
         repeated = ok & frame["id"].duplicated(keep="first").to_numpy()
         ok &= ~repeated
-        events = self._event_table(source, frame, ok, cells, feed, now)
         bad = ~ok & ~repeated
-        quarantine = self._quarantine_table(source, frame, bad, reasons, feed, now)
-        repeats = int(repeated.sum())
-        accepted = self.db.write(
-            lambda con: self._commit(con, source, events, quarantine, now, repeats)
-        )
-        result = IngestResult(
-            accepted=accepted,
-            duplicates=int(repeated.sum()) + int(ok.sum()) - accepted,
-            quarantined=int(bad.sum()),
+        return _Batch(
+            source=source,
+            now=now,
+            events=self._event_table(source, frame, ok, cells, feed, now),
+            quarantine=self._quarantine_table(source, frame, bad, reasons, feed, now),
+            repeats=int(repeated.sum()),
             errors=self._errors(frame, bad, reasons),
         )
+
+    def _submit(self, b: _Batch) -> Future:
+        return self.db.submit(
+            lambda con: self._commit(con, b.source, b.events, b.quarantine, b.now, b.repeats)
+        )
+
+    def _finish(self, b: _Batch, accepted: int) -> IngestResult:
+        result = IngestResult(
+            accepted=accepted,
+            duplicates=b.repeats + b.events.num_rows - accepted,
+            quarantined=len(b.quarantine),
+            errors=b.errors,
+        )
         for fn in list(self._listeners):
-            fn(source, result)
+            fn(b.source, result)
         return result
 
     def record_error(self, source: str, message: str) -> None:
@@ -150,8 +202,8 @@ class Pipeline:
         return pa.table(
             {
                 "source": pa.array([source] * n, pa.string()),
-                "source_event_id": pa.array(sel["id"].to_numpy(dtype=object), pa.string()),
-                "category": pa.array(sel["category"].to_numpy(dtype=object), pa.string()),
+                "source_event_id": _text(sel["id"]),
+                "category": _text(sel["category"]),
                 "severity": pa.array(sel["severity"].astype("Int8"), pa.int8()),
                 "value": pa.array(sel["value"].to_numpy(), pa.float64(), from_pandas=True),
                 "event_time": pa.array(sel["time"], pa.timestamp("us", tz="UTC")),
@@ -165,8 +217,8 @@ class Pipeline:
                 "township_key": pa.array(lin["township_key"][cell], pa.int32()),
                 "county_key": pa.array(lin["county_key"][cell], pa.int32()),
                 "city_key": pa.array(lin["city_key"][cell], pa.int32()),
-                "text": pa.array(sel["text"].to_numpy(dtype=object), pa.string()),
-                "attributes": pa.array(sel["attributes"].to_numpy(dtype=object), pa.string()),
+                "text": _text(sel["text"]),
+                "attributes": _text(sel["attributes"]),
                 "feed": pa.array([feed or source] * n, pa.string()),
             }
         )
@@ -263,6 +315,12 @@ class Pipeline:
             [source, last_event, now.to_pydatetime(), accepted, dup, q],
         )
         return accepted
+
+
+def _text(s: pd.Series) -> pa.ChunkedArray:
+    """An Arrow string column from a (preferably Arrow-backed) pandas string Series."""
+    arr = pa.chunked_array([pa.array(s, type=pa.string(), from_pandas=True)])
+    return arr
 
 
 def _records_as_json(rows: pd.DataFrame) -> list[str]:

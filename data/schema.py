@@ -109,6 +109,15 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        2,
+        "incremental cursors of pull feeds",
+        """
+        CREATE TABLE IF NOT EXISTS feed_cursors (
+            feed VARCHAR PRIMARY KEY, cursor VARCHAR, updated_at TIMESTAMPTZ
+        );
+        """,
+    ),
 ]
 
 

@@ -135,3 +135,14 @@ def test_feed_errors_are_counted(runtime):
     runtime.pipeline.record_error("market", "HTTP 500 from http://intranet/feed")
     row = runtime.db.query_one("SELECT errors, last_error FROM feed_status WHERE source='market'")
     assert row == (1, "HTTP 500 from http://intranet/feed")
+
+
+def test_bulk_batches_overlap_and_sum_their_counts(runtime):
+    batches = [
+        ("traffic", frame([at(1, 0, 0, id="a"), at(1, 0, 0, id="b")])),
+        ("police", frame([at(2, 1, 1, id="a", category="other"), {"id": "x", "lon": 0, "lat": 0}])),
+        ("traffic", frame([at(1, 0, 0, id="a")])),
+    ]
+    res = runtime.pipeline.ingest_frames(batches, now=NOW)
+    assert (res.accepted, res.duplicates, res.quarantined) == (3, 1, 1)
+    assert runtime.db.query_one("SELECT count(*) FROM events")[0] == 3

@@ -1,0 +1,1 @@
+"""Feeds: simulator, connectors (HTTP pull, folder drop, replay), field mappings and feed health."""

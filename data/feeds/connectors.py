@@ -1,0 +1,535 @@
+"""Feed connectors: HTTP pull and folder drop, both ending in ``Pipeline.ingest_frame``.
+
+``HttpPullFeed`` polls a URL on a daemon thread and asks only for what is new (a ``since`` query
+parameter holding the newest event time already ingested, kept in the store so a restart resumes).
+``FolderDropFeed`` ingests files dropped in a folder, then moves each to ``done/`` or ``failed/``
+with a ``<name>.report.json`` next to it.
+
+Records arrive either in the canonical shape (docs/ARCHITECTURE.md, like the push API) or in a
+publisher's own shape described by a field mapping (data/feeds/mapping.py). Nothing is dropped
+silently: a record that cannot be an event reaches the pipeline with a ``_reason`` and is
+quarantined there. Feed-level failures (HTTP errors, unreadable files) are counted with
+``Pipeline.record_error`` so they show in the feed's health.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import requests
+
+from data.events import MAX_FUTURE, MIN_TIME, SOURCES
+from data.feeds.mapping import Mapping, load_mapping, map_file
+from data.ingest import IngestResult, Pipeline
+from data.settings import FolderFeed, PullFeed
+from data.store import Database
+
+log = logging.getLogger(__name__)
+
+# Rows per pipeline call: big enough to stay vectorised, small enough to bound memory per commit.
+CHUNK_ROWS = 200_000
+HTTP_TIMEOUT_S = 30.0
+DROP_SUFFIXES = (".csv", ".jsonl", ".json", ".parquet")
+# Writers write under a temporary name and rename when done; these names are never complete files.
+INCOMPLETE_SUFFIXES = (".tmp", ".part")
+REQUIRED_COLUMNS = ("id", "time", "lon", "lat", "category")
+NAIVE_TIME_REASON = "time needs a UTC offset, e.g. 2026-11-26T08:00:00+08:00"
+# An ISO time string ends with Z or a +HH:MM / +HHMM / +HH offset when it is unambiguous.
+_OFFSET_RE = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
+
+CURSOR_TABLE_SQL = (
+    "CREATE TABLE IF NOT EXISTS feed_cursors "
+    "(feed VARCHAR PRIMARY KEY, cursor VARCHAR, updated_at TIMESTAMPTZ)"
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Canonical records (no mapping)
+# --------------------------------------------------------------------------------------------
+
+
+def _json_lines(frame: pd.DataFrame) -> list[str]:
+    """Each row as JSON object text (vectorised), kept as ``_raw`` for the quarantine."""
+    if not len(frame):
+        return []
+    text = frame.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
+    return text.splitlines()
+
+
+def _flag(frame: pd.DataFrame, mask: np.ndarray, reason: str) -> None:
+    """Set ``_reason`` where ``mask`` and no earlier reason (the first reason wins)."""
+    if "_reason" not in frame:
+        frame["_reason"] = pd.Series(None, index=frame.index, dtype=object)
+    take = mask & frame["_reason"].isna().to_numpy()
+    frame.loc[take, "_reason"] = reason
+
+
+def canonical_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prepare a frame of canonical-shaped records for the pipeline.
+
+    Adds ``_raw`` (each record as JSON) when absent and flags ISO time strings without a UTC
+    offset, which the push API refuses too (a naive time read as UTC would be hours off).
+    """
+    out = frame.reset_index(drop=True).copy()
+    if "_raw" not in out:
+        out["_raw"] = _json_lines(out)
+    if "time" in out and not isinstance(out["time"].dtype, pd.DatetimeTZDtype):
+        text = out["time"].astype("str").str.strip()
+        parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+        naive = parsed.notna() & ~text.str.contains(_OFFSET_RE, regex=True).fillna(False)
+        _flag(out, naive.to_numpy(dtype=bool), NAIVE_TIME_REASON)
+    return out
+
+
+def records_frame(records: list[Any]) -> pd.DataFrame:
+    """Canonical-shaped JSON records (dicts) as a frame; a non-object record gets a reason."""
+    rows = [r if isinstance(r, dict) else {} for r in records]
+    frame = pd.DataFrame.from_records(rows, index=range(len(rows))) if rows else pd.DataFrame()
+    frame["_raw"] = [json.dumps(r, ensure_ascii=False, default=str) for r in records]
+    bad = np.array([not isinstance(r, dict) for r in records], dtype=bool)
+    _flag(frame, bad, "JSON record is not an object")
+    return canonical_rows(frame)
+
+
+def json_records(data: Any) -> list[Any]:
+    """The records of a JSON document: a list, or ``{"events": [...]}`` like the push API."""
+    if isinstance(data, dict) and isinstance(data.get("events"), list):
+        return data["events"]
+    if isinstance(data, list):
+        return data
+    raise ValueError('expected a JSON list of events or an object {"events": [...]}')
+
+
+def _check_columns(frame: pd.DataFrame, origin: str) -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{origin}: columns {missing} missing; a file without a mapping must hold the "
+            f"canonical columns {', '.join(REQUIRED_COLUMNS)} (found: {', '.join(frame.columns)})"
+        )
+
+
+def _csv_chunks(source: str | io.StringIO | Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    reader = pd.read_csv(source, dtype="str", keep_default_na=False, chunksize=chunk_rows)
+    for chunk in reader:
+        _check_columns(chunk, "CSV")
+        # an empty field is a missing value, so validation names it (e.g. "missing coordinates")
+        yield canonical_rows(chunk.mask(chunk == ""))
+
+
+def _jsonl_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    records: list[Any] = []
+    errors: list[tuple[int, str, str]] = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                errors.append((len(records), line.rstrip("\r\n"), f"unparseable JSON: {exc.msg}"))
+                records.append({})
+            if len(records) >= chunk_rows:
+                yield _with_line_errors(records, errors)
+                records, errors = [], []
+    if records:
+        yield _with_line_errors(records, errors)
+
+
+def _with_line_errors(records: list[Any], errors: list[tuple[int, str, str]]) -> pd.DataFrame:
+    frame = records_frame(records)
+    for i, line, reason in errors:
+        frame.loc[i, "_raw"] = line
+        frame.loc[i, "_reason"] = reason
+    return frame
+
+
+def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    import pyarrow.parquet as pq
+
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+        chunk = batch.to_pandas()
+        _check_columns(chunk, "parquet")
+        yield canonical_rows(chunk)
+
+
+def canonical_file_chunks(path: Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """Read a canonical-shaped file (csv, jsonl, json, parquet) in chunks of ``chunk_rows``."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        yield from _csv_chunks(path, chunk_rows)
+    elif suffix == ".jsonl":
+        yield from _jsonl_chunks(path, chunk_rows)
+    elif suffix == ".json":
+        records = json_records(json.loads(path.read_text(encoding="utf-8")))
+        for start in range(0, len(records), chunk_rows):
+            yield records_frame(records[start : start + chunk_rows])
+    elif suffix == ".parquet":
+        yield from _parquet_chunks(path, chunk_rows)
+    else:
+        raise ValueError(f"unsupported file type {suffix!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# Shared helpers
+# --------------------------------------------------------------------------------------------
+
+
+def mapping_lookups(mapping: Mapping) -> dict[str, Path]:
+    """Default lookup files of ``mapping`` resolved next to the mapping file.
+
+    The mapping module resolves a relative ``file`` against the data file's folder; for a pull
+    feed or a drop folder that is a temporary or shared folder, so look next to the mapping.
+    """
+    out: dict[str, Path] = {}
+    if mapping.path is None:
+        return out
+    for name, spec in mapping.spec.lookups.items():
+        if spec.file and not Path(spec.file).is_absolute():
+            candidate = mapping.path.parent / spec.file
+            if candidate.is_file():
+                out[name] = candidate
+    return out
+
+
+def newest_time(frame: pd.DataFrame, now: pd.Timestamp) -> pd.Timestamp | None:
+    """The newest plausible event time of ``frame`` (rows without a reason), or None.
+
+    Future times (clock errors) are left out: a cursor past them would skip real events.
+    """
+    t = frame["time"] if "time" in frame else pd.Series([], dtype="datetime64[us, UTC]")
+    if not isinstance(t.dtype, pd.DatetimeTZDtype):
+        t = pd.to_datetime(t, errors="coerce", utc=True, format="ISO8601")
+    ok = t.notna() & (t >= MIN_TIME) & (t <= now + MAX_FUTURE)
+    if "_reason" in frame:
+        ok &= frame["_reason"].isna()
+    return t[ok].max() if ok.any() else None
+
+
+def ingest_chunks(
+    pipeline: Pipeline, source: str, frames: Iterable[pd.DataFrame], feed: str
+) -> tuple[IngestResult, pd.Timestamp | None, int]:
+    """Ingest each frame; returns the summed result, the newest event time and the row count."""
+    total = IngestResult()
+    newest: pd.Timestamp | None = None
+    rows = 0
+    for frame in frames:
+        now = pd.Timestamp.now(tz="UTC")
+        for start in range(0, len(frame), CHUNK_ROWS):
+            part = frame.iloc[start : start + CHUNK_ROWS]
+            total += pipeline.ingest_frame(source, part, feed=feed, now=now)
+            rows += len(part)
+        t = newest_time(frame, now)
+        if t is not None and (newest is None or t > newest):
+            newest = t
+    return total, newest, rows
+
+
+def _load(mapping: str | None, source: str | None, what: str) -> Mapping | None:
+    """Load a feed's mapping and check it agrees with the configured source."""
+    if source is not None and source not in SOURCES:
+        raise ValueError(f"{what}: unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+    if not mapping:
+        return None
+    m = load_mapping(mapping)
+    if source is not None and m.source != source:
+        raise ValueError(f"{what}: mapping {m.name!r} is for {m.source}, the feed says {source}")
+    return m
+
+
+class _Poller:
+    """A daemon thread calling ``_tick`` every ``interval_s``; ``stop()`` ends it promptly."""
+
+    name: str
+    interval_s: float
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start polling (the first poll runs at once)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"feed-{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the thread to stop and wait up to ``timeout`` seconds for the current poll."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        """True while the polling thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._tick()
+            except Exception:  # the thread must outlive any one bad poll (even a closed store)
+                log.exception("feed %s: poll failed", self.name)
+            if self._stop.wait(self.interval_s):
+                break
+
+    def _tick(self) -> None:
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP pull
+# --------------------------------------------------------------------------------------------
+
+
+def format_since(t: pd.Timestamp) -> str:
+    """ISO 8601 UTC text of a cursor, e.g. ``2026-11-26T08:00:00.250000Z``."""
+    return t.tz_convert("UTC").isoformat().replace("+00:00", "Z")
+
+
+class HttpPullFeed(_Poller):
+    """Poll ``spec.url`` every ``spec.interval_s`` and ingest what it returns.
+
+    The body is JSON (a list of canonical records or ``{"events": [...]}``) or CSV with canonical
+    columns; with ``spec.mapping`` it is read as the mapping's format and mapped. The newest event
+    time ingested is sent back as ``spec.since_param`` and kept in the ``feed_cursors`` table.
+    Failures are counted with ``pipeline.record_error`` and retried at the next interval.
+    """
+
+    def __init__(
+        self,
+        spec: PullFeed,
+        pipeline: Pipeline,
+        db: Database,
+        *,
+        timeout: float = HTTP_TIMEOUT_S,
+    ) -> None:
+        super().__init__()
+        self.spec = spec
+        self.name = spec.name
+        self.interval_s = spec.interval_s
+        self.pipeline = pipeline
+        self.db = db
+        self.timeout = timeout
+        self.mapping = _load(spec.mapping, spec.source, f"pull feed {spec.name!r}")
+        self._session = requests.Session()
+        db.write(lambda con: con.execute(CURSOR_TABLE_SQL))
+        self.cursor = self._load_cursor()
+
+    def _load_cursor(self) -> pd.Timestamp | None:
+        row = self.db.query_one("SELECT cursor FROM feed_cursors WHERE feed = ?", [self.name])
+        return pd.Timestamp(row[0]).tz_convert("UTC") if row and row[0] else None
+
+    def _save_cursor(self, t: pd.Timestamp) -> None:
+        self.db.execute_write(
+            "INSERT INTO feed_cursors VALUES (?, ?, now()) ON CONFLICT (feed) DO UPDATE SET "
+            "cursor = excluded.cursor, updated_at = excluded.updated_at",
+            [self.name, format_since(t)],
+        )
+        self.cursor = t
+
+    def poll_once(self) -> IngestResult | None:
+        """Fetch and ingest once; returns the counts, or None after a counted error."""
+        try:
+            body = self._fetch()
+            result, newest, _ = ingest_chunks(
+                self.pipeline, self.spec.source, self._frames(body), self.name
+            )
+        except Exception as exc:  # any failure of one poll is the feed's error, not the app's
+            self._error(exc)
+            return None
+        # advance only after the commit, so a crash re-fetches instead of losing events
+        if newest is not None and (self.cursor is None or newest > self.cursor):
+            self._save_cursor(newest)
+        return result
+
+    def _tick(self) -> None:
+        self.poll_once()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop polling and close the HTTP session."""
+        super().stop(timeout)
+        self._session.close()
+
+    def _error(self, exc: Exception) -> None:
+        msg = f"pull {self.name}: {type(exc).__name__}: {exc}"
+        log.warning(msg)
+        try:
+            self.pipeline.record_error(self.spec.source, msg)
+        except Exception:  # the store may be closing; logging is all that is left
+            log.exception("feed %s: could not record the error", self.name)
+
+    def _fetch(self) -> bytes:
+        params = {}
+        if self.spec.since_param and self.cursor is not None:
+            params[self.spec.since_param] = format_since(self.cursor)
+        resp = self._session.get(self.spec.url, params=params, timeout=self.timeout)
+        resp.raise_for_status()
+        return resp.content
+
+    def _frames(self, body: bytes) -> Iterator[pd.DataFrame]:
+        if self.mapping is not None:
+            return self._mapped_frames(body)
+        if self.spec.format == "csv":
+            return _csv_chunks(io.StringIO(body.decode("utf-8-sig")), CHUNK_ROWS)
+        return iter([records_frame(json_records(json.loads(body)))])
+
+    def _mapped_frames(self, body: bytes) -> Iterator[pd.DataFrame]:
+        # the mapping reads files (encoding, records_path, CSV options): hand it the body as one
+        m = self.mapping
+        assert m is not None
+        with tempfile.TemporaryDirectory(prefix="onegrid-pull-") as tmp:
+            path = Path(tmp) / f"body.{m.format}"
+            path.write_bytes(body)
+            yield from map_file(m, path, lookups=mapping_lookups(m), chunksize=CHUNK_ROWS)
+
+
+# --------------------------------------------------------------------------------------------
+# Folder drop
+# --------------------------------------------------------------------------------------------
+
+
+def is_complete_drop(path: Path) -> bool:
+    """True for a finished data file: a known type, not hidden, not a temporary name."""
+    name = path.name
+    if name.startswith(".") or name.endswith(INCOMPLETE_SUFFIXES) or not path.is_file():
+        return False
+    return path.suffix.lower() in DROP_SUFFIXES
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    """``folder/name``, or ``stem-1.ext``... when a file of that name was dropped before."""
+    target = folder / name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    n = 1
+    while target.exists() or Path(f"{target}.report.json").exists():
+        target = folder / f"{stem}-{n}{suffix}"
+        n += 1
+    return target
+
+
+class FolderDropFeed(_Poller):
+    """Ingest files dropped in ``spec.path``; move each to ``done/`` or ``failed/`` with a report.
+
+    The source is the mapping's (``spec.mapping``), else a file-name prefix ``<source>__``, else
+    ``spec.source``. Writers must write under a temporary name (``.x.csv``, ``x.csv.part``,
+    ``x.tmp``) and rename when complete.
+    """
+
+    def __init__(self, spec: FolderFeed, pipeline: Pipeline) -> None:
+        super().__init__()
+        self.spec = spec
+        self.name = spec.name
+        self.interval_s = spec.interval_s
+        self.pipeline = pipeline
+        self.folder = Path(spec.path)
+        self.mapping = _load(spec.mapping, spec.source, f"folder feed {spec.name!r}")
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def _tick(self) -> None:
+        self.scan_once()
+
+    def pending(self) -> list[Path]:
+        """Complete files waiting in the folder, oldest first."""
+        files = [p for p in self.folder.iterdir() if is_complete_drop(p)]
+        return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+
+    def scan_once(self) -> list[dict]:
+        """Ingest every pending file once; returns their reports."""
+        return [self.ingest_file(p) for p in self.pending()]
+
+    def source_for(self, path: Path) -> str:
+        """The source a file's events belong to (see the class docstring)."""
+        if self.mapping is not None:
+            return self.mapping.source
+        prefix, sep, _ = path.name.partition("__")
+        if sep and prefix in SOURCES:
+            return prefix
+        if self.spec.source:
+            return self.spec.source
+        raise ValueError(
+            f"cannot tell the source of {path.name}: name it <source>__{path.name} "
+            f"(source one of {', '.join(SOURCES)}) or set source / mapping in the feed settings"
+        )
+
+    def _frames(self, path: Path) -> Iterator[pd.DataFrame]:
+        if self.mapping is not None:
+            lookups = mapping_lookups(self.mapping)
+            return map_file(self.mapping, path, lookups=lookups, chunksize=CHUNK_ROWS)
+        return canonical_file_chunks(path, CHUNK_ROWS)
+
+    def ingest_file(self, path: Path) -> dict:
+        """Ingest one file, move it to done/ or failed/ and write its report; returns the report."""
+        started = pd.Timestamp.now(tz="UTC").floor("us")
+        t0 = time.monotonic()
+        report: dict[str, Any] = {"file": path.name, "feed": self.name, "status": "done"}
+        result, rows, error = IngestResult(), 0, None
+        try:
+            source = self.source_for(path)
+            report["source"] = source
+            report["mapping"] = self.mapping.name if self.mapping else None
+            result, _, rows = ingest_chunks(self.pipeline, source, self._frames(path), self.name)
+        except Exception as exc:  # an unreadable file goes to failed/, the feed carries on
+            error = f"{type(exc).__name__}: {exc}"
+            report["status"] = "failed"
+            self._error(report.get("source") or self.spec.source, path, error)
+        report.update(self._counts(result, rows, started, error))
+        report["seconds"] = round(time.monotonic() - t0, 3)
+        report["finished_at"] = pd.Timestamp.now(tz="UTC").isoformat()
+        self._finish(path, report)
+        return report
+
+    def _counts(self, result: IngestResult, rows: int, started, error: str | None) -> dict:
+        return {
+            "rows": rows,
+            "accepted": result.accepted,
+            "duplicates": result.duplicates,
+            "quarantined": result.quarantined,
+            # rows of a file that failed part-way may already be committed: say so
+            "partial": bool(error and rows),
+            "quarantine_reasons": self._reasons(started) if result.quarantined else {},
+            "errors": result.errors,
+            "error": error,
+            "started_at": started.isoformat(),
+        }
+
+    def _reasons(self, since: pd.Timestamp) -> dict[str, int]:
+        # this feed's thread is the only writer of its quarantine rows, so "since start" is this file
+        rows = self.pipeline.db.query(
+            "SELECT reason, count(*) FROM quarantine WHERE feed = ? AND received_at >= ? "
+            "GROUP BY reason ORDER BY count(*) DESC, reason",
+            [self.name, since.to_pydatetime()],
+        )
+        return {reason: int(n) for reason, n in rows}
+
+    def _error(self, source: str | None, path: Path, error: str) -> None:
+        msg = f"folder {self.name}: {path.name}: {error}"
+        log.warning(msg)
+        if source:
+            try:
+                self.pipeline.record_error(source, msg)
+            except Exception:
+                log.exception("feed %s: could not record the error", self.name)
+
+    def _finish(self, path: Path, report: dict) -> None:
+        folder = self.folder / report["status"]
+        folder.mkdir(exist_ok=True)
+        target = _free_name(folder, path.name)
+        shutil.move(str(path), target)
+        report["moved_to"] = str(target)
+        text = json.dumps(report, ensure_ascii=False, indent=2, default=str)
+        Path(f"{target}.report.json").write_text(text, encoding="utf-8")

@@ -1,0 +1,314 @@
+"""Replay a historical publisher file through its field mapping, in bulk or paced in event time.
+
+``replay_file(..., speed=None)`` ingests as fast as the pipeline goes (chunked, vectorised).
+``speed=60`` delivers events in event-time order so one minute of event time takes one second of
+wall time, in small delivery batches (at most ``BATCH_WALL_S`` of wall time each), which keeps
+the file's time shape: bursts stay bursts, quiet nights stay quiet.
+
+The CLI (``python app.py replay ...``, ``python app.py ingest-folder ...``) is registered by
+:func:`add_parser` and run by :func:`run`; both need the store, so OneGrid must not be running
+on the same DuckDB file at the same time (DuckDB allows one writing process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from data.feeds.mapping import Mapping, MappingError, load_mapping, map_file
+from data.ingest import IngestResult, Pipeline
+
+# A paced delivery batch spans at most this much wall time (seconds).
+BATCH_WALL_S = 1.0
+
+Progress = Callable[[int, int | None, IngestResult], None]
+
+
+def _as_mapping(mapping: Mapping | str | Path) -> Mapping:
+    return mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
+
+
+def time_span(
+    mapping: Mapping | str | Path, path: str | Path, *, lookups=None, chunk_rows: int = 200_000
+) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """The first and last valid event time of a file (one pass through its mapping)."""
+    first = last = None
+    for frame in map_file(_as_mapping(mapping), path, lookups=lookups, chunksize=chunk_rows):
+        t = frame["time"].dropna()
+        if len(t):
+            first = t.min() if first is None else min(first, t.min())
+            last = t.max() if last is None else max(last, t.max())
+    return first, last
+
+
+def live_shift_to(
+    first: pd.Timestamp, last: pd.Timestamp, speed: float | None, now: pd.Timestamp
+) -> pd.Timestamp:
+    """Where to shift the first event so a replay started ``now`` ends at ``now`` in event time.
+
+    A paced replay at ``speed`` > 1 runs ahead of the clock; starting it ``span * (1 - 1/speed)``
+    in the past makes every event already past when delivered (the pipeline quarantines events
+    from the future), and the last one lands on the wall clock's "now".
+    """
+    span = last - first
+    factor = 1.0 if speed is None else max(0.0, 1.0 - 1.0 / speed)
+    return now - span * factor
+
+
+def _shift(frame: pd.DataFrame, delta: pd.Timedelta | None) -> pd.DataFrame:
+    if delta is not None and delta != pd.Timedelta(0):
+        frame = frame.copy()
+        frame["time"] = frame["time"] + delta
+    return frame
+
+
+def _delta(first: pd.Timestamp | None, shift_to: pd.Timestamp | None) -> pd.Timedelta | None:
+    if shift_to is None or first is None:
+        return None
+    return pd.Timestamp(shift_to).tz_convert("UTC") - first
+
+
+def replay_file(
+    pipeline: Pipeline,
+    mapping: Mapping | str | Path,
+    path: str | Path,
+    *,
+    speed: float | None = None,
+    lookups=None,
+    shift_to: pd.Timestamp | None = None,
+    chunk_rows: int = 50_000,
+    progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    feed: str | None = None,
+) -> IngestResult:
+    """Replay ``path`` through ``mapping`` into ``pipeline``; returns the summed counts.
+
+    ``speed=None``: as fast as possible, ``chunk_rows`` rows per pipeline call. ``speed=x``: paced
+    so x seconds of event time take one second (``sleep``/``clock`` are injectable for tests).
+    ``shift_to``: move all times so the first event is at that instant (default: keep them).
+    ``progress(rows_done, rows_total_or_None, result_so_far)`` is called after each batch.
+    """
+    if speed is not None and speed <= 0:
+        raise ValueError("speed must be positive (omit it to replay as fast as possible)")
+    m = _as_mapping(mapping)
+    feed = feed or f"replay:{m.name}"
+    if speed is None:
+        return _bulk(pipeline, m, path, feed, lookups, shift_to, chunk_rows, progress)
+    frame = pd.concat(
+        list(map_file(m, path, lookups=lookups, chunksize=chunk_rows)), ignore_index=True
+    )
+    frame = _shift(frame, _delta(frame["time"].min() if len(frame) else None, shift_to))
+    total = IngestResult()
+    done = 0
+    start = clock()
+    for at, batch in paced_batches(frame, speed, chunk_rows):
+        wait = start + at - clock()
+        if wait > 0:
+            sleep(wait)
+        total += pipeline.ingest_frame(m.source, batch, feed=feed)
+        done += len(batch)
+        if progress:
+            progress(done, len(frame), total)
+    return total
+
+
+def _bulk(pipeline, m, path, feed, lookups, shift_to, chunk_rows, progress) -> IngestResult:
+    delta = None
+    if shift_to is not None:
+        # streaming keeps memory flat, so the first time needs its own pass
+        delta = _delta(time_span(m, path, lookups=lookups, chunk_rows=chunk_rows)[0], shift_to)
+    total = IngestResult()
+    done = 0
+    for frame in map_file(m, path, lookups=lookups, chunksize=chunk_rows):
+        total += pipeline.ingest_frame(m.source, _shift(frame, delta), feed=feed)
+        done += len(frame)
+        if progress:
+            progress(done, None, total)
+    return total
+
+
+def paced_batches(
+    frame: pd.DataFrame, speed: float, max_rows: int = 50_000
+) -> Iterator[tuple[float, pd.DataFrame]]:
+    """Split ``frame`` into (wall offset in seconds, batch) in event-time order.
+
+    A batch holds events within one ``BATCH_WALL_S`` window of wall time (and at most
+    ``max_rows``) and is due at its first event's offset. Rows without a valid time (to be
+    quarantined) go with the first batch so they are not lost.
+    """
+    has_time = frame["time"].notna().to_numpy()
+    timed = frame.loc[has_time].sort_values("time", kind="stable")
+    untimed = frame.loc[~has_time]
+    if not len(timed):
+        if len(untimed):
+            yield 0.0, untimed
+        return
+    t = timed["time"]
+    offsets = ((t - t.iloc[0]).dt.total_seconds() / speed).to_numpy()
+    window = np.floor(offsets / BATCH_WALL_S)
+    # a new batch where the wall window changes or the current batch is full
+    starts = np.flatnonzero(np.r_[True, window[1:] != window[:-1]])
+    bounds = list(starts) + [len(timed)]
+    first = True
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        for lo in range(a, b, max_rows):
+            batch = timed.iloc[lo : min(lo + max_rows, b)]
+            if first:
+                batch = pd.concat([untimed, batch])
+                first = False
+            yield float(offsets[lo]), batch
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------------------------
+
+
+def add_parser(subparsers) -> None:
+    """Register the ``replay`` and ``ingest-folder`` subcommands on an argparse subparsers."""
+    p = subparsers.add_parser(
+        "replay",
+        help="replay a historical file through a field mapping",
+        description="Replay a publisher file through its mapping into the OneGrid store. "
+        "Stop OneGrid first: DuckDB allows one writing process per file.",
+    )
+    p.add_argument("--mapping", required=True, help="mapping name (data/mappings/) or TOML path")
+    p.add_argument("--file", required=True, type=Path, help="data file or folder")
+    p.add_argument(
+        "--speed", type=float, default=None, help="x seconds of event time per second (omit: bulk)"
+    )
+    p.add_argument(
+        "--lookup", action="append", default=[], metavar="NAME=PATH", help="lookup table file"
+    )
+    p.add_argument(
+        "--shift-to-now",
+        action="store_true",
+        help="shift event times so the replay ends at the current time (for a live demo)",
+    )
+    # SUPPRESS: a subcommand default would overwrite a --config given before the subcommand
+    p.add_argument("--config", default=argparse.SUPPRESS, help="OneGrid TOML config file")
+    p.set_defaults(feeds_command="replay", handler=_handler)
+
+    f = subparsers.add_parser(
+        "ingest-folder",
+        help="ingest the files of a folder once (then move them to done/ or failed/)",
+    )
+    f.add_argument("--path", required=True, type=Path, help="folder holding the files")
+    f.add_argument("--mapping", default=None, help="mapping name or TOML path")
+    f.add_argument("--source", default=None, help="source of canonical files without a prefix")
+    f.add_argument("--config", default=argparse.SUPPRESS, help="OneGrid TOML config file")
+    f.set_defaults(feeds_command="ingest-folder", handler=_handler)
+
+
+def _handler(args: argparse.Namespace) -> int:
+    """``args.handler(args)`` for app.py: run with the real Runtime."""
+    from data.runtime import Runtime
+
+    return run(args, Runtime)
+
+
+def _lookups(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise SystemExit(f"--lookup expects NAME=PATH, got {item!r}")
+        out[name.strip()] = path.strip()
+    return out
+
+
+def _print_counts(result: IngestResult) -> None:
+    print(
+        f"accepted {result.accepted}, duplicates {result.duplicates}, "
+        f"quarantined {result.quarantined}"
+    )
+    reasons: dict[str, int] = {}
+    for err in result.errors:
+        reasons[err["reason"]] = reasons.get(err["reason"], 0) + 1
+    if reasons:
+        print(f"reasons among the first {len(result.errors)} quarantined:")
+    for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        print(f"  {n} x {reason}")
+
+
+def _progress(done: int, total: int | None, result: IngestResult) -> None:
+    of = f"/{total}" if total else ""
+    print(
+        f"  {done}{of} rows: accepted {result.accepted}, duplicates {result.duplicates}, "
+        f"quarantined {result.quarantined}",
+        flush=True,
+    )
+
+
+def run(args: argparse.Namespace, runtime_factory) -> int:
+    """Run the subcommand ``args`` came from; ``runtime_factory(settings)`` builds a Runtime."""
+    from data.settings import load_settings
+
+    settings = load_settings(getattr(args, "config", None), simulator=False)
+    try:
+        if args.feeds_command == "replay":
+            load_mapping(args.mapping)  # a typo in the name should not wait for the store
+        runtime = runtime_factory(settings)
+    except duckdb.IOException as exc:
+        print(f"error: cannot open {settings.db} (is OneGrid running?): {exc}", file=sys.stderr)
+        return 2
+    except (MappingError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.feeds_command == "ingest-folder":
+            return _run_folder(args, runtime)
+        return _run_replay(args, runtime)
+    except (MappingError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        runtime.stop()
+
+
+def _run_replay(args: argparse.Namespace, runtime) -> int:
+    mapping = load_mapping(args.mapping)
+    lookups = _lookups(args.lookup) or None
+    shift_to = None
+    if args.shift_to_now:
+        first, last = time_span(mapping, args.file, lookups=lookups)
+        if first is not None:
+            shift_to = live_shift_to(first, last, args.speed, pd.Timestamp.now(tz="UTC"))
+            print(f"shifting times by {shift_to - first}")
+    pace = f"at {args.speed:g}x" if args.speed else "as fast as possible"
+    print(f"replaying {args.file} through mapping {mapping.name} ({mapping.source}) {pace}")
+    result = replay_file(
+        runtime.pipeline,
+        mapping,
+        args.file,
+        speed=args.speed,
+        lookups=lookups,
+        shift_to=shift_to,
+        progress=_progress,
+    )
+    _print_counts(result)
+    return 0
+
+
+def _run_folder(args: argparse.Namespace, runtime) -> int:
+    from data.feeds.connectors import FolderDropFeed
+    from data.settings import FolderFeed
+
+    spec = FolderFeed(name=f"folder:{args.path.name}", path=args.path, mapping=args.mapping,
+                      source=args.source)  # fmt: skip
+    reports = FolderDropFeed(spec, runtime.pipeline).scan_once()
+    for r in reports:
+        print(
+            f"{r['file']}: {r['status']}, accepted {r['accepted']}, duplicates {r['duplicates']}, "
+            f"quarantined {r['quarantined']}" + (f", error: {r['error']}" if r["error"] else "")
+        )
+    print(f"{len(reports)} file(s)")
+    return 1 if any(r["status"] == "failed" for r in reports) else 0
