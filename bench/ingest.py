@@ -105,7 +105,8 @@ def bench_push(chunks, n: int, workdir: Path, batch: int = 500, clients: int = 4
 
     port = free_port()
     env = os.environ | {"ONEGRID_DB": str(workdir / "push.duckdb"), "ONEGRID_SIMULATOR": "off",
-                        "ONEGRID_INGEST_TOKEN": TOKEN}
+                        "ONEGRID_INGEST_TOKEN": TOKEN, "ONEGRID_READ_TOKEN": TOKEN,
+                        "ONEGRID_USERS_FILE": str(workdir / "users.toml")}
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -164,7 +165,8 @@ def _wait_up(port: int) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/api/feeds", timeout=1).ok:
+            auth = {"Authorization": f"Bearer {TOKEN}"}
+            if requests.get(f"http://127.0.0.1:{port}/api/feeds", headers=auth, timeout=1).ok:
                 return
         except requests.ConnectionError:
             time.sleep(0.25)

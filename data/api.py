@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from data import queries
 from data.areas import scope_for_code
 from data.events import SOURCES, PushEvent, push_model_errors
+from data.session import current_scope, current_user
 
 api = Blueprint("onegrid_api", __name__, url_prefix="/api")
 MAX_LIMIT = 10_000
@@ -134,10 +135,18 @@ def _pydantic_reason(exc: ValidationError) -> str:
 
 
 def _read_allowed() -> Response | None:
+    """None when a signed-in user or the read token asks; else the 401 answer."""
+    if current_user() is not None:
+        return None
     token = _runtime().settings.read_token
-    if token and _bearer() != token:
-        return _error(401, "this API needs 'Authorization: Bearer <read token>'")
-    return None
+    if token and _bearer() == token:
+        return None
+    return _error(401, "sign in, or send 'Authorization: Bearer <read token>'")
+
+
+def _scope():
+    """A signed-in user's own scope; the read token (data sharing) sees the whole city."""
+    return current_scope() if current_user() is not None else _runtime().scope
 
 
 def _parse_time(name: str) -> pd.Timestamp | None:
@@ -190,7 +199,7 @@ def events() -> Response:
             return _error(404, str(exc.args[0]))
     rows = queries.list_events(
         rt.db,
-        rt.scope,
+        _scope(),
         source=source,
         category=args.get("category"),
         since=since,
@@ -219,7 +228,7 @@ def area_summary(code: str) -> Response:
     if since >= until:
         return _error(400, "since must be before until")
     try:
-        summary = queries.area_summary(rt.db, rt.scope, area, since=since, until=until)
+        summary = queries.area_summary(rt.db, _scope(), area, since=since, until=until)
     except PermissionError as exc:
         return _error(403, str(exc))
     return jsonify(summary)

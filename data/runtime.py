@@ -11,6 +11,7 @@ import threading
 import pandas as pd
 
 from data.areas import AreaScope, city_scope
+from data.auth import UserStore
 from data.ingest import Pipeline
 from data.region import load_region
 from data.settings import Settings
@@ -35,6 +36,7 @@ class Runtime:
         self.scope: AreaScope = city_scope(self.db)
         self.cell_keys: list[int] = self.region.cells()["key"].astype(int).tolist()
         self._geojson: dict[str, bytes] = {}
+        self.users = UserStore(settings.users_file)
         self._feeds: list = []
         self._lock = threading.Lock()
 

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     # On an empty database, fill this many days of simulated history so the wall has a past.
     simulator_backfill_days: float = Field(default=8.0, ge=0)
 
+    # sign-in: every page and the read API need a signed-in user (or the read token)
+    auth: bool = True
+    users_file: Path = REPO_ROOT / "var" / "users.toml"
+    secret_key: str | None = None  # default: a random key kept in var/secret_key
     ingest_token: str | None = None
     read_token: str | None = None  # when set, the read API needs it as a Bearer token
     feed_tokens: dict[str, str] = Field(default_factory=dict)
@@ -77,6 +81,17 @@ class Settings(BaseSettings):
 
     pull_feeds: list[PullFeed] = Field(default_factory=list)
     folder_feeds: list[FolderFeed] = Field(default_factory=list)
+
+    # cases (docs/CASES.md): working time in the city's local time zone. Deadlines in working
+    # hours/days and quiet hours (non-urgent notifications held until the next working time) use it.
+    work_start: str = Field(default="08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    work_end: str = Field(default="17:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    work_days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])  # Monday = 0
+    holidays: list[str] = Field(default_factory=list)  # "YYYY-MM-DD", local dates off work
+    responsibilities: Path | None = None  # default: data/responsibilities.toml
+    cases_from_hotline: bool = True  # every accepted 12345 event becomes a case
+    case_webhook_url: str | None = None  # optional mirror of delivered notifications (POST JSON)
+    case_webhook_timeout_s: float = Field(default=3.0, gt=0)
 
     @field_validator("simulator", mode="before")
     @classmethod

@@ -102,6 +102,10 @@ def settings(tmp_path, tiny_region_dir):
         region=str(tiny_region_dir),
         simulator=False,
         ingest_token="test-token",
+        users_file=tmp_path / "users.toml",
+        secret_key="test-secret",
+        # sign-in is exercised by tests/test_auth.py and the browser tests' sign-in fixture
+        auth=False,
     )
 
 
@@ -119,3 +123,14 @@ def realdata() -> Path:
     if not REALDATA.is_dir():
         pytest.skip(f"real data folder {REALDATA} is absent")
     return REALDATA
+
+
+TEST_PASSWORD = "correct-horse-battery"
+
+
+def sign_in(client, runtime, username: str = "op", role: str = "operator", **kw) -> None:
+    """Create a user in the runtime's user file and sign the Flask test client in as them."""
+    runtime.settings.auth = True
+    runtime.users.add(username, TEST_PASSWORD, role, **kw)
+    resp = client.post("/login", data={"username": username, "password": TEST_PASSWORD})
+    assert resp.status_code == 302, resp.data

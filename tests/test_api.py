@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
-from tests.conftest import tiny_cell_center, tiny_cell_code
+from tests.conftest import sign_in, tiny_cell_center, tiny_cell_code
 
 AUTH = {"Authorization": "Bearer test-token"}
 
@@ -13,7 +13,9 @@ AUTH = {"Authorization": "Bearer test-token"}
 @pytest.fixture
 def client(runtime):
     app = create_app(runtime=runtime, start_feeds=False)
-    return app.server.test_client()
+    client = app.server.test_client()
+    sign_in(client, runtime)
+    return client
 
 
 def event(i: int, *, county=1, cell=(0, 0), **kw) -> dict:

@@ -18,6 +18,7 @@ from tests.conftest import tiny_cell_center
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "crash-token"
+READ = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def free_port() -> int:
@@ -32,6 +33,8 @@ def start_server(db: Path, region: Path, port: int) -> subprocess.Popen:
         "ONEGRID_REGION": str(region),
         "ONEGRID_INGEST_TOKEN": TOKEN,
         "ONEGRID_SIMULATOR": "off",
+        "ONEGRID_READ_TOKEN": TOKEN,
+        "ONEGRID_USERS_FILE": str(db.with_name("users.toml")),
     }
     proc = subprocess.Popen(
         [sys.executable, "app.py", "--port", str(port)],
@@ -40,7 +43,7 @@ def start_server(db: Path, region: Path, port: int) -> subprocess.Popen:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/api/feeds", timeout=1).ok:
+            if requests.get(f"http://127.0.0.1:{port}/api/feeds", headers=READ, timeout=1).ok:
                 return proc
         except requests.ConnectionError:
             time.sleep(0.2)
@@ -91,7 +94,9 @@ def test_kill_9_during_push_stream_loses_nothing_acknowledged(tmp_path, tiny_reg
 
     proc = start_server(db, tiny_region_dir, port)
     try:
-        got = requests.get(f"http://127.0.0.1:{port}/api/events?limit=10000", timeout=10).json()
+        got = requests.get(
+            f"http://127.0.0.1:{port}/api/events?limit=10000", headers=READ, timeout=10
+        ).json()
         ids = [e["id"] for e in got["events"]]
         assert len(ids) == len(set(ids))  # exactly once
         assert set(acked) <= set(ids)  # every acknowledged event survived
