@@ -34,11 +34,30 @@ class Runtime:
             self.db.close()
             raise
         self.scope: AreaScope = city_scope(self.db)
+        from data.cases import CaseService  # closed-loop cases: hotline intake (docs/CASES.md)
+
+        self.cases = CaseService.for_runtime(self)
         self.cell_keys: list[int] = self.region.cells()["key"].astype(int).tolist()
         self._geojson: dict[str, bytes] = {}
         self.users = UserStore(settings.users_file)
         self._feeds: list = []
         self._lock = threading.Lock()
+        self.warnings = None  # the warnings engine (data/warnings)
+        self.warning_scheduler = None
+        if settings.warnings:
+            self._init_warnings()
+
+    def _init_warnings(self) -> None:
+        from data.warnings import WarningEngine, WarningScheduler
+
+        self.warnings = WarningEngine.from_settings(self.db, self.settings)
+        self.warning_scheduler = WarningScheduler(self.warnings, self.settings.warnings_interval_s)
+
+    def evaluate_warnings(self, now=None):
+        """Evaluate the warning rules now (on demand); returns the EvaluationResult."""
+        if self.warning_scheduler is None:
+            self._init_warnings()
+        return self.warning_scheduler.run_now(now)
 
     def geojson(self, level: str) -> bytes:
         """Compact GeoJSON bytes of one level's polygons (built once, then cached)."""
@@ -60,7 +79,10 @@ class Runtime:
         for spec in self.settings.folder_feeds:
             self._feeds.append(FolderDropFeed(spec, self.pipeline))
         for feed in self._feeds:
-            feed.start()
+            if not getattr(feed, "running", False):
+                feed.start()
+        if self.warning_scheduler is not None:
+            self.warning_scheduler.start()
 
     def _start_simulator(self) -> None:
         from data.feeds.simulator import Simulator, SimulatorFeed
@@ -69,14 +91,15 @@ class Runtime:
         sim = Simulator.from_region(
             self.region, seed=self.settings.simulator_seed, rates=rates, timezone=self.timezone
         )
-        now = pd.Timestamp.now(tz="UTC")
-        self.backfill(sim, now)
         feed = SimulatorFeed(
             sim,
             lambda source, frame: self.pipeline.ingest_frame(source, frame, feed="simulator"),
             interval_s=self.settings.simulator_interval_s,
             speed=self.settings.simulator_speed,
         )
+        feed.start()
+        # history up to the instant the live feed took over, so there is no gap and no overlap
+        self.backfill(sim, feed.started_at)
         self._feeds.append(feed)
 
     def backfill(self, sim, now: pd.Timestamp) -> int:
@@ -85,17 +108,22 @@ class Runtime:
         if days <= 0 or self.db.query_one("SELECT count(*) FROM events")[0] > 0:
             return 0
         start = now - pd.Timedelta(days=days)
-        total = 0
-        for day in pd.date_range(start, now, freq="1D"):
-            end = min(day + pd.Timedelta(days=1), now)
-            for source, frame in sim.generate_all(day, end).items():
-                if len(frame):
-                    total += self.pipeline.ingest_frame(source, frame, feed="simulator").accepted
+
+        def batches():
+            for day in pd.date_range(start, now, freq="1D"):
+                end = min(day + pd.Timedelta(days=1), now)
+                for source, frame in sim.generate_all(day, end).items():
+                    if len(frame):
+                        yield source, frame
+
+        total = self.pipeline.ingest_frames(batches(), feed="simulator").accepted
         log.info("back-filled %d simulated events", total)
         return total
 
     def stop(self) -> None:
         """Stop every feed, then close the store (queued writes finish first)."""
+        if self.warning_scheduler is not None:
+            self.warning_scheduler.stop()
         for feed in self._feeds:
             feed.stop()
         self._feeds.clear()

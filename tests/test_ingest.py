@@ -57,8 +57,9 @@ def test_duplicates_inside_a_batch_and_across_batches_count_once(runtime):
     status = runtime.db.query_one("SELECT accepted, duplicates FROM feed_status")
     assert status == (2, 4)
     # the same id from another source is another event
-    other = runtime.pipeline.ingest_frame("police", frame([at(1, 0, 0, id="a", category="other")]),
-                                          now=NOW)
+    other = runtime.pipeline.ingest_frame(
+        "police", frame([at(1, 0, 0, id="a", category="other")]), now=NOW
+    )
     assert other.accepted == 1
 
 
@@ -78,8 +79,9 @@ def test_every_bad_row_is_quarantined_with_its_reason(runtime):
     ]
     res = runtime.pipeline.ingest_frame("traffic", frame(rows), now=NOW)
     assert (res.accepted, res.quarantined) == (1, 10)
-    reasons = dict(runtime.db.query(
-        "SELECT coalesce(source_event_id, '<none>'), reason FROM quarantine"))
+    reasons = dict(
+        runtime.db.query("SELECT coalesce(source_event_id, '<none>'), reason FROM quarantine")
+    )
     assert reasons == {
         "no-time": "missing or unparseable time",
         "bad-time": "missing or unparseable time",
@@ -98,8 +100,10 @@ def test_every_bad_row_is_quarantined_with_its_reason(runtime):
 
 
 def test_environment_readings_need_a_value(runtime):
-    rows = [at(1, 0, 0, id="r1", category="pm25", value=80.0),
-            at(1, 0, 0, id="r2", category="pm25")]
+    rows = [
+        at(1, 0, 0, id="r1", category="pm25", value=80.0),
+        at(1, 0, 0, id="r2", category="pm25"),
+    ]
     res = runtime.pipeline.ingest_frame("environment", frame(rows), now=NOW)
     assert (res.accepted, res.quarantined) == (1, 1)
     assert res.errors[0]["reason"] == "a value is required for environment readings"
@@ -108,16 +112,42 @@ def test_environment_readings_need_a_value(runtime):
 
 def test_push_validator_and_bulk_validator_agree():
     recs = [
-        {"id": "1", "time": "2026-11-26T05:00:00+00:00", "lon": 123.0, "lat": 41.0,
-         "category": "criminal"},
-        {"id": "2", "time": "2026-11-26T05:00:00+00:00", "lon": 0, "lat": 0,
-         "category": "criminal"},
-        {"id": "3", "time": "2026-11-26T05:00:00+00:00", "lon": 123.0, "lat": 41.0,
-         "category": "weird"},
-        {"id": "4", "time": "2026-11-26T05:00:00+00:00", "lon": 123.0, "lat": 41.0,
-         "category": "criminal", "severity": 7},
-        {"id": "5", "time": "2026-11-26T05:00:00+00:00", "lon": 500.0, "lat": 41.0,
-         "category": "criminal"},
+        {
+            "id": "1",
+            "time": "2026-11-26T05:00:00+00:00",
+            "lon": 123.0,
+            "lat": 41.0,
+            "category": "criminal",
+        },
+        {
+            "id": "2",
+            "time": "2026-11-26T05:00:00+00:00",
+            "lon": 0,
+            "lat": 0,
+            "category": "criminal",
+        },
+        {
+            "id": "3",
+            "time": "2026-11-26T05:00:00+00:00",
+            "lon": 123.0,
+            "lat": 41.0,
+            "category": "weird",
+        },
+        {
+            "id": "4",
+            "time": "2026-11-26T05:00:00+00:00",
+            "lon": 123.0,
+            "lat": 41.0,
+            "category": "criminal",
+            "severity": 7,
+        },
+        {
+            "id": "5",
+            "time": "2026-11-26T05:00:00+00:00",
+            "lon": 500.0,
+            "lat": 41.0,
+            "category": "criminal",
+        },
     ]
     pushed = _push_frame("police", recs)
     push_ok = pushed["_reason"].isna().tolist()
@@ -146,3 +176,15 @@ def test_bulk_batches_overlap_and_sum_their_counts(runtime):
     res = runtime.pipeline.ingest_frames(batches, now=NOW)
     assert (res.accepted, res.duplicates, res.quarantined) == (3, 1, 1)
     assert runtime.db.query_one("SELECT count(*) FROM events")[0] == 3
+
+
+def test_an_empty_batch_is_a_heartbeat(runtime):
+    runtime.pipeline.ingest_frame("police", frame([at(1, 0, 0, id="a", category="other")]), now=NOW)
+    later = NOW + pd.Timedelta(minutes=10)
+    res = runtime.pipeline.ingest_frame("police", frame([]).iloc[0:0], now=later)
+    assert (res.accepted, res.quarantined) == (0, 0)
+    row = runtime.db.query_one(
+        "SELECT last_event_time, last_received_at FROM feed_status WHERE source = 'police'"
+    )
+    assert pd.Timestamp(row[0]) == pd.Timestamp("2026-11-26T05:00:00Z")
+    assert pd.Timestamp(row[1]) == later

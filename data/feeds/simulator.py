@@ -1707,8 +1707,8 @@ class SimulatorFeed:
             st = self._stats[src]
             try:
                 frame = self.simulator.generate(src, a, b)
-                if len(frame):
-                    self.sink(src, frame)
+                # an empty batch still tells the store the feed is alive (feed health)
+                self.sink(src, frame)
                 counts[src] = len(frame)
                 with self._lock:
                     st["events"] += len(frame)
