@@ -16,7 +16,8 @@ M_PER_DEG = 111_320.0
 def level_geojson(region, level: str, *, tolerance_m: float = 15.0, decimals: int = 5) -> dict:
     """A FeatureCollection of ``region``'s areas at ``level`` (EPSG:4326, ids = keys)."""
     areas = region.level(level)
-    lat0 = float(areas.geometry.centroid.y.mean()) if len(areas) else 0.0
+    # the mid-latitude of the bounding box is enough to turn metres into degrees
+    lat0 = float((areas.total_bounds[1] + areas.total_bounds[3]) / 2) if len(areas) else 0.0
     tol = tolerance_m / (M_PER_DEG * max(math.cos(math.radians(lat0)), 0.1))
     geoms = shapely.simplify(areas.geometry.to_numpy(), tol, preserve_topology=True)
     geoms = shapely.set_precision(geoms, 10**-decimals)
