@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
@@ -52,19 +53,114 @@ def create_app(
     server.extensions["onegrid"] = runtime
     server.register_blueprint(api)
     _register_geometry(server, runtime)
-    import callbacks.wall  # noqa: F401  (registers its @callback functions)
+    _register_auth(server, runtime)
+    import callbacks.wall
 
-    dash.register_page("wall", path="/", layout=wall.layout, title="OneGrid")
+    callbacks.wall.register(app)
+
     meta = runtime.region.meta
-    region = {
-        "name_zh": meta.get("name_zh") or runtime.region.name,
-        "name_en": meta.get("name_en") or runtime.region.name,
-        "illustrative": "illustrative" in str(meta.get("source", "")),
+    chrome = {
+        "refresh_ms": settings.refresh_ms,
+        "timezone": runtime.timezone,
+        "region": {
+            "name_zh": meta.get("name_zh") or runtime.region.name,
+            "name_en": meta.get("name_en") or runtime.region.name,
+            "illustrative": "illustrative" in str(meta.get("source", "")),
+        },
     }
-    app.layout = shell.shell(settings.refresh_ms, region=region, timezone=runtime.timezone)
+    dash.register_page(
+        "wall", path="/", layout=functools.partial(wall.layout, chrome), title="OneGrid"
+    )
+    # cases (docs/CASES.md): the board, the grid worker's report, the response metrics
+    import callbacks.cases_page
+    import callbacks.report_page
+    from layouts import cases_page, metrics_page, report_page
+
+    callbacks.cases_page.register(app)
+    callbacks.report_page.register(app)
+    for name, path, module in (("cases", "/cases", cases_page), ("report", "/report", report_page),
+                               ("metrics", "/metrics", metrics_page)):  # fmt: skip
+        dash.register_page(name, path=path, layout=functools.partial(module.layout, chrome),
+                           title="OneGrid")  # fmt: skip
+    # early warning (docs/WARNINGS.md): the analyst page
+    import callbacks.warnings_page
+    from layouts import warnings_page
+
+    callbacks.warnings_page.register(app)
+    dash.register_page("warnings", path="/warnings",
+                       layout=functools.partial(warnings_page.layout, chrome), title="OneGrid")  # fmt: skip
+    app.layout = shell.shell()
     if start_feeds:
         runtime.start()
     return app
+
+
+# paths open without signing in: the sign-in page itself and the machine-to-machine API, which
+# checks its own Bearer tokens
+OPEN_PATHS = ("/login", "/login.css", "/logout", "/favicon.ico", "/api/")
+
+
+def _register_auth(server, runtime: Runtime) -> None:
+    """Sign-in for every page and callback; the scope follows from the user on the server."""
+    from urllib.parse import quote
+
+    from flask import redirect, request, session
+
+    from data.session import SESSION_KEY, current_user
+    from layouts.login import LOGIN_CSS, login_page
+
+    server.secret_key = runtime.settings.secret_key or _secret_key(runtime.settings)
+    server.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+
+    @server.before_request
+    def require_sign_in():
+        path = request.path
+        if path.startswith(OPEN_PATHS) or current_user() is not None:
+            return None
+        if request.method == "GET" and not path.startswith("/_dash"):
+            return redirect(f"/login?next={quote(request.full_path.rstrip('?'))}")
+        return Response('{"error": "sign in first"}', status=401, mimetype="application/json")
+
+    @server.get("/login.css")
+    def login_css() -> Response:
+        return Response(LOGIN_CSS, mimetype="text/css")
+
+    @server.route("/login", methods=["GET", "POST"])
+    def login():
+        lang = request.args.get("lang")
+        next_url = request.values.get("next") or "/"
+        if not next_url.startswith("/") or next_url.startswith("//"):
+            next_url = "/"  # never redirect to another host
+        if request.method == "GET":
+            return Response(login_page(lang, next_url=next_url), mimetype="text/html")
+        user = runtime.users.authenticate(
+            request.form.get("username", ""), request.form.get("password", "")
+        )
+        if user is None:
+            return Response(
+                login_page(lang, next_url=next_url, error=True), status=401, mimetype="text/html"
+            )
+        session.clear()
+        session[SESSION_KEY] = user.username
+        return redirect(next_url)
+
+    @server.route("/logout", methods=["GET", "POST"])
+    def logout():
+        session.clear()
+        return redirect("/login")
+
+
+def _secret_key(settings: Settings) -> str:
+    """A random session key kept beside the users file, so sessions survive a restart."""
+    import secrets
+    from pathlib import Path
+
+    path = Path(settings.users_file).with_name("secret_key")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def _register_geometry(server, runtime: Runtime) -> None:
@@ -86,6 +182,17 @@ def serve(args: argparse.Namespace) -> int:
         overrides["simulator"] = False
     settings = load_settings(args.config, **overrides)
     app = create_app(settings)
+    runtime = app.server.extensions["onegrid"]
+    if settings.auth:
+        from data.auth import ensure_admin
+
+        password = ensure_admin(runtime.users)
+        if password:
+            print(
+                f"First start: created user 'admin' with password {password} "
+                f"(stored hashed in {settings.users_file}; add users with 'app.py user add')",
+                flush=True,
+            )
     url = f"http://{settings.host}:{settings.port}/"
     log.info("OneGrid on %s (region %s, database %s)", url, settings.region, settings.db)
     if args.open:
@@ -126,11 +233,12 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
 
 
 def _add_data_commands(sub) -> None:
-    from data import region_import
+    from data import auth, region_import
     from data.feeds import replay
 
     region_import.add_parser(sub)
     replay.add_parser(sub)
+    auth.add_parser(sub)
     g = sub.add_parser("generate-region", help="regenerate the default Anshan-like region")
     g.set_defaults(handler=lambda a: _generate_region())
 

@@ -10,7 +10,6 @@ goes through the store's single writer.
 from __future__ import annotations
 
 import threading
-import warnings
 from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -262,16 +261,15 @@ class Pipeline:
         last_event = None
         if events.num_rows:
             con.register("e_batch", events)
-            with warnings.catch_warnings():
-                # the extra copy it warns about is of four narrow columns; con.sql() would be lazy
-                # and could run the INSERT twice
-                warnings.simplefilter("ignore", UserWarning)
-                inserted = con.execute(
+            # RETURNING gives the rows really inserted (not duplicates): the counts follow them
+            inserted = pd.DataFrame(
+                con.execute(
                     "INSERT INTO events BY NAME SELECT * FROM e_batch ON CONFLICT DO NOTHING "
                     "RETURNING cell_key, event_time, severity, value"
-                ).to_arrow_table()
+                ).fetchnumpy()
+            )
             con.unregister("e_batch")
-            accepted = inserted.num_rows
+            accepted = len(inserted)
             if accepted:
                 con.register("e_new", inserted)
                 con.execute(

@@ -230,3 +230,227 @@ def cell_counts_window(
         """,
         params,
     )
+
+
+# --- the wall ----------------------------------------------------------------------------------
+
+# Metrics the wall can colour the map by: every event, one source, or the combined risk index.
+WALL_METRICS: tuple[str, ...] = ("all", *SOURCES, "risk")
+# Significant events (the wall's ticker): severity at least this, from these sources. Environment
+# readings are measurements, shown through the map's metric rather than one by one.
+SIGNIFICANT_MIN_SEVERITY = 4
+SIGNIFICANT_SOURCES: tuple[str, ...] = ("police", "traffic", "market", "hotline")
+# Risk index: severity-weighted events in the window against the same area's own severity-weighted
+# rate over the 7 days before the window, scaled to the window's length. 100 = usual; 200 = twice.
+RISK_BASELINE = pd.Timedelta(days=7)
+
+
+def _level_key(level: str) -> str:
+    """The areas column (alias g) holding the key of a grid cell's area at ``level``."""
+    return "g.key" if level == "grid" else f"g.{LEVEL_COLUMN[level]}"
+
+
+def _bucket_floor(ts: pd.Timestamp) -> pd.Timestamp:
+    return _utc(ts).floor(f"{BUCKET_SECONDS}s")
+
+
+def area_values(
+    db: Database,
+    scope: AreaScope,
+    *,
+    level: str,
+    since: pd.Timestamp,
+    until: pd.Timestamp | None = None,
+    source: str | None = None,
+    weight: str = "n",
+) -> pd.DataFrame:
+    """Events per area at ``level`` inside ``scope``, read from the 5-minute cell buckets.
+
+    The window [since, until) is rounded out to whole buckets (``since`` down). ``weight`` is
+    ``"n"`` (events) or ``"severity_sum"`` (severity-weighted events). Returns columns key, n;
+    areas with no event are absent.
+    """
+    if weight not in ("n", "severity_sum"):
+        raise ValueError(f"unknown weight {weight!r}")
+    if level not in LEVEL_COLUMN or level == "city":
+        raise ValueError(f"unknown map level {level!r}")
+    cond, params = scope.where("g")
+    if scope.level == "grid":
+        cond, params = "g.key = ?", [int(scope.key)]
+    conds = [cond, "cc.bucket >= ?"]
+    params.append(_bucket_floor(since).to_pydatetime())
+    if until is not None:
+        conds.append("cc.bucket < ?")
+        params.append(_utc(until).to_pydatetime())
+    if source is not None:
+        conds.append("cc.source = ?")
+        params.append(source)
+    if scope.level == "city" and level == "grid":
+        # every cell is in the city: no join with the hierarchy needed
+        conds[0], params = "TRUE", params[1:]
+    key = _level_key(level)
+    if scope.level == "city" and level == "grid":
+        return db.query_df(
+            f"""
+            SELECT cc.cell_key AS key, sum(cc.{weight})::BIGINT AS n FROM cell_counts cc
+            WHERE {" AND ".join(conds)} GROUP BY cc.cell_key
+            """,
+            params,
+        )
+    return db.query_df(
+        f"""
+        SELECT {key} AS key, sum(cc.{weight})::BIGINT AS n
+        FROM cell_counts cc JOIN areas g ON g.key = cc.cell_key
+        WHERE {" AND ".join(conds)}
+        GROUP BY {key}
+        """,
+        params,
+    )
+
+
+def risk_values(
+    db: Database, scope: AreaScope, *, level: str, now: pd.Timestamp, window: pd.Timedelta
+) -> pd.DataFrame:
+    """The combined risk index per area at ``level`` inside ``scope`` (columns key, n).
+
+    risk = 100 x (S + a) / (E + a), where S is the area's severity-weighted events in the window
+    [now - window, now), E the same area's severity-weighted events in the 7 days before the window
+    scaled to the window's length, and a the mean of E over the areas shown (a prior that keeps a
+    quiet area with one event from reading as an emergency). 100 means usual, 200 twice the usual.
+    Every area of the level inside the scope is returned (areas with no events read 100).
+    """
+    now = _utc(now)
+    start = _bucket_floor(now - window)
+    base_start = start - RISK_BASELINE
+    cond, params = scope.where("g")
+    if scope.level == "grid":
+        cond, params = "g.key = ?", [int(scope.key)]
+    key = _level_key(level)
+    scale = window / RISK_BASELINE
+    df = db.query_df(
+        f"""
+        SELECT {key} AS key,
+               sum(CASE WHEN cc.bucket >= ? THEN cc.severity_sum ELSE 0 END)::DOUBLE AS s,
+               sum(CASE WHEN cc.bucket < ? THEN cc.severity_sum ELSE 0 END)::DOUBLE AS b
+        FROM cell_counts cc JOIN areas g ON g.key = cc.cell_key
+        WHERE {cond} AND cc.bucket >= ?
+        GROUP BY {key}
+        """,
+        [start.to_pydatetime(), start.to_pydatetime(), *params, base_start.to_pydatetime()],
+    )
+    keys = area_keys(db, scope, level)
+    full = pd.DataFrame({"key": keys}).merge(df, on="key", how="left").fillna(0.0)
+    expected = full["b"] * scale
+    prior = max(float(expected.mean()) if len(full) else 0.0, 1e-9)
+    risk = 100.0 * (full["s"] + prior) / (expected + prior)
+    return pd.DataFrame({"key": full["key"].astype("int64"), "n": risk.round().astype("int64")})
+
+
+def area_keys(db: Database, scope: AreaScope, level: str) -> list[int]:
+    """Keys of the areas at ``level`` inside ``scope``, in key order."""
+    return [int(r[0]) for r in _areas_at(db, scope, level, "a.key")]
+
+
+def areas_at(db: Database, scope: AreaScope, level: str) -> pd.DataFrame:
+    """The areas at ``level`` inside ``scope``: key, code, name_zh, name_en, lon, lat (key order)."""
+    rows = _areas_at(db, scope, level, "a.key, a.code, a.name_zh, a.name_en, a.lon, a.lat")
+    return pd.DataFrame(rows, columns=["key", "code", "name_zh", "name_en", "lon", "lat"])
+
+
+def _areas_at(db: Database, scope: AreaScope, level: str, cols: str) -> list[tuple]:
+    if level not in LEVEL_COLUMN:
+        raise ValueError(f"unknown level {level!r}")
+    if scope.level == level:
+        return db.query(f"SELECT {cols} FROM areas a WHERE a.key = ?", [int(scope.key)])
+    return db.query(
+        f"SELECT {cols} FROM areas a WHERE a.level = ? AND a.{scope.column} = ? ORDER BY a.key",
+        [level, int(scope.key)],
+    )
+
+
+def area_lineage(db: Database, scope: AreaScope, key: int) -> dict | None:
+    """An area inside ``scope`` with its ancestors' codes: level, code, county, township.
+
+    None when ``key`` is unknown or outside the scope.
+    """
+    if scope.level != "city" and not scope.contains(db, int(key)):
+        return None
+    row = db.query_one(
+        """
+        SELECT a.level, a.code, c.code, t.code FROM areas a
+        LEFT JOIN areas c ON c.key = a.county_key
+        LEFT JOIN areas t ON t.key = a.township_key
+        WHERE a.key = ?
+        """,
+        [int(key)],
+    )
+    if row is None:
+        return None
+    level, code, county, township = row
+    if level == "county":
+        county = code
+    if level == "township":
+        township = code
+    return {"level": level, "code": code, "county": county, "township": township}
+
+
+def counts_by_source_between(
+    db: Database, scope: AreaScope, since: pd.Timestamp, until: pd.Timestamp
+) -> dict[str, int]:
+    """Events per source in ``scope`` with event time in [since, until) (whole 5-minute buckets).
+
+    ``until`` is rounded up to the end of its bucket, so "today so far" and "the same time last
+    week" are measured alike.
+    """
+    cond, params = scope.where("g")
+    if scope.level == "grid":
+        cond, params = "g.key = ?", [int(scope.key)]
+    until = _bucket_floor(until) + pd.Timedelta(seconds=BUCKET_SECONDS)
+    rows = db.query(
+        f"""
+        SELECT cc.source, sum(cc.n) FROM cell_counts cc JOIN areas g ON g.key = cc.cell_key
+        WHERE {cond} AND cc.bucket >= ? AND cc.bucket < ? GROUP BY cc.source
+        """,
+        [*params, _bucket_floor(since).to_pydatetime(), until.to_pydatetime()],
+    )
+    out = {s: 0 for s in SOURCES}
+    out.update({r[0]: int(r[1]) for r in rows})
+    return out
+
+
+def significant_events(
+    db: Database,
+    scope: AreaScope,
+    *,
+    since: pd.Timestamp,
+    min_severity: int = SIGNIFICANT_MIN_SEVERITY,
+    sources: tuple[str, ...] = SIGNIFICANT_SOURCES,
+    limit: int = 12,
+) -> list[dict]:
+    """The newest events of severity ≥ ``min_severity`` from ``sources`` in ``scope`` since ``since``.
+
+    Time is bounded by ``since`` (a constant window), never by a scan of the whole history.
+    Each dict: source, id, category, severity, event_time (ISO UTC), text, cell, township_zh,
+    township_en.
+    """
+    cond, params = scope.where("e")
+    marks = ", ".join("?" for _ in sources)
+    df = db.query_df(
+        f"""
+        SELECT e.source, e.source_event_id AS id, e.category, e.severity, e.event_time, e.text,
+               g.code AS cell, t.name_zh AS township_zh, t.name_en AS township_en
+        FROM events e
+        JOIN areas g ON g.key = e.cell_key
+        LEFT JOIN areas t ON t.key = e.township_key
+        WHERE {cond} AND e.event_time >= ? AND e.severity >= ? AND e.source IN ({marks})
+        ORDER BY e.event_time DESC, e.source, e.source_event_id
+        LIMIT ?
+        """,
+        [*params, _utc(since).to_pydatetime(), int(min_severity), *sources, int(limit)],
+    )
+    out = []
+    for rec in df.to_dict(orient="records"):
+        rec["event_time"] = _iso(rec["event_time"])
+        rec["severity"] = int(rec["severity"])
+        out.append({k: (None if v is pd.NA else v) for k, v in rec.items()})
+    return out

@@ -118,6 +118,178 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        3,
+        "early warning: warnings, their history, pending conditions, fused incidents",
+        """
+        -- one row per warning's life, keyed by (rule_id, area_key, subject) while not cleared;
+        -- level_rank 1 blue, 2 yellow, 3 orange, 4 red; state raised | acknowledged | cleared
+        CREATE SEQUENCE warnings_seq;
+        CREATE TABLE warnings (
+            id BIGINT PRIMARY KEY DEFAULT nextval('warnings_seq'),
+            rule_id VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            area_key INTEGER NOT NULL,
+            area_level VARCHAR NOT NULL,
+            subject VARCHAR NOT NULL DEFAULT '',
+            cell_key INTEGER,
+            community_key INTEGER,
+            township_key INTEGER,
+            county_key INTEGER,
+            city_key INTEGER,
+            level_rank TINYINT NOT NULL,
+            state VARCHAR NOT NULL,
+            value DOUBLE,
+            limit_value DOUBLE,
+            baseline DOUBLE,
+            detail JSON,
+            raised_at TIMESTAMPTZ NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL,
+            last_true_at TIMESTAMPTZ,
+            clear_since TIMESTAMPTZ,
+            acknowledged_by VARCHAR,
+            acknowledged_at TIMESTAMPTZ,
+            ack_comment VARCHAR,
+            cleared_at TIMESTAMPTZ,
+            cleared_by VARCHAR,
+            clear_reason VARCHAR,
+            escalated_to VARCHAR,
+            escalated_at TIMESTAMPTZ
+        );
+
+        -- every change of a warning: raised, upgraded, downgraded, acknowledged, escalated, cleared
+        CREATE SEQUENCE warning_history_seq;
+        CREATE TABLE warning_history (
+            id BIGINT PRIMARY KEY DEFAULT nextval('warning_history_seq'),
+            warning_id BIGINT NOT NULL,
+            changed_at TIMESTAMPTZ NOT NULL,
+            action VARCHAR NOT NULL,
+            from_rank TINYINT,
+            to_rank TINYINT,
+            state VARCHAR NOT NULL,
+            actor VARCHAR,
+            note VARCHAR,
+            value DOUBLE
+        );
+
+        -- conditions seen but not yet raised (pending period), and downgrades not yet applied
+        CREATE TABLE warning_pending (
+            rule_id VARCHAR NOT NULL,
+            area_key INTEGER NOT NULL,
+            subject VARCHAR NOT NULL,
+            level_rank TINYINT NOT NULL,
+            hits INTEGER NOT NULL,
+            first_at TIMESTAMPTZ NOT NULL,
+            last_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (rule_id, area_key, subject)
+        );
+
+        -- reports from different feeds in one cell and time window describing one incident
+        CREATE SEQUENCE incidents_seq;
+        CREATE TABLE incidents (
+            id BIGINT PRIMARY KEY DEFAULT nextval('incidents_seq'),
+            group_id VARCHAR NOT NULL,
+            cell_key INTEGER NOT NULL,
+            community_key INTEGER,
+            township_key INTEGER,
+            county_key INTEGER,
+            city_key INTEGER,
+            first_time TIMESTAMPTZ NOT NULL,
+            last_time TIMESTAMPTZ NOT NULL,
+            sources VARCHAR NOT NULL,
+            n_reports INTEGER NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE incident_events (
+            incident_id BIGINT NOT NULL,
+            source VARCHAR NOT NULL,
+            source_event_id VARCHAR NOT NULL,
+            event_time TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (source, source_event_id)
+        );
+        """,
+    ),
+    (
+        4,
+        "closed-loop cases: cases, their transitions, department notifications",
+        """
+        -- one row per case (docs/CASES.md). category: '<source>.<category>' or 'warning.<rule>';
+        -- area: the case's area (any level) with its ancestors' keys (null below its level);
+        -- department null + needs_decision: outside the responsibility list, for the hall;
+        -- joint: a parent whose sub-cases (parent_id) go to several departments;
+        -- flag: a data-quality flag (closed_before_created) that keeps the case out of timings
+        CREATE SEQUENCE cases_seq;
+        CREATE TABLE cases (
+            id BIGINT PRIMARY KEY,
+            parent_id BIGINT,
+            joint BOOLEAN NOT NULL DEFAULT false,
+            origin VARCHAR NOT NULL,
+            origin_ref VARCHAR,
+            category VARCHAR NOT NULL,
+            area_key INTEGER,
+            area_level VARCHAR,
+            cell_key INTEGER,
+            community_key INTEGER,
+            township_key INTEGER,
+            county_key INTEGER,
+            city_key INTEGER,
+            lon DOUBLE,
+            lat DOUBLE,
+            title VARCHAR,
+            description VARCHAR,
+            urgency VARCHAR NOT NULL DEFAULT 'normal',
+            urgent BOOLEAN NOT NULL DEFAULT false,
+            warning_level VARCHAR,
+            department VARCHAR,
+            dept_level VARCHAR,
+            needs_decision BOOLEAN NOT NULL DEFAULT false,
+            state VARCHAR NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL,
+            dispatched_at TIMESTAMPTZ,
+            accepted_at TIMESTAMPTZ,
+            handled_at TIMESTAMPTZ,
+            closed_at TIMESTAMPTZ,
+            deadline_at TIMESTAMPTZ,
+            extension_until TIMESTAMPTZ,
+            extensions INTEGER NOT NULL DEFAULT 0,
+            reworks INTEGER NOT NULL DEFAULT 0,
+            returns INTEGER NOT NULL DEFAULT 0,
+            reassignments INTEGER NOT NULL DEFAULT 0,
+            flag VARCHAR,
+            updated_at TIMESTAMPTZ NOT NULL
+        );
+
+        -- every change of a case: who, when, why; department = the unit acting or concerned
+        CREATE SEQUENCE case_transitions_seq;
+        CREATE TABLE case_transitions (
+            id BIGINT PRIMARY KEY DEFAULT nextval('case_transitions_seq'),
+            case_id BIGINT NOT NULL,
+            from_state VARCHAR,
+            to_state VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,
+            actor VARCHAR NOT NULL,
+            department VARCHAR,
+            reason VARCHAR,
+            occurred_at TIMESTAMPTZ NOT NULL  -- ("at" is a DuckDB keyword)
+        );
+
+        -- a department's inbox; deliver_at is later than created_at when quiet hours hold it
+        CREATE SEQUENCE notifications_seq;
+        CREATE TABLE notifications (
+            id BIGINT PRIMARY KEY DEFAULT nextval('notifications_seq'),
+            department VARCHAR NOT NULL,
+            case_id BIGINT,
+            kind VARCHAR NOT NULL,
+            urgent BOOLEAN NOT NULL DEFAULT false,
+            created_at TIMESTAMPTZ NOT NULL,
+            deliver_at TIMESTAMPTZ NOT NULL,
+            delivered BOOLEAN NOT NULL DEFAULT false,
+            delivered_at TIMESTAMPTZ,
+            read_at TIMESTAMPTZ
+        );
+        """,
+    ),
 ]
 
 
@@ -133,10 +305,12 @@ def current_version(con: duckdb.DuckDBPyConnection) -> int:
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Apply every pending migration; returns the versions applied now."""
-    done = current_version(con)
+    current_version(con)  # creates schema_version on a new file
+    # by set, not by maximum: a migration merged after a higher one still runs on old files
+    done = {int(r[0]) for r in con.execute("SELECT version FROM schema_version").fetchall()}
     applied = []
     for version, description, sql in MIGRATIONS:
-        if version <= done:
+        if version in done:
             continue
         con.execute("BEGIN TRANSACTION")
         try:

@@ -82,6 +82,16 @@ class Settings(BaseSettings):
     pull_feeds: list[PullFeed] = Field(default_factory=list)
     folder_feeds: list[FolderFeed] = Field(default_factory=list)
 
+    # early warning (data/warnings): rules file (default data/rules.toml), evaluation period,
+    # and per level (blue/yellow/orange/red) the seconds a raised warning may stay unacknowledged
+    # before it is escalated to the next command level (again after each further period)
+    warnings: bool = True
+    warnings_rules: Path | None = None
+    warnings_interval_s: float = Field(default=30.0, gt=0)
+    warnings_escalate_after_s: dict[str, float] = Field(
+        default_factory=lambda: {"blue": 7200.0, "yellow": 3600.0, "orange": 1800.0, "red": 900.0}
+    )
+
     # cases (docs/CASES.md): working time in the city's local time zone. Deadlines in working
     # hours/days and quiet hours (non-urgent notifications held until the next working time) use it.
     work_start: str = Field(default="08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")

@@ -6,8 +6,95 @@ LANG = "lang"
 LANG_SWITCH = "lang-switch"
 REFRESH = "refresh"
 CLOCK = "clock"
+CLOCK_TICK = "clock-tick"
 TITLE = "title"
+SUBTITLE = "subtitle"
+REGION_NAME = "region-name"
+TIMEZONE = "timezone"
 
-# the live city page
-FEED_TILES = "feed-tiles"
+# the wall (page "/")
+VIEW = "view"  # dcc.Store: the prescribed view (scope, level, metric, window, tour)
+URL_LANG = "url-lang"  # dcc.Store: ?lang= of the URL the page was opened with
+TOUR = "tour"  # dcc.Interval cycling the counties in tour mode
+METRIC = "metric"
+WINDOW = "window"
+BREADCRUMB = "breadcrumb"
 CELL_MAP = "cell-map"
+MAP_Z = "map-z"  # dcc.Store: the values the map shows now (the base of each diff)
+MAP_DIFF = "map-diff"  # dcc.Store: one refresh's changed values, applied in the browser
+MAP_LABELS = "map-labels"  # dcc.Store: area names drawn over the map (HTML, no glyphs needed)
+MAP_LABEL_LAYER = "map-label-layer"  # the HTML layer assets/wall.js draws the names in
+LABELS_SINK = "labels-sink"  # dcc.Store: output of the clientside label placer
+URL_SINK = "url-sink"  # dcc.Store: output of the clientside address-bar sync
+LEGEND = "legend"
+KPI_TILES = "kpi-tiles"
+TICKER = "ticker"
+TICKER_SIG = "ticker-sig"
+CRUMB_SIG = "crumb-sig"
+CELL_PANEL = "cell-panel"
+CELL_TITLE = "cell-title"
+CELL_EVENTS = "cell-events"
+CELL_CLOSE = "cell-close"
+WARNINGS = "warnings-panel"
+RESPONSE = "response-panel"
+
+# pattern-matching id types
+I18N = "i18n"  # {"type": I18N, "key": <translation key>}: static text, translated on switch
+CRUMB = "crumb"  # {"type": CRUMB, "level": <level>}
+KPI_VALUE = "kpi-value"  # {"type": ..., "source": <source>}
+KPI_DELTA = "kpi-delta"
+KPI_RATE = "kpi-rate"
+KPI_STATE = "kpi-state"
+KPI_TILE = "kpi-tile"
+
+# cases (pages "/cases", "/report", "/metrics"; docs/CASES.md)
+CASES_DEPT = "cases-dept"  # the department whose board is shown (the lead binds it to the user)
+CASES_GRID = "cases-grid"
+CASES_REASON = "cases-reason"
+CASES_TARGET = "cases-target"  # department(s) to dispatch / reassign / jointly dispatch to
+CASES_EXTENSION = "cases-extension"
+CASES_MSG = "cases-msg"
+CASES_INBOX = "cases-inbox"
+CASES_HISTORY = "cases-history"
+CASES_VERSION = "cases-version"  # dcc.Store bumped by each action: refreshes the board
+CASES_NEW_CATEGORY = "cases-new-category"
+CASES_NEW_CELL = "cases-new-cell"
+CASES_NEW_TITLE = "cases-new-title"
+CASES_NEW_BTN = "cases-new-btn"
+CASE_ACTION = "case-action"  # {"type": CASE_ACTION, "action": <action>}
+REPORT_CATEGORY = "report-category"
+REPORT_TEXT = "report-text"
+REPORT_MAP = "report-map"
+REPORT_LON = "report-lon"
+REPORT_LAT = "report-lat"
+REPORT_SUBMIT = "report-submit"
+REPORT_MSG = "report-msg"
+METRICS_DEPT_GRID = "metrics-dept-grid"
+METRICS_COUNTY_GRID = "metrics-county-grid"
+METRICS_DETAIL_DEPT = "metrics-detail-dept"
+METRICS_DETAIL = "metrics-detail"
+METRICS_HEAD = "metrics-head"
+METRICS_RESPONSE = "metrics-response"
+RESPONSE_GAUGE = "response-gauge"
+
+# the warnings analyst page (/warnings) and the wall's warnings panel
+WARN_LEVELS = "warn-levels"  # filter: level names
+WARN_RULES = "warn-rules"  # filter: rule ids
+WARN_STATES = "warn-states"  # filter: states
+WARN_AREA = "warn-area"  # filter: area code
+WARN_COUNTS = "warn-counts"
+WARN_GRID = "warn-grid"  # dash-ag-grid: the list
+WARN_SELECTED = "warn-selected"  # dcc.Store: the selected warning's id
+WARN_VERSION = "warn-version"  # dcc.Store bumped by each action: refreshes list and detail
+WARN_TITLE = "warn-title"
+WARN_SUMMARY = "warn-summary"
+WARN_FIGURE = "warn-figure"  # evidence chart
+WARN_EVENTS = "warn-events"  # dash-ag-grid: the events behind the warning
+WARN_HISTORY = "warn-history"
+WARN_COMMENT = "warn-comment"
+WARN_ACK = "warn-ack"
+WARN_REASON = "warn-reason"
+WARN_CLEAR = "warn-clear"
+WARN_MESSAGE = "warn-message"
+WARN_EVALUATE = "warn-evaluate"  # button: evaluate the rules now
+WARN_PANEL = "warn-panel"  # the wall's panel root

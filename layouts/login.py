@@ -13,7 +13,7 @@ def login_page(lang: str | None, *, next_url: str = "/", error: bool = False) ->
     other = "en" if lang == "zh" else "zh"
     message = f'<p class="og-login-error">{escape(t("login.failed", lang))}</p>' if error else ""
     return f"""<!doctype html>
-<html lang="{'zh-CN' if lang == 'zh' else 'en'}">
+<html lang="{"zh-CN" if lang == "zh" else "en"}">
 <head><meta charset="utf-8"><title>{escape(t("app.title", lang))}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="/login.css"></head>

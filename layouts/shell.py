@@ -9,24 +9,71 @@ from layouts import ids
 from layouts.i18n import DEFAULT_LANGUAGE, t
 
 
-def shell(refresh_ms: int) -> html.Div:
-    """The outer layout: a header and the page container. ``refresh_ms``: live refresh period."""
+def i18n_text(key: str, lang: str = DEFAULT_LANGUAGE, *, tag=html.Span, place: str = "", **kw):
+    """A static display string that the language switch re-translates (``key`` in the tables).
+
+    ``place`` tells apart two uses of the same string on one page (ids must be unique).
+    """
+    return tag(t(key, lang), id={"type": ids.I18N, "key": key, "place": place}, **kw)
+
+
+def shell() -> html.Div:
+    """The app's layout: the page container. Each page wraps itself in :func:`frame`, so a page's
+    components and the header's (language, refresh timer) always exist together."""
+    return html.Div(dash.page_container, className="og-root")
+
+
+def frame(page, *, refresh_ms: int, region: dict | None = None, timezone: str = "UTC") -> html.Div:
+    """A page inside the app's frame: header, language, clock and refresh timer.
+
+    ``refresh_ms``: live refresh period. ``region``: the region's display names (``name_zh``,
+    ``name_en``, ``illustrative``); ``timezone``: the city's IANA zone, for the browser's clock.
+    """
+    region = region or {}
     return html.Div(
         className="og-app",
         children=[
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.LANG, storage_type="local", data=DEFAULT_LANGUAGE),
+            dcc.Store(id=ids.TIMEZONE, data=timezone),
+            dcc.Store(id=ids.REGION_NAME, data=region),
             dcc.Interval(id=ids.REFRESH, interval=refresh_ms, n_intervals=0),
+            dcc.Interval(id=ids.CLOCK_TICK, interval=1000, n_intervals=0),
             html.Header(
                 className="og-header",
                 children=[
-                    html.H1(t("app.title"), id=ids.TITLE, className="og-title"),
-                    html.Div(id=ids.CLOCK, className="og-clock"),
+                    html.Div(className="og-brand-mark"),
+                    html.Div(
+                        className="og-brand",
+                        children=[
+                            i18n_text("app.title", tag=html.H1, className="og-title"),
+                            i18n_text("app.subtitle", className="og-subtitle"),
+                        ],
+                    ),
+                    html.Div(
+                        className="og-region",
+                        children=[
+                            html.Span(region.get("name_zh", ""), id=ids.SUBTITLE),
+                            i18n_text("wall.illustrative", className="og-tag")
+                            if region.get("illustrative")
+                            else None,
+                        ],
+                    ),
+                    html.Div(
+                        className="og-clock-box",
+                        children=[
+                            i18n_text("clock.label", className="og-clock-label"),
+                            html.Div(id=ids.CLOCK, className="og-clock"),
+                        ],
+                    ),
                     html.Button(
-                        t("lang.switch"), id=ids.LANG_SWITCH, className="og-lang", n_clicks=0
+                        i18n_text("lang.switch"),
+                        id=ids.LANG_SWITCH,
+                        className="og-lang",
+                        n_clicks=0,
                     ),
                 ],
             ),
-            html.Main(dash.page_container, className="og-main"),
+            html.Main(page, className="og-main"),
         ],
     )

@@ -23,10 +23,21 @@ def push_one_per_county(client) -> None:
     events = []
     for county in (1, 2):
         lon, lat = tiny_cell_center(county, 0, 0)
-        events.append({"id": f"e{county}", "time": "2026-11-26T08:00:00+08:00", "lon": lon,
-                       "lat": lat, "category": "dispute"})
-    assert client.post("/api/ingest/police", json={"events": events},
-                       headers=AUTH).get_json()["accepted"] == 2
+        events.append(
+            {
+                "id": f"e{county}",
+                "time": "2026-11-26T08:00:00+08:00",
+                "lon": lon,
+                "lat": lat,
+                "category": "dispute",
+            }
+        )
+    assert (
+        client.post("/api/ingest/police", json={"events": events}, headers=AUTH).get_json()[
+            "accepted"
+        ]
+        == 2
+    )
 
 
 def test_pages_and_callbacks_need_sign_in(app_client):
@@ -44,8 +55,9 @@ def test_wrong_password_is_refused_and_right_one_signs_in(app_client, runtime):
     runtime.users.add("ana", TEST_PASSWORD, "analyst")
     bad = app_client.post("/login", data={"username": "ana", "password": "nope-nope"})
     assert bad.status_code == 401 and "错误" in bad.get_data(as_text=True)
-    good = app_client.post("/login", data={"username": "ana", "password": TEST_PASSWORD,
-                                           "next": "//evil.example/"})
+    good = app_client.post(
+        "/login", data={"username": "ana", "password": TEST_PASSWORD, "next": "//evil.example/"}
+    )
     assert good.status_code == 302 and good.headers["Location"] == "/"
     assert app_client.get("/api/events").status_code == 200
     app_client.get("/logout")

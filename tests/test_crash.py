@@ -38,7 +38,10 @@ def start_server(db: Path, region: Path, port: int) -> subprocess.Popen:
     }
     proc = subprocess.Popen(
         [sys.executable, "app.py", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -55,8 +58,16 @@ def batch(start: int, size: int) -> dict:
     events = []
     for i in range(start, start + size):
         lon, lat = tiny_cell_center(1 + i % 2, i % 4, (i // 4) % 4)
-        events.append({"id": f"c-{i}", "time": "2026-11-26T08:00:00+08:00", "lon": lon,
-                       "lat": lat, "category": "dispute", "severity": 2})
+        events.append(
+            {
+                "id": f"c-{i}",
+                "time": "2026-11-26T08:00:00+08:00",
+                "lon": lon,
+                "lat": lat,
+                "category": "dispute",
+                "severity": 2,
+            }
+        )
     return {"events": events}
 
 

@@ -8,7 +8,13 @@ from data.settings import SettingsError, load_settings
 
 
 def test_defaults(monkeypatch):
-    for k in ("ONEGRID_DB", "ONEGRID_PORT", "ONEGRID_REGION", "ONEGRID_SIMULATOR", "ONEGRID_CONFIG"):
+    for k in (
+        "ONEGRID_DB",
+        "ONEGRID_PORT",
+        "ONEGRID_REGION",
+        "ONEGRID_SIMULATOR",
+        "ONEGRID_CONFIG",
+    ):
         monkeypatch.delenv(k, raising=False)
     s = load_settings()
     assert (s.port, s.region, s.simulator, s.language) == (8050, "anshan", True, "zh")
@@ -17,8 +23,9 @@ def test_defaults(monkeypatch):
 
 def test_file_then_env_then_overrides(tmp_path, monkeypatch):
     cfg = tmp_path / "onegrid.toml"
-    cfg.write_text('port = 9000\nregion = "nyc"\ningest_token = "file"\n'
-                   '[feed_tokens]\npolice = "p-token"\n')
+    cfg.write_text(
+        'port = 9000\nregion = "nyc"\ningest_token = "file"\n[feed_tokens]\npolice = "p-token"\n'
+    )
     monkeypatch.setenv("ONEGRID_REGION", "anshan")
     monkeypatch.setenv("ONEGRID_SIMULATOR", "off")
     s = load_settings(cfg)

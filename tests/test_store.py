@@ -27,8 +27,9 @@ def test_writes_run_on_one_thread_and_commit_before_returning(tmp_path):
             seen.add(threading.current_thread().name)
             con.execute("INSERT INTO meta VALUES (?, ?)", [f"k{i}", str(i)])
 
-        threads = [threading.Thread(target=lambda i=i: db.write(lambda c: write(c, i)))
-                   for i in range(20)]
+        threads = [
+            threading.Thread(target=lambda i=i: db.write(lambda c: write(c, i))) for i in range(20)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -39,6 +40,7 @@ def test_writes_run_on_one_thread_and_commit_before_returning(tmp_path):
 
 def test_failed_write_rolls_back_and_writer_survives(tmp_path):
     with Database(tmp_path / "a.duckdb") as db:
+
         def bad(con):
             con.execute("INSERT INTO meta VALUES ('a', '1')")
             raise ValueError("boom")

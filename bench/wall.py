@@ -1,0 +1,360 @@
+"""Benchmark of the wall's live refresh with a big store (issue 3's budget).
+
+    python bench/wall.py                       # 10,000,000 events (a few minutes)
+    python bench/wall.py --events 1000000      # a quick run
+
+How the store is filled: the default region (data/regions/anshan) in a fresh DuckDB file; the
+simulator (``data.feeds.simulator.Simulator``, rates scaled up so ``--events`` fall in ``--days``
+days ending now) generates one day at a time; each day's points are placed in their grid cells with
+the pipeline's own placer and appended to ``events`` as an Arrow table (with every level's key from
+the cell lineage); ``cell_counts`` is then built in one SQL ``GROUP BY`` over ``events`` -- the
+same rows the ingest pipeline maintains batch by batch. Validation and de-duplication are skipped
+for the bulk fill (the simulator's ids are unique); the live ticks go through the real pipeline.
+
+What is measured, in one run:
+
+* refresh: the map's real refresh callback through Dash's HTTP endpoint
+  (``POST /_dash-update-component`` via the Flask test client, State = the values the browser
+  shows), after ingesting each tick's new simulated events through ``Pipeline.ingest_frame``;
+  server time p50/p95 and the response bytes (only the changed cells travel);
+* the other per-tick reads (KPI counts, feed health, ticker) timed through the same queries;
+* geometry: the bytes of ``/geo/grid.json`` (fetched once per browser);
+* naive: the same view the naive way -- the window's events read, a geopandas spatial join with
+  the cell polygons, a pandas group-by, and the whole figure (geometry embedded) to JSON.
+
+The last line sums up: ``wall refresh_p50_ms=... refresh_p95_ms=... bytes_per_refresh=...
+geometry_bytes=... naive_ms=... speedup=...``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# bench/ holds scripts named like standard modules (bench/warnings.py): keep this folder off the
+# import path so "import warnings" finds the standard library
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pyarrow as pa  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from data.areas import cell_lineage, lineage_arrays  # noqa: E402
+from data.feeds.simulator import DEFAULT_RATES, Simulator  # noqa: E402
+from data.runtime import Runtime  # noqa: E402
+from data.schema import BUCKET_SECONDS  # noqa: E402
+from data.settings import load_settings  # noqa: E402
+
+DEFAULT_PER_DAY = sum(DEFAULT_RATES.values())
+
+
+def fill(rt: Runtime, n_events: int, days: float, seed: int) -> int:
+    """Bulk-fill ``events`` and ``cell_counts`` with about ``n_events`` simulated events."""
+    scale = n_events / (days * DEFAULT_PER_DAY)
+    rates = {s: r * scale for s, r in DEFAULT_RATES.items()}
+    sim = Simulator.from_region(rt.region, seed=seed, rates=rates, timezone=rt.timezone)
+    lin = lineage_arrays(cell_lineage(rt.db))
+    now = pd.Timestamp.now(tz="UTC").floor("min")
+    start = now - pd.Timedelta(days=days)
+    total = 0
+    t0 = time.perf_counter()
+    for day in pd.date_range(start, now, freq="1D"):
+        end = min(day + pd.Timedelta(days=1), now)
+        if end <= day:
+            continue
+        tables = []
+        for source, f in sim.generate_all(day, end).items():
+            if not len(f):
+                continue
+            cells = rt.pipeline.placer.place(f["lon"].to_numpy(), f["lat"].to_numpy())
+            ok = cells >= 0
+            f, cells = f.loc[ok], cells[ok]
+            n = len(f)
+            tables.append(
+                pa.table(
+                    {
+                        "source": pa.array([source] * n, pa.string()),
+                        "source_event_id": pa.array(f["id"].astype(str).to_numpy(), pa.string()),
+                        "category": pa.array(f["category"].to_numpy(dtype=object), pa.string()),
+                        "severity": pa.array(f["severity"].astype("Int8"), pa.int8()),
+                        "value": pa.array(
+                            f["value"].to_numpy(dtype="float64"), pa.float64(), from_pandas=True
+                        ),
+                        "event_time": pa.array(f["time"], pa.timestamp("us", tz="UTC")),
+                        "received_at": pa.array(f["time"], pa.timestamp("us", tz="UTC")),
+                        "lon": pa.array(f["lon"].to_numpy(), pa.float64()),
+                        "lat": pa.array(f["lat"].to_numpy(), pa.float64()),
+                        "cell_key": pa.array(cells, pa.int32()),
+                        "community_key": pa.array(lin["community_key"][cells], pa.int32()),
+                        "township_key": pa.array(lin["township_key"][cells], pa.int32()),
+                        "county_key": pa.array(lin["county_key"][cells], pa.int32()),
+                        "city_key": pa.array(lin["city_key"][cells], pa.int32()),
+                        "text": pa.array(f["text"].to_numpy(dtype=object), pa.string()),
+                        "feed": pa.array(["bench"] * n, pa.string()),
+                    }
+                )
+            )
+        batch = pa.concat_tables(tables).sort_by("event_time")
+
+        def write(con, batch=batch):
+            con.register("bench_batch", batch)
+            con.execute("INSERT INTO events BY NAME SELECT * FROM bench_batch")
+            con.unregister("bench_batch")
+
+        rt.db.write(write)
+        total += batch.num_rows
+        print(f"  {day:%Y-%m-%d}: {total:,} events ({time.perf_counter() - t0:.0f} s)", flush=True)
+    rt.db.write(
+        lambda con: con.execute(
+            f"""
+            INSERT INTO cell_counts
+            SELECT time_bucket(INTERVAL {BUCKET_SECONDS} SECOND, event_time) AS bucket, cell_key,
+                   source, count(*), coalesce(sum(severity), 0), max(value)
+            FROM events GROUP BY ALL ORDER BY bucket
+            """
+        )
+    )
+    rt.db.checkpoint()
+    return total
+
+
+def refresh_request(store: dict, view: dict) -> dict:
+    from layouts import ids
+
+    outputs = [
+        (ids.CELL_MAP, "figure"),
+        (ids.MAP_Z, "data"),
+        (ids.MAP_DIFF, "data"),
+        (ids.LEGEND, "children"),
+        (ids.MAP_LABELS, "data"),
+    ]
+    return {
+        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
+        "outputs": [{"id": i, "property": p} for i, p in outputs],
+        "inputs": [
+            {"id": ids.REFRESH, "property": "n_intervals", "value": 1},
+            {"id": ids.VIEW, "property": "data", "value": view},
+            {"id": ids.LANG, "property": "data", "value": "zh"},
+        ],
+        "changedPropIds": [f"{ids.REFRESH}.n_intervals"],
+        "state": [{"id": ids.MAP_Z, "property": "data", "value": store}],
+    }
+
+
+def apply_diff(store: dict, diff: dict) -> dict:
+    """What assets/wall.js does with a diff."""
+    if "z" in diff:
+        return {"sig": store["sig"], "z": diff["z"]}
+    z = list(store["z"])
+    for i, v in zip(diff["i"], diff["v"], strict=True):
+        z[i] = v
+    return {"sig": store["sig"], "z": z}
+
+
+def measure_refresh(app, rt, sim, view: dict, ticks: int, tick_s: float, clock: dict) -> dict:
+    """Ingest each tick's simulated events, then time the map's refresh request.
+
+    ``clock["t"]``: the simulated time the live feed has reached (carried from view to view, so
+    every tick brings new events).
+    """
+    from callbacks import wall as cb
+    from layouts import ids
+
+    client = app.server.test_client()
+    resolved = cb.resolve_view(rt, view)
+    store = cb.build_map(rt, resolved, "zh", pd.Timestamp.now(tz="UTC"))["store"]
+    times, sizes, changed = [], [], []
+    t = clock["t"]
+    for _ in range(ticks):
+        nxt = t + pd.Timedelta(seconds=tick_s)
+        for source, frame in sim.generate_all(t, nxt).items():
+            if len(frame):
+                frame = frame.copy()
+                frame["id"] = "live-" + frame["id"].astype(str)
+                rt.pipeline.ingest_frame(source, frame, feed="bench")
+        t = clock["t"] = nxt
+        body = refresh_request(store, view)
+        t0 = time.perf_counter()
+        resp = client.post("/_dash-update-component", json=body)
+        times.append((time.perf_counter() - t0) * 1000)
+        if resp.status_code == 204:
+            sizes.append(0)
+            changed.append(0)
+            continue
+        diff = resp.get_json()["response"][ids.MAP_DIFF]["data"]
+        sizes.append(len(resp.data))
+        changed.append(len(diff.get("i", diff.get("z", []))))
+        store = apply_diff(store, diff)
+    return {"times": times, "sizes": sizes, "changed": changed}
+
+
+def measure_other_reads(rt, ticks: int) -> list[float]:
+    """KPI counts, feed health and the ticker, as the per-tick callbacks read them."""
+    from data import queries
+    from data.events import SOURCES
+
+    out = []
+    for _ in range(ticks):
+        now = pd.Timestamp.now(tz="UTC")
+        t0 = time.perf_counter()
+        midnight = now.tz_convert(rt.timezone).normalize().tz_convert("UTC")
+        week = pd.Timedelta(days=7)
+        queries.counts_by_source_between(rt.db, rt.scope, midnight, now)
+        queries.counts_by_source_between(rt.db, rt.scope, midnight - week, now - week)
+        queries.counts_by_source_between(rt.db, rt.scope, now - pd.Timedelta(hours=1), now)
+        queries.feed_health(rt.db, now=now, stale_after={s: 300.0 for s in SOURCES})
+        queries.significant_events(rt.db, rt.scope, since=now - pd.Timedelta(hours=24))
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def naive_refresh(rt, hours: float = 24) -> tuple[float, int]:
+    """The naive way: the window's events, a spatial join, a group-by, the whole figure to JSON."""
+    import geopandas as gpd
+    import plotly.graph_objects as go
+
+    from data.geometry import level_geojson
+    from layouts import figures
+
+    t0 = time.perf_counter()
+    since = pd.Timestamp.now(tz="UTC") - pd.Timedelta(hours=hours)
+    ev = rt.db.query_df(
+        "SELECT lon, lat FROM events WHERE event_time >= ?", [since.to_pydatetime()]
+    )
+    cells = rt.region.cells()[["key", "geometry"]]
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(ev["lon"], ev["lat"]), crs="EPSG:4326")
+    joined = gpd.sjoin(points, cells, predicate="within", how="inner")
+    counts = joined.groupby("key").size()
+    z = counts.reindex(cells["key"], fill_value=0)
+    fig = go.Figure(
+        go.Choroplethmap(
+            geojson=level_geojson(rt.region, "grid"),
+            locations=cells["key"].tolist(),
+            z=z.tolist(),
+            featureidkey="id",
+            colorscale=figures.EVENTS_SCALE,
+        )
+    )
+    fig.update_layout(map={"style": figures.offline_style()})
+    size = len(fig.to_json())
+    return (time.perf_counter() - t0) * 1000, size
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=float), q))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmark the wall's live refresh.")
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--days", type=float, default=90.0, help="history span ending now")
+    parser.add_argument("--ticks", type=int, default=40, help="refreshes timed per view")
+    parser.add_argument("--tick-s", type=float, default=5.0, help="simulated seconds per tick")
+    parser.add_argument("--db", help="DuckDB file (default: a temporary one)")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+
+    import logging
+    import warnings
+
+    logging.disable(logging.WARNING)
+    warnings.filterwarnings("ignore")
+    from app import create_app
+
+    tmp = tempfile.TemporaryDirectory()
+    db = Path(args.db) if args.db else Path(tmp.name) / "wall.duckdb"
+    settings = load_settings(db=db, region="anshan", simulator=False, auth=False)
+    rt = Runtime(settings)
+    try:
+        have = rt.db.query_one("SELECT count(*) FROM events")[0]
+        if have == 0:
+            print(f"filling {db} with ~{args.events:,} events over {args.days:g} days ...")
+            t0 = time.perf_counter()
+            have = fill(rt, args.events, args.days, args.seed)
+            print(f"filled {have:,} events in {time.perf_counter() - t0:.0f} s")
+        n_rows = rt.db.query_one("SELECT count(*) FROM cell_counts")[0]
+        print(f"store: {have:,} events, {n_rows:,} cell_counts rows, {len(rt.cell_keys):,} cells")
+        app = create_app(runtime=rt, start_feeds=False)
+        scale = have / (args.days * DEFAULT_PER_DAY)
+        live = Simulator.from_region(
+            rt.region,
+            seed=args.seed + 1,
+            rates={s: r * scale for s, r in DEFAULT_RATES.items()},
+            timezone=rt.timezone,
+        )
+        geometry_bytes = len(app.server.test_client().get("/geo/grid.json").data)
+
+        views = {
+            "all/24h (default wall)": {"metric": "all", "window": "24h"},
+            "all/1h": {"metric": "all", "window": "1h"},
+            "traffic/7d": {"metric": "traffic", "window": "7d"},
+            "risk/24h": {"metric": "risk", "window": "24h"},
+            "county 210381 townships/24h": {"county": "210381", "window": "24h"},
+        }
+        results = {}
+        clock = {"t": pd.Timestamp.now(tz="UTC")}
+        for name, view in views.items():
+            full = {
+                "county": None,
+                "township": None,
+                "cell": None,
+                "level": None,
+                "tour": 0,
+                "metric": "all",
+                "window": "24h",
+                **view,
+            }
+            ticks = args.ticks if name.startswith("all/24h") else max(args.ticks // 4, 5)
+            measure_refresh(app, rt, live, full, 2, args.tick_s, clock)  # warm up
+            r = measure_refresh(app, rt, live, full, ticks, args.tick_s, clock)
+            results[name] = r
+            budget = [30 * c + 2048 for c in r["changed"]]
+            print(
+                f"refresh {name:30s} p50 {pct(r['times'], 50):6.1f} ms  p95 "
+                f"{pct(r['times'], 95):6.1f} ms  bytes mean {statistics.mean(r['sizes']):6.0f} "
+                f"(changed cells mean {statistics.mean(r['changed']):.1f}; within budget "
+                f"{sum(s <= b for s, b in zip(r['sizes'], budget, strict=True))}/{len(budget)})"
+            )
+        other = measure_other_reads(rt, args.ticks)
+        print(
+            f"other per-tick reads (KPIs, feed health, ticker): p50 {pct(other, 50):.1f} ms "
+            f"p95 {pct(other, 95):.1f} ms"
+        )
+        print(f"geometry /geo/grid.json: {geometry_bytes:,} bytes (sent once)")
+        naive = [naive_refresh(rt) for _ in range(3)]
+        naive_ms = statistics.median(n[0] for n in naive)
+        print(f"naive (sjoin + groupby + whole figure): {naive_ms:.0f} ms, {naive[0][1]:,} bytes")
+
+        main_r = results["all/24h (default wall)"]
+        p50, p95 = pct(main_r["times"], 50), pct(main_r["times"], 95)
+        bytes_per = statistics.mean(main_r["sizes"])
+        print(
+            json.dumps(
+                {"events": have, "ticks": len(main_r["times"]), "tick_s": args.tick_s},
+                separators=(",", ":"),
+            )
+        )
+        print(
+            f"wall refresh_p50_ms={p50:.1f} refresh_p95_ms={p95:.1f} "
+            f"bytes_per_refresh={bytes_per:.0f} geometry_bytes={geometry_bytes} "
+            f"naive_ms={naive_ms:.0f} speedup={naive_ms / p50:.0f}"
+        )
+    finally:
+        rt.stop()
+        tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

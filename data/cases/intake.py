@@ -1,0 +1,322 @@
+"""Bulk intake: every 12345 request becomes a case, thousands at a time, without a Python loop.
+
+The listener selects the new hotline events in one SQL statement (attributes read with DuckDB's
+JSON functions), routes them with one join against the responsibility list, computes deadlines
+with the vectorised calendar, and inserts cases, transitions and notifications as frames.
+
+- ``attributes.channel == "grid_worker"``: a grid worker's report (origin ``grid_report``).
+- ``attributes.type`` in the list's ``answered_on_call``: answered on the call, closed at once,
+  never dispatched (so outside every department's metrics).
+- the list's ``department_attribute`` (``agency`` by default) present: a publisher already routed
+  it (historical replays): that value is the department; ``attributes.created`` / ``closed`` /
+  ``due`` / ``status`` give the real times and state. A close before the creation is kept but
+  flagged ``closed_before_created`` and left out of every timing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from data.cases.responsibility import URGENCIES
+
+EVENT_SQL = """
+SELECT source_event_id AS ref, 'hotline.' || category AS category, severity, event_time,
+       received_at, cell_key, community_key, township_key, county_key, city_key, lon, lat, text,
+       json_extract_string(attributes, '$.type') AS req_type,
+       json_extract_string(attributes, '$.channel') AS channel,
+       json_extract_string(attributes, '$.' || ?) AS pub_department,
+       json_extract_string(attributes, '$.status') AS pub_status,
+       TRY_CAST(json_extract_string(attributes, '$.created') AS TIMESTAMPTZ) AS pub_created,
+       TRY_CAST(json_extract_string(attributes, '$.closed') AS TIMESTAMPTZ) AS pub_closed,
+       TRY_CAST(json_extract_string(attributes, '$.due') AS TIMESTAMPTZ) AS pub_due
+FROM {relation}
+WHERE source = 'hotline' AND case_id IS NULL {cond}
+"""
+HANDLING_STATUSES = ("started", "in progress")
+
+CASE_COLUMNS = (
+    "id", "origin", "origin_ref", "category", "area_key", "area_level", "cell_key",
+    "community_key", "township_key", "county_key", "city_key", "lon", "lat", "title",
+    "description", "urgency", "urgent", "department", "dept_level", "needs_decision", "state",
+    "created_at", "dispatched_at", "accepted_at", "closed_at", "deadline_at", "flag", "updated_at",
+)  # fmt: skip
+
+
+def _utc(s: pd.Series) -> pd.Series:
+    s = pd.to_datetime(s, utc=True)
+    return s.astype("datetime64[us, UTC]")
+
+
+def route_frame(rules, frame: pd.DataFrame) -> pd.DataFrame:
+    """Department, level and time limit of every row (``category`` and area keys), vectorised:
+    join on category, keep the rules whose area holds the row, the deepest one wins."""
+    table = rules.rule_table()
+    left = frame[["category", "cell_key", "community_key", "township_key", "county_key"]].copy()
+    left["_i"] = np.arange(len(frame))
+    m = left.merge(table, on="category", how="inner")
+    col = {"county": "county_key", "township": "township_key", "community": "community_key",
+           "grid": "cell_key"}  # fmt: skip
+    own = pd.Series(pd.NA, index=m.index, dtype="Int64")
+    for level, c in col.items():
+        sel = m["area_level"] == level
+        own[sel] = m.loc[sel, c].astype("Int64")
+    ok = m["area_key"].isna() | (own == m["area_key"]).fillna(False)
+    m = m[ok.to_numpy(dtype=bool)].sort_values(["_i", "depth"]).drop_duplicates("_i", keep="last")
+    out = pd.DataFrame(index=np.arange(len(frame)))
+    out["department"] = pd.Series(m["department"].to_numpy(), index=m["_i"].to_numpy())
+    out["dept_level"] = pd.Series(m["dept_level"].to_numpy(), index=m["_i"].to_numpy())
+    for u in URGENCIES:
+        out[f"deadline_{u}"] = pd.Series(m[f"deadline_{u}"].to_numpy(), index=m["_i"].to_numpy())
+    return out
+
+
+def build_cases(svc, frame: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
+    """Case rows for intake rows (the columns of EVENT_SQL), without ids."""
+    rules = svc.rules
+    n = len(frame)
+    f = frame.reset_index(drop=True)
+    created = _utc(f["pub_created"]).fillna(_utc(f["event_time"]))
+    closed = _utc(f["pub_closed"])
+    due = _utc(f["pub_due"])
+    routed = route_frame(rules, f)
+    pub = f["pub_department"].astype("object").where(f["pub_department"].notna(), None)
+    has_pub = pub.notna().to_numpy()
+    department = np.where(has_pub, pub, routed["department"].to_numpy(dtype=object))
+    dept_level = np.where(
+        has_pub,
+        [getattr(rules.departments.get(d), "level", None) for d in pub.fillna("")],
+        routed["dept_level"].to_numpy(dtype=object),
+    )
+    department = pd.Series(department, dtype="object").where(pd.notna(department), None)
+    sev = pd.to_numeric(f["severity"], errors="coerce").fillna(0).to_numpy()
+    urgent = sev >= rules.hotline.urgent_severity
+    urgency = np.where(urgent, "urgent", "normal")
+    on_call = (f["req_type"].isin(rules.hotline.answered_on_call) & ~has_pub).to_numpy(dtype=bool)
+    routed_ok = department.notna().to_numpy()
+    has_closed = closed.notna().to_numpy()
+    status = f["pub_status"].fillna("").str.lower()
+    state = np.full(n, "registered", dtype=object)
+    dispatched = routed_ok & ~on_call
+    state[dispatched] = np.where(status[dispatched].isin(HANDLING_STATUSES), "handling",
+                                 "dispatched")  # fmt: skip
+    state[dispatched & has_closed] = "closed"
+    state[on_call] = "closed"
+    closed_at = closed.where(pd.Series(dispatched & has_closed), pd.NaT)
+    closed_at = closed_at.where(~pd.Series(on_call), created)
+    dispatched_at = created.where(pd.Series(dispatched), pd.NaT)
+    # time limit: the publisher's due date, else the list's limit for the urgency class
+    limit = np.where(urgent, routed["deadline_urgent"], routed["deadline_normal"])
+    limit = pd.Series(limit, dtype="object")
+    limit = limit.where(limit.notna(), np.where(urgent, rules.defaults["urgent"],
+                                                rules.defaults["normal"]))  # fmt: skip
+    deadline = pd.Series(pd.NaT, index=f.index, dtype="datetime64[us, UTC]")
+    if dispatched.any():
+        idx = np.flatnonzero(dispatched)
+        calc = svc.calendar.add(pd.DatetimeIndex(created.iloc[idx]), limit.iloc[idx].tolist())
+        deadline.iloc[idx] = calc.astype("datetime64[us, UTC]")
+    deadline = due.where(due.notna() & pd.Series(dispatched), deadline)
+    flag = np.where(dispatched & has_closed & (closed < created).to_numpy(dtype=bool),
+                    "closed_before_created", None)  # fmt: skip
+    origin = np.where(f["channel"].fillna("") == "grid_worker", "grid_report", "hotline")
+    placed = f["cell_key"].notna().to_numpy()
+    out = pd.DataFrame(
+        {
+            "origin": origin,
+            "origin_ref": "hotline:" + f["ref"].astype(str),
+            "category": f["category"].astype(str),
+            "area_key": np.where(placed, f["cell_key"], f["city_key"]),
+            "area_level": np.where(placed, "grid", "city"),
+            "cell_key": f["cell_key"],
+            "community_key": f["community_key"],
+            "township_key": f["township_key"],
+            "county_key": f["county_key"],
+            "city_key": f["city_key"],
+            "lon": f["lon"],
+            "lat": f["lat"],
+            "title": f["text"].astype("object").str.slice(0, 120),
+            "description": f["text"],
+            "urgency": urgency,
+            "urgent": urgent,
+            "department": department.where(~pd.Series(on_call), None),
+            "dept_level": pd.Series(dept_level, dtype="object").where(~pd.Series(on_call), None),
+            "needs_decision": ~routed_ok & ~on_call,
+            "state": state,
+            "created_at": created,
+            "dispatched_at": dispatched_at,
+            "accepted_at": pd.Series(pd.NaT, index=f.index, dtype="datetime64[us, UTC]"),
+            "closed_at": closed_at,
+            "deadline_at": deadline,
+            "flag": pd.Series(flag, dtype="object"),
+            "updated_at": pd.Series([now] * n, dtype="datetime64[us, UTC]"),
+            "_ref": f["ref"].astype(str),
+            "_on_call": on_call,
+        }
+    )
+    for c in ("area_key", "cell_key", "community_key", "township_key", "county_key", "city_key"):
+        out[c] = pd.array(out[c], dtype="Int32")
+    return out
+
+
+def insert_cases(con, svc, frame: pd.DataFrame, now: pd.Timestamp) -> int:
+    """Insert the cases of intake rows, their transitions and notifications (inside the writer's
+    transaction); links the events to their cases. Returns the number of cases."""
+    if not len(frame):
+        return 0
+    cases = build_cases(svc, frame, now)
+    n = len(cases)
+    ids = [r[0] for r in con.execute("SELECT nextval('cases_seq') FROM range(?)", [n]).fetchall()]
+    cases.insert(0, "id", np.array(ids, dtype=np.int64))
+    con.register("new_cases", cases[list(CASE_COLUMNS)])
+    con.execute("INSERT INTO cases BY NAME SELECT * FROM new_cases")
+    con.unregister("new_cases")
+    link = pd.DataFrame({"ref": cases["_ref"], "case_id": cases["id"]})
+    con.register("case_link", link)
+    con.execute(
+        "UPDATE events SET case_id = l.case_id FROM case_link l "
+        "WHERE events.source = 'hotline' AND events.source_event_id = l.ref"
+    )
+    con.unregister("case_link")
+    # transitions: registered, then dispatched (routed) and closed (publisher or on the call)
+    reg = pd.DataFrame({"case_id": cases["id"], "from_state": None, "to_state": "registered",
+                        "action": "register", "actor": "12345", "department": None,
+                        "reason": None, "occurred_at": cases["created_at"]})  # fmt: skip
+    d = cases[cases["dispatched_at"].notna()]
+    disp = pd.DataFrame({"case_id": d["id"], "from_state": "registered",
+                         "to_state": "dispatched", "action": "dispatch", "actor": "system",
+                         "department": d["department"], "reason": "responsibility list",
+                         "occurred_at": d["dispatched_at"]})  # fmt: skip
+    c = cases[cases["state"] == "closed"]
+    close = pd.DataFrame({"case_id": c["id"],
+                          "from_state": np.where(c["_on_call"], "registered", "dispatched"),
+                          "to_state": "closed", "action": "close", "actor": "12345",
+                          "department": c["department"],
+                          "reason": np.where(c["_on_call"], "answered on the call",
+                                             "closed by the publisher"),
+                          "occurred_at": c["closed_at"]})  # fmt: skip
+    trans = pd.concat([reg, disp, close], ignore_index=True)
+    trans["occurred_at"] = trans["occurred_at"].astype("datetime64[us, UTC]")
+    con.register("new_trans", trans)
+    con.execute(
+        "INSERT INTO case_transitions (case_id, from_state, to_state, action, actor, "
+        "department, reason, occurred_at) SELECT * FROM new_trans"
+    )
+    con.unregister("new_trans")
+    # notifications: open dispatched cases to their department, undecided ones to the hall
+    o = cases[cases["state"].isin(["dispatched", "handling"])]
+    hall = cases[cases["needs_decision"]]
+    later = svc.calendar.next_working([now])[0]
+    note = pd.DataFrame(
+        {
+            "department": pd.concat(
+                [o["department"], pd.Series([svc.rules.hall.id] * len(hall))], ignore_index=True
+            ),  # fmt: skip
+            "case_id": pd.concat([o["id"], hall["id"]], ignore_index=True),
+            "kind": ["dispatched"] * len(o) + ["needs_decision"] * len(hall),
+            "urgent": np.r_[o["urgent"].to_numpy(dtype=bool), np.ones(len(hall), dtype=bool)],
+        }
+    )
+    if len(note):
+        note["created_at"] = pd.Series([now] * len(note), dtype="datetime64[us, UTC]")
+        at = np.where(note["urgent"], now, later)
+        note["deliver_at"] = pd.to_datetime(at, utc=True).astype("datetime64[us, UTC]")
+        note["delivered"] = note["deliver_at"] <= now
+        note["delivered_at"] = note["created_at"].where(note["delivered"], pd.NaT)
+        con.register("new_notes", note)
+        con.execute("INSERT INTO notifications BY NAME SELECT * FROM new_notes")
+        con.unregister("new_notes")
+    return n
+
+
+def register_unplaced(svc, frame: pd.DataFrame, now: pd.Timestamp | None = None) -> int:
+    """Cases for hotline requests that carry no usable location (a canonical frame of mapped
+    rows): a 12345 request is a case even when it cannot be put in a grid cell. They sit at city
+    level (no cell) and count in department metrics; the events stay in quarantine."""
+    from data.cases.service import _ts
+
+    now = _ts(now)
+    if not len(frame):
+        return 0
+    city = svc.db.query_one("SELECT key FROM areas WHERE level = 'city' LIMIT 1")[0]
+    rows = pd.DataFrame(
+        {
+            "source": "hotline",
+            "source_event_id": frame["id"].astype(str).to_numpy(),
+            "category": frame["category"].astype(str).to_numpy(),
+            "severity": pd.array(frame["severity"], dtype="Int64"),
+            "event_time": frame["time"].to_numpy(),
+            "received_at": pd.Series([now] * len(frame), dtype="datetime64[us, UTC]").to_numpy(),
+            "cell_key": pd.array([None] * len(frame), dtype="Int32"),
+            "community_key": pd.array([None] * len(frame), dtype="Int32"),
+            "township_key": pd.array([None] * len(frame), dtype="Int32"),
+            "county_key": pd.array([None] * len(frame), dtype="Int32"),
+            "city_key": pd.array([city] * len(frame), dtype="Int32"),
+            "lon": frame["lon"].to_numpy(dtype="float64"),
+            "lat": frame["lat"].to_numpy(dtype="float64"),
+            "text": frame["text"].astype("object").to_numpy(),
+            "attributes": frame["attributes"].astype("object").to_numpy(),
+            "case_id": pd.array([None] * len(frame), dtype="Int64"),
+        }
+    )
+    attr = svc.rules.hotline.department_attribute or "agency"
+
+    def write(con) -> int:
+        con.register("unplaced", rows)
+        # skip requests that already have a case (a second replay of the same file)
+        got = con.execute(
+            EVENT_SQL.format(
+                relation="unplaced",
+                cond="AND 'hotline:' || source_event_id NOT IN "
+                "(SELECT origin_ref FROM cases WHERE origin_ref LIKE 'hotline:%')",
+            ),
+            [attr],
+        ).df()
+        con.unregister("unplaced")
+        return insert_cases(con, svc, got, now)
+
+    return svc.db.write(write)
+
+
+def replay_history(pipeline, svc, mapping, path, *, feed: str | None = None) -> dict:
+    """Replay a publisher's hotline file as cases with their real times (e.g. NYC 311).
+
+    Events go through the ingest pipeline as any replay does (the listener makes their cases);
+    requests the pipeline cannot place (no coordinates, outside the region) still become
+    city-level cases through :func:`register_unplaced`. Returns counts.
+    """
+    from data.events import CATEGORIES
+    from data.feeds.mapping import Mapping, load_mapping, map_file
+    from data.feeds.replay import replay_file
+
+    m = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
+    result = replay_file(pipeline, m, path, feed=feed)
+    placed = svc.intake_hotline()
+    frame = pd.concat(list(map_file(m, path)), ignore_index=True)
+    reason = frame["_reason"].astype("object") if "_reason" in frame else pd.Series(None)
+    location_only = reason.isna() | reason.fillna("").str.contains("coordinates")
+    usable = (
+        location_only
+        & frame["id"].notna()
+        & frame["time"].notna()
+        & frame["category"].isin(CATEGORIES["hotline"])
+    )
+    have = {
+        r[0]
+        for r in svc.db.query(
+            "SELECT source_event_id FROM events WHERE source = 'hotline' AND case_id IS NOT NULL"
+        )
+    }
+    rest = frame[usable & ~frame["id"].isin(have)].drop_duplicates("id")
+    unplaced = register_unplaced(svc, rest)
+    del placed
+    return {
+        "accepted": result.accepted,
+        "quarantined": result.quarantined,
+        "cases_placed": int(
+            svc.db.query_one(
+                "SELECT count(*) FROM events WHERE feed = ? AND case_id IS NOT NULL",
+                [feed or f"replay:{m.name}"],
+            )[0]
+        ),
+        "cases_unplaced": unplaced,
+    }

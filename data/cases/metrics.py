@@ -1,0 +1,337 @@
+"""Response metrics (行政问效): who handles on time, who passes work on, did the problem go away.
+
+Every function takes an :class:`AreaScope` and reads with parameterised SQL. Definitions
+(docs/CASES.md):
+
+- The cases measured are the leaf cases (a joint parent is measured through its sub-cases) that
+  were dispatched (``dispatched_at`` set): requests answered on the call and cases still waiting
+  for a decision were never due from any department. A case is in a period when it was created
+  in it. Cases flagged ``closed_before_created`` are left out of every figure.
+- on-time closure rate = closed on time (closed_at <= deadline_at, the deadline after approved
+  extensions) / (closed + open and overdue at ``now``). Open cases not yet due are not counted.
+- median time to dispatch = dispatched_at - created_at; to accept = accepted_at - dispatched_at
+  (first signing); to close = closed_at - created_at. Open cases never count as a time.
+- rework rate = cases reworked at least once / cases whose handling was reported
+  (handled_at set) or that were closed; extension rate = cases extended at least once /
+  dispatched cases.
+- returns and reassignments per department: transitions ``return`` by that department, and
+  ``reassign`` away from it; both also per 100 cases dispatched to it.
+- effect: for cases closed at least 7 days before ``now``, the events in the case's cell in the
+  7 days after closing against the 7 days before.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from data.areas import AreaScope
+from data.store import Database
+
+HOUR = 3600.0
+
+
+def _now(now) -> pd.Timestamp:
+    t = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    return (t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")).to_pydatetime()
+
+
+def _base(scope: AreaScope, since=None, until=None, department: str | None = None, alias: str = ""):
+    where, params = scope.where(alias)
+    p = f"{alias}." if alias else ""
+    conds = [where, f"NOT {p}joint", f"{p}dispatched_at IS NOT NULL", f"{p}flag IS NULL"]
+    if since is not None:
+        conds.append(f"{p}created_at >= ?")
+        params.append(pd.Timestamp(since).to_pydatetime())
+    if until is not None:
+        conds.append(f"{p}created_at < ?")
+        params.append(pd.Timestamp(until).to_pydatetime())
+    if department is not None:
+        conds.append(f"{p}department = ?")
+        params.append(department)
+    return " AND ".join(conds), params
+
+
+_AGG = """
+    count(*) AS cases,
+    count(*) FILTER (closed_at IS NOT NULL) AS closed,
+    count(*) FILTER (closed_at IS NOT NULL AND closed_at <= deadline_at) AS closed_on_time,
+    count(*) FILTER (closed_at IS NULL AND deadline_at < $now) AS open_overdue,
+    count(*) FILTER (closed_at IS NULL) AS open,
+    median(date_diff('second', created_at, dispatched_at)) / 3600.0 AS median_dispatch_h,
+    median(date_diff('second', dispatched_at, accepted_at)) / 3600.0 AS median_accept_h,
+    median(date_diff('second', created_at, closed_at)) / 3600.0 AS median_close_h,
+    count(*) FILTER (reworks > 0) AS reworked,
+    count(*) FILTER (handled_at IS NOT NULL OR closed_at IS NOT NULL) AS due_for_closure,
+    count(*) FILTER (extensions > 0) AS extended,
+    sum(returns) AS returns_on_cases,
+    sum(reassignments) AS reassignments_on_cases
+"""
+
+
+def _rates(df: pd.DataFrame) -> pd.DataFrame:
+    denom = df["closed"] + df["open_overdue"]
+    df["on_time_rate"] = (df["closed_on_time"] / denom.where(denom > 0)).astype("float64")
+    df["rework_rate"] = df["reworked"] / df["due_for_closure"].where(df["due_for_closure"] > 0)
+    df["extension_rate"] = df["extended"] / df["cases"].where(df["cases"] > 0)
+    df["rework_rate"] = df["rework_rate"].astype("float64")
+    df["extension_rate"] = df["extension_rate"].astype("float64")
+    return df
+
+
+def summary(
+    db: Database, scope: AreaScope, *, now=None, since=None, until=None,
+    department: str | None = None,
+) -> dict:  # fmt: skip
+    """The headline figures of the cases in scope (see the module's definitions)."""
+    where, params = _base(scope, since, until, department)
+    df = db.query_df(f"SELECT {_AGG} FROM cases WHERE {where}".replace("$now", "?"),
+                     [_now(now), *params])  # fmt: skip
+    out = {k: (None if pd.isna(v) else v) for k, v in _rates(df).iloc[0].to_dict().items()}
+    for k in (
+        "cases",
+        "closed",
+        "closed_on_time",
+        "open_overdue",
+        "open",
+        "reworked",
+        "due_for_closure",
+        "extended",
+        "returns_on_cases",
+        "reassignments_on_cases",
+    ):
+        out[k] = int(out[k] or 0)
+    return out
+
+
+def by_department(db: Database, scope: AreaScope, *, now=None, since=None, until=None):
+    """One row per department: the figures of :func:`summary` plus returns and reassignments
+    it passed on (from the transitions), ranked best first (on-time rate, then median close)."""
+    where, params = _base(scope, since, until)
+    sql = f"""
+        WITH c AS (SELECT * FROM cases WHERE {where}),
+        agg AS (SELECT department, {_AGG} FROM c GROUP BY department),
+        passed AS (
+            SELECT t.department,
+                   count(*) FILTER (t.action = 'return') AS returned,
+                   count(*) FILTER (t.action = 'reassign') AS reassigned_away
+            FROM (
+                SELECT t.case_id, t.action,
+                       CASE WHEN t.action = 'return' THEN t.department
+                            ELSE lag(t.department) OVER (PARTITION BY t.case_id
+                                                         ORDER BY t.occurred_at, t.id) END
+                       AS department
+                FROM case_transitions t
+                WHERE t.action IN ('dispatch', 'reassign', 'return')
+                  AND t.case_id IN (SELECT id FROM c)
+            ) t
+            WHERE t.action IN ('return', 'reassign') AND t.department IS NOT NULL
+            GROUP BY t.department
+        ),
+        got AS (
+            SELECT department, count(*) AS received FROM case_transitions
+            WHERE action IN ('dispatch', 'reassign') AND case_id IN (SELECT id FROM c)
+              AND department IS NOT NULL
+            GROUP BY department
+        )
+        SELECT coalesce(agg.department, passed.department) AS department, agg.* EXCLUDE
+               (department), coalesce(passed.returned, 0) AS returned,
+               coalesce(passed.reassigned_away, 0) AS reassigned_away,
+               coalesce(got.received, 0) AS received
+        FROM agg FULL JOIN passed ON agg.department = passed.department
+        LEFT JOIN got ON got.department = coalesce(agg.department, passed.department)
+    """.replace("$now", "?")
+    df = db.query_df(sql, [*params, _now(now)])
+    df[["cases", "closed", "closed_on_time", "open_overdue", "open"]] = (
+        df[["cases", "closed", "closed_on_time", "open_overdue", "open"]].fillna(0).astype("int64")
+    )
+    df = _rates(df)
+    per = df["received"].where(df["received"] > 0)
+    df["passed_on_per_100"] = 100.0 * (df["returned"] + df["reassigned_away"]) / per
+    return _rank(df)
+
+
+def _rank(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.sort_values(
+        ["on_time_rate", "median_close_h"], ascending=[False, True], na_position="last"
+    ).reset_index(drop=True)
+    df["rank"] = range(1, len(df) + 1)
+    return df
+
+
+def by_county(db: Database, scope: AreaScope, *, now=None, since=None, until=None):
+    """One row per county (cases without a county, such as unplaced ones, are left out)."""
+    where, params = _base(scope, since, until, alias="c")
+    sql = f"""
+        SELECT c.county_key, a.code, a.name_zh, a.name_en, {_AGG.replace("count(*)", "count(c.id)")}
+        FROM cases c JOIN areas a ON a.key = c.county_key
+        WHERE {where}
+        GROUP BY ALL
+    """.replace("$now", "?")
+    return _rank(_rates(db.query_df(sql, [_now(now), *params])))
+
+
+def weekly(
+    db: Database, scope: AreaScope, *, by: str = "department", now=None, weeks: int = 8,
+    timezone: str = "UTC",
+) -> pd.DataFrame:  # fmt: skip
+    """The on-time rate per week (of creation, local weeks starting Monday) per department or
+    county for the last ``weeks`` weeks: the trend beside a ranking."""
+    if by not in ("department", "county_key"):
+        raise ValueError("by must be 'department' or 'county_key'")
+    now_ts = pd.Timestamp(_now(now))
+    since = now_ts - pd.Timedelta(weeks=weeks)
+    where, params = _base(scope, since, None)
+    sql = f"""
+        SELECT {by} AS key,
+               date_trunc('week', timezone(?, created_at)) AS week, {_AGG}
+        FROM cases WHERE {where} AND {by} IS NOT NULL
+        GROUP BY ALL ORDER BY key, week
+    """.replace("$now", "?")
+    return _rates(db.query_df(sql, [timezone, now_ts.to_pydatetime(), *params]))
+
+
+def ranking(
+    db: Database, scope: AreaScope, *, by: str = "department", now=None, weeks: int = 8,
+    timezone: str = "UTC",
+) -> pd.DataFrame:  # fmt: skip
+    """Ranking over the last ``weeks`` weeks with trend: ``trend`` = this week's on-time rate
+    minus the previous week's (None when either is missing), ``weekly`` = the rates oldest first."""
+    now_ts = pd.Timestamp(_now(now))
+    since = now_ts - pd.Timedelta(weeks=weeks)
+    if by == "department":
+        table = by_department(db, scope, now=now_ts, since=since)
+        key = "department"
+    else:
+        table = by_county(db, scope, now=now_ts, since=since)
+        key = "county_key"
+    w = weekly(db, scope, by=key, now=now_ts, weeks=weeks, timezone=timezone)
+    series = {k: g.sort_values("week")["on_time_rate"].tolist() for k, g in w.groupby("key")}
+    current = pd.Timestamp(now_ts.tz_convert(timezone).tz_localize(None)).to_period("W").start_time
+    this = w[w["week"] == current].set_index("key")["on_time_rate"]
+    prev = w[w["week"] == current - pd.Timedelta(weeks=1)].set_index("key")["on_time_rate"]
+    table["weekly"] = table[key].map(lambda k: series.get(k, []))
+    table["trend"] = table[key].map(
+        lambda k: (
+            (this.get(k) - prev.get(k))
+            if k in this.index
+            and k in prev.index
+            and pd.notna(this.get(k))
+            and pd.notna(prev.get(k))
+            else None
+        )
+    )
+    return table
+
+
+def close_times(db: Database, scope: AreaScope, *, include_flagged: bool = False):
+    """Per department: closed cases, median and mean created-to-closed hours, open cases, and
+    cases flagged as closing before they were created (excluded unless ``include_flagged``)."""
+    where, params = scope.where()
+    flag = "" if include_flagged else "AND flag IS NULL"
+    return db.query_df(
+        f"""
+        SELECT department,
+               count(*) FILTER (closed_at IS NOT NULL {flag}) AS closed,
+               median(date_diff('second', created_at, closed_at)) FILTER (WHERE
+                   closed_at IS NOT NULL {flag}) / 3600.0 AS median_close_h,
+               count(*) FILTER (closed_at IS NULL) AS open,
+               count(*) FILTER (flag = 'closed_before_created') AS flagged
+        FROM cases WHERE {where} AND NOT joint AND dispatched_at IS NOT NULL
+        GROUP BY department ORDER BY closed DESC
+        """,
+        params,
+    )
+
+
+def department_detail(db: Database, scope: AreaScope, department: str, *, now=None) -> dict:
+    """A department's page: its figures, its open cases by deadline, and its weekly trend."""
+    now_ts = _now(now)
+    where, params = scope.where()
+    open_cases = db.query_df(
+        f"""
+        SELECT id, title, category, state, deadline_at, created_at,
+               date_diff('second', deadline_at, ?) / 3600.0 AS overdue_h
+        FROM cases WHERE {where} AND department = ? AND state <> 'closed' AND NOT joint
+        ORDER BY deadline_at NULLS LAST LIMIT 200
+        """,
+        [now_ts, *params, department],
+    )
+    w = weekly(db, scope, by="department", now=now_ts)
+    return {
+        "summary": summary(db, scope, now=now_ts, department=department),
+        "open": open_cases,
+        "weekly": w[w["key"] == department].reset_index(drop=True),
+    }
+
+
+def effect(db: Database, scope: AreaScope, *, now=None, days: int = 7, since=None) -> dict:
+    """Did the grid calm down? For cases closed at least ``days`` days before ``now`` (and after
+    ``since``), events in the case's cell ``days`` days before closing against after."""
+    now_ts = pd.Timestamp(_now(now))
+    where, params = scope.where("c")
+    span = pd.Timedelta(days=days)
+    conds = [where, "NOT c.joint", "c.closed_at IS NOT NULL", "c.cell_key IS NOT NULL",
+             "c.dispatched_at IS NOT NULL",
+             "c.flag IS NULL", "c.closed_at <= ?"]  # fmt: skip
+    params = [*params, (now_ts - span).to_pydatetime()]
+    if since is not None:
+        conds.append("c.closed_at >= ?")
+        params.append(pd.Timestamp(since).to_pydatetime())
+    per_case = db.query_df(
+        f"""
+        SELECT c.id, c.cell_key, c.department,
+               coalesce(sum(k.n) FILTER (k.bucket < c.closed_at), 0) AS before,
+               coalesce(sum(k.n) FILTER (k.bucket >= c.closed_at), 0) AS after
+        FROM cases c LEFT JOIN cell_counts k
+          ON k.cell_key = c.cell_key
+         AND k.bucket >= c.closed_at - INTERVAL {int(days)} DAY
+         AND k.bucket < c.closed_at + INTERVAL {int(days)} DAY
+        WHERE {" AND ".join(conds)}
+        GROUP BY c.id, c.cell_key, c.department ORDER BY c.id
+        """,
+        params,
+    )
+    before, after = int(per_case["before"].sum()), int(per_case["after"].sum())
+    return {
+        "cases": len(per_case),
+        "before": before,
+        "after": after,
+        "change": (after - before) / before if before else None,
+        "calmer": int((per_case["after"] < per_case["before"]).sum()),
+        "per_case": per_case,
+    }
+
+
+def wall(db: Database, scope: AreaScope, *, now=None, worst: int = 5, days: int = 30) -> dict:
+    """What the wall shows: the on-time gauge (cases of the last ``days`` days), overdue open
+    cases per county, and the ``worst`` most overdue open cases."""
+    now_ts = pd.Timestamp(_now(now))
+    head = summary(db, scope, now=now_ts, since=now_ts - pd.Timedelta(days=days))
+    where, params = scope.where("c")
+    overdue = db.query_df(
+        f"""
+        SELECT a.key AS county_key, a.code, a.name_zh, a.name_en, count(c.id) AS overdue
+        FROM cases c JOIN areas a ON a.key = c.county_key
+        WHERE {where} AND NOT c.joint AND c.closed_at IS NULL AND c.deadline_at < ?
+        GROUP BY ALL ORDER BY overdue DESC, a.code
+        """,
+        [*params, now_ts.to_pydatetime()],
+    )
+    worst_df = db.query_df(
+        f"""
+        SELECT c.id, c.title, c.category, c.department, c.state, c.deadline_at,
+               a.name_zh AS county_zh, a.name_en AS county_en,
+               date_diff('second', c.deadline_at, ?) / 3600.0 AS overdue_h
+        FROM cases c LEFT JOIN areas a ON a.key = c.county_key
+        WHERE {where} AND NOT c.joint AND c.closed_at IS NULL AND c.deadline_at < ?
+        ORDER BY c.deadline_at, c.id LIMIT {int(worst)}
+        """,
+        [now_ts.to_pydatetime(), *params, now_ts.to_pydatetime()],
+    )
+    return {
+        "on_time_rate": head["on_time_rate"],
+        "closed": int(head["closed"] or 0),
+        "open_overdue": int(head["open_overdue"] or 0),
+        "overdue_by_county": overdue,
+        "worst": worst_df,
+    }

@@ -1,0 +1,241 @@
+"""The responsibility list (权责清单): category (+ area) -> department, level and deadlines.
+
+The list is ``data/responsibilities.toml`` (format in that file's header and docs/CASES.md),
+validated with pydantic. :meth:`Responsibilities.route` answers for one case; :meth:`rule_table`
+gives the rules as a frame so bulk intake can route thousands of cases in one SQL join. A
+category without a rule is never guessed: the case is flagged "needs decision" for the hall.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from data.cases.calendar import parse_duration
+
+log = logging.getLogger(__name__)
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / "responsibilities.toml"
+URGENCIES: tuple[str, ...] = ("urgent", "normal", "complex")
+DEPT_LEVELS: tuple[str, ...] = ("city", "county", "township")
+AREA_DEPTH = {"city": 0, "county": 1, "township": 2, "community": 3, "grid": 4}
+
+
+class ResponsibilityError(ValueError):
+    """The responsibility list is invalid."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_duration(v: str) -> str:
+    parse_duration(v)
+    return v
+
+
+class Department(_Model):
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    name_zh: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    level: Literal["city", "county", "township"]
+
+
+class Deadlines(_Model):
+    urgent: str | None = None
+    normal: str | None = None
+    complex: str | None = None
+
+    @field_validator("urgent", "normal", "complex")
+    @classmethod
+    def _duration(cls, v: str | None) -> str | None:
+        return None if v is None else _check_duration(v)
+
+
+class Rule(_Model):
+    category: str = Field(pattern=r"^[a-z0-9_]+\.[a-z0-9_]+$")
+    department: str
+    area: str | None = None
+    deadlines: Deadlines = Deadlines()
+
+
+class HotlineOptions(_Model):
+    answered_on_call: list[str] = []
+    urgent_severity: int = Field(default=4, ge=1, le=5)
+    department_attribute: str | None = None
+
+
+class ResponsibilityFile(_Model):
+    version: Literal[1] = 1
+    hall: Department
+    deadlines: Deadlines
+    hotline: HotlineOptions = HotlineOptions()
+    departments: list[Department] = []
+    rules: list[Rule] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ResponsibilityFile:
+        missing = [u for u in URGENCIES if getattr(self.deadlines, u) is None]
+        if missing:
+            raise ValueError(f"[deadlines] needs every urgency class; missing {missing}")
+        ids = [self.hall.id] + [d.id for d in self.departments]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"department ids repeated: {dup}")
+        known = set(ids)
+        for r in self.rules:
+            if r.department not in known:
+                raise ValueError(f"rule for {r.category} names unknown department {r.department!r}")
+        keys = [(r.category, r.area) for r in self.rules]
+        twice = sorted({f"{c} @ {a or 'region'}" for c, a in keys if keys.count((c, a)) > 1})
+        if twice:
+            raise ValueError(f"more than one rule for: {twice}")
+        return self
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a case goes. ``department`` None: outside the list, needs the hall's decision."""
+
+    department: str | None
+    level: str | None
+    deadlines: dict[str, str]
+
+    @property
+    def needs_decision(self) -> bool:
+        return self.department is None
+
+
+class Responsibilities:
+    """A validated responsibility list, with area codes resolved against a store (optional)."""
+
+    def __init__(
+        self, spec: ResponsibilityFile, area_keys: dict[str, tuple[int, str]] | None = None
+    ):
+        self.spec = spec
+        self.hall = spec.hall
+        self.departments: dict[str, Department] = {spec.hall.id: spec.hall} | {
+            d.id: d for d in spec.departments
+        }
+        self.defaults = {u: getattr(spec.deadlines, u) for u in URGENCIES}
+        self.hotline = spec.hotline
+        # area code -> (key, level); rules whose area is not in this region are left out (logged)
+        self.unresolved_areas: list[str] = []
+        rows = []
+        for r in spec.rules:
+            key, level = None, None
+            if r.area is not None:
+                found = (area_keys or {}).get(r.area)
+                if found is None:
+                    self.unresolved_areas.append(r.area)
+                    continue
+                key, level = found
+            dl = {u: getattr(r.deadlines, u) or self.defaults[u] for u in URGENCIES}
+            rows.append(
+                {
+                    "category": r.category,
+                    "area_key": key,
+                    "area_level": level,
+                    "depth": AREA_DEPTH[level] if level else -1,
+                    "department": r.department,
+                    "dept_level": self.departments[r.department].level,
+                    **{f"deadline_{u}": dl[u] for u in URGENCIES},
+                }
+            )
+        if self.unresolved_areas:
+            log.info("responsibility rules for areas not in this region skipped: %s",
+                     sorted(set(self.unresolved_areas)))  # fmt: skip
+        self._rules = pd.DataFrame(
+            rows,
+            columns=["category", "area_key", "area_level", "depth", "department", "dept_level"]
+            + [f"deadline_{u}" for u in URGENCIES],
+        )
+        self._rules["area_key"] = self._rules["area_key"].astype("Int64")
+
+    # ------------------------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, db=None) -> Responsibilities:
+        """Read and validate the list; with ``db``, resolve area codes to that region's keys."""
+        p = Path(path) if path else DEFAULT_PATH
+        try:
+            raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ResponsibilityError(f"responsibility list not found: {p}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ResponsibilityError(f"{p} is not valid TOML: {exc}") from exc
+        try:
+            spec = ResponsibilityFile.model_validate(raw)
+        except ValidationError as exc:
+            lines = [f"invalid responsibility list {p}:"]
+            for err in exc.errors():
+                where = ".".join(str(x) for x in err["loc"])
+                lines.append(f"  {where}: {err['msg']}")
+            raise ResponsibilityError("\n".join(lines)) from exc
+        codes = {r.area for r in spec.rules if r.area}
+        keys: dict[str, tuple[int, str]] = {}
+        if db is not None and codes:
+            marks = ",".join("?" * len(codes))
+            for code, key, level in db.query(
+                f"SELECT code, key, level FROM areas WHERE code IN ({marks})", sorted(codes)
+            ):
+                keys[code] = (int(key), level)
+        return cls(spec, keys)
+
+    def rule_table(self) -> pd.DataFrame:
+        """The rules as a frame (category, area_key, depth, department, dept_level, deadline_*)."""
+        return self._rules.copy()
+
+    def categories(self) -> list[str]:
+        """Every category with a rule."""
+        return sorted(set(self._rules["category"]))
+
+    def route(self, category: str, area_keys: dict[str, int | None] | None = None) -> Route:
+        """The department for ``category`` in the area given by its keys at each level
+        (``{"county": 3, "township": 12, ...}``); the deepest matching area rule wins."""
+        rules = self._rules[self._rules["category"] == category]
+        if not len(rules):
+            return Route(None, None, dict(self.defaults))
+        area_keys = area_keys or {}
+        best = None
+        for r in rules.itertuples():
+            if pd.isna(r.area_key):
+                ok = True
+            else:
+                ok = area_keys.get(r.area_level) is not None and int(
+                    area_keys[r.area_level]
+                ) == int(r.area_key)
+            if ok and (best is None or r.depth > best.depth):
+                best = r
+        if best is None:
+            return Route(None, None, dict(self.defaults))
+        return Route(
+            best.department,
+            best.dept_level,
+            {u: getattr(best, f"deadline_{u}") for u in URGENCIES},
+        )
+
+    def deadline_for(self, department: str | None, category: str, urgency: str) -> str:
+        """The time limit for a case of ``category`` handled by ``department``: that department's
+        rule for the category if it has one, else the default for the urgency class."""
+        rules = self._rules[
+            (self._rules["category"] == category) & (self._rules["department"] == department)
+        ]
+        if len(rules):
+            return str(rules.iloc[0][f"deadline_{urgency}"])
+        return self.defaults[urgency]
+
+    def department_name(self, dept: str | None, lang: str = "zh") -> str:
+        """Display name of a department (the id itself for departments outside the list, such
+        as a historical publisher's agency)."""
+        if not dept:
+            return ""
+        d = self.departments.get(dept)
+        if d is None:
+            return dept
+        return d.name_en if lang == "en" else d.name_zh

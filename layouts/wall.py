@@ -1,0 +1,383 @@
+"""The wall (page ``/``): the whole city live on one screen, readable from across the room.
+
+Left: today's events per domain with the change against last week and each feed's health. Centre:
+the live map with its breadcrumb, metric and window controls and the colour legend. Right: the
+ticker of significant events, and the panels the warning and response issues fill in.
+
+Layout functions only build component trees; the data arrives through ``callbacks/wall.py``.
+"""
+
+from __future__ import annotations
+
+import dash_ag_grid as dag
+from dash import dcc, html
+
+from data.events import SOURCES
+from data.queries import WALL_METRICS
+from layouts import ids
+from layouts.i18n import DEFAULT_LANGUAGE, area_name, normalise_language, t
+from layouts.shell import frame, i18n_text
+
+WINDOWS: tuple[str, ...] = ("1h", "24h", "7d")
+DEFAULT_WINDOW = "24h"
+MAP_LEVELS: tuple[str, ...] = ("county", "township", "community", "grid")
+MAX_TOUR_S = 3600
+# AG Grid's theming API (no stylesheet, nothing fetched): dark, large type, the wall's font stack.
+GRID_THEME = (
+    "themeQuartz.withParams({backgroundColor: '#0b1526', foregroundColor: '#e6edf7', "
+    "headerBackgroundColor: '#13223b', borderColor: '#22324d', accentColor: '#38bdf8', "
+    "fontSize: 17, headerFontSize: 17, rowHeight: 36, headerHeight: 40, "
+    "fontFamily: ['Noto Sans CJK SC', 'WenQuanYi Zen Hei', 'Microsoft YaHei', 'sans-serif']})"
+)
+
+
+def parse_view(query: dict) -> dict:
+    """The view a URL prescribes (``?county=&township=&cell=&level=&metric=&window=&tour=``).
+
+    Unknown values fall back to the defaults; area codes are checked against the store later.
+    """
+
+    def text(name: str) -> str | None:
+        v = query.get(name)
+        v = v[0] if isinstance(v, list) else v
+        return str(v).strip() or None if v is not None else None
+
+    metric = text("metric")
+    window = text("window")
+    level = text("level")
+    try:
+        tour = int(float(text("tour") or 0))
+    except ValueError:
+        tour = 0
+    return {
+        "county": text("county"),
+        "township": text("township"),
+        "cell": text("cell"),
+        "level": level if level in MAP_LEVELS else None,
+        "metric": metric if metric in WALL_METRICS else "all",
+        "window": window if window in WINDOWS else DEFAULT_WINDOW,
+        "tour": max(0, min(tour, MAX_TOUR_S)),
+    }
+
+
+def view_query(view: dict, lang: str | None = None) -> str:
+    """The URL query string that reproduces ``view`` (defaults left out)."""
+    parts = []
+    for name in ("county", "township", "cell", "level"):
+        if view.get(name):
+            parts.append(f"{name}={view[name]}")
+    if view.get("metric", "all") != "all":
+        parts.append(f"metric={view['metric']}")
+    if view.get("window", DEFAULT_WINDOW) != DEFAULT_WINDOW:
+        parts.append(f"window={view['window']}")
+    if view.get("tour"):
+        parts.append(f"tour={view['tour']}")
+    if lang:
+        parts.append(f"lang={lang}")
+    return "?" + "&".join(parts) if parts else ""
+
+
+def layout(chrome: dict | None = None, **query) -> html.Div:
+    """The wall in the app frame; ``query`` is the URL's query string (a prescribed view).
+
+    ``chrome``: keyword arguments of :func:`layouts.shell.frame` (refresh period, region names,
+    time zone), bound when the page is registered.
+    """
+    view = parse_view(query)
+    url_lang = query.get("lang") if query.get("lang") in ("zh", "en") else None
+    lang = normalise_language(url_lang or DEFAULT_LANGUAGE)
+    return frame(wall(view, url_lang, lang), **(chrome or {"refresh_ms": 5000}))
+
+
+def wall(view: dict, url_lang: str | None, lang: str) -> html.Div:
+    """The wall's three columns and its stores."""
+    return html.Div(
+        className="og-wall",
+        children=[
+            dcc.Store(id=ids.VIEW, data=view),
+            dcc.Store(id=ids.URL_LANG, data=url_lang),
+            dcc.Store(id=ids.MAP_Z),
+            dcc.Store(id=ids.MAP_DIFF),
+            dcc.Store(id=ids.MAP_LABELS),
+            dcc.Store(id=ids.TICKER_SIG),
+            dcc.Store(id=ids.CRUMB_SIG),
+            dcc.Store(id=ids.LABELS_SINK),
+            dcc.Store(id=ids.URL_SINK),
+            dcc.Interval(
+                id=ids.TOUR,
+                interval=max(view["tour"], 1) * 1000,
+                disabled=not view["tour"],
+                n_intervals=0,
+            ),
+            html.Section(className="og-col og-left", children=[kpi_panel(lang)]),
+            html.Section(className="og-col og-centre", children=[map_panel(view, lang)]),
+            html.Section(
+                className="og-col og-right",
+                children=[
+                    html.Div(
+                        className="og-panel og-ticker-panel",
+                        children=[
+                            i18n_text("wall.ticker.title", lang, tag=html.H2),
+                            html.Ul(id=ids.TICKER, className="og-ticker"),
+                        ],
+                    ),
+                    placeholder_panel(ids.WARNINGS, "wall.warnings", lang),
+                    placeholder_panel(ids.RESPONSE, "wall.response", lang),
+                ],
+            ),
+        ],
+    )
+
+
+def kpi_panel(lang: str) -> html.Div:
+    """One tile per domain: events today, change against last week, the feed's health."""
+    tiles = []
+    for src in SOURCES:
+        tiles.append(
+            html.Div(
+                id={"type": ids.KPI_TILE, "source": src},
+                className=f"og-kpi og-src-{src}",
+                children=[
+                    html.Div(
+                        className="og-kpi-head",
+                        children=[
+                            i18n_text(f"source.{src}", lang, className="og-kpi-name"),
+                            html.Span(
+                                id={"type": ids.KPI_STATE, "source": src},
+                                className="og-kpi-state",
+                            ),
+                        ],
+                    ),
+                    html.Div(
+                        id={"type": ids.KPI_VALUE, "source": src},
+                        className="og-kpi-value",
+                        children="–",
+                    ),
+                    html.Div(
+                        className="og-kpi-foot",
+                        children=[
+                            html.Span(
+                                id={"type": ids.KPI_DELTA, "source": src}, className="og-kpi-delta"
+                            ),
+                            html.Span(
+                                id={"type": ids.KPI_RATE, "source": src}, className="og-kpi-rate"
+                            ),
+                        ],
+                    ),
+                ],
+            )
+        )
+    return html.Div(
+        className="og-panel og-kpi-panel",
+        children=[
+            i18n_text("wall.kpi.title", lang, tag=html.H2),
+            html.Div(tiles, id=ids.KPI_TILES),
+        ],
+    )
+
+
+def map_panel(view: dict, lang: str) -> html.Div:
+    """The map with breadcrumb, metric and window switches, legend and the cell's events."""
+    metric_buttons = [
+        html.Button(
+            i18n_text(f"source.{m}" if m in SOURCES else f"wall.metric.{m}", lang, place="metric"),
+            id={"type": ids.METRIC, "value": m},
+            className="og-seg" + (" og-on" if m == view["metric"] else ""),
+            n_clicks=0,
+        )
+        for m in WALL_METRICS
+    ]
+    window_buttons = [
+        html.Button(
+            i18n_text(f"wall.window.{w}", lang),
+            id={"type": ids.WINDOW, "value": w},
+            className="og-seg" + (" og-on" if w == view["window"] else ""),
+            n_clicks=0,
+        )
+        for w in WINDOWS
+    ]
+    return html.Div(
+        className="og-panel og-map-panel",
+        children=[
+            html.Div(
+                className="og-toolbar",
+                children=[
+                    html.Nav(id=ids.BREADCRUMB, className="og-crumbs"),
+                    html.Div(metric_buttons, className="og-segs og-metrics"),
+                    html.Div(window_buttons, className="og-segs og-windows"),
+                ],
+            ),
+            html.Div(
+                className="og-map-box",
+                children=[
+                    dcc.Graph(
+                        id=ids.CELL_MAP,
+                        className="og-map",
+                        config={"displaylogo": False, "displayModeBar": False, "scrollZoom": True},
+                        style={"height": "100%", "width": "100%"},
+                    ),
+                    html.Div(id=ids.MAP_LABEL_LAYER, className="og-map-labels"),
+                    html.Div(id=ids.LEGEND, className="og-legend"),
+                    html.Div(
+                        id=ids.CELL_PANEL,
+                        className="og-cell-panel og-hidden",
+                        children=[
+                            html.Div(
+                                className="og-cell-head",
+                                children=[
+                                    html.H3(id=ids.CELL_TITLE),
+                                    html.Button(
+                                        i18n_text("wall.cell.close", lang),
+                                        id=ids.CELL_CLOSE,
+                                        className="og-close",
+                                        n_clicks=0,
+                                    ),
+                                ],
+                            ),
+                            dag.AgGrid(
+                                id=ids.CELL_EVENTS,
+                                className="og-grid",
+                                columnDefs=event_columns(lang),
+                                rowData=[],
+                                defaultColDef={"resizable": True, "sortable": True},
+                                dashGridOptions={"theme": {"function": GRID_THEME}},
+                                style={"height": "100%"},
+                            ),
+                        ],
+                    ),
+                ],
+            ),
+        ],
+    )
+
+
+def placeholder_panel(panel_id: str, key: str, lang: str) -> html.Div:
+    """A titled, empty panel reserved for a later issue (warnings, response metrics)."""
+    return html.Div(
+        id=panel_id,
+        className="og-panel og-reserved",
+        children=[
+            i18n_text(f"{key}.title", lang, tag=html.H2),
+            i18n_text(f"{key}.placeholder", lang, tag=html.P, className="og-reserved-note"),
+        ],
+    )
+
+
+def event_columns(lang: str) -> list[dict]:
+    """Column definitions of the cell's events table."""
+    return [
+        {"field": "time", "headerName": t("wall.col.time", lang), "width": 150},
+        {"field": "source", "headerName": t("wall.col.source", lang), "width": 140},
+        {"field": "category", "headerName": t("wall.col.category", lang), "width": 160},
+        {"field": "severity", "headerName": t("wall.col.severity", lang), "width": 90},
+        {"field": "text", "headerName": t("wall.col.text", lang), "flex": 1},
+    ]
+
+
+def event_rows(events: list[dict], lang: str, tz: str) -> list[dict]:
+    """Rows of the cell's events table (local time, translated domain and category)."""
+    import pandas as pd
+
+    rows = []
+    for ev in events:
+        local = pd.Timestamp(ev["event_time"]).tz_convert(tz)
+        rows.append(
+            {
+                "time": f"{local:%m-%d %H:%M}",
+                "source": t(f"source.{ev['source']}", lang),
+                "category": t(f"category.{ev['source']}.{ev['category']}", lang),
+                "severity": ev.get("severity"),
+                "text": ev.get("text") or "",
+            }
+        )
+    return rows
+
+
+def kpi_texts(today: int, last_week: int, lang: str) -> tuple[str, str, str]:
+    """The big number, the change against last week and its direction class (up, down, flat)."""
+    value = f"{today:,}"
+    if last_week <= 0:
+        return value, (t("wall.kpi.new", lang) if today else "±0"), "flat"
+    pct = (today - last_week) / last_week * 100
+    arrow = "▲" if pct > 0.5 else ("▼" if pct < -0.5 else "■")
+    direction = "up" if pct > 0.5 else ("down" if pct < -0.5 else "flat")
+    return value, f"{arrow} {pct:+.0f}% {t('wall.kpi.vs_week', lang)}", direction
+
+
+def ticker_items(events: list[dict], lang: str, tz: str) -> list:
+    """The ticker's rows: local time, domain, category, place, severity."""
+    import pandas as pd
+
+    if not events:
+        return [html.Li(t("wall.ticker.empty", lang), className="og-tick og-empty")]
+    items = []
+    for ev in events:
+        local = pd.Timestamp(ev["event_time"]).tz_convert(tz)
+        place = area_name(
+            {"name_zh": ev.get("township_zh"), "name_en": ev.get("township_en")}, lang
+        )
+        items.append(
+            html.Li(
+                className=f"og-tick og-src-{ev['source']} og-sev-{ev['severity']}",
+                children=[
+                    html.Span(f"{local:%H:%M}", className="og-tick-time"),
+                    html.Span(
+                        t("wall.ticker.severity", lang).format(n=ev["severity"]),
+                        className="og-tick-sev",
+                    ),
+                    html.Div(
+                        className="og-tick-body",
+                        children=[
+                            html.Div(
+                                t(f"category.{ev['source']}.{ev['category']}", lang),
+                                className="og-tick-cat",
+                            ),
+                            html.Div(
+                                t("source." + ev["source"], lang) + " · " + place,
+                                className="og-tick-place",
+                            ),
+                        ],
+                    ),
+                ],
+            )
+        )
+    return items
+
+
+def breadcrumb(path: list[dict], lang: str) -> list:
+    """Breadcrumb buttons: one per level above the current view, then the current area's name."""
+    out = []
+    for i, step in enumerate(path):
+        name = area_name(step, lang)
+        if i < len(path) - 1:
+            out.append(
+                html.Button(
+                    name,
+                    id={"type": ids.CRUMB, "level": step["level"]},
+                    className="og-crumb",
+                    n_clicks=0,
+                )
+            )
+            out.append(html.Span("›", className="og-crumb-sep"))
+        else:
+            out.append(html.Span(name, className="og-crumb og-here"))
+    return out
+
+
+def legend(title: str, note: str, scale: list[list], ticks: list[tuple[float, str]]) -> list:
+    """The HTML colour legend: what the colour means, a gradient bar and its ticks."""
+    stops = ", ".join(f"{c} {p * 100:.0f}%" for p, c in scale)
+    return [
+        html.Div(title, className="og-legend-title"),
+        html.Div(
+            className="og-legend-bar", style={"background": f"linear-gradient(90deg, {stops})"}
+        ),
+        html.Div(
+            [
+                html.Span(label, className="og-legend-tick", style={"left": f"{p * 100:.1f}%"})
+                for p, label in ticks
+            ],
+            className="og-legend-ticks",
+        ),
+        html.Div(note, className="og-legend-note"),
+    ]

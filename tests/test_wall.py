@@ -1,0 +1,209 @@
+"""The wall's data path without a browser: queries, view resolution, the map's value diffs, and a
+real refresh request through Dash's HTTP endpoint (bytes on the wire)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from app import create_app
+from callbacks import wall as cb
+from data import queries
+from data.areas import AreaScope
+from layouts import ids
+from layouts.wall import parse_view, view_query
+from tests.conftest import tiny_cell_center, tiny_cell_code
+
+NOW = pd.Timestamp.now(tz="UTC").floor("min")
+
+
+def frame(n: int, county: int, cell: tuple[int, int], *, minutes_ago: float = 5, severity=3):
+    lon, lat = tiny_cell_center(county, *cell)
+    return pd.DataFrame(
+        {
+            "id": [f"{county}-{cell}-{minutes_ago}-{i}" for i in range(n)],
+            "time": [NOW - pd.Timedelta(minutes=minutes_ago)] * n,
+            "lon": [lon] * n,
+            "lat": [lat] * n,
+            "category": ["criminal"] * n,
+            "severity": [severity] * n,
+        }
+    )
+
+
+def key(runtime, code: str) -> int:
+    return int(runtime.db.query_one("SELECT key FROM areas WHERE code = ?", [code])[0])
+
+
+@pytest.fixture
+def app(runtime):
+    return create_app(runtime=runtime, start_feeds=False)
+
+
+def test_area_values_per_level_and_window(runtime):
+    runtime.pipeline.ingest_frame("police", frame(3, 1, (0, 0)))
+    runtime.pipeline.ingest_frame("police", frame(2, 2, (1, 1), minutes_ago=60 * 30))
+    city = runtime.scope
+    grid = queries.area_values(runtime.db, city, level="grid", since=NOW - pd.Timedelta(hours=1))
+    assert dict(zip(grid["key"], grid["n"], strict=True)) == {
+        key(runtime, tiny_cell_code(1, 0, 0)): 3
+    }
+    week = queries.area_values(runtime.db, city, level="county", since=NOW - pd.Timedelta(days=7))
+    assert dict(zip(week["key"], week["n"], strict=True)) == {
+        key(runtime, "T01"): 3,
+        key(runtime, "T02"): 2,
+    }
+    county2 = AreaScope("county", key(runtime, "T02"))
+    only2 = queries.area_values(runtime.db, county2, level="grid", since=NOW - pd.Timedelta(days=7))
+    assert only2["n"].sum() == 2
+    traffic = queries.area_values(
+        runtime.db, city, level="grid", since=NOW - pd.Timedelta(days=7), source="traffic"
+    )
+    assert traffic.empty
+
+
+def test_risk_index_reads_100_when_usual_and_more_when_busier(runtime):
+    # a week of one event a day in two cells, then a busy last hour in one of them
+    for d in range(1, 8):
+        runtime.pipeline.ingest_frame("police", frame(1, 1, (0, 0), minutes_ago=d * 1440 + 90))
+        runtime.pipeline.ingest_frame("police", frame(1, 1, (1, 0), minutes_ago=d * 1440 + 90))
+    runtime.pipeline.ingest_frame("police", frame(5, 1, (0, 0), minutes_ago=10, severity=5))
+    risk = queries.risk_values(
+        runtime.db, runtime.scope, level="grid", now=NOW, window=pd.Timedelta(hours=24)
+    ).set_index("key")["n"]
+    assert len(risk) == 32
+    assert risk[key(runtime, tiny_cell_code(1, 0, 0))] > 300
+    assert risk[key(runtime, tiny_cell_code(2, 3, 3))] == 100
+    assert risk[key(runtime, tiny_cell_code(1, 1, 0))] < 100
+
+
+def test_kpi_counts_and_ticker(runtime):
+    runtime.pipeline.ingest_frame("police", frame(4, 1, (0, 0), severity=2))
+    runtime.pipeline.ingest_frame("police", frame(1, 2, (0, 0), minutes_ago=3, severity=5))
+    got = queries.counts_by_source_between(
+        runtime.db, runtime.scope, NOW - pd.Timedelta(hours=1), NOW
+    )
+    assert got["police"] == 5 and got["traffic"] == 0
+    ticker = queries.significant_events(
+        runtime.db, runtime.scope, since=NOW - pd.Timedelta(hours=1)
+    )
+    assert [(e["severity"], e["cell"]) for e in ticker] == [(5, tiny_cell_code(2, 0, 0))]
+    county1 = AreaScope("county", key(runtime, "T01"))
+    assert queries.significant_events(runtime.db, county1, since=NOW - pd.Timedelta(hours=1)) == []
+
+
+def test_area_lineage_and_scope(runtime):
+    cell = key(runtime, tiny_cell_code(2, 1, 1))
+    got = queries.area_lineage(runtime.db, runtime.scope, cell)
+    assert got == {
+        "level": "grid",
+        "code": tiny_cell_code(2, 1, 1),
+        "county": "T02",
+        "township": "T02001",
+    }
+    county1 = AreaScope("county", key(runtime, "T01"))
+    assert queries.area_lineage(runtime.db, county1, cell) is None
+
+
+def test_url_view_round_trip_and_defaults():
+    view = parse_view({"county": "T02", "level": "grid", "metric": "traffic", "window": "1h"})
+    assert view_query(view, "en") == "?county=T02&level=grid&metric=traffic&window=1h&lang=en"
+    bad = parse_view({"metric": "x", "window": "5y", "level": "planet", "tour": "-4"})
+    assert (bad["metric"], bad["window"], bad["level"], bad["tour"]) == ("all", "24h", None, 0)
+
+
+def test_resolve_view_checks_codes_and_picks_levels(runtime):
+    r = cb.resolve_view(runtime, {"county": "T02"})
+    assert (r["scope"].level, r["level"]) == ("county", "township")
+    r = cb.resolve_view(runtime, {"county": "T02", "township": "T01001"})  # not inside T02
+    assert (r["scope"].level, r["level"]) == ("county", "township")
+    r = cb.resolve_view(runtime, {"county": "NOPE", "level": "township"})
+    assert (r["scope"].level, r["level"]) == ("city", "township")
+    r = cb.resolve_view(
+        runtime, {"county": "T01", "township": "T01001", "cell": tiny_cell_code(1, 0, 0)}
+    )
+    assert r["cell"]["code"] == tiny_cell_code(1, 0, 0)
+    assert [p["code"] for p in r["path"]] == ["T", "T01", "T01001"]
+
+
+def test_build_map_sends_geometry_by_url_only(runtime):
+    runtime.pipeline.ingest_frame("police", frame(2, 1, (0, 0)))
+    built = cb.build_map(runtime, cb.resolve_view(runtime, {}), "en", NOW)
+    data = built["figure"].to_plotly_json()["data"]
+    assert data[0]["geojson"] == "/geo/grid.json"
+    assert data[1]["geojson"] == "/geo/county.json"  # county boundaries on top
+    assert len(data[0]["locations"]) == 32 and sum(data[0]["z"]) == 2
+    assert sorted(lbl["n"] for lbl in built["labels"]["labels"]) == ["District 1", "District 2"]
+    assert "coordinates" not in json.dumps(built["figure"].to_plotly_json())  # no geometry
+
+
+def test_value_diff_is_small_and_exact():
+    rng = np.random.default_rng(1)
+    prev = rng.integers(0, 50, 5000)
+    cur = prev.copy()
+    changed = rng.choice(5000, 40, replace=False)
+    cur[changed] += 1
+    diff = cb.value_diff("s", prev.tolist(), cur)
+    assert sorted(diff["i"]) == sorted(changed.tolist())
+    assert diff["base"] == cb.checksum(prev)
+    applied = prev.copy()
+    applied[diff["i"]] = diff["v"]
+    assert (applied == cur).all()
+    assert len(json.dumps(diff, separators=(",", ":"))) < 30 * 40 + 2048
+    assert cb.value_diff("s", cur.tolist(), cur) is None
+    assert "z" in cb.value_diff("s", prev.tolist(), prev + 1)  # most changed: whole array
+
+
+def test_geometry_route_is_cached_and_compact(app, runtime):
+    client = app.server.test_client()
+    resp = client.get("/geo/grid.json")
+    assert resp.status_code == 200 and "max-age" in resp.headers["Cache-Control"]
+    doc = json.loads(resp.data)
+    assert sorted(f["id"] for f in doc["features"]) == sorted(runtime.cell_keys)
+    assert client.get("/geo/nothing.json").status_code == 404
+
+
+def _refresh_request(store, view=None, lang="zh") -> dict:
+    outputs = [
+        (ids.CELL_MAP, "figure"),
+        (ids.MAP_Z, "data"),
+        (ids.MAP_DIFF, "data"),
+        (ids.LEGEND, "children"),
+        (ids.MAP_LABELS, "data"),
+    ]
+    return {
+        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
+        "outputs": [{"id": i, "property": p} for i, p in outputs],
+        "inputs": [
+            {"id": ids.REFRESH, "property": "n_intervals", "value": 3},
+            {"id": ids.VIEW, "property": "data", "value": view or parse_view({})},
+            {"id": ids.LANG, "property": "data", "value": lang},
+        ],
+        "changedPropIds": [f"{ids.REFRESH}.n_intervals"],
+        "state": [{"id": ids.MAP_Z, "property": "data", "value": store}],
+    }
+
+
+def test_refresh_over_http_sends_only_changed_cells(app, runtime):
+    """A real refresh through /_dash-update-component: a stale store gets back only the diff."""
+    client = app.server.test_client()
+    runtime.pipeline.ingest_frame("police", frame(2, 1, (0, 0)))
+    resolved = cb.resolve_view(runtime, parse_view({}))
+    built = cb.build_map(runtime, resolved, "zh", NOW)
+    store = built["store"]
+    runtime.pipeline.ingest_frame("police", frame(3, 2, (3, 3), minutes_ago=1))
+    resp = client.post("/_dash-update-component", json=_refresh_request(store))
+    assert resp.status_code == 200
+    body = resp.get_json()["response"]
+    assert set(body) == {ids.MAP_DIFF}
+    diff = body[ids.MAP_DIFF]["data"]
+    idx = built["figure"].data[0].locations.index(key(runtime, tiny_cell_code(2, 3, 3)))
+    assert (diff["i"], diff["v"]) == ([idx], [3])
+    assert len(resp.data) < 30 * 1 + 2048
+    # nothing changed since: no body at all
+    store["z"][idx] = 3
+    again = client.post("/_dash-update-component", json=_refresh_request(store))
+    assert again.status_code == 204
