@@ -23,11 +23,22 @@ def shell() -> html.Div:
     return html.Div(dash.page_container, className="og-root")
 
 
-def frame(page, *, refresh_ms: int, region: dict | None = None, timezone: str = "UTC") -> html.Div:
+def frame(
+    page,
+    *,
+    refresh_ms: int,
+    region: dict | None = None,
+    timezone: str = "UTC",
+    url_lang: str | None = None,
+    live_subtitle: bool = False,
+) -> html.Div:
     """A page inside the app's frame: header, language, clock and refresh timer.
 
     ``refresh_ms``: live refresh period. ``region``: the region's display names (``name_zh``,
     ``name_en``, ``illustrative``); ``timezone``: the city's IANA zone, for the browser's clock.
+    ``url_lang``: a ``?lang=`` from the address, which wins over the stored choice.
+    ``live_subtitle``: the page updates the header's area name (the wall); on other pages the
+    name keeps another id, so no page-specific callback fires where its inputs do not exist.
     """
     region = region or {}
     return html.Div(
@@ -35,6 +46,7 @@ def frame(page, *, refresh_ms: int, region: dict | None = None, timezone: str = 
         children=[
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.LANG, storage_type="local", data=DEFAULT_LANGUAGE),
+            dcc.Store(id=ids.URL_LANG, data=url_lang),
             dcc.Store(id=ids.TIMEZONE, data=timezone),
             dcc.Store(id=ids.REGION_NAME, data=region),
             dcc.Interval(id=ids.REFRESH, interval=refresh_ms, n_intervals=0),
@@ -53,7 +65,10 @@ def frame(page, *, refresh_ms: int, region: dict | None = None, timezone: str = 
                     html.Div(
                         className="og-region",
                         children=[
-                            html.Span(region.get("name_zh", ""), id=ids.SUBTITLE),
+                            html.Span(
+                                region.get("name_zh", ""),
+                                id=ids.SUBTITLE if live_subtitle else ids.SUBTITLE_STATIC,
+                            ),
                             i18n_text("wall.illustrative", className="og-tag")
                             if region.get("illustrative")
                             else None,

@@ -86,16 +86,17 @@ def layout(chrome: dict | None = None, **query) -> html.Div:
     view = parse_view(query)
     url_lang = query.get("lang") if query.get("lang") in ("zh", "en") else None
     lang = normalise_language(url_lang or DEFAULT_LANGUAGE)
-    return frame(wall(view, url_lang, lang), **(chrome or {"refresh_ms": 5000}))
+    return frame(
+        wall(view, lang), **(chrome or {"refresh_ms": 5000}), url_lang=url_lang, live_subtitle=True
+    )
 
 
-def wall(view: dict, url_lang: str | None, lang: str) -> html.Div:
+def wall(view: dict, lang: str) -> html.Div:
     """The wall's three columns and its stores."""
     return html.Div(
         className="og-wall",
         children=[
             dcc.Store(id=ids.VIEW, data=view),
-            dcc.Store(id=ids.URL_LANG, data=url_lang),
             dcc.Store(id=ids.MAP_Z),
             dcc.Store(id=ids.MAP_DIFF),
             dcc.Store(id=ids.MAP_LABELS),

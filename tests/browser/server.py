@@ -45,7 +45,7 @@ def serve(runtime, *, start_feeds: bool = False):
     deadline = time.monotonic() + 20
     while True:
         try:
-            with urllib.request.urlopen(url + "/api/feeds", timeout=2):
+            with urllib.request.urlopen(url + "/login", timeout=2):
                 break
         except OSError:
             if time.monotonic() > deadline:
