@@ -51,6 +51,32 @@ def _actor() -> str:
     return getattr(user, "username", None) or "operator"
 
 
+def _user():
+    from data.session import current_user
+
+    user = current_user()
+    if user is None:
+        raise PermissionError("sign in first")
+    return user
+
+
+def _board_department(requested: str | None) -> str | None:
+    """A department user's board is always their own department, whatever the browser asks."""
+    user = _user()
+    return user.department if user.role == "department" else requested
+
+
+def _check_may(action: str) -> None:
+    """Department users handle their own cases; the hall (admin, operator) does the rest."""
+    from data.cases.service import DEPARTMENT_ACTIONS
+
+    user = _user()
+    if user.role == "department" and action in DEPARTMENT_ACTIONS:
+        return
+    if not user.can_act():
+        raise PermissionError(f"role {user.role} may not {action}")
+
+
 def _now() -> pd.Timestamp:
     return pd.Timestamp.now(tz="UTC")
 
@@ -111,6 +137,10 @@ def board_options(lang, dept, category):
     lang = normalise_language(lang)
     rt = _rt()
     opts = department_options(rt, lang)
+    own = _board_department(None)
+    if own is not None:
+        opts = [o for o in opts if o["value"] == own]
+        dept = own
     cats = [f"{s}.{c}" for s, cs in CATEGORIES.items() for c in cs]
     cat_opts = [{"label": f"{category_name(c, lang)} ({c})", "value": c} for c in cats]
     return (
@@ -168,6 +198,7 @@ def board_columns(lang: str) -> list[dict]:
     State(ids.CASES_GRID, "selectedRows"),
 )
 def refresh_board(dept, _version, _n, lang, selected):
+    dept = _board_department(dept)
     if not dept:
         raise dash.exceptions.PreventUpdate
     lang = normalise_language(lang)
@@ -253,6 +284,8 @@ def act(_clicks, _new, selected, dept, reason, targets, extension, category, cel
     actor = _actor()
     targets = [targets] if isinstance(targets, str) else list(targets or [])
     try:
+        dept = _board_department(dept)
+        _check_may("create" if trig == ids.CASES_NEW_BTN else trig["action"])
         if trig == ids.CASES_NEW_BTN:
             area = None
             if cell:

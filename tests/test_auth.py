@@ -98,3 +98,26 @@ def test_user_store_rules(tmp_path, runtime):
     assert store.authenticate("lead", TEST_PASSWORD) == leader
     assert store.authenticate("lead", "wrong-password") is None
     assert scope_for_user(runtime.db, leader).level == "county"
+
+
+def test_case_board_roles_are_enforced_on_the_server(runtime):
+    """A department user works only their own board; read-only roles cannot act."""
+    from flask import session
+
+    from callbacks import cases_page
+    from data.session import SESSION_KEY
+
+    runtime.settings.auth = True
+    app = create_app(runtime=runtime, start_feeds=False)
+    runtime.users.add("heat", TEST_PASSWORD, "department", department="city.heating")
+    runtime.users.add("lead", TEST_PASSWORD, "county_leader", area="T01")
+    with app.server.test_request_context("/_dash-update-component"):
+        session[SESSION_KEY] = "heat"
+        assert cases_page._board_department("city.police") == "city.heating"
+        cases_page._check_may("accept")
+        with pytest.raises(PermissionError):
+            cases_page._check_may("dispatch")
+        session[SESSION_KEY] = "lead"
+        assert cases_page._board_department("city.police") == "city.police"
+        with pytest.raises(PermissionError):
+            cases_page._check_may("accept")
