@@ -14,19 +14,24 @@ The last line is the summary (a contract):
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import resource
-import socket
-import subprocess
 import sys
-import tempfile
-import threading
-import time
-from pathlib import Path
 
-import pandas as pd
+# bench/warnings.py is named like the standard library's module: keep this folder off the path
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import resource  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pandas as pd  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

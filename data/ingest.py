@@ -78,6 +78,7 @@ class Pipeline:
         self.placer = placer
         self._lineage = lineage_arrays(lineage)
         self._listeners: list = []
+        self._write_hooks: list = []
         self._lock = threading.Lock()
 
     @classmethod
@@ -87,6 +88,13 @@ class Pipeline:
         cells = region.cells()
         placer = Placer(cells.geometry.to_numpy(), cells["key"].to_numpy(), **placer_kw)
         return cls(db, placer, cell_lineage(db))
+
+    def add_write_hook(self, fn) -> None:
+        """Run ``fn(con, source, now)`` inside every batch's write transaction, after its events
+        are stored (``now`` is their received_at). Work done there commits atomically with the
+        events, so a crash can never keep one without the other."""
+        with self._lock:
+            self._write_hooks.append(fn)
 
     def add_listener(self, fn) -> None:
         """Call ``fn(source, result)`` after every committed batch (for live screens)."""
@@ -162,9 +170,16 @@ class Pipeline:
         )
 
     def _submit(self, b: _Batch) -> Future:
-        return self.db.submit(
-            lambda con: self._commit(con, b.source, b.events, b.quarantine, b.now, b.repeats)
-        )
+        hooks = list(self._write_hooks)
+
+        def write(con) -> int:
+            accepted = self._commit(con, b.source, b.events, b.quarantine, b.now, b.repeats)
+            if accepted:
+                for hook in hooks:
+                    hook(con, b.source, b.now)
+            return accepted
+
+        return self.db.submit(write)
 
     def _finish(self, b: _Batch, accepted: int) -> IngestResult:
         result = IngestResult(

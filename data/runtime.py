@@ -72,6 +72,9 @@ class Runtime:
         """Start the simulator (after back-filling history on an empty store) and connectors."""
         from data.feeds.connectors import FolderDropFeed, HttpPullFeed
 
+        # hotline events stored before case intake existed (an older version) become cases
+        self.cases.intake_hotline()
+
         if self.settings.simulator:
             self._start_simulator()
         for spec in self.settings.pull_feeds:

@@ -136,7 +136,7 @@ class CaseService:
             webhook_timeout_s=s.case_webhook_timeout_s,
         )
         if s.cases_from_hotline:
-            rt.pipeline.add_listener(svc.on_batch)
+            rt.pipeline.add_write_hook(svc.intake_hook)
         return svc
 
     @staticmethod
@@ -694,13 +694,18 @@ class CaseService:
 
     # --------------------------------------------------------------------------- 12345 intake
 
-    def on_batch(self, source: str, result) -> None:
-        """Pipeline listener: after a committed hotline batch, make its events cases."""
-        if source == "hotline" and result.accepted:
-            try:
-                self.intake_hotline()
-            except Exception:  # the ingest caller must not fail because of a case
-                log.exception("hotline case intake failed")
+    def intake_hook(self, con, source: str, now: pd.Timestamp) -> int:
+        """Pipeline write hook: the batch's new hotline events become cases in the same
+        transaction (only that batch's rows are read: they share its received_at)."""
+        from data.cases import intake
+
+        if source != "hotline":
+            return 0
+        frame = con.execute(
+            intake.EVENT_SQL.format(relation="events", cond="AND received_at = ?"),
+            [self.rules.hotline.department_attribute or "agency", _py(now)],
+        ).df()
+        return intake.insert_cases(con, self, frame, now) if len(frame) else 0
 
     def intake_hotline(self, now: pd.Timestamp | None = None) -> int:
         """Make a case of every hotline event without one (bulk SQL); returns how many."""
