@@ -8,7 +8,7 @@
  */
 (function () {
   "use strict";
-  var state = { labels: null, fitted: null, hooked: null };
+  var state = { labels: null, fitted: null, hooked: null, marks: [] };
 
   function checksum(z) {
     var s = 0;
@@ -26,7 +26,36 @@
     return sub && sub.map ? { gd: gd, map: sub.map } : null;
   }
 
+  // red and orange warning cells: pulsing rings over the map (HTML, so no glyphs are needed)
+  function renderMarks(map) {
+    var layer = document.getElementById("warn-mark-layer");
+    if (!layer) {
+      return;
+    }
+    var marks = state.marks || [];
+    var key = marks.map(function (m) { return m.key + m.level; }).join(",");
+    if (layer.dataset.key !== key) {
+      layer.textContent = "";
+      marks.forEach(function (m) {
+        var el = document.createElement("div");
+        el.className = "og-warn-mark og-warn-mark-" + m.level;
+        el.dataset.cell = m.key;
+        layer.appendChild(el);
+      });
+      layer.dataset.key = key;
+    }
+    var nodes = layer.children;
+    for (var i = 0; i < marks.length; i++) {
+      var p = map.project([marks[i].x, marks[i].y]);
+      nodes[i].style.transform = "translate(-50%, -50%) translate(" + p.x + "px," + p.y + "px)";
+    }
+  }
+
   function render() {
+    var found0 = mapOf("cell-map");
+    if (found0) {
+      renderMarks(found0.map);
+    }
     var layer = document.getElementById("map-label-layer");
     var found = mapOf("cell-map");
     if (!layer || !found || !state.labels) {
@@ -120,6 +149,14 @@
         var patch = new window.dash_clientside.Patch();
         patch.assign(["data", 0, "z"], z);
         return [patch.build(), { sig: shown.sig, z: z }];
+      },
+      setMarks: function (data) {
+        state.marks = (data && data.marks) || [];
+        var found = mapOf("cell-map");
+        if (found) {
+          renderMarks(found.map);
+        }
+        return String(state.marks.length);
       },
       setLabels: function (data) {
         state.labels = data;

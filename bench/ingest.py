@@ -109,11 +109,20 @@ def bench_push(chunks, n: int, workdir: Path, batch: int = 500, clients: int = 4
     import requests
 
     port = free_port()
-    env = os.environ | {"ONEGRID_DB": str(workdir / "push.duckdb"), "ONEGRID_SIMULATOR": "off",
-                        "ONEGRID_INGEST_TOKEN": TOKEN, "ONEGRID_READ_TOKEN": TOKEN,
-                        "ONEGRID_USERS_FILE": str(workdir / "users.toml")}
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = os.environ | {
+        "ONEGRID_DB": str(workdir / "push.duckdb"),
+        "ONEGRID_SIMULATOR": "off",
+        "ONEGRID_INGEST_TOKEN": TOKEN,
+        "ONEGRID_READ_TOKEN": TOKEN,
+        "ONEGRID_USERS_FILE": str(workdir / "users.toml"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait_up(port)
         bodies = _push_bodies(chunks, n, batch)
@@ -152,13 +161,19 @@ def _push_bodies(chunks, n: int, batch: int) -> list[tuple[str, bytes]]:
         left -= len(frame)
         recs = []
         for r in frame.itertuples(index=False):
-            recs.append({
-                "id": r.id, "time": r.time.isoformat(), "lon": r.lon, "lat": r.lat,
-                "category": r.category,
-                "severity": None if pd.isna(r.severity) else int(r.severity),
-                "value": None if pd.isna(r.value) else float(r.value), "text": r.text,
-                "attributes": json.loads(r.attributes) if isinstance(r.attributes, str) else {},
-            })
+            recs.append(
+                {
+                    "id": r.id,
+                    "time": r.time.isoformat(),
+                    "lon": r.lon,
+                    "lat": r.lat,
+                    "category": r.category,
+                    "severity": None if pd.isna(r.severity) else int(r.severity),
+                    "value": None if pd.isna(r.value) else float(r.value),
+                    "text": r.text,
+                    "attributes": json.loads(r.attributes) if isinstance(r.attributes, str) else {},
+                }
+            )
         for i in range(0, len(recs), batch):
             bodies.append((source, json.dumps({"events": recs[i : i + batch]}).encode()))
     return bodies
@@ -194,16 +209,20 @@ def main() -> None:
         print(f"generated {n:,} simulated events in {time.perf_counter() - t0:.1f} s (not timed)")
         bulk_eps, accepted, pipeline, db = bench_bulk(region, chunks, workdir)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"bulk: {accepted:,} accepted of {n:,}, {bulk_eps:,.0f} events/s end to end "
-              f"(lattice boundary share {pipeline.placer.boundary_share:.1%})")
+        print(
+            f"bulk: {accepted:,} accepted of {n:,}, {bulk_eps:,.0f} events/s end to end "
+            f"(lattice boundary share {pipeline.placer.boundary_share:.1%})"
+        )
         raw_eps = bench_raw(db, workdir)
         print(f"raw DuckDB append of the same rows: {raw_eps:,.0f} rows/s")
         db.close()
         push_eps = bench_push(chunks, args.push_events, workdir)
         print(f"push API: {push_eps:,.0f} events/s (batches of 500, 4 clients)")
         print(f"peak memory of the bulk process: {peak_mb:,.0f} MB")
-        print(f"ingest bulk_eps={bulk_eps:.0f} raw_eps={raw_eps:.0f} "
-              f"ratio={bulk_eps / raw_eps:.3f} push_eps={push_eps:.0f} peak_mb={peak_mb:.0f}")
+        print(
+            f"ingest bulk_eps={bulk_eps:.0f} raw_eps={raw_eps:.0f} "
+            f"ratio={bulk_eps / raw_eps:.3f} push_eps={push_eps:.0f} peak_mb={peak_mb:.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -565,3 +565,69 @@ def translate(lang, keys):
     """Every static display string in the chosen language."""
     lang = normalise_language(lang)
     return [t(k["key"], lang) for k in keys]
+
+
+# --- warnings and response panels, warning marks on the map --------------------------------------
+
+
+@callback(
+    Output(ids.WARNINGS_BODY, "children"),
+    Output(ids.RESPONSE_BODY, "children"),
+    Output(ids.WARN_MARKS, "data"),
+    Input(ids.REFRESH, "n_intervals"),
+    Input(ids.VIEW, "data"),
+    Input(ids.LANG, "data"),
+)
+def refresh_panels(_n, view, lang):
+    """Warnings by colour, the newest, escalations; the response metrics; red/orange marks."""
+    from data.cases import metrics
+    from data.warnings import queries as wq
+    from layouts.response_panel import response_panel
+    from layouts.warnings_panel import warnings_panel
+
+    rt = _rt()
+    lang = normalise_language(lang)
+    scope = resolve_view(rt, view, _scope())["scope"]
+    marks = []
+    warn_body = None
+    if rt.warnings is not None:
+        summary = wq.wall_summary(rt.db, scope, rt.warnings.rules)
+        warn_body = warnings_panel(
+            summary["counts"],
+            summary["newest"],
+            summary["escalations"],
+            lang,
+            timezone=rt.timezone,
+        )
+        marks = warning_marks(rt, scope)
+    response = response_panel(metrics.wall(rt.db, scope, now=_now()), lang)
+    return warn_body, response, {"marks": marks}
+
+
+def warning_marks(rt, scope: AreaScope) -> list[dict]:
+    """Cells with an active red or orange warning, with a point inside each (WGS84)."""
+    from data.warnings import queries as wq
+
+    cells = wq.map_cells(rt.db, scope, min_level="orange")
+    if not cells:
+        return []
+    points = queries.area_points(rt.db, [c["cell_key"] for c in cells])
+    return [
+        {
+            "x": points[c["cell_key"]][0],
+            "y": points[c["cell_key"]][1],
+            "level": c["level"],
+            "key": c["cell_key"],
+        }
+        for c in cells
+        if c["cell_key"] in points
+    ]
+
+
+# the marks pulse over the map as HTML (assets/wall.js), like the area names
+clientside_callback(
+    ClientsideFunction("onegrid", "setMarks"),
+    Output(ids.WARN_MARK_LAYER, "title"),
+    Input(ids.WARN_MARKS, "data"),
+    prevent_initial_call=True,
+)

@@ -258,6 +258,38 @@ def show_detail(warning_id, _version, lang):
     )
 
 
+def _may(trigger) -> bool:
+    """Signed-in roles that may act: the hall (admin, operator) does all; analysts acknowledge."""
+    from data.session import current_user
+
+    user = current_user()
+    if user is None:
+        return False
+    if user.can_act():
+        return True
+    return user.role == "analyst" and trigger in (ids.WARN_ACK, ids.WARN_EVALUATE)
+
+
+def dispatch_case(rt, scope, warning_id, user: str, lang: str) -> str:
+    """Make the warning a case routed by the responsibility list; returns the message."""
+    from data.cases import case_from_warning
+
+    if not warning_id:
+        return t("warn.msg.failed", lang)
+    row = rt.db.query_df(
+        "SELECT id, rule_id, kind, area_key, level_rank FROM warnings WHERE id = ?",
+        [int(warning_id)],
+    )
+    if row.empty or not scope.contains(rt.db, int(row.iloc[0]["area_key"])):
+        return t("warn.msg.failed", lang)
+    rec = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.iloc[0].items()}
+    case_id = case_from_warning(rt.db, rec, actor=user)
+    case = rt.cases.get(case_id)
+    return t("warn.msg.dispatched", lang).format(
+        case=case_id, department=case.get("department") or "-"
+    )
+
+
 def run_action(rt, scope, action: str, warning_id, user: str, text: str | None, lang: str):
     """Acknowledge or clear ``warning_id`` as ``user``; returns the message to show."""
     if not warning_id or wq.warning_detail(rt.db, scope, warning_id, _rules(rt)) is None:
@@ -280,6 +312,7 @@ def run_action(rt, scope, action: str, warning_id, user: str, text: str | None, 
     Input(ids.WARN_ACK, "n_clicks"),
     Input(ids.WARN_CLEAR, "n_clicks"),
     Input(ids.WARN_EVALUATE, "n_clicks"),
+    Input(ids.WARN_DISPATCH, "n_clicks"),
     State(ids.WARN_SELECTED, "data"),
     State(ids.WARN_COMMENT, "value"),
     State(ids.WARN_REASON, "value"),
@@ -287,11 +320,15 @@ def run_action(rt, scope, action: str, warning_id, user: str, text: str | None, 
     State(ids.LANG, "data"),
     prevent_initial_call=True,
 )
-def act(_ack, _clear, _eval, warning_id, comment, reason, version, lang):
+def act(_ack, _clear, _eval, _dispatch, warning_id, comment, reason, version, lang):
     """The action buttons; bumping the version refreshes the list and the detail."""
     lang = normalise_language(lang)
     rt = _rt()
-    if ctx.triggered_id == ids.WARN_EVALUATE:
+    if not _may(ctx.triggered_id):
+        return t("warn.msg.not_allowed", lang), dash.no_update
+    if ctx.triggered_id == ids.WARN_DISPATCH:
+        msg = dispatch_case(rt, _scope(), warning_id, _actor(), lang)
+    elif ctx.triggered_id == ids.WARN_EVALUATE:
         res = rt.evaluate_warnings()
         msg = t("warn.msg.evaluated", lang).format(raised=len(res.raised), cleared=len(res.cleared))
     elif ctx.triggered_id == ids.WARN_ACK:

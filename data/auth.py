@@ -85,15 +85,29 @@ class UserStore:
         ok = check_password_hash(digest, password or "")
         return user if (user and ok) else None
 
-    def add(self, username: str, password: str, role: str, *, area: str | None = None,
-            department: str | None = None) -> User:
+    def add(
+        self,
+        username: str,
+        password: str,
+        role: str,
+        *,
+        area: str | None = None,
+        department: str | None = None,
+    ) -> User:
         """Add or replace a user; raises :class:`AuthError` on a wrong role or missing field."""
         if not username or not username.replace("_", "").replace("-", "").isalnum():
             raise AuthError("user names are letters, digits, '-' and '_'")
         if len(password or "") < 8:
             raise AuthError("passwords need at least 8 characters")
-        user = _user(username, {"role": role, "area": area, "department": department,
-                                "password_hash": generate_password_hash(password)})
+        user = _user(
+            username,
+            {
+                "role": role,
+                "area": area,
+                "department": department,
+                "password_hash": generate_password_hash(password),
+            },
+        )
         users = dict(self.users())
         users[username] = user
         self._write(users)
@@ -134,8 +148,13 @@ def _user(name: str, rec: dict) -> User:
         raise AuthError(f"user {name!r}: a county leader needs an area (the county's code)")
     if role == "department" and not rec.get("department"):
         raise AuthError(f"user {name!r}: a department user needs a department id")
-    return User(name, role, rec.get("area") or None, rec.get("department") or None,
-                rec.get("password_hash", ""))
+    return User(
+        name,
+        role,
+        rec.get("area") or None,
+        rec.get("department") or None,
+        rec.get("password_hash", ""),
+    )
 
 
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
@@ -190,8 +209,9 @@ def run(args) -> int:
     try:
         if args.user_command == "add":
             password = args.password or getpass.getpass(f"password for {args.username}: ")
-            user = store.add(args.username, password, args.role, area=args.area,
-                             department=args.department)
+            user = store.add(
+                args.username, password, args.role, area=args.area, department=args.department
+            )
             print(f"saved user {user.username} ({user.role}) in {store.path}")
         elif args.user_command == "list":
             for u in store.users().values():

@@ -156,7 +156,9 @@ def empty_frame() -> pd.DataFrame:
     )
 
 
-STRING = pd.StringDtype("pyarrow")  # Arrow-backed: vectorised string checks, cheap to hand to DuckDB
+STRING = pd.StringDtype(
+    "pyarrow"
+)  # Arrow-backed: vectorised string checks, cheap to hand to DuckDB
 
 
 def _as_str_series(s: pd.Series) -> pd.Series:
@@ -214,8 +216,10 @@ def _attributes(attrs: pd.Series) -> pd.Series:
         return attrs.astype(STRING)
     return pd.Series(
         [
-            None if a is None or (not isinstance(a, dict | list) and pd.isna(a))
-            else a if isinstance(a, str)
+            None
+            if a is None or (not isinstance(a, dict | list) and pd.isna(a))
+            else a
+            if isinstance(a, str)
             else json.dumps(a, ensure_ascii=False, default=str)
             for a in attrs
         ],

@@ -454,3 +454,14 @@ def significant_events(
         rec["severity"] = int(rec["severity"])
         out.append({k: (None if v is pd.NA else v) for k, v in rec.items()})
     return out
+
+
+def area_points(db: Database, keys: list[int]) -> dict[int, tuple[float, float]]:
+    """A representative point (lon, lat, WGS84) inside each area of ``keys``."""
+    if not keys:
+        return {}
+    rows = db.query(
+        "SELECT key, lon, lat FROM areas WHERE key IN (SELECT unnest(?::INTEGER[]))",
+        [[int(k) for k in keys]],
+    )
+    return {int(k): (float(x), float(y)) for k, x, y in rows}

@@ -38,6 +38,10 @@ CELL_EVENTS = "cell-events"
 CELL_CLOSE = "cell-close"
 WARNINGS = "warnings-panel"
 RESPONSE = "response-panel"
+WARNINGS_BODY = "warnings-panel-body"  # filled by the wall's panel callback
+RESPONSE_BODY = "response-panel-body"
+WARN_MARKS = "warn-marks"  # dcc.Store: red/orange cells to mark over the map
+WARN_MARK_LAYER = "warn-mark-layer"  # the HTML layer assets/wall.js draws the marks in
 
 # pattern-matching id types
 I18N = "i18n"  # {"type": I18N, "key": <translation key>}: static text, translated on switch
@@ -96,6 +100,7 @@ WARN_COMMENT = "warn-comment"
 WARN_ACK = "warn-ack"
 WARN_REASON = "warn-reason"
 WARN_CLEAR = "warn-clear"
+WARN_DISPATCH = "warn-dispatch"  # make the warning a case, routed by the responsibility list
 WARN_MESSAGE = "warn-message"
 WARN_EVALUATE = "warn-evaluate"  # button: evaluate the rules now
 WARN_PANEL = "warn-panel"  # the wall's panel root

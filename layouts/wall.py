@@ -100,6 +100,7 @@ def wall(view: dict, lang: str) -> html.Div:
             dcc.Store(id=ids.MAP_Z),
             dcc.Store(id=ids.MAP_DIFF),
             dcc.Store(id=ids.MAP_LABELS),
+            dcc.Store(id=ids.WARN_MARKS),
             dcc.Store(id=ids.TICKER_SIG),
             dcc.Store(id=ids.CRUMB_SIG),
             dcc.Store(id=ids.LABELS_SINK),
@@ -122,8 +123,8 @@ def wall(view: dict, lang: str) -> html.Div:
                             html.Ul(id=ids.TICKER, className="og-ticker"),
                         ],
                     ),
-                    placeholder_panel(ids.WARNINGS, "wall.warnings", lang),
-                    placeholder_panel(ids.RESPONSE, "wall.response", lang),
+                    live_panel(ids.WARNINGS, ids.WARNINGS_BODY, "wall.warnings", lang),
+                    live_panel(ids.RESPONSE, ids.RESPONSE_BODY, "wall.response", lang),
                 ],
             ),
         ],
@@ -218,6 +219,7 @@ def map_panel(view: dict, lang: str) -> html.Div:
                         style={"height": "100%", "width": "100%"},
                     ),
                     html.Div(id=ids.MAP_LABEL_LAYER, className="og-map-labels"),
+                    html.Div(id=ids.WARN_MARK_LAYER, className="og-warn-marks"),
                     html.Div(id=ids.LEGEND, className="og-legend"),
                     html.Div(
                         id=ids.CELL_PANEL,
@@ -252,15 +254,12 @@ def map_panel(view: dict, lang: str) -> html.Div:
     )
 
 
-def placeholder_panel(panel_id: str, key: str, lang: str) -> html.Div:
-    """A titled, empty panel reserved for a later issue (warnings, response metrics)."""
+def live_panel(panel_id: str, body_id: str, key: str, lang: str) -> html.Div:
+    """A titled panel whose body the refresh callback fills (warnings, response metrics)."""
     return html.Div(
         id=panel_id,
-        className="og-panel og-reserved",
-        children=[
-            i18n_text(f"{key}.title", lang, tag=html.H2),
-            i18n_text(f"{key}.placeholder", lang, tag=html.P, className="og-reserved-note"),
-        ],
+        className="og-panel og-live-panel",
+        children=[i18n_text(f"{key}.title", lang, tag=html.H2), html.Div(id=body_id)],
     )
 
 

@@ -225,6 +225,12 @@ def page(lang: str = DEFAULT_LANGUAGE) -> html.Div:
                                 className="og-button og-button-danger",
                                 disabled=True,
                             ),
+                            html.Button(
+                                i18n_text("warn.dispatch", lang),
+                                id=ids.WARN_DISPATCH,
+                                n_clicks=0,
+                                className="og-button",
+                            ),
                             html.Span(id=ids.WARN_MESSAGE, className="og-warn-message"),
                         ],
                     ),

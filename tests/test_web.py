@@ -14,15 +14,33 @@ def test_push_over_http_and_read_back_in_the_right_cell(tmp_path, tiny_region_di
     base = f"http://127.0.0.1:{port}"
     try:
         lon, lat = tiny_cell_center(2, 3, 1)
-        body = {"events": [
-            {"id": "w-1", "time": "2026-11-26T09:30:00+08:00", "lon": lon, "lat": lat,
-             "category": "heating", "severity": 2, "text": "暖气不热",
-             "attributes": {"type": "complaint"}},
-            {"id": "w-2", "time": "2026-11-26T09:31:00+08:00", "lon": 0, "lat": 0,
-             "category": "heating"},
-        ]}
-        resp = requests.post(f"{base}/api/ingest/hotline", json=body,
-                             headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+        body = {
+            "events": [
+                {
+                    "id": "w-1",
+                    "time": "2026-11-26T09:30:00+08:00",
+                    "lon": lon,
+                    "lat": lat,
+                    "category": "heating",
+                    "severity": 2,
+                    "text": "暖气不热",
+                    "attributes": {"type": "complaint"},
+                },
+                {
+                    "id": "w-2",
+                    "time": "2026-11-26T09:31:00+08:00",
+                    "lon": 0,
+                    "lat": 0,
+                    "category": "heating",
+                },
+            ]
+        }
+        resp = requests.post(
+            f"{base}/api/ingest/hotline",
+            json=body,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=10,
+        )
         assert resp.status_code == 200
         assert resp.json()["accepted"] == 1 and resp.json()["quarantined"] == 1
         got = requests.get(f"{base}/api/events?source=hotline", headers=READ, timeout=10).json()
@@ -32,7 +50,8 @@ def test_push_over_http_and_read_back_in_the_right_cell(tmp_path, tiny_region_di
         summary = requests.get(
             f"{base}/api/areas/{tiny_cell_code(2, 3, 1)}/summary"
             "?since=2026-11-26T00:00:00%2B08:00&until=2026-11-27T00:00:00%2B08:00",
-            headers=READ, timeout=10,
+            headers=READ,
+            timeout=10,
         ).json()
         assert summary["counts"]["hotline"] == 1
         # pages need a signed-in user: the browser is sent to the sign-in page

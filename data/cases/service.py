@@ -738,7 +738,12 @@ def _scope_sql(scope: AreaScope) -> tuple[str, list]:
 def _record(row: pd.Series) -> dict:
     out = {}
     for k, v in row.items():
-        if isinstance(v, float) and np.isnan(v) or v is pd.NaT or (not isinstance(v, str | list | dict) and pd.isna(v)):
+        if (
+            isinstance(v, float)
+            and np.isnan(v)
+            or v is pd.NaT
+            or (not isinstance(v, str | list | dict) and pd.isna(v))
+        ):
             out[k] = None
         elif isinstance(v, np.generic):
             out[k] = v.item()

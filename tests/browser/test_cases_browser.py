@@ -56,13 +56,9 @@ def run(page, button: str) -> str:
     """Click an action and wait for the board's answer; returns it."""
     before = page.inner_text("#cases-msg")
     page.click(button)
-    try:
-        page.wait_for_function(
-            "b => document.querySelector('#cases-msg').innerText !== b", arg=before, timeout=15_000
-        )
-    except Exception:
-        page.screenshot(path="/tmp/cs/fail2.png")
-        raise
+    page.wait_for_function(
+        "b => document.querySelector('#cases-msg').innerText !== b", arg=before, timeout=15_000
+    )
     return page.inner_text("#cases-msg")
 
 

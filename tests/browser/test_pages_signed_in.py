@@ -26,9 +26,14 @@ def site(tmp_path_factory, tiny_region_dir):
     """A live server with sign-in on: an operator and a county leader of T02."""
     tmp = tmp_path_factory.mktemp("signed")
     settings = load_settings(
-        db=tmp / "onegrid.duckdb", region=str(tiny_region_dir), simulator=False,
-        ingest_token="test-token", refresh_ms=1000, users_file=tmp / "users.toml",
-        secret_key="browser-secret", auth=True,
+        db=tmp / "onegrid.duckdb",
+        region=str(tiny_region_dir),
+        simulator=False,
+        ingest_token="test-token",
+        refresh_ms=1000,
+        users_file=tmp / "users.toml",
+        secret_key="browser-secret",
+        auth=True,
     )
     runtime = Runtime(settings)
     runtime.users.add("hall", TEST_PASSWORD, "operator")
@@ -68,9 +73,11 @@ def test_county_leader_sees_only_their_county(site, page):
         "._fullData[0].locations)"
     )
     allowed = {
-        int(k) for (k,) in runtime.db.query(
+        int(k)
+        for (k,) in runtime.db.query(
             "SELECT key FROM areas WHERE county_key = (SELECT key FROM areas WHERE code = 'T02')"
-            " OR key = (SELECT key FROM areas WHERE code = 'T02')")
+            " OR key = (SELECT key FROM areas WHERE code = 'T02')"
+        )
     }
     assert locations and set(locations) <= allowed
     assert page.recorder.errors == []

@@ -79,9 +79,25 @@ def wait_text(page, selector: str, text: str, timeout: int = 10_000) -> None:
     )
 
 
-def click_at(page, lon: float, lat: float) -> None:
-    x, y = page.evaluate(PIXEL_OF, [lon, lat])
-    page.mouse.click(x, y)
+def click_at(page, lon: float, lat: float, until: str | None = None) -> None:
+    """Click the map at (lon, lat). With ``until`` (a JS condition), click again if the map was
+    still settling (a fit after a new figure moves it) and the click did not take."""
+    for _ in range(3):
+        page.wait_for_function(
+            "() => { const gd = document.querySelector('#cell-map .js-plotly-plot');"
+            " const m = gd && gd._fullLayout.map && gd._fullLayout.map._subplot.map;"
+            " return m && !m.isMoving(); }"
+        )
+        x, y = page.evaluate(PIXEL_OF, [lon, lat])
+        page.mouse.click(x, y)
+        if until is None:
+            return
+        try:
+            page.wait_for_function(until, timeout=5000)
+            return
+        except Exception:  # noqa: BLE001  (the map moved under the click: click again)
+            continue
+    page.wait_for_function(until)
 
 
 def test_wall_loads_draws_every_cell_and_stays_home(page, wall):
@@ -142,19 +158,22 @@ def test_drill_down_by_clicking_and_back(page, wall):
     page.goto(url + "/")
     settle(page)
     # city -> county 1 (township level)
-    click_at(page, *tiny_cell_center(1, 1, 1))
-    page.wait_for_function("() => location.search.includes('county=T01')")
+    click_at(page, *tiny_cell_center(1, 1, 1), until="() => location.search.includes('county=T01')")
     settle(page)
     assert page.evaluate(LOCATIONS) == [key_of(runtime, "T01001")]
     wait_text(page, ".og-crumbs", "第1区")
     # county -> township (its grid cells)
-    click_at(page, *tiny_cell_center(1, 2, 2))
-    page.wait_for_function("() => location.search.includes('township=T01001')")
+    click_at(
+        page, *tiny_cell_center(1, 2, 2), until="() => location.search.includes('township=T01001')"
+    )
     settle(page)
     assert len(page.evaluate(LOCATIONS)) == 16
     # township -> cell: its recent events in a table
-    click_at(page, *tiny_cell_center(1, 2, 1))
-    page.wait_for_function(f"() => location.search.includes('cell={tiny_cell_code(1, 2, 1)}')")
+    click_at(
+        page,
+        *tiny_cell_center(1, 2, 1),
+        until=f"() => location.search.includes('cell={tiny_cell_code(1, 2, 1)}')",
+    )
     page.wait_for_selector("#cell-panel:not(.og-hidden) .ag-row", timeout=10_000)
     assert "测试事件" in page.locator("#cell-panel").inner_text()
     # breadcrumb back to the city
@@ -197,7 +216,11 @@ def test_language_switch(page, wall):
         "() => document.querySelector('.og-legend-title').innerText.startsWith('Events per')"
     )
     assert page.locator(".og-kpi-name").first.inner_text() == "Police 110"
-    assert sorted(page.locator(".og-map-label").all_inner_texts()) == ["District 1", "District 2"]
+    # the names are drawn by assets/wall.js after the figure arrives: wait for them
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.og-map-label'))"
+        ".map(e => e.innerText).sort().join('|') === 'District 1|District 2'"
+    )
     assert "lang=en" in page.evaluate("() => location.search")
     page.locator("#lang-switch").click()
     page.wait_for_function(
