@@ -6,8 +6,11 @@ from __future__ import annotations
 import dash
 import pandas as pd
 from dash import ALL, Input, Output, State, ctx, html
-from flask import current_app
 
+from callbacks.wiring import Wiring
+from callbacks.wiring import actor as _actor
+from callbacks.wiring import runtime as _rt
+from callbacks.wiring import scope as _scope
 from data.areas import AreaScope
 from data.cases import InvalidTransition, metrics
 from data.cases.service import CaseNotFound
@@ -15,40 +18,10 @@ from layouts import ids
 from layouts.i18n import normalise_language, t
 from layouts.response_panel import response_panel
 
-_WIRING: list[tuple[tuple, dict, object]] = []
-
-
-def callback(*args, **kwargs):
-    """Record a server callback for :func:`register` (same arguments as ``dash.callback``)."""
-
-    def record(func):
-        _WIRING.append((args, kwargs, func))
-        return func
-
-    return record
-
-
-def register(app: dash.Dash) -> None:
-    """Attach this module's callbacks to ``app``."""
-    for args, kwargs, func in _WIRING:
-        app.callback(*args, **kwargs)(func)
-
-
-def _rt():
-    return current_app.extensions["onegrid"]
-
-
-def _scope() -> AreaScope:
-    from data.session import current_scope
-
-    return current_scope()
-
-
-def _actor() -> str:
-    from data.session import current_user
-
-    user = current_user()
-    return getattr(user, "username", None) or "operator"
+_wiring = Wiring()
+callback = _wiring.callback
+clientside_callback = _wiring.clientside_callback
+register = _wiring.register
 
 
 def _user():

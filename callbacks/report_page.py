@@ -14,32 +14,18 @@ import dash
 import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, State
-from flask import current_app
 
+from callbacks.wiring import Wiring
+from callbacks.wiring import runtime as _rt
 from data.events import CATEGORIES
 from layouts import ids
 from layouts.figures import BACKGROUND, fit_view, offline_style
 from layouts.i18n import normalise_language, t
 
-_WIRING: list[tuple[tuple, dict, object]] = []
-
-
-def callback(*args, **kwargs):
-    def record(func):
-        _WIRING.append((args, kwargs, func))
-        return func
-
-    return record
-
-
-def register(app: dash.Dash) -> None:
-    """Attach this module's callbacks to ``app``."""
-    for args, kwargs, func in _WIRING:
-        app.callback(*args, **kwargs)(func)
-
-
-def _rt():
-    return current_app.extensions["onegrid"]
+_wiring = Wiring()
+callback = _wiring.callback
+clientside_callback = _wiring.clientside_callback
+register = _wiring.register
 
 
 def report_map(rt, cells: pd.DataFrame, picked: tuple[float, float] | None = None) -> go.Figure:

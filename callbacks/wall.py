@@ -13,13 +13,20 @@ import dash
 import numpy as np
 import pandas as pd
 from dash import ALL, ClientsideFunction, Input, Output, State
-from flask import current_app
 
+from callbacks.wiring import Wiring
+from callbacks.wiring import runtime as _rt
+from callbacks.wiring import scope as _scope
 from data import queries
 from data.areas import AreaScope
 from data.events import SOURCES
 from layouts import figures, ids, wall
 from layouts.i18n import area_name, normalise_language, t
+
+_wiring = Wiring()
+callback = _wiring.callback
+clientside_callback = _wiring.clientside_callback
+register = _wiring.register
 
 WINDOW_SPAN = {
     "1h": pd.Timedelta(hours=1),
@@ -32,47 +39,6 @@ TICKER_SPAN = pd.Timedelta(hours=24)
 CELL_EVENTS_SPAN = pd.Timedelta(days=7)
 # above this share of changed cells the whole value array is cheaper than indices + values
 FULL_DIFF_SHARE = 0.4
-
-
-# The wiring of this module's callbacks, recorded at import and attached to each app by
-# register(app): dash's global @callback list is handed to the first app only, and tests (and
-# tools) build several apps in one process. Filled once at import; never changed afterwards.
-_WIRING: list[tuple[str, tuple, dict, object]] = []
-
-
-def callback(*args, **kwargs):
-    """Record a server callback for :func:`register` (same arguments as ``dash.callback``)."""
-
-    def record(func):
-        _WIRING.append(("server", args, kwargs, func))
-        return func
-
-    return record
-
-
-def clientside_callback(function, *args, **kwargs) -> None:
-    """Record a clientside callback for :func:`register`."""
-    _WIRING.append(("client", (function, *args), kwargs, None))
-
-
-def register(app: dash.Dash) -> None:
-    """Attach the wall's callbacks to ``app``."""
-    for kind, args, kwargs, func in _WIRING:
-        if kind == "server":
-            app.callback(*args, **kwargs)(func)
-        else:
-            app.clientside_callback(*args, **kwargs)
-
-
-def _rt():
-    return current_app.extensions["onegrid"]
-
-
-def _scope() -> AreaScope:
-    """The signed-in user's area: every query of the wall stays inside it."""
-    from data.session import current_scope
-
-    return current_scope()
 
 
 def _now() -> pd.Timestamp:

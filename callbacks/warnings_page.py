@@ -7,8 +7,11 @@ from __future__ import annotations
 import dash
 import pandas as pd
 from dash import Input, Output, State, ctx
-from flask import current_app
 
+from callbacks.wiring import Wiring
+from callbacks.wiring import actor as _actor
+from callbacks.wiring import runtime as _rt
+from callbacks.wiring import scope as _scope
 from data.warnings import WarningActionError, acknowledge, clear
 from data.warnings import queries as wq
 from layouts import ids
@@ -22,40 +25,10 @@ from layouts.warnings_page import (
     state_options,
 )
 
-_WIRING: list[tuple[tuple, dict, object]] = []
-
-
-def callback(*args, **kwargs):
-    """Record a server callback for :func:`register` (same arguments as ``dash.callback``)."""
-
-    def record(func):
-        _WIRING.append((args, kwargs, func))
-        return func
-
-    return record
-
-
-def register(app: dash.Dash) -> None:
-    """Attach this module's callbacks to ``app``."""
-    for args, kwargs, func in _WIRING:
-        app.callback(*args, **kwargs)(func)
-
-
-def _rt():
-    return current_app.extensions["onegrid"]
-
-
-def _scope():
-    from data.session import current_scope
-
-    return current_scope()
-
-
-def _actor() -> str:
-    from data.session import current_user
-
-    user = current_user()
-    return getattr(user, "username", None) or "operator"
+_wiring = Wiring()
+callback = _wiring.callback
+clientside_callback = _wiring.clientside_callback
+register = _wiring.register
 
 
 def _time(v, tz: str) -> str | None:
