@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         runtime.start()
         print(f"back-filled in {time.perf_counter() - t0:.1f} s")
+        for _ in range(2):  # the pending period: a condition must hold two evaluations
+            runtime.evaluate_warnings()
         try:
             with serve(runtime) as url, chromium() as browser:
                 for name, path, w, h in SHOTS:

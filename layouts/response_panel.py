@@ -35,7 +35,7 @@ def gauge_figure(rate: float | None, lang: str) -> go.Figure:
     )
     fig.update_layout(
         margin={"l": 20, "r": 20, "t": 50, "b": 10},
-        height=220,
+        height=165,
         paper_bgcolor=BACKGROUND,
         font={"color": "#e2e8f0"},
     )
@@ -56,7 +56,7 @@ def overdue_figure(overdue, lang: str) -> go.Figure:
     fig.update_layout(
         title={"text": t("response.overdue_by_county", lang), "font": {"size": 16}},
         margin={"l": 10, "r": 10, "t": 40, "b": 20},
-        height=60 + 28 * max(len(names), 1),
+        height=40 + 18 * max(len(names), 1),
         paper_bgcolor=BACKGROUND,
         plot_bgcolor=BACKGROUND,
         font={"color": "#e2e8f0"},
