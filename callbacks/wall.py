@@ -352,12 +352,35 @@ def refresh_ticker(_n, view, lang, shown):
     lang = normalise_language(lang)
     scope = resolve_view(rt, view, _scope())["scope"]
     events = queries.significant_events(rt.db, scope, since=_now() - TICKER_SPAN)
+    warns = ticker_warnings(rt, scope)
     sig = f"{lang}|{scope.level}:{scope.key}|" + ",".join(
-        f"{e['source']}:{e['id']}" for e in events
+        [f"{e['source']}:{e['id']}" for e in events]
+        + [f"w{w['id']}:{w['level']}:{w['state']}" for w in warns]
     )
     if sig == shown and dash.ctx.triggered_id == ids.REFRESH:
         raise dash.exceptions.PreventUpdate
-    return wall.ticker_items(events, lang, rt.timezone), sig
+    return wall.ticker_items(events, lang, rt.timezone, warnings=warns), sig
+
+
+def ticker_warnings(rt, scope: AreaScope) -> list[dict]:
+    """Active warnings raised in the ticker's span, newest first, with their rule names."""
+    if rt.warnings is None:
+        return []
+    from data.warnings import queries as wq
+
+    since = _now() - TICKER_SPAN
+    names = wq.rule_names(rt.warnings.rules)
+    out = []
+    for w in wq.newest(rt.db, scope, limit=5):
+        if pd.Timestamp(w["raised_at"]) >= since:
+            out.append(
+                dict(
+                    w,
+                    rule_name_zh=names.get(w["rule_id"], {}).get("zh"),
+                    rule_name_en=names.get(w["rule_id"], {}).get("en"),
+                )
+            )
+    return out
 
 
 @callback(

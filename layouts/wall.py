@@ -304,13 +304,48 @@ def kpi_texts(today: int, last_week: int, lang: str) -> tuple[str, str, str]:
     return value, f"{arrow} {pct:+.0f}% {t('wall.kpi.vs_week', lang)}", direction
 
 
-def ticker_items(events: list[dict], lang: str, tz: str) -> list:
-    """The ticker's rows: local time, domain, category, place, severity."""
+def warning_tick(w: dict, lang: str, tz: str) -> html.Li:
+    """A warning in the ticker: its colour, rule and area, marked like the map's marks."""
     import pandas as pd
 
+    local = pd.Timestamp(w["raised_at"]).tz_convert(tz)
+    place = area_name(
+        {
+            "name_zh": w.get("area_name_zh"),
+            "name_en": w.get("area_name_en"),
+            "code": w.get("area_code"),
+        },
+        lang,
+    )
+    rule = w.get("rule_name_en" if lang == "en" else "rule_name_zh") or w.get("rule_id", "")
+    state = t(f"warn.state.{w['state']}", lang)
+    return html.Li(
+        className=f"og-tick og-tick-warn og-warn-{w['level']}",
+        children=[
+            html.Span(f"{local:%H:%M}", className="og-tick-time"),
+            html.Span(t(f"warn.level.{w['level']}", lang), className="og-tick-sev og-warn-badge"),
+            html.Div(
+                className="og-tick-body",
+                children=[
+                    html.Div(rule, className="og-tick-cat"),
+                    html.Div(f"{place} · {state}", className="og-tick-place"),
+                ],
+            ),
+        ],
+    )
+
+
+def ticker_items(
+    events: list[dict], lang: str, tz: str, *, warnings: list[dict] | None = None
+) -> list:
+    """The ticker's rows: active warnings first (newest first), then significant events (local
+    time, domain, category, place, severity)."""
+    import pandas as pd
+
+    warn_items = [warning_tick(w, lang, tz) for w in (warnings or [])]
     if not events:
-        return [html.Li(t("wall.ticker.empty", lang), className="og-tick og-empty")]
-    items = []
+        return warn_items or [html.Li(t("wall.ticker.empty", lang), className="og-tick og-empty")]
+    items = warn_items
     for ev in events:
         local = pd.Timestamp(ev["event_time"]).tz_convert(tz)
         place = area_name(

@@ -61,6 +61,9 @@ def test_injected_episode_is_a_warning_and_can_be_acknowledged(site, page):
     wall.goto(url + "/")
     wall.wait_for_selector("#warnings-panel-body .og-warn-item.og-warn-unack", timeout=20_000)
     assert "网格交通事故集中" in wall.locator("#warnings-panel-body").inner_text()
+    # ... in the ticker of newest events too
+    wall.wait_for_selector(".og-ticker .og-tick-warn", timeout=20_000)
+    assert "网格交通事故集中" in wall.locator(".og-ticker .og-tick-warn").first.inner_text()
     code = tiny_cell_code(1, 2, 1)
     assert page.locator("#warn-grid .ag-row [col-id=state_label]").first.inner_text() == "待签收"
     area = page.locator("#warn-grid .ag-row [col-id=area_label]").first.inner_text()
