@@ -44,6 +44,7 @@ class Runtime:
         self._lock = threading.Lock()
         self.warnings = None  # the warnings engine (data/warnings)
         self.warning_scheduler = None
+        self.responders = None  # simulated departments working the cases (simulator only)
         if settings.warnings:
             self._init_warnings()
 
@@ -104,6 +105,21 @@ class Runtime:
         # history up to the instant the live feed took over, so there is no gap and no overlap
         self.backfill(sim, feed.started_at)
         self._feeds.append(feed)
+        if self.settings.simulator_responders:
+            self._start_responders(feed)
+
+    def _start_responders(self, feed) -> None:
+        """Simulated departments work the simulated cases: the history at once, then every 30 s."""
+        from data.cases.simulated import SimulatedResponders
+
+        self.responders = SimulatedResponders(
+            self.db, feed.sim_now, seed=self.settings.simulator_seed
+        )
+        try:
+            self.responders.run_now()
+        except Exception as exc:  # noqa: BLE001 - the demo goes on without them
+            log.warning("simulated responders failed: %s", exc)
+        self.responders.start()
 
     def backfill(self, sim, now: pd.Timestamp) -> int:
         """On an empty store, ingest ``simulator_backfill_days`` of simulated history up to now."""
@@ -127,6 +143,8 @@ class Runtime:
         """Stop every feed, then close the store (queued writes finish first)."""
         if self.warning_scheduler is not None:
             self.warning_scheduler.stop()
+        if self.responders is not None:
+            self.responders.stop()
         for feed in self._feeds:
             feed.stop()
         self._feeds.clear()

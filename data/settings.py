@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     simulator_rates: dict[str, float] = Field(default_factory=dict)
     # On an empty database, fill this many days of simulated history so the wall has a past.
     simulator_backfill_days: float = Field(default=8.0, ge=0)
+    # With the simulator on: simulated departments sign, handle and close the simulated cases
+    # (data/cases/simulated.py); never runs when the simulator is off.
+    simulator_responders: bool = True
 
     # sign-in: every page and the read API need a signed-in user (or the read token)
     auth: bool = True

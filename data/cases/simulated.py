@@ -245,9 +245,7 @@ class SimulatedResponders:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._run, name="simulated-responders", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name="simulated-responders", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 5) -> None:
