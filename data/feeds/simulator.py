@@ -903,24 +903,14 @@ class Simulator:
             start = w0 + int(rng.integers(0, 7 * 24 * 60)) * 60_000_000
             dur = int(rng.uniform(3600, 9000)) * 1_000_000
             factor = float(rng.uniform(3.0, 6.0))
-            cell = int(self._pick_cells("traffic", np.array([rng.random()]))[0])
-            x, y = self._points(
-                np.array([cell]),
-                np.array([rng.random()]),
-                np.array([rng.random()]),
-                (_ST_POINT, 21, week),
-            )
             out.append(
-                Episode(
-                    "pileup",
-                    "traffic",
-                    "accident",
-                    int(self.keys[cell]),
-                    float(x[0]),
-                    float(y[0]),
-                    _ts(start),
-                    _ts(start + dur),
-                    round(factor, 3),
+                self._cell_episode(
+                    ("pileup", "traffic", "accident"),
+                    rng,
+                    (_ST_POINT, 21, week),
+                    start,
+                    dur,
+                    factor,
                 )
             )
         # market: burst of complaints about one business over about a day
@@ -952,29 +942,42 @@ class Simulator:
             start -= start % 60_000_000
             dur = int(rng.uniform(2, 5) * 60) * 60_000_000
             factor = float(rng.uniform(3.0, 8.0))
-            cell = int(self._pick_cells("police", np.array([rng.random()]))[0])
-            x, y = self._points(
-                np.array([cell]),
-                np.array([rng.random()]),
-                np.array([rng.random()]),
-                (_ST_POINT, 22, week),
-            )
             out.append(
-                Episode(
-                    "police_burst",
-                    "police",
-                    "public_order",
-                    int(self.keys[cell]),
-                    float(x[0]),
-                    float(y[0]),
-                    _ts(start),
-                    _ts(start + dur),
-                    round(factor, 3),
+                self._cell_episode(
+                    ("police_burst", "police", "public_order"),
+                    rng,
+                    (_ST_POINT, 22, week),
+                    start,
+                    dur,
+                    factor,
                 )
             )
         out.sort(key=lambda e: (e.start, e.kind))
         self._week_cache[week] = out
         return out
+
+    def _cell_episode(self, what, rng, stream, start: int, dur: int, factor: float) -> Episode:
+        """An episode at a random point of a cell drawn by the source's weights.
+
+        ``what``: (kind, source, category); ``stream``: the point sampler's stream key. Draws
+        from ``rng`` in a fixed order (cell, then point), so episodes stay reproducible.
+        """
+        kind, source, category = what
+        cell = int(self._pick_cells(source, np.array([rng.random()]))[0])
+        x, y = self._points(
+            np.array([cell]), np.array([rng.random()]), np.array([rng.random()]), stream
+        )
+        return Episode(
+            kind,
+            source,
+            category,
+            int(self.keys[cell]),
+            float(x[0]),
+            float(y[0]),
+            _ts(start),
+            _ts(start + dur),
+            round(factor, 3),
+        )
 
     def _episodes_us(self, start_us: int, end_us: int) -> list[Episode]:
         if not self.with_episodes or end_us <= start_us:
