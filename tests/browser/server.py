@@ -87,3 +87,29 @@ MAP_READY_JS = """
 def wait_map(page, timeout_ms: int = 30_000) -> None:
     """Wait until the map has drawn its first figure."""
     page.wait_for_function(MAP_READY_JS, timeout=timeout_ms)
+
+
+@contextmanager
+def live_site(folder, region_dir, **settings):
+    """A fresh store in ``folder`` on the region in ``region_dir``, served for real: yields
+    (base URL, runtime). ``settings`` override the test defaults (simulator off, 1 s refresh,
+    sign-in off, users in ``folder``)."""
+    from data.runtime import Runtime
+    from data.settings import load_settings
+
+    defaults = {
+        "db": folder / "onegrid.duckdb",
+        "region": str(region_dir),
+        "simulator": False,
+        "ingest_token": "test-token",
+        "refresh_ms": 1000,
+        "users_file": folder / "users.toml",
+        "secret_key": "browser-secret",
+        "auth": False,
+    }
+    runtime = Runtime(load_settings(**(defaults | settings)))
+    try:
+        with serve(runtime) as url:
+            yield url, runtime
+    finally:
+        runtime.stop()

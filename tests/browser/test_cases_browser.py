@@ -7,27 +7,14 @@ import json
 
 import pytest
 
-from data.runtime import Runtime
-from data.settings import load_settings
-from tests.browser.server import serve
+from tests.browser.server import live_site
 from tests.conftest import tiny_cell_code
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, tiny_region_dir):
-    settings = load_settings(
-        db=tmp_path_factory.mktemp("cases") / "onegrid.duckdb",
-        region=str(tiny_region_dir),
-        simulator=False,
-        refresh_ms=1000,
-        auth=False,
-    )
-    runtime = Runtime(settings)
-    try:
-        with serve(runtime) as url:
-            yield url, runtime
-    finally:
-        runtime.stop()
+    with live_site(tmp_path_factory.mktemp("cases"), tiny_region_dir) as found:
+        yield found
 
 
 def action(name: str) -> str:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from data.runtime import Runtime
-from data.settings import load_settings
-from tests.browser.server import serve, wait_map
+from tests.browser.server import live_site, wait_map
 from tests.conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -25,24 +23,10 @@ PAGES = {
 def site(tmp_path_factory, tiny_region_dir):
     """A live server with sign-in on: an operator and a county leader of T02."""
     tmp = tmp_path_factory.mktemp("signed")
-    settings = load_settings(
-        db=tmp / "onegrid.duckdb",
-        region=str(tiny_region_dir),
-        simulator=False,
-        ingest_token="test-token",
-        refresh_ms=1000,
-        users_file=tmp / "users.toml",
-        secret_key="browser-secret",
-        auth=True,
-    )
-    runtime = Runtime(settings)
-    runtime.users.add("hall", TEST_PASSWORD, "operator")
-    runtime.users.add("leader2", TEST_PASSWORD, "county_leader", area="T02")
-    try:
-        with serve(runtime) as url:
-            yield url, runtime
-    finally:
-        runtime.stop()
+    with live_site(tmp, tiny_region_dir, auth=True) as (url, runtime):
+        runtime.users.add("hall", TEST_PASSWORD, "operator")
+        runtime.users.add("leader2", TEST_PASSWORD, "county_leader", area="T02")
+        yield url, runtime
 
 
 def sign_in(page, url: str, username: str, next_path: str = "/") -> None:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from data.runtime import Runtime
-from data.settings import load_settings
-from tests.browser.server import serve
+from tests.browser.server import live_site
 from tests.browser.test_cases_browser import _wait_state, action, run, select_case
 from tests.browser.test_pages_signed_in import sign_in
 from tests.browser.test_warnings_browser import inject_accident
@@ -24,22 +22,9 @@ GAUGE = (
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, tiny_region_dir):
     tmp = tmp_path_factory.mktemp("loop")
-    settings = load_settings(
-        db=tmp / "onegrid.duckdb",
-        region=str(tiny_region_dir),
-        simulator=False,
-        refresh_ms=1000,
-        users_file=tmp / "users.toml",
-        secret_key="loop-secret",
-        auth=True,
-    )
-    runtime = Runtime(settings)
-    runtime.users.add("hall", TEST_PASSWORD, "operator")
-    try:
-        with serve(runtime) as url:
-            yield url, runtime
-    finally:
-        runtime.stop()
+    with live_site(tmp, tiny_region_dir, auth=True) as (url, runtime):
+        runtime.users.add("hall", TEST_PASSWORD, "operator")
+        yield url, runtime
 
 
 def test_warning_dispatched_handled_verified_closed(site, browser):

@@ -6,27 +6,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from data.runtime import Runtime
-from data.settings import load_settings
-from tests.browser.server import serve
+from tests.browser.server import live_site
 from tests.conftest import tiny_cell_center, tiny_cell_code
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, tiny_region_dir):
-    settings = load_settings(
-        db=tmp_path_factory.mktemp("warnings") / "onegrid.duckdb",
-        region=str(tiny_region_dir),
-        simulator=False,
-        refresh_ms=1000,
-        auth=False,
-    )
-    runtime = Runtime(settings)
-    try:
-        with serve(runtime) as url:
-            yield url, runtime
-    finally:
-        runtime.stop()
+    with live_site(tmp_path_factory.mktemp("warnings"), tiny_region_dir) as found:
+        yield found
 
 
 def inject_accident(runtime, county=1, i=2, j=1, n=6):
