@@ -9,4 +9,5 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
-exec .venv/bin/python app.py "$@"
+# --open: show the page in the default browser where there is one (harmless on a headless server)
+exec .venv/bin/python app.py --open "$@"
