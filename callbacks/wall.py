@@ -588,18 +588,13 @@ def refresh_panels(_n, view, lang):
             lang,
             timezone=rt.timezone,
         )
-        marks = warning_marks(rt, scope)
+        marks = warning_marks(rt, summary["map_cells"])
     response = response_panel(metrics.wall(rt.db, scope, now=_now()), lang)
     return warn_body, response, {"marks": marks}
 
 
-def warning_marks(rt, scope: AreaScope) -> list[dict]:
-    """Cells with an active red or orange warning, with a point inside each (WGS84)."""
-    from data.warnings import queries as wq
-
-    cells = wq.map_cells(rt.db, scope, min_level="orange")
-    if not cells:
-        return []
+def warning_marks(rt, cells: list[dict]) -> list[dict]:
+    """Marks for cells with an active red or orange warning: a point inside each (WGS84)."""
     points = queries.area_points(rt.db, [c["cell_key"] for c in cells])
     return [
         {

@@ -77,7 +77,7 @@ def _push_frame(source: str, records: list) -> pd.DataFrame:
     """Validate each pushed record with pydantic; invalid ones carry their reason to quarantine."""
     rows = []
     for rec in records:
-        raw = json.dumps(rec, ensure_ascii=False, default=str)
+        raw = rec  # the pipeline serialises it only if the record is quarantined
         try:
             ev = PushEvent.model_validate(rec)
         except ValidationError as exc:

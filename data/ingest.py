@@ -9,6 +9,7 @@ goes through the store's single writer.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Future
@@ -240,7 +241,13 @@ class Pipeline:
     def _quarantine_table(self, source, frame, bad, reasons, feed, now) -> pd.DataFrame:
         rows = frame.loc[bad]
         if "_raw" in rows:
-            raw = rows["_raw"].astype("object").where(rows["_raw"].notna(), None).tolist()
+            # feeds may hand over the parsed record: it is serialised only when quarantined
+            raw = [
+                r
+                if r is None or isinstance(r, str)
+                else json.dumps(r, ensure_ascii=False, default=str)
+                for r in rows["_raw"].astype("object").where(rows["_raw"].notna(), None)
+            ]
         else:
             raw = _records_as_json(rows)
         return pd.DataFrame(
@@ -330,10 +337,9 @@ class Pipeline:
         return accepted
 
 
-def _text(s: pd.Series) -> pa.ChunkedArray:
+def _text(s: pd.Series) -> pa.Array:
     """An Arrow string column from a (preferably Arrow-backed) pandas string Series."""
-    arr = pa.chunked_array([pa.array(s, type=pa.string(), from_pandas=True)])
-    return arr
+    return pa.array(s, type=pa.string(), from_pandas=True)
 
 
 def _records_as_json(rows: pd.DataFrame) -> list[str]:

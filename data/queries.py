@@ -166,7 +166,7 @@ def area_summary(
         f"""
         SELECT cc.source, sum(cc.n) AS n, sum(cc.severity_sum) AS severity_sum
         FROM cell_counts cc JOIN areas g ON g.key = cc.cell_key
-        WHERE g.{area.column if area.level != "grid" else "key"} = ?
+        WHERE {_level_key(area.level)} = ?
           AND cc.bucket >= time_bucket(INTERVAL {BUCKET_SECONDS} SECOND, ?::TIMESTAMPTZ)
           AND cc.bucket < ?
         GROUP BY cc.source
@@ -189,47 +189,6 @@ def _within(db: Database, scope: AreaScope, area: AreaScope) -> bool:
     if scope.level == "city":
         return True
     return scope.contains(db, area.key)
-
-
-def counts_by_source_since(db: Database, scope: AreaScope, since: pd.Timestamp) -> dict[str, int]:
-    """Events per source in ``scope`` with event time ≥ ``since`` (from the time buckets)."""
-    col = LEVEL_COLUMN[scope.level]
-    key_col = "g.key" if scope.level == "grid" else f"g.{col}"
-    rows = db.query(
-        f"""
-        SELECT cc.source, sum(cc.n) FROM cell_counts cc JOIN areas g ON g.key = cc.cell_key
-        WHERE {key_col} = ? AND cc.bucket >= ? GROUP BY cc.source
-        """,
-        [int(scope.key), _utc(since).to_pydatetime()],
-    )
-    out = {s: 0 for s in SOURCES}
-    out.update({r[0]: int(r[1]) for r in rows})
-    return out
-
-
-def cell_counts_window(
-    db: Database, scope: AreaScope, *, since: pd.Timestamp, source: str | None = None
-) -> pd.DataFrame:
-    """Per grid cell in ``scope``: events with time ≥ ``since`` (optionally one source).
-
-    Returns columns cell_key, n (cells with no event are absent).
-    """
-    col = LEVEL_COLUMN[scope.level]
-    key_col = "g.key" if scope.level == "grid" else f"g.{col}"
-    params: list = [int(scope.key), _utc(since).to_pydatetime()]
-    src = ""
-    if source is not None:
-        src = "AND cc.source = ?"
-        params.append(source)
-    return db.query_df(
-        f"""
-        SELECT cc.cell_key, sum(cc.n)::BIGINT AS n
-        FROM cell_counts cc JOIN areas g ON g.key = cc.cell_key
-        WHERE {key_col} = ? AND cc.bucket >= ? {src}
-        GROUP BY cc.cell_key
-        """,
-        params,
-    )
 
 
 # --- the wall ----------------------------------------------------------------------------------

@@ -463,11 +463,14 @@ def _named(records: list[dict], names: dict[str, dict[str, str]]) -> list[dict]:
 def wall_summary(db: Database, scope: AreaScope, rules: RuleSet, *, newest_n: int = 6) -> dict:
     """Everything the wall shows about warnings, in one call: ``counts`` (by colour, with
     ``unacknowledged`` and ``escalated``), ``newest`` and ``escalations`` (records with rule names
-    in both languages) and ``cells`` (keys of grid cells with an active red or orange warning)."""
+    in both languages), ``cells`` (keys of grid cells with an active red or orange warning) and
+    ``map_cells`` (the same cells with their level, for marking the map)."""
     names = rule_names(rules)
+    marked = map_cells(db, scope, min_level="orange")
     return {
         "counts": counts_by_colour(db, scope),
         "newest": _named(newest(db, scope, limit=newest_n), names),
         "escalations": _named(escalations(db, scope), names),
-        "cells": red_orange_cells(db, scope),
+        "cells": [c["cell_key"] for c in marked],
+        "map_cells": marked,
     }
