@@ -679,3 +679,19 @@ def test_folder_input_uses_files_glob(tmp_path):
     m = parse_mapping({**BASE, "files": "part*.csv"})
     out = pd.concat(list(map_file(m, tmp_path)), ignore_index=True)
     assert out["id"].tolist() == ["0", "1"]
+
+
+def test_a_shared_vocabulary_file_and_own_entries_win(tmp_path):
+    (tmp_path / "vocab.toml").write_text('[map]\n"Noise*" = "noise"\n"HEATING" = "other"\n')
+    (tmp_path / "m.toml").write_text(
+        'source = "hotline"\nformat = "csv"\n[id]\ncolumn = "id"\n[time]\ncolumn = "t"\n'
+        '[location]\nlon = "x"\nlat = "y"\n[category]\ncolumn = "kind"\n'
+        'map_file = "vocab.toml"\ndefault = "other"\n[category.map]\n"HEATING" = "heating"\n'
+    )
+    m = load_mapping(tmp_path / "m.toml")
+    assert m.category.map == {"Noise*": "noise", "HEATING": "heating"}
+    (tmp_path / "bad.toml").write_text(
+        (tmp_path / "m.toml").read_text().replace("vocab.toml", "nope.toml")
+    )
+    with pytest.raises(MappingError, match="vocabulary file .*nope.toml not found"):
+        load_mapping(tmp_path / "bad.toml")

@@ -76,6 +76,8 @@ all missing gives a missing value::
                       missing = "inspection" # code when the column is missing (else: default,
                                              # else a reason)
                       ignore_case = true     # default
+                      map_file = "vocabularies/x.toml"  # optional: a [map] table shared by
+                          # several mappings (relative to the mapping file); own keys win
     [severity]      (optional; 1..5) value = 3
                     | column = "LAW_CAT_CD", map = { FELONY = 4 }, default = 2
                     | column = "level", clip = true  # numeric column, rounded, clipped to 1..5
@@ -613,13 +615,24 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
             raise MappingError(
                 f"no mapping named {text!r}; available: {', '.join(list_mappings()) or 'none'}"
             )
-    if not path.is_file():
-        raise MappingError(f"mapping file {path} not found")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise MappingError(f"mapping {path} is not valid TOML: {exc}") from None
+    data = _read_toml(path, "mapping")
+    category = data.get("category")
+    if isinstance(category, dict) and "map_file" in category:
+        category = dict(category)
+        shared = _read_toml(path.parent / str(category.pop("map_file")), "vocabulary")
+        # a vocabulary shared by several mappings; the mapping's own entries win
+        category["map"] = {**shared.get("map", {}), **category.get("map", {})}
+        data = {**data, "category": category}
     return parse_mapping(data, name=path.stem, path=path)
+
+
+def _read_toml(path: Path, what: str) -> dict:
+    if not path.is_file():
+        raise MappingError(f"{what} file {path} not found")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise MappingError(f"{what} {path} is not valid TOML: {exc}") from None
 
 
 # --------------------------------------------------------------------------------------------
