@@ -82,21 +82,18 @@ def area_table(region) -> pd.DataFrame:
             "area_km2": km2.round(4),
         }
     )
-    parent = dict(zip(table["key"], table["parent_key"], strict=True))
-    level = dict(zip(table["key"], table["level"], strict=True))
+    # each area's ancestors (itself included) by level: one vectorised hop per level up
+    parent = table.set_index("key")["parent_key"]
+    level = table.set_index("key")["level"]
     for lvl in LEVELS[:-1]:
         table[LEVEL_COLUMN[lvl]] = pd.array([pd.NA] * len(table), dtype="Int64")
-    cols = {lvl: [] for lvl in LEVELS[:-1]}
-    for key in table["key"]:
-        found: dict[str, int] = {}
-        k = key
-        while k is not None and not pd.isna(k):
-            found[level[k]] = int(k)
-            k = parent.get(k)
+    current = table["key"].astype("Int64")
+    for _ in LEVELS:
+        at = current.map(level)
         for lvl in LEVELS[:-1]:
-            cols[lvl].append(found.get(lvl))
-    for lvl in LEVELS[:-1]:
-        table[LEVEL_COLUMN[lvl]] = pd.array(cols[lvl], dtype="Int64")
+            here = (at == lvl).fillna(False).to_numpy(dtype=bool)
+            table.loc[here, LEVEL_COLUMN[lvl]] = current[here]
+        current = current.map(parent).astype("Int64")
     return table
 
 
