@@ -561,36 +561,43 @@ def translate(lang, keys):
 
 @callback(
     Output(ids.WARNINGS_BODY, "children"),
-    Output(ids.RESPONSE_BODY, "children"),
     Output(ids.WARN_MARKS, "data"),
     Input(ids.REFRESH, "n_intervals"),
     Input(ids.VIEW, "data"),
     Input(ids.LANG, "data"),
 )
-def refresh_panels(_n, view, lang):
-    """Warnings by colour, the newest, escalations; the response metrics; red/orange marks."""
-    from data.cases import metrics
+def refresh_warnings(_n, view, lang):
+    """Warnings by colour, the newest, escalations, and the red/orange marks for the map."""
     from data.warnings import queries as wq
-    from layouts.response_panel import response_panel
     from layouts.warnings_panel import warnings_panel
 
     rt = _rt()
+    if rt.warnings is None:
+        return None, {"marks": []}
     lang = normalise_language(lang)
     scope = resolve_view(rt, view, _scope())["scope"]
-    marks = []
-    warn_body = None
-    if rt.warnings is not None:
-        summary = wq.wall_summary(rt.db, scope, rt.warnings.rules)
-        warn_body = warnings_panel(
-            summary["counts"],
-            summary["newest"],
-            summary["escalations"],
-            lang,
-            timezone=rt.timezone,
-        )
-        marks = warning_marks(rt, summary["map_cells"])
-    response = response_panel(metrics.wall(rt.db, scope, now=_now()), lang)
-    return warn_body, response, {"marks": marks}
+    summary = wq.wall_summary(rt.db, scope, rt.warnings.rules)
+    body = warnings_panel(
+        summary["counts"], summary["newest"], summary["escalations"], lang, timezone=rt.timezone
+    )
+    return body, {"marks": warning_marks(rt, summary["map_cells"])}
+
+
+@callback(
+    Output(ids.RESPONSE_BODY, "children"),
+    Input(ids.RESPONSE_REFRESH, "n_intervals"),
+    Input(ids.VIEW, "data"),
+    Input(ids.LANG, "data"),
+)
+def refresh_response(_n, view, lang):
+    """The response metrics (on-time gauge, overdue by county, worst cases). They move slowly
+    and read every case of 30 days, so they refresh on their own, slower timer."""
+    from data.cases import metrics
+    from layouts.response_panel import response_panel
+
+    rt = _rt()
+    scope = resolve_view(rt, view, _scope())["scope"]
+    return response_panel(metrics.wall(rt.db, scope, now=_now()), normalise_language(lang))
 
 
 def warning_marks(rt, cells: list[dict]) -> list[dict]:

@@ -40,6 +40,7 @@ WARNINGS = "warnings-panel"
 RESPONSE = "response-panel"
 WARNINGS_BODY = "warnings-panel-body"  # filled by the wall's panel callback
 RESPONSE_BODY = "response-panel-body"
+RESPONSE_REFRESH = "response-refresh"  # dcc.Interval: the response panel's slower timer
 WARN_MARKS = "warn-marks"  # dcc.Store: red/orange cells to mark over the map
 WARN_MARK_LAYER = "warn-mark-layer"  # the HTML layer assets/wall.js draws the marks in
 

@@ -30,6 +30,9 @@ GRID_THEME = (
     "fontFamily: ['Noto Sans CJK SC', 'WenQuanYi Zen Hei', 'Microsoft YaHei', 'sans-serif']})"
 )
 
+# the response metrics change slowly and read a month of cases: refreshed every 30 s
+RESPONSE_REFRESH_MS = 30_000
+
 
 def parse_view(query: dict) -> dict:
     """The view a URL prescribes (``?county=&township=&cell=&level=&metric=&window=&tour=``).
@@ -105,6 +108,7 @@ def wall(view: dict, lang: str) -> html.Div:
             dcc.Store(id=ids.CRUMB_SIG),
             dcc.Store(id=ids.LABELS_SINK),
             dcc.Store(id=ids.URL_SINK),
+            dcc.Interval(id=ids.RESPONSE_REFRESH, interval=RESPONSE_REFRESH_MS, n_intervals=0),
             dcc.Interval(
                 id=ids.TOUR,
                 interval=max(view["tour"], 1) * 1000,
