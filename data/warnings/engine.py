@@ -240,6 +240,31 @@ class WarningEngine:
             return []
         return [w for w in range(1, weeks + 1) if now - w * WEEK - span >= first - BUCKET]
 
+    def _ranked(
+        self,
+        rule: Rule,
+        area_keys,
+        values: np.ndarray,
+        detail: list[str],
+        *,
+        subject="",
+        strict: bool = False,
+    ) -> pd.DataFrame:
+        """Conditions of a rule whose level follows from ``values`` against its thresholds."""
+        rank = self._rank(values, rule, strict=strict)
+        limits = dict(rule.levels.items())
+        return pd.DataFrame(
+            {
+                "area_key": area_keys,
+                "subject": subject,
+                "rank": rank,
+                "value": values,
+                "limit": [limits[r] for r in rank],
+                "baseline": np.nan,
+                "detail": detail,
+            }
+        )
+
     @staticmethod
     def _rank(values: np.ndarray, rule: Rule, strict: bool = False) -> np.ndarray:
         rank = np.zeros(len(values), dtype=np.int64)
@@ -261,19 +286,8 @@ class WarningEngine:
         if df.empty:
             return df
         n = df["n"].to_numpy(dtype="float64")
-        rank = self._rank(n, rule)
-        limits = dict(rule.levels.items())
-        return pd.DataFrame(
-            {
-                "area_key": df["area_key"],
-                "subject": "",
-                "rank": rank,
-                "value": n,
-                "limit": [limits[r] for r in rank],
-                "baseline": np.nan,
-                "detail": [json.dumps({"n": int(v), "window_min": rule.window_min}) for v in n],
-            }
-        )
+        detail = [json.dumps({"n": int(v), "window_min": rule.window_min}) for v in n]
+        return self._ranked(rule, df["area_key"], n, detail)
 
     def _cond_anomaly(self, rule: Rule, now: pd.Timestamp) -> pd.DataFrame:
         weeks = self._history_weeks(now, rule.weeks, rule.window)
@@ -365,21 +379,17 @@ class WarningEngine:
         if df.empty:
             return df
         v = df["vmin"].to_numpy(dtype="float64")
-        rank = self._rank(v, rule, strict=True)
-        limits = dict(rule.levels.items())
-        return pd.DataFrame(
-            {
-                "area_key": df["cell_key"].astype("int64"),
-                "subject": df["station"].astype(str),
-                "rank": rank,
-                "value": v,
-                "limit": [limits[r] for r in rank],
-                "baseline": np.nan,
-                "detail": [
-                    json.dumps({"station": s, "hours": k, "min": float(a), "max": float(b)})
-                    for s, a, b in zip(df["station"], v, df["vmax"], strict=True)
-                ],
-            }
+        detail = [
+            json.dumps({"station": s, "hours": k, "min": float(a), "max": float(b)})
+            for s, a, b in zip(df["station"], v, df["vmax"], strict=True)
+        ]
+        return self._ranked(
+            rule,
+            df["cell_key"].astype("int64"),
+            v,
+            detail,
+            subject=df["station"].astype(str),
+            strict=True,
         )
 
     def _cond_cross_domain(self, rule: Rule, now: pd.Timestamp) -> pd.DataFrame:
@@ -396,22 +406,10 @@ class WarningEngine:
         if df.empty:
             return df
         kk = df["k"].to_numpy(dtype="float64")
-        rank = self._rank(kk, rule)
-        limits = dict(rule.levels.items())
-        return pd.DataFrame(
-            {
-                "area_key": df["area_key"],
-                "subject": "",
-                "rank": rank,
-                "value": kk,
-                "limit": [limits[r] for r in rank],
-                "baseline": np.nan,
-                "detail": [
-                    json.dumps({"sources": dict(p.split(":") for p in s.split(","))})
-                    for s in df["s"]
-                ],
-            }
-        )
+        detail = [
+            json.dumps({"sources": dict(p.split(":") for p in s.split(","))}) for s in df["s"]
+        ]
+        return self._ranked(rule, df["area_key"], kk, detail)
 
     def _cond_silence(self, rule: Rule, now: pd.Timestamp) -> pd.DataFrame:
         sources = rule.sources
