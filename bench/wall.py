@@ -129,29 +129,6 @@ def fill(rt: Runtime, n_events: int, days: float, seed: int) -> int:
     return total
 
 
-def refresh_request(store: dict, view: dict) -> dict:
-    from layouts import ids
-
-    outputs = [
-        (ids.CELL_MAP, "figure"),
-        (ids.MAP_Z, "data"),
-        (ids.MAP_DIFF, "data"),
-        (ids.LEGEND, "children"),
-        (ids.MAP_LABELS, "data"),
-    ]
-    return {
-        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
-        "outputs": [{"id": i, "property": p} for i, p in outputs],
-        "inputs": [
-            {"id": ids.REFRESH, "property": "n_intervals", "value": 1},
-            {"id": ids.VIEW, "property": "data", "value": view},
-            {"id": ids.LANG, "property": "data", "value": "zh"},
-        ],
-        "changedPropIds": [f"{ids.REFRESH}.n_intervals"],
-        "state": [{"id": ids.MAP_Z, "property": "data", "value": store}],
-    }
-
-
 def apply_diff(store: dict, diff: dict) -> dict:
     """What assets/wall.js does with a diff."""
     if "z" in diff:
@@ -184,7 +161,7 @@ def measure_refresh(app, rt, sim, view: dict, ticks: int, tick_s: float, clock: 
                 frame["id"] = "live-" + frame["id"].astype(str)
                 rt.pipeline.ingest_frame(source, frame, feed="bench")
         t = clock["t"] = nxt
-        body = refresh_request(store, view)
+        body = cb.refresh_request_body(store, view)
         t0 = time.perf_counter()
         resp = client.post("/_dash-update-component", json=body)
         times.append((time.perf_counter() - t0) * 1000)

@@ -149,6 +149,29 @@ def value_diff(sig: str, previous: list[int], current: np.ndarray) -> dict | Non
     }
 
 
+def refresh_request_body(store: dict, view: dict, lang: str = "zh", n: int = 1) -> dict:
+    """The JSON a browser posts to ``/_dash-update-component`` for one map refresh tick of
+    :func:`refresh_map` (``store``: its copy of the values). For the benchmark and the tests."""
+    outputs = [
+        (ids.CELL_MAP, "figure"),
+        (ids.MAP_Z, "data"),
+        (ids.MAP_DIFF, "data"),
+        (ids.LEGEND, "children"),
+        (ids.MAP_LABELS, "data"),
+    ]
+    return {
+        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
+        "outputs": [{"id": i, "property": p} for i, p in outputs],
+        "inputs": [
+            {"id": ids.REFRESH, "property": "n_intervals", "value": n},
+            {"id": ids.VIEW, "property": "data", "value": view},
+            {"id": ids.LANG, "property": "data", "value": lang},
+        ],
+        "changedPropIds": [f"{ids.REFRESH}.n_intervals"],
+        "state": [{"id": ids.MAP_Z, "property": "data", "value": store}],
+    }
+
+
 def build_map(rt, resolved: dict, lang: str, now: pd.Timestamp) -> dict:
     """Everything a new view needs: figure, values store, legend, labels and bounds."""
     scope, level, metric = resolved["scope"], resolved["level"], resolved["metric"]

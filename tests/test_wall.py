@@ -166,27 +166,6 @@ def test_geometry_route_is_cached_and_compact(app, runtime):
     assert client.get("/geo/nothing.json").status_code == 404
 
 
-def _refresh_request(store, view=None, lang="zh") -> dict:
-    outputs = [
-        (ids.CELL_MAP, "figure"),
-        (ids.MAP_Z, "data"),
-        (ids.MAP_DIFF, "data"),
-        (ids.LEGEND, "children"),
-        (ids.MAP_LABELS, "data"),
-    ]
-    return {
-        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
-        "outputs": [{"id": i, "property": p} for i, p in outputs],
-        "inputs": [
-            {"id": ids.REFRESH, "property": "n_intervals", "value": 3},
-            {"id": ids.VIEW, "property": "data", "value": view or parse_view({})},
-            {"id": ids.LANG, "property": "data", "value": lang},
-        ],
-        "changedPropIds": [f"{ids.REFRESH}.n_intervals"],
-        "state": [{"id": ids.MAP_Z, "property": "data", "value": store}],
-    }
-
-
 def test_refresh_over_http_sends_only_changed_cells(app, runtime):
     """A real refresh through /_dash-update-component: a stale store gets back only the diff."""
     client = app.server.test_client()
@@ -195,7 +174,9 @@ def test_refresh_over_http_sends_only_changed_cells(app, runtime):
     built = cb.build_map(runtime, resolved, "zh", NOW)
     store = built["store"]
     runtime.pipeline.ingest_frame("police", frame(3, 2, (3, 3), minutes_ago=1))
-    resp = client.post("/_dash-update-component", json=_refresh_request(store))
+    resp = client.post(
+        "/_dash-update-component", json=cb.refresh_request_body(store, parse_view({}), n=3)
+    )
     assert resp.status_code == 200
     body = resp.get_json()["response"]
     assert set(body) == {ids.MAP_DIFF}
@@ -205,5 +186,7 @@ def test_refresh_over_http_sends_only_changed_cells(app, runtime):
     assert len(resp.data) < 30 * 1 + 2048
     # nothing changed since: no body at all
     store["z"][idx] = 3
-    again = client.post("/_dash-update-component", json=_refresh_request(store))
+    again = client.post(
+        "/_dash-update-component", json=cb.refresh_request_body(store, parse_view({}), n=3)
+    )
     assert again.status_code == 204
