@@ -14,6 +14,33 @@ from data.runtime import Runtime
 from data.settings import load_settings
 
 REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+_NYC = REALDATA / "nyc"
+# the real NYC file behind each shipped mapping (read from ../shared, never copied)
+NYC_FILES = {
+    "nyc_311_2013": _NYC / "nyc_311_service_requests_2013-12-25.csv",
+    "nyc_311_2019": _NYC / "nyc_311_service_requests_2019-12-31_evening.csv",
+    "nypd_complaints": _NYC / "nypd_complaints_2010_sample.csv",
+    "nypd_arrests": _NYC / "nypd_arrests_queens_2021_jan-sep.csv",
+    "nypd_shootings": _NYC / "nypd_shootings_2020_jan-sep.csv",
+    "nyc_collisions": _NYC / "nyc_motor_vehicle_collisions_2021_sample.csv",
+    "nyc_restaurant_inspections": _NYC / "nyc_restaurant_inspections_sample_2026-04.csv",
+}
+# Reasons the mapper itself gives per file (SOURCES.md counts; the first reason wins, so the
+# restaurants' 283 rows with empty or zero coordinates split into 141 + 63 once the 813
+# placeholder-date rows, 79 of which also lack coordinates, are counted first).
+MAPPER_REASONS = {
+    "nyc_311_2013": {"missing coordinates": 82},
+    "nyc_311_2019": {"missing coordinates": 13},
+    "nypd_complaints": {"missing coordinates": 17},
+    "nypd_arrests": {},
+    "nypd_shootings": {},
+    "nyc_collisions": {"missing coordinates": 1221, "coordinates (0, 0)": 73},
+    "nyc_restaurant_inspections": {
+        "placeholder date 1900-01-01": 813,
+        "coordinates (0, 0)": 141,
+        "missing coordinates": 63,
+    },
+}
 
 # The tiny region: two counties side by side, each one township > one community > 4 x 4 cells of
 # 0.01 degree, between 123.00-123.08 E and 41.00-41.04 N.

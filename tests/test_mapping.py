@@ -26,35 +26,15 @@ from data.feeds.mapping import (
     parse_mapping,
     read_records,
 )
+from tests.conftest import MAPPER_REASONS, NYC_FILES
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 NYC = REAL / "nyc"
 BEIJING = REAL / "beijing"
 FAR_FUTURE = pd.Timestamp("2100-01-01", tz="UTC")
 
-FILES = {
-    "nyc_311_2013": NYC / "nyc_311_service_requests_2013-12-25.csv",
-    "nyc_311_2019": NYC / "nyc_311_service_requests_2019-12-31_evening.csv",
-    "nypd_complaints": NYC / "nypd_complaints_2010_sample.csv",
-    "nypd_arrests": NYC / "nypd_arrests_queens_2021_jan-sep.csv",
-    "nypd_shootings": NYC / "nypd_shootings_2020_jan-sep.csv",
-    "nyc_collisions": NYC / "nyc_motor_vehicle_collisions_2021_sample.csv",
-    "nyc_restaurant_inspections": NYC / "nyc_restaurant_inspections_sample_2026-04.csv",
-}
-# expected reasons per file (exact counts; SOURCES.md gives the missing-coordinate counts)
-EXPECTED_REASONS = {
-    "nyc_311_2013": {"missing coordinates": 82},
-    "nyc_311_2019": {"missing coordinates": 13},
-    "nypd_complaints": {"missing coordinates": 17},
-    "nypd_arrests": {},
-    "nypd_shootings": {},
-    "nyc_collisions": {"missing coordinates": 1221, "coordinates (0, 0)": 73},
-    "nyc_restaurant_inspections": {
-        "placeholder date 1900-01-01": 813,
-        "coordinates (0, 0)": 141,
-        "missing coordinates": 63,
-    },
-}
+FILES = NYC_FILES
+EXPECTED_REASONS = MAPPER_REASONS
 NY = "America/New_York"
 
 

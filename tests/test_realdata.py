@@ -36,10 +36,10 @@ from data.ingest import OUTSIDE_REASON, IngestResult
 from data.region_import import LevelSpec, ParentSpec, import_region
 from data.runtime import Runtime
 from data.settings import load_settings
+from tests.conftest import MAPPER_REASONS, NYC_FILES, REALDATA
 
 pytestmark = pytest.mark.realdata
 
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 NYC = REALDATA / "nyc"
 NYC_POLYS = NYC / "polygons"
 BEIJING = REALDATA / "beijing"
@@ -47,32 +47,6 @@ PRSA_DIR = BEIJING / "prsa_air_quality"
 STATIONS = BEIJING / "beijing_prsa_station_coords.csv"
 NY = "America/New_York"
 
-NYC_FILES = {
-    "nyc_311_2013": NYC / "nyc_311_service_requests_2013-12-25.csv",
-    "nyc_311_2019": NYC / "nyc_311_service_requests_2019-12-31_evening.csv",
-    "nypd_complaints": NYC / "nypd_complaints_2010_sample.csv",
-    "nypd_arrests": NYC / "nypd_arrests_queens_2021_jan-sep.csv",
-    "nypd_shootings": NYC / "nypd_shootings_2020_jan-sep.csv",
-    "nyc_collisions": NYC / "nyc_motor_vehicle_collisions_2021_sample.csv",
-    "nyc_restaurant_inspections": NYC / "nyc_restaurant_inspections_sample_2026-04.csv",
-}
-
-# Reasons the mapper itself gives (SOURCES.md counts; the first reason wins, so the restaurants'
-# 283 rows with empty or zero coordinates split into 141 + 63 once the 813 placeholder-date rows,
-# 79 of which also lack coordinates, are counted first). "outside region" is added per region.
-MAPPER_REASONS = {
-    "nyc_311_2013": {"missing coordinates": 82},
-    "nyc_311_2019": {"missing coordinates": 13},
-    "nypd_complaints": {"missing coordinates": 17},
-    "nypd_arrests": {},
-    "nypd_shootings": {},
-    "nyc_collisions": {"missing coordinates": 1221, "coordinates (0, 0)": 73},
-    "nyc_restaurant_inspections": {
-        "placeholder date 1900-01-01": 813,
-        "coordinates (0, 0)": 141,
-        "missing coordinates": 63,
-    },
-}
 # repeated publisher keys, counted as duplicates on the first replay (SOURCES.md 1.5)
 FIRST_DUPLICATES = {"nypd_shootings": 339}
 # points outside all polygons of a layer, where SOURCES.md states it: (mapping, region) ->
