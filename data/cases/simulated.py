@@ -25,13 +25,11 @@ with the same ``now`` changes nothing. Run inside the writer's transaction:
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable
 
 import pandas as pd
 
-log = logging.getLogger(__name__)
+from data.periodic import Periodic
 
 MAX_STEPS = 8  # the longest chain: return+reassign, accept, handled, rework, handled, pass
 RETURN_REASON = "not our responsibility (simulated)"
@@ -216,40 +214,24 @@ def advance_simulated_cases(con, now, *, seed: int = 0) -> int:
     return int(total)
 
 
-class SimulatedResponders:
+class SimulatedResponders(Periodic):
     """A daemon thread that runs :func:`advance_simulated_cases` every ``interval_s`` seconds
     (simulated deployments only). ``clock()`` gives the (simulated) current time."""
+
+    thread_name = "simulated-responders"
 
     def __init__(
         self, db, clock: Callable[[], pd.Timestamp], *, interval_s: float = 30.0, seed: int = 0
     ) -> None:
+        super().__init__()
         self.db = db
         self.clock = clock
         self.interval_s = float(interval_s)
         self.seed = int(seed)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_now(self, now=None) -> int:
         now = self.clock() if now is None else now
         return self.db.write(lambda con: advance_simulated_cases(con, now, seed=self.seed))
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                self.run_now()
-            except Exception as exc:  # noqa: BLE001 - a demo helper must not take the app down
-                log.warning("simulated responders failed: %s", exc)
-
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="simulated-responders", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+    def step(self) -> None:
+        self.run_now()

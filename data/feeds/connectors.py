@@ -19,7 +19,6 @@ import json
 import logging
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -32,6 +31,7 @@ import requests
 from data.events import MAX_FUTURE, MIN_TIME, SOURCES
 from data.feeds.mapping import Mapping, load_mapping, map_file
 from data.ingest import IngestResult, Pipeline
+from data.periodic import Periodic
 from data.settings import FolderFeed, PullFeed
 from data.store import Database
 
@@ -248,44 +248,18 @@ def _load(mapping: str | None, source: str | None, what: str) -> Mapping | None:
     return m
 
 
-class _Poller:
-    """A daemon thread calling ``_tick`` every ``interval_s``; ``stop()`` ends it promptly."""
+class _Poller(Periodic):
+    """A feed's polling thread: the first poll runs at once, then every ``interval_s``."""
 
     name: str
-    interval_s: float
-
-    def __init__(self) -> None:
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Start polling (the first poll runs at once)."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"feed-{self.name}", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Ask the thread to stop and wait up to ``timeout`` seconds for the current poll."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+    step_at_start = True
 
     @property
-    def running(self) -> bool:
-        """True while the polling thread is alive."""
-        return self._thread is not None and self._thread.is_alive()
+    def thread_name(self) -> str:  # type: ignore[override]
+        return f"feed-{self.name}"
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._tick()
-            except Exception:  # the thread must outlive any one bad poll (even a closed store)
-                log.exception("feed %s: poll failed", self.name)
-            if self._stop.wait(self.interval_s):
-                break
+    def step(self) -> None:
+        self._tick()
 
     def _tick(self) -> None:
         raise NotImplementedError

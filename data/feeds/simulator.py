@@ -44,6 +44,7 @@ import pandas as pd
 import shapely
 
 from data.events import CATEGORIES, SOURCES, empty_frame
+from data.periodic import Periodic
 
 __all__ = [
     "AQI_BREAKPOINTS",
@@ -1647,7 +1648,7 @@ def _utc_now() -> pd.Timestamp:
     return pd.Timestamp.now(tz="UTC")
 
 
-class SimulatorFeed:
+class SimulatorFeed(Periodic):
     """Live feed: a daemon thread that emits, every ``interval_s``, each source's new events.
 
     At each tick it takes ``now`` (simulated time: the start time plus ``speed`` x the elapsed
@@ -1655,6 +1656,8 @@ class SimulatorFeed:
     and calls ``sink(source, frame)`` when there are any.
     A sink exception is counted in ``stats`` and does not stop the feed.
     """
+
+    thread_name = "simulator-feed"
 
     def __init__(
         self,
@@ -1667,13 +1670,12 @@ class SimulatorFeed:
     ) -> None:
         if interval_s <= 0 or speed <= 0:
             raise ValueError("interval_s and speed must be > 0")
+        super().__init__()
         self.simulator = simulator
         self.sink = sink
         self.interval_s = float(interval_s)
         self.speed = float(speed)
         self.clock = clock or _utc_now
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._t0_clock: pd.Timestamp | None = None
         self._last: pd.Timestamp | None = None
@@ -1725,30 +1727,14 @@ class SimulatorFeed:
         self._last = now
         return counts
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            self.tick()
+    def step(self) -> None:
+        self.tick()
 
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
+    def before_start(self) -> None:
+        # no backfill: the first tick emits the events after the start time
         now = self._clock()
         self._t0_clock = now
-        # no backfill: the first tick emits the events after the start time
         self._last = self.started_at = now
-        self._thread = threading.Thread(target=self._run, name="simulator-feed", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     @property
     def stats(self) -> dict[str, dict[str, Any]]:
