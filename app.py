@@ -35,7 +35,7 @@ def create_app(
     ``runtime`` defaults to a new one from ``settings`` (default: :func:`load_settings`). Feeds start
     unless ``start_feeds`` is false.
     """
-    from layouts import shell, wall
+    from layouts import shell
 
     settings = settings or (runtime.settings if runtime else load_settings())
     runtime = runtime or Runtime(settings)
@@ -54,13 +54,27 @@ def create_app(
     server.register_blueprint(api)
     _register_geometry(server, runtime)
     _register_auth(server, runtime)
-    import callbacks.wall
+    _register_pages(app, runtime)
+    app.layout = shell.shell()
+    if start_feeds:
+        runtime.start()
+    return app
 
-    callbacks.wall.register(app)
 
+def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
+    """Each page's layout and callbacks: the wall, the analyst's warnings, the case board, the
+    grid worker's report and the response metrics."""
+    from callbacks import cases_page as cases_cb
+    from callbacks import report_page as report_cb
+    from callbacks import wall as wall_cb
+    from callbacks import warnings_page as warnings_cb
+    from layouts import cases_page, metrics_page, report_page, wall, warnings_page
+
+    for module in (wall_cb, warnings_cb, cases_cb, report_cb):
+        module.register(app)
     meta = runtime.region.meta
     chrome = {
-        "refresh_ms": settings.refresh_ms,
+        "refresh_ms": runtime.settings.refresh_ms,
         "timezone": runtime.timezone,
         "region": {
             "name_zh": meta.get("name_zh") or runtime.region.name,
@@ -68,31 +82,17 @@ def create_app(
             "illustrative": "illustrative" in str(meta.get("source", "")),
         },
     }
-    dash.register_page(
-        "wall", path="/", layout=functools.partial(wall.layout, chrome), title="OneGrid"
+    pages = (
+        ("wall", "/", wall.layout),
+        ("warnings", "/warnings", warnings_page.layout),
+        ("cases", "/cases", cases_page.layout),
+        ("report", "/report", report_page.layout),
+        ("metrics", "/metrics", metrics_page.layout),
     )
-    # cases (docs/CASES.md): the board, the grid worker's report, the response metrics
-    import callbacks.cases_page
-    import callbacks.report_page
-    from layouts import cases_page, metrics_page, report_page
-
-    callbacks.cases_page.register(app)
-    callbacks.report_page.register(app)
-    for name, path, module in (("cases", "/cases", cases_page), ("report", "/report", report_page),
-                               ("metrics", "/metrics", metrics_page)):  # fmt: skip
-        dash.register_page(name, path=path, layout=functools.partial(module.layout, chrome),
-                           title="OneGrid")  # fmt: skip
-    # early warning (docs/WARNINGS.md): the analyst page
-    import callbacks.warnings_page
-    from layouts import warnings_page
-
-    callbacks.warnings_page.register(app)
-    dash.register_page("warnings", path="/warnings",
-                       layout=functools.partial(warnings_page.layout, chrome), title="OneGrid")  # fmt: skip
-    app.layout = shell.shell()
-    if start_feeds:
-        runtime.start()
-    return app
+    for name, path, layout in pages:
+        dash.register_page(
+            name, path=path, layout=functools.partial(layout, chrome), title="OneGrid"
+        )
 
 
 # paths open without signing in: the sign-in page itself and the machine-to-machine API, which

@@ -12,7 +12,7 @@ from dash import dcc, html
 from data.cases.service import ACTIONS
 from layouts import ids
 from layouts.i18n import DEFAULT_LANGUAGE
-from layouts.shell import frame, i18n_text
+from layouts.shell import framed, i18n_text
 
 # the buttons of the action bar, in the order of the case flow
 ACTION_BUTTONS: tuple[str, ...] = (
@@ -115,14 +115,7 @@ def page() -> html.Div:
     )
 
 
-def layout(chrome: dict | None = None, **_query) -> html.Div:
-    chrome = chrome or {}
-    return frame(
-        page(),
-        refresh_ms=chrome.get("refresh_ms", 5000),
-        region=chrome.get("region"),
-        timezone=chrome.get("timezone", "UTC"),
-    )
+layout = framed(page)
 
 
 __all__ = ["ACTION_BUTTONS", "DEFAULT_LANGUAGE", "layout", "page"]

@@ -8,7 +8,7 @@ from dash import dcc, html
 
 from layouts import ids
 from layouts.cases_page import OFFICE_GRID_THEME
-from layouts.shell import frame, i18n_text
+from layouts.shell import framed, i18n_text
 
 
 def _grid(grid_id: str) -> dag.AgGrid:
@@ -39,11 +39,4 @@ def page() -> html.Div:
     )
 
 
-def layout(chrome: dict | None = None, **_query) -> html.Div:
-    chrome = chrome or {}
-    return frame(
-        page(),
-        refresh_ms=chrome.get("refresh_ms", 5000),
-        region=chrome.get("region"),
-        timezone=chrome.get("timezone", "UTC"),
-    )
+layout = framed(page)

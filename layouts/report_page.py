@@ -7,7 +7,7 @@ from __future__ import annotations
 from dash import dcc, html
 
 from layouts import ids
-from layouts.shell import frame, i18n_text
+from layouts.shell import framed, i18n_text
 
 
 def page() -> html.Div:
@@ -54,11 +54,4 @@ def page() -> html.Div:
     )
 
 
-def layout(chrome: dict | None = None, **_query) -> html.Div:
-    chrome = chrome or {}
-    return frame(
-        page(),
-        refresh_ms=chrome.get("refresh_ms", 5000),
-        region=chrome.get("region"),
-        timezone=chrome.get("timezone", "UTC"),
-    )
+layout = framed(page)

@@ -92,3 +92,13 @@ def frame(
             html.Main(page, className="og-main"),
         ],
     )
+
+
+def framed(page):
+    """A page layout for ``dash.register_page``: ``page()`` inside :func:`frame`, given the app's
+    ``chrome`` (the keyword arguments of :func:`frame`, bound when the page is registered)."""
+
+    def layout(chrome: dict | None = None, **_query) -> html.Div:
+        return frame(page(), **(chrome or {"refresh_ms": 5000}))
+
+    return layout

@@ -9,7 +9,7 @@ from dash import dcc, html
 
 from layouts import ids
 from layouts.i18n import DEFAULT_LANGUAGE, t
-from layouts.shell import frame, i18n_text
+from layouts.shell import framed, i18n_text
 
 LEVEL_NAMES = ("blue", "yellow", "orange", "red")
 STATE_NAMES = ("raised", "acknowledged", "cleared")
@@ -250,11 +250,4 @@ def page(lang: str = DEFAULT_LANGUAGE) -> html.Div:
     )
 
 
-def layout(chrome: dict | None = None, **_query) -> html.Div:
-    chrome = chrome or {}
-    return frame(
-        page(),
-        refresh_ms=chrome.get("refresh_ms", 5000),
-        region=chrome.get("region"),
-        timezone=chrome.get("timezone", "UTC"),
-    )
+layout = framed(page)
