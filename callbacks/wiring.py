@@ -9,9 +9,10 @@ and tools build several apps in one process. So each module records its callback
 from __future__ import annotations
 
 import dash
-from flask import current_app
 
 from data.areas import AreaScope
+from data.session import current_scope, current_user
+from data.session import runtime as runtime
 
 
 class Wiring:
@@ -42,21 +43,12 @@ class Wiring:
                 app.clientside_callback(*args, **kwargs)
 
 
-def runtime():
-    """The running OneGrid of the app serving this request."""
-    return current_app.extensions["onegrid"]
-
-
 def scope() -> AreaScope:
     """The signed-in user's area, decided on the server (data.session)."""
-    from data.session import current_scope
-
     return current_scope()
 
 
 def actor() -> str:
     """The signed-in user's name, for the records of who did what."""
-    from data.session import current_user
-
     user = current_user()
     return getattr(user, "username", None) or "anonymous"

@@ -9,20 +9,17 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from pydantic import ValidationError
 
 from data import queries
 from data.areas import scope_for_code
 from data.events import SOURCES, PushEvent, push_model_errors
 from data.session import current_scope, current_user
+from data.session import runtime as _runtime
 
 api = Blueprint("onegrid_api", __name__, url_prefix="/api")
 MAX_LIMIT = 10_000
-
-
-def _runtime():
-    return current_app.extensions["onegrid"]
 
 
 def _error(status: int, message: str, **extra) -> Response:
