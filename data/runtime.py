@@ -110,7 +110,7 @@ class Runtime:
 
     def _start_responders(self, feed) -> None:
         """Simulated departments work the simulated cases: the history at once, then every 30 s."""
-        from data.cases.simulated import SimulatedResponders
+        from data.feeds.simulator.departments import SimulatedResponders
 
         self.responders = SimulatedResponders(
             self.db, feed.sim_now, seed=self.settings.simulator_seed

@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     # On an empty database, fill this many days of simulated history so the wall has a past.
     simulator_backfill_days: float = Field(default=8.0, ge=0)
     # With the simulator on: simulated departments sign, handle and close the simulated cases
-    # (data/cases/simulated.py); never runs when the simulator is off.
+    # (data/feeds/simulator/departments.py); never runs when the simulator is off.
     simulator_responders: bool = True
 
     # sign-in: every page and the read API need a signed-in user (or the read token)

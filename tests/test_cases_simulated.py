@@ -1,4 +1,4 @@
-"""Simulated departments (data/cases/simulated.py): they work the simulated cases realistically,
+"""Simulated departments (data/feeds/simulator/departments.py): they work the simulated cases realistically,
 deterministically and idempotently, and only when the simulator runs."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from data.cases import metrics
-from data.cases.simulated import advance_simulated_cases
+from data.feeds.simulator.departments import advance_simulated_cases
 from data.runtime import Runtime
 from tests.conftest import tiny_cell_center
 

@@ -34,7 +34,8 @@ Modules
 ``streams`` (hash-based random streams), ``frames`` (times, rendering, the event frame),
 ``places`` (stations, segments, businesses), ``episodes``, one module per source (``police``,
 ``traffic``, ``environment`` with the AQI functions, ``market``, ``hotline``), ``core`` (the
-``Simulator``), ``feed`` (the live ``SimulatorFeed``).
+``Simulator``), ``feed`` (the live ``SimulatorFeed``) and ``departments`` (simulated departments
+working the simulated cases; imported on its own, it is not re-exported here).
 """
 
 from __future__ import annotations
