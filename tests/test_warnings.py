@@ -20,7 +20,8 @@ from data.warnings import (
     parse_rules,
 )
 from data.warnings import queries as wq
-from data.warnings.engine import negbin_tail_score, next_command_level
+from data.warnings.lifecycle import next_command_level
+from data.warnings.statistics import negbin_tail_score
 from tests.warnings_helpers import (
     T0,
     cell_key,
@@ -538,3 +539,11 @@ def test_runtime_evaluates_on_demand(runtime):
     assert runtime.warnings is not None  # built from data/rules.toml
     res = runtime.evaluate_warnings(T0)
     assert res.now == T0
+
+
+def test_every_rule_kind_has_one_condition_builder():
+    """The engine finds each kind's builder in the registry; a kind without one would fail late."""
+    from data.warnings.conditions import CONDITIONS
+    from data.warnings.rules import KINDS
+
+    assert sorted(CONDITIONS) == sorted(KINDS)

@@ -1,0 +1,263 @@
+"""The lifecycle of a warning: pending hits, raise, upgrade / downgrade, auto-clear after a hold,
+escalation up the command levels when nobody acknowledges, and the history of every change; all
+inside the evaluation's one write transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from data.warnings import fusion
+from data.warnings.rules import AREA_LEVELS, LEVELS, Rule, RuleSet
+from data.warnings.times import _py, _utc
+
+DEFAULT_ESCALATE = {"blue": 7200.0, "yellow": 3600.0, "orange": 1800.0, "red": 900.0}
+
+
+@dataclass
+class EvaluationResult:
+    """What one evaluation did."""
+
+    now: pd.Timestamp
+    conditions: pd.DataFrame
+    raised: list[int] = field(default_factory=list)
+    upgraded: list[int] = field(default_factory=list)
+    downgraded: list[int] = field(default_factory=list)
+    cleared: list[int] = field(default_factory=list)
+    escalated: list[int] = field(default_factory=list)
+    incidents: int = 0
+    read_s: float = 0.0
+    write_s: float = 0.0
+
+    @property
+    def elapsed_s(self) -> float:
+        return self.read_s + self.write_s
+
+
+def next_command_level(level: str) -> str | None:
+    """The command level above ``level`` (grid -> community -> township -> county -> city)."""
+    i = AREA_LEVELS.index(level)
+    return AREA_LEVELS[i + 1] if i + 1 < len(AREA_LEVELS) else None
+
+
+def apply(
+    con,
+    now: pd.Timestamp,
+    cond: pd.DataFrame,
+    candidates: list[tuple],
+    result: EvaluationResult,
+    rule_set: RuleSet,
+    escalate_after: dict[str, float],
+) -> bool:
+    """Apply the conditions read at ``now`` (and fuse the ``candidates``) inside the write
+    transaction ``con``; fills ``result``. Returns whether warnings are active or pending after."""
+    rules = {r.id: r for r in rule_set.rule}
+    active = con.execute(
+        "SELECT id, rule_id, area_key, subject, level_rank, state, clear_since, raised_at,"
+        " area_level, escalated_to, escalated_at FROM warnings WHERE state <> 'cleared'"
+    ).fetchall()
+    pending = {
+        (r[0], int(r[1]), r[2]): (int(r[3]), int(r[4]))
+        for r in con.execute(
+            "SELECT rule_id, area_key, subject, level_rank, hits FROM warning_pending"
+        ).fetchall()
+    }
+    act = {(r[1], int(r[2]), r[3]): r for r in active}
+    seen = set()
+    hist: list[tuple] = []
+    pend_set: dict[tuple, tuple[int, int, object]] = {}
+    pend_del: set[tuple] = set()
+
+    updates: list[tuple] = []
+
+    def history(wid, action, frm, to, state, actor=None, note=None, value=None):
+        hist.append((int(wid), _py(now), action, frm, to, state, actor, note, value))
+
+    for row in cond.itertuples(index=False):
+        key = (row.rule_id, int(row.area_key), str(row.subject))
+        seen.add(key)
+        rule = rules[row.rule_id]
+        rank = int(row.rank)
+        value = None if pd.isna(row.value) else float(row.value)
+        base = None if pd.isna(row.baseline) else float(row.baseline)
+        lim = None if pd.isna(row.limit) else float(row.limit)
+        w = act.get(key)
+        if w is not None:
+            wid, wrank = int(w[0]), int(w[4])
+            new_rank = wrank
+            if rank > wrank:
+                new_rank = rank
+                history(wid, "upgraded", wrank, rank, w[5], value=value)
+                result.upgraded.append(wid)
+                pend_del.add(key)
+            elif rank < wrank:
+                prank, hits = pending.get(key, (rank, 0))
+                hits = hits + 1 if prank == rank and hits >= 0 else 1
+                if hits >= rule.pending:
+                    new_rank = rank
+                    history(wid, "downgraded", wrank, rank, w[5], value=value)
+                    result.downgraded.append(wid)
+                    pend_del.add(key)
+                else:
+                    pend_set[key] = (rank, hits, pending.get(key))
+            else:
+                pend_del.add(key)
+            updates.append((wid, new_rank, value, lim, base, row.detail))
+            continue
+        prank, hits = pending.get(key, (rank, 0))
+        if hits < 0:  # cleared by hand while the condition held: wait for it to clear first
+            if rank <= prank:
+                continue
+            hits = 0
+        hits += 1
+        if hits < rule.pending:
+            pend_set[key] = (max(rank, prank) if hits > 1 else rank, hits, None)
+            continue
+        pend_del.add(key)
+        wid = raise_warning(con, now, rule, key, rank, value, lim, base, row.detail)
+        history(wid, "raised", None, rank, "raised", actor="system", value=value)
+        result.raised.append(wid)
+
+    if updates:
+        upd = pd.DataFrame(
+            updates, columns=["id", "level_rank", "value", "limit_value", "baseline", "detail"]
+        )
+        upd = upd.astype({"value": "float64", "limit_value": "float64", "baseline": "float64"})
+        con.register("warn_updates", upd)
+        con.execute(
+            """
+            UPDATE warnings SET level_rank = u.level_rank, value = u.value,
+                limit_value = u.limit_value, baseline = u.baseline, detail = u.detail,
+                last_true_at = ?, clear_since = NULL, updated_at = ?
+            FROM warn_updates u WHERE warnings.id = u.id
+            """,
+            [_py(now), _py(now)],
+        ).fetchall()
+        con.unregister("warn_updates")
+    for key, w in act.items():
+        if key in seen:
+            continue
+        pend_del.add(key)
+        rule = rules.get(key[0])
+        hold = pd.Timedelta(minutes=rule.clear_hold_min if rule else 0)
+        since = _utc(w[6]) if w[6] is not None else now
+        if now - since >= hold:
+            con.execute(
+                "UPDATE warnings SET state = 'cleared', cleared_at = ?, cleared_by = 'system',"
+                " clear_reason = ?, updated_at = ? WHERE id = ?",
+                [
+                    _py(now),
+                    f"condition clear for {hold.total_seconds() / 60:g} min",
+                    _py(now),
+                    int(w[0]),
+                ],
+            ).fetchall()
+            history(
+                int(w[0]),
+                "cleared",
+                int(w[4]),
+                int(w[4]),
+                "cleared",
+                actor="system",
+                note="auto",
+            )
+            result.cleared.append(int(w[0]))
+        elif w[6] is None:
+            con.execute(
+                "UPDATE warnings SET clear_since = ? WHERE id = ?", [_py(now), int(w[0])]
+            ).fetchall()
+    for key in pending:
+        if key not in seen:
+            pend_del.add(key)
+
+    for key in pend_del - set(pend_set):
+        if key in pending:
+            con.execute(
+                "DELETE FROM warning_pending WHERE rule_id = ? AND area_key = ? AND subject = ?",
+                list(key),
+            ).fetchall()
+    for key, (rank, hits, _old) in pend_set.items():
+        con.execute(
+            "INSERT INTO warning_pending VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO UPDATE SET level_rank = excluded.level_rank, hits = excluded.hits,"
+            " last_at = excluded.last_at",
+            [*key, rank, hits, _py(now), _py(now)],
+        ).fetchall()
+
+    escalate(con, now, result, history, escalate_after)
+    live_state = bool(
+        con.execute(
+            "SELECT (SELECT count(*) FROM warnings WHERE state <> 'cleared')"
+            " + (SELECT count(*) FROM warning_pending)"
+        ).fetchall()[0][0]
+    )
+    if hist:
+        con.executemany(
+            "INSERT INTO warning_history (warning_id, changed_at, action, from_rank, to_rank, state,"
+            " actor, note, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            hist,
+        )
+    for group, ev, inc in candidates:
+        result.incidents += fusion.fuse(con, now, group, ev, inc)
+    return live_state
+
+
+def raise_warning(con, now, rule: Rule, key, rank, value, lim, base, detail) -> int:
+    """Insert a raised warning for ``key`` = (rule id, area key, subject); returns its id."""
+    rule_id, area_key, subject = key
+    area = con.execute(
+        "SELECT level, community_key, township_key, county_key, city_key FROM areas WHERE key = ?",
+        [area_key],
+    ).fetchall()
+    level, comm, town, county, city = area[0] if area else (rule.area_level, None, None, None, None)
+    cell = area_key if level == "grid" else None
+    return con.execute(
+        """
+        INSERT INTO warnings (rule_id, kind, area_key, area_level, subject, cell_key,
+            community_key, township_key, county_key, city_key, level_rank, state, value,
+            limit_value, baseline, detail, raised_at, updated_at, last_true_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'raised', ?, ?, ?, ?, ?, ?, ?) RETURNING id
+        """,
+        [
+            rule_id,
+            rule.kind,
+            area_key,
+            level,
+            subject,
+            cell,
+            comm,
+            town,
+            county,
+            city,
+            rank,
+            value,
+            lim,
+            base,
+            detail,
+            _py(now),
+            _py(now),
+            _py(now),
+        ],
+    ).fetchall()[0][0]
+
+
+def escalate(con, now, result: EvaluationResult, history, escalate_after: dict[str, float]) -> None:
+    """Move raised warnings nobody acknowledged within their level's limit one command level up."""
+    rows = con.execute(
+        "SELECT id, level_rank, area_level, escalated_to, coalesce(escalated_at, raised_at)"
+        " FROM warnings WHERE state = 'raised'"
+    ).fetchall()
+    for wid, rank, area_level, esc_to, since in rows:
+        limit = escalate_after.get(LEVELS[int(rank) - 1])
+        if limit is None or (now - _utc(since)).total_seconds() < limit:
+            continue
+        target = next_command_level(esc_to or area_level)
+        if target is None:
+            continue
+        con.execute(
+            "UPDATE warnings SET escalated_to = ?, escalated_at = ?, updated_at = ? WHERE id = ?",
+            [target, _py(now), _py(now), int(wid)],
+        ).fetchall()
+        history(wid, "escalated", int(rank), int(rank), "raised", actor="system", note=target)
+        result.escalated.append(int(wid))
