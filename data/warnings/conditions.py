@@ -18,7 +18,7 @@ import pandas as pd
 from data.areas import LEVEL_COLUMN
 from data.schema import BUCKET_SECONDS
 from data.warnings.rules import Rule
-from data.warnings.statistics import negbin_tail_score
+from data.warnings.statistics import negbin_tail_scores
 from data.warnings.times import BUCKET, WEEK, _floor, _py, _utc
 
 if TYPE_CHECKING:
@@ -176,9 +176,7 @@ def anomaly(engine: WarningEngine, rule: Rule, now: pd.Timestamp) -> pd.DataFram
     if df.empty:
         return df
     k = len(weeks)
-    score = np.array(
-        [negbin_tail_score(int(o), float(b), k) for o, b in zip(df["obs"], df["base"], strict=True)]
-    )
+    score = negbin_tail_scores(df["obs"].to_numpy("float64"), df["base"].to_numpy("float64"), k)
     rank = rank_of(score, rule)
     keep = rank > 0
     df, score, rank = df[keep], score[keep], rank[keep]
