@@ -10,7 +10,7 @@ import pytest
 from data.region import load_region
 from data.store import Database
 from data.warnings import load_rules
-from data.warnings.accuracy import DEFAULT_MIX, run_accuracy
+from data.warnings.groundtruth import DEFAULT_MIX, run_accuracy
 
 
 @pytest.mark.slow

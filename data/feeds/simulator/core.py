@@ -263,7 +263,8 @@ class Simulator:
             lam[:, _CAT[source]["heating"]] += rate * extra / 24.0 * _norm(_H["heating"])[h]
         return lam
 
-    # -- episodes --------------------------------------------------------------------------------
+    # -- episodes (drawn in episodes.py) ---------------------------------------------------------
+
     def episodes(self, start: Any, end: Any) -> list[Episode]:
         """The injected episodes overlapping [start, end), sorted by start."""
         return episodes_between(self, _to_us(start), _to_us(end))

@@ -31,10 +31,12 @@ def _render(codes: np.ndarray, fmt: Callable[[int], str | None]) -> np.ndarray:
 
 
 def _dumps(d: dict[str, Any]) -> str:
+    """Compact JSON of an event's attributes (Chinese kept as is)."""
     return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
 
 
 def _to_us(ts: Any) -> int:
+    """Microseconds since the epoch (UTC; naive times are UTC), rounded up."""
     t = pd.Timestamp(ts)
     if t.tzinfo is None:
         t = t.tz_localize("UTC")
@@ -43,6 +45,7 @@ def _to_us(ts: Any) -> int:
 
 
 def _ts(us: int) -> pd.Timestamp:
+    """UTC timestamp of microseconds since the epoch."""
     return pd.Timestamp(int(us), unit="us", tz="UTC")
 
 

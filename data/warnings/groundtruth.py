@@ -1,7 +1,9 @@
-"""Measuring the warnings engine: injected episodes of known place and time in simulated traffic
-(recall, false warnings), and the cost of one evaluation on a large store.
+"""Ground truth for the warnings engine: episodes of known place and time injected into simulated
+traffic, the engine run over them on a simulated clock, and its warnings scored (recall, false
+warnings per 1,000 cells per day).
 
-Used by ``bench/warnings.py`` and, smaller, by ``tests/test_warnings_accuracy.py``.
+The reusable part of the warnings benchmark: ``bench/warnings.py`` runs it at full size (and times
+one evaluation on a large store), ``tests/test_warnings_accuracy.py`` runs it small.
 
 An episode's ``start`` is the instant its reports first meet the rule's lowest (blue) condition on
 their own: the last report of the opening burst, the k-th hourly reading over the limit, or the
@@ -405,112 +407,3 @@ def _fused(db, episodes) -> str:
         )
         got += int(row[0] > 0)
     return f"{got}/{len(acc)}"
-
-
-# --- one evaluation on a large store --------------------------------------------------------------
-
-
-def build_big_store(
-    path,
-    *,
-    n_events: int = 10_000_000,
-    n_cells: int = 5000,
-    days: int = 30,
-    end: pd.Timestamp | None = None,
-) -> tuple[Database, pd.Timestamp]:
-    """A store with ``n_cells`` grid cells (city > 10 counties > 100 townships > 500 communities >
-    cells) and ``n_events`` events spread evenly over ``days`` up to ``end``, built in SQL:
-    ``generate_series`` rows with hashed cells and categories, then ``cell_counts`` aggregated
-    from them and ``feed_status`` set, as ingest would have left them."""
-    end = end or pd.Timestamp("2026-06-01", tz="UTC")
-    db = Database(path)
-    n_comm, n_town, n_county = 500, 100, 10
-    c0, t0k, m0, g0 = 2, 2 + n_county, 2 + n_county + n_town, 2 + n_county + n_town + n_comm
-    start = end - pd.Timedelta(days=days)
-    span_us = int(pd.Timedelta(days=days).total_seconds() * 1e6)
-
-    def build(con):
-        con.execute(
-            "INSERT INTO areas (key, code, level, parent_key, name_zh, name_en, city_key) "
-            "VALUES (1, 'C', 'city', NULL, '测试市', 'City', 1)"
-        )
-        con.execute(
-            f"""
-            INSERT INTO areas (key, code, level, parent_key, name_zh, name_en, city_key, county_key,
-                               township_key, community_key, lon, lat)
-            SELECT {c0} + i, 'K' || i, 'county', 1, '区' || i, 'County ' || i, 1, {c0} + i,
-                   NULL, NULL, 123.0, 41.0 FROM range({n_county}) t(i)
-            UNION ALL
-            SELECT {t0k} + i, 'T' || i, 'township', {c0} + i % {n_county}, '街道' || i, 'Town ' || i,
-                   1, {c0} + i % {n_county}, {t0k} + i, NULL, 123.0, 41.0 FROM range({n_town}) t(i)
-            UNION ALL
-            SELECT {m0} + i, 'M' || i, 'community', {t0k} + i % {n_town}, '社区' || i, 'Comm ' || i,
-                   1, {c0} + (i % {n_town}) % {n_county}, {t0k} + i % {n_town}, {m0} + i, 123.0, 41.0
-            FROM range({n_comm}) t(i)
-            UNION ALL
-            SELECT {g0} + i, 'G' || i, 'grid', {m0} + i % {n_comm}, '网格' || i, 'Grid ' || i, 1,
-                   {c0} + ((i % {n_comm}) % {n_town}) % {n_county}, {t0k} + (i % {n_comm}) % {n_town},
-                   {m0} + i % {n_comm}, 123.0, 41.0
-            FROM range({n_cells}) t(i)
-            """
-        )
-        con.execute("INSERT INTO meta VALUES ('region', 'bench-big')")
-        src = "['police','traffic','environment','market','hotline']"
-        cat = (
-            "[['public_order','traffic','dispute','assistance'], ['accident','congestion'],"
-            " ['pm25','aqi'], ['complaint','enquiry'], ['heating','utilities','traffic','noise']]"
-        )
-        con.execute(
-            f"""
-            INSERT INTO events (source, source_event_id, category, severity, value, event_time,
-                received_at, lon, lat, cell_key, community_key, township_key, county_key, city_key,
-                text, attributes, feed)
-            SELECT s, 'b' || i, c, 2, v, t, t, 123.0, 41.0, {g0} + cell,
-                   {m0} + cell % {n_comm}, {t0k} + (cell % {n_comm}) % {n_town},
-                   {c0} + ((cell % {n_comm}) % {n_town}) % {n_county}, 1, NULL,
-                   CASE WHEN s = 'environment' THEN '{{"station":"S' || (cell % 200) || '"}}' END,
-                   'bench'
-            FROM (
-                SELECT i, {src}[1 + (h % 5)::INT] AS s,
-                       ({cat}[1 + (h % 5)::INT])[1 + ((h // 5) % len(({cat})[1 + (h % 5)::INT]))::INT] AS c,
-                       ((h // 97) % {n_cells})::INT AS cell,
-                       (h % 1000)::DOUBLE / 10 AS v,
-                       to_timestamp(({start.value / 1e9} + i * {span_us / 1e6} / {n_events})::DOUBLE)
-                           AS t
-                FROM (SELECT i, hash(i) AS h FROM range({n_events}) r(i))
-            )
-            """
-        )
-        con.execute(
-            """
-            INSERT INTO cell_counts
-            SELECT time_bucket(INTERVAL 300 SECOND, event_time), cell_key, source, count(*),
-                   sum(severity), max(value)
-            FROM events GROUP BY ALL
-            """
-        )
-        con.execute(
-            "INSERT INTO feed_status (source, last_event_time, last_received_at, accepted) "
-            "SELECT source, max(event_time), max(event_time), count(*) FROM events GROUP BY source"
-        )
-
-    db.write(build)
-    db.checkpoint()
-    return db, end
-
-
-def time_evaluation(db: Database, rules: RuleSet, now: pd.Timestamp, runs: int = 5) -> dict:
-    """Seconds for one whole evaluation (read + write), over ``runs`` consecutive runs 30 s apart."""
-    engine = WarningEngine(db, rules)
-    times, reads = [], []
-    for i in range(runs):
-        r = engine.evaluate(now + pd.Timedelta(seconds=30 * i))
-        times.append(r.elapsed_s)
-        reads.append(r.read_s)
-    return {
-        "median_s": float(np.median(times)),
-        "max_s": float(np.max(times)),
-        "first_s": times[0],
-        "read_median_s": float(np.median(reads)),
-        "conditions": int(len(r.conditions)),
-    }
