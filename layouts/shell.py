@@ -31,6 +31,7 @@ def frame(
     timezone: str = "UTC",
     url_lang: str | None = None,
     live_subtitle: bool = False,
+    csrf_token: str | None = None,
 ) -> html.Div:
     """A page inside the app's frame: header, language, clock and refresh timer.
 
@@ -39,6 +40,7 @@ def frame(
     ``url_lang``: a ``?lang=`` from the address, which wins over the stored choice.
     ``live_subtitle``: the page updates the header's area name (the wall); on other pages the
     name keeps another id, so no page-specific callback fires where its inputs do not exist.
+    ``csrf_token``: with sign-in on, the header gets a sign-out form that POSTs it to /logout.
     """
     region = region or {}
     return html.Div(
@@ -87,9 +89,29 @@ def frame(
                         className="og-lang",
                         n_clicks=0,
                     ),
+                    _sign_out(csrf_token) if csrf_token else None,
                 ],
             ),
             html.Main(page, className="og-main"),
+        ],
+    )
+
+
+def _sign_out(csrf_token: str) -> html.Form:
+    """Sign out by POST with the session's CSRF token (a link or GET could be forged)."""
+    return html.Form(
+        id=ids.SIGN_OUT,
+        method="POST",
+        action="/logout",
+        className="og-sign-out",
+        children=[
+            html.Input(type="hidden", name="csrf_token", value=csrf_token),
+            html.Button(
+                i18n_text("login.logout"),
+                id=ids.SIGN_OUT_BUTTON,
+                type="submit",
+                className="og-lang",
+            ),
         ],
     )
 
@@ -99,6 +121,9 @@ def framed(page):
     ``chrome`` (the keyword arguments of :func:`frame`, bound when the page is registered)."""
 
     def layout(chrome: dict | None = None, **_query) -> html.Div:
-        return frame(page(), **(chrome or {"refresh_ms": 5000}))
+        chrome = dict(chrome or {"refresh_ms": 5000})
+        # the sign-out form's token belongs to this browser's session: made per request
+        token = chrome.pop("csrf_token", None)
+        return frame(page(), csrf_token=token() if callable(token) else token, **chrome)
 
     return layout
