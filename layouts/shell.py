@@ -105,7 +105,7 @@ def _sign_out(csrf_token: str) -> html.Form:
         action="/logout",
         className="og-sign-out",
         children=[
-            html.Input(type="hidden", name="csrf_token", value=csrf_token),
+            dcc.Input(type="hidden", name="csrf_token", value=csrf_token),
             html.Button(
                 i18n_text("login.logout"),
                 id=ids.SIGN_OUT_BUTTON,
