@@ -31,7 +31,7 @@ def frame(
     timezone: str = "UTC",
     url_lang: str | None = None,
     live_subtitle: bool = False,
-    csrf_token: str | None = None,
+    csrf_token=None,
 ) -> html.Div:
     """A page inside the app's frame: header, language, clock and refresh timer.
 
@@ -40,9 +40,12 @@ def frame(
     ``url_lang``: a ``?lang=`` from the address, which wins over the stored choice.
     ``live_subtitle``: the page updates the header's area name (the wall); on other pages the
     name keeps another id, so no page-specific callback fires where its inputs do not exist.
-    ``csrf_token``: with sign-in on, the header gets a sign-out form that POSTs it to /logout.
+    ``csrf_token``: with sign-in on, the header gets a sign-out form that POSTs it to /logout
+    (a string, or a function making it for the current request).
     """
     region = region or {}
+    if callable(csrf_token):  # the app passes a maker: the token belongs to this request
+        csrf_token = csrf_token()
     return html.Div(
         className="og-app",
         children=[
@@ -121,9 +124,6 @@ def framed(page):
     ``chrome`` (the keyword arguments of :func:`frame`, bound when the page is registered)."""
 
     def layout(chrome: dict | None = None, **_query) -> html.Div:
-        chrome = dict(chrome or {"refresh_ms": 5000})
-        # the sign-out form's token belongs to this browser's session: made per request
-        token = chrome.pop("csrf_token", None)
-        return frame(page(), csrf_token=token() if callable(token) else token, **chrome)
+        return frame(page(), **(chrome or {"refresh_ms": 5000}))
 
     return layout

@@ -118,7 +118,8 @@ def find(tree, kind: str):
             yield from find(value, kind)
 
 
-def test_pages_carry_a_sign_out_form_that_posts(site):
+@pytest.mark.parametrize("path", ["/", "/metrics", "/audit"])
+def test_pages_carry_a_sign_out_form_that_posts(site, path):
     server, runtime = site
     client = server.test_client()
     sign_in(client, runtime, "ana", "analyst")
@@ -131,7 +132,7 @@ def test_pages_carry_a_sign_out_form_that_posts(site):
                 {"id": "_pages_store", "property": "data"},
             ],
             "inputs": [
-                {"id": "_pages_location", "property": "pathname", "value": "/metrics"},
+                {"id": "_pages_location", "property": "pathname", "value": path},
                 {"id": "_pages_location", "property": "search", "value": ""},
             ],
             "changedPropIds": ["_pages_location.pathname"],
