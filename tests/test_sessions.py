@@ -526,3 +526,18 @@ def test_first_admin_password_never_reaches_the_log(tmp_path, tiny_region_dir):
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+def test_first_admin_password_on_a_terminal_is_shown_there_once(tmp_path, caplog):
+    """On a terminal (a pseudo-terminal here) the password is shown there, no file is written
+    and nothing reaches the log."""
+    from data.auth import hand_over_first_password
+
+    master, slave = os.openpty()
+    with os.fdopen(slave, "w") as tty:
+        assert hand_over_first_password("pw-123456789", tmp_path / "users.toml", tty) is None
+    shown = os.read(master, 4096).decode()
+    os.close(master)
+    assert "pw-123456789" in shown
+    assert not (tmp_path / "first_admin_password").exists()
+    assert "pw-123456789" not in caplog.text
