@@ -541,3 +541,19 @@ def test_first_admin_password_on_a_terminal_is_shown_there_once(tmp_path, caplog
     assert "pw-123456789" in shown
     assert not (tmp_path / "first_admin_password").exists()
     assert "pw-123456789" not in caplog.text
+
+
+def test_a_flood_of_refused_attempts_does_not_flood_the_audit_trail(site):
+    """Wrong passwords, missing form tokens and locked-out attempts all count against the
+    budget; a locked-out address adds one audit row per window, not one per request."""
+    server, runtime = site
+    runtime.users.add("ana", TEST_PASSWORD, "analyst")
+    client = server.test_client()
+    for i in range(60):
+        client.post("/login", data={"username": f"u{i}", "password": "x" * 8})  # no token
+    for i in range(20):
+        post_login(client, f"v{i}", "wrong-password")
+    assert post_login(client, "ana", TEST_PASSWORD).status_code == 429
+    counts = dict(runtime.db.query("SELECT action, count(*) FROM audit_log GROUP BY action"))
+    assert counts["signin.failure"] <= runtime.settings.login_max_failures_address
+    assert counts["signin.locked"] == 1

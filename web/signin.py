@@ -11,6 +11,8 @@ POST only. ``next`` is followed only when it is a plain local path.
 from __future__ import annotations
 
 import re
+import threading
+import time
 from datetime import timedelta
 from urllib.parse import quote, urlsplit
 
@@ -191,7 +193,9 @@ def register(server, runtime) -> None:
     window = settings.login_lockout_s
 
     def failed(resp) -> bool:
-        return resp.status_code == 401
+        # a wrong password, and a missing or forged form token (else that path writes an
+        # audit row per request with no limit)
+        return resp.status_code in (400, 401)
 
     throttled = limiter.limit(
         f"{settings.login_max_failures_address} per {window} second",
@@ -208,15 +212,28 @@ def register(server, runtime) -> None:
     )
     server.add_url_rule("/login", "login", throttled, methods=["GET", "POST"])
 
+    noted: dict[str, float] = {}  # lock-outs already in the trail, by client address
+    noted_lock = threading.Lock()
+
     @server.errorhandler(RateLimitExceeded)
     def locked_out(exc):
         if request.path != "/login":
             return exc
-        audit.record(
-            runtime.db, attempted_name() or "anonymous", "signin.locked", object_type="user",
-            object_id=attempted_name() or None, outcome="refused",
-            detail={"limit": str(exc.limit.limit) if exc.limit else None},
-        )  # fmt: skip
+        # one audit row per address per window: a locked-out flood (of any names) must not
+        # become a flood of rows
+        key, now = client_address(), time.monotonic()
+        with noted_lock:
+            fresh = now - noted.get(key, -window) >= window
+            if fresh:
+                noted[key] = now
+                for k in [k for k, t in noted.items() if now - t >= window]:
+                    del noted[k]
+        if fresh:
+            audit.record(
+                runtime.db, attempted_name() or "anonymous", "signin.locked", object_type="user",
+                object_id=attempted_name() or None, outcome="refused",
+                detail={"limit": str(exc.limit.limit) if exc.limit else None},
+            )  # fmt: skip
         resp = page(429, "login.locked")
         resp.headers["Retry-After"] = str(window)
         return resp
