@@ -107,7 +107,8 @@ class SessionStore:
         elif user_fingerprint(user.password_hash) != fingerprint:
             reason = "password_changed"
         if reason != "ok":
-            self._delete(key)
+            if not self._delete(key):  # another request ended it just now and reported it
+                return Resolved(None, "unknown")
             return Resolved(None, reason, username)
         if at - seen >= pd.Timedelta(seconds=TOUCH_EVERY_S):
             self.db.write(
