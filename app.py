@@ -19,6 +19,7 @@ os.environ.setdefault("DASH_DISABLE_VERSION_CHECK", "true")
 import dash  # noqa: E402
 from flask import Response, abort  # noqa: E402
 
+import web  # noqa: E402
 from data.api import api  # noqa: E402
 from data.runtime import Runtime  # noqa: E402
 from data.settings import Settings, SettingsError, load_settings  # noqa: E402
@@ -53,7 +54,7 @@ def create_app(
     server.extensions["onegrid"] = runtime
     server.register_blueprint(api)
     _register_geometry(server, runtime)
-    _register_auth(server, runtime)
+    web.register(server, runtime)  # sessions, sign-in, the audit trail's routes
     _register_pages(app, runtime)
     app.layout = shell.shell()
     if start_feeds:
@@ -63,19 +64,22 @@ def create_app(
 
 def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
     """Each page's layout and callbacks: the wall, the analyst's warnings, the case board, the
-    grid worker's report and the response metrics."""
+    grid worker's report, the response metrics and the audit trail."""
+    from callbacks import audit_page as audit_cb
     from callbacks import cases_page as cases_cb
     from callbacks import report_page as report_cb
     from callbacks import wall as wall_cb
     from callbacks import warnings_page as warnings_cb
-    from layouts import cases_page, metrics_page, report_page, wall, warnings_page
+    from layouts import audit_page, cases_page, metrics_page, report_page, wall, warnings_page
+    from web.signin import csrf_token
 
-    for module in (wall_cb, warnings_cb, cases_cb, report_cb):
+    for module in (wall_cb, warnings_cb, cases_cb, report_cb, audit_cb):
         module.register(app)
     meta = runtime.region.meta
     chrome = {
         "refresh_ms": runtime.settings.refresh_ms,
         "timezone": runtime.timezone,
+        "csrf_token": csrf_token,  # the header's sign-out form (made per request)
         "region": {
             "name_zh": meta.get("name_zh") or runtime.region.name,
             "name_en": meta.get("name_en") or runtime.region.name,
@@ -88,79 +92,12 @@ def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
         ("cases", "/cases", cases_page.layout),
         ("report", "/report", report_page.layout),
         ("metrics", "/metrics", metrics_page.layout),
+        ("audit", "/audit", audit_page.layout),
     )
     for name, path, layout in pages:
         dash.register_page(
             name, path=path, layout=functools.partial(layout, chrome), title="OneGrid"
         )
-
-
-# paths open without signing in: the sign-in page itself and the machine-to-machine API, which
-# checks its own Bearer tokens
-OPEN_PATHS = ("/login", "/login.css", "/logout", "/favicon.ico", "/api/")
-
-
-def _register_auth(server, runtime: Runtime) -> None:
-    """Sign-in for every page and callback; the scope follows from the user on the server."""
-    from urllib.parse import quote
-
-    from flask import redirect, request, session
-
-    from data.session import SESSION_KEY, current_user
-    from layouts.login import LOGIN_CSS, login_page
-
-    server.secret_key = runtime.settings.secret_key or _secret_key(runtime.settings)
-    server.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
-
-    @server.before_request
-    def require_sign_in():
-        path = request.path
-        if path.startswith(OPEN_PATHS) or current_user() is not None:
-            return None
-        if request.method == "GET" and not path.startswith("/_dash"):
-            return redirect(f"/login?next={quote(request.full_path.rstrip('?'))}")
-        return Response('{"error": "sign in first"}', status=401, mimetype="application/json")
-
-    @server.get("/login.css")
-    def login_css() -> Response:
-        return Response(LOGIN_CSS, mimetype="text/css")
-
-    @server.route("/login", methods=["GET", "POST"])
-    def login():
-        lang = request.args.get("lang")
-        next_url = request.values.get("next") or "/"
-        if not next_url.startswith("/") or next_url.startswith("//"):
-            next_url = "/"  # never redirect to another host
-        if request.method == "GET":
-            return Response(login_page(lang, next_url=next_url), mimetype="text/html")
-        user = runtime.users.authenticate(
-            request.form.get("username", ""), request.form.get("password", "")
-        )
-        if user is None:
-            return Response(
-                login_page(lang, next_url=next_url, error=True), status=401, mimetype="text/html"
-            )
-        session.clear()
-        session[SESSION_KEY] = user.username
-        return redirect(next_url)
-
-    @server.route("/logout", methods=["GET", "POST"])
-    def logout():
-        session.clear()
-        return redirect("/login")
-
-
-def _secret_key(settings: Settings) -> str:
-    """A random session key kept beside the users file, so sessions survive a restart."""
-    import secrets
-    from pathlib import Path
-
-    path = Path(settings.users_file).with_name("secret_key")
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def _register_geometry(server, runtime: Runtime) -> None:
@@ -184,15 +121,12 @@ def serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     runtime = app.server.extensions["onegrid"]
     if settings.auth:
-        from data.auth import ensure_admin
+        from data.auth import ensure_admin, hand_over_first_password
 
         password = ensure_admin(runtime.users)
         if password:
-            print(
-                f"First start: created user 'admin' with password {password} "
-                f"(stored hashed in {settings.users_file}; add users with 'app.py user add')",
-                flush=True,
-            )
+            # on a terminal, shown once; under a service manager, a 0600 file (never the log)
+            hand_over_first_password(password, settings.users_file)
     url = f"http://{settings.host}:{settings.port}/"
     log.info("OneGrid on %s (region %s, database %s)", url, settings.region, settings.db)
     if args.open:

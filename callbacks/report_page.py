@@ -165,4 +165,9 @@ def report(_n, category, text, lon, lat, lang):
                                     getattr(user, "username", "grid_worker"))  # fmt: skip
     if case_id is None:
         return t("report.rejected", lang).format(reason=reason)
+    from data import audit
+
+    audit.record(_rt().db, getattr(user, "username", "grid_worker"), "field_report.submit",
+                 object_type="case", object_id=case_id,
+                 detail={"category": category, "lon": lon, "lat": lat})  # fmt: skip
     return t("report.done", lang).format(id=case_id)

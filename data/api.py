@@ -6,6 +6,7 @@ See docs/API.md for the contract. The runtime (store, pipeline, settings) is loo
 
 from __future__ import annotations
 
+import hmac
 import json
 
 import pandas as pd
@@ -135,8 +136,8 @@ def _read_allowed() -> Response | None:
     """None when a signed-in user or the read token asks; else the 401 answer."""
     if current_user() is not None:
         return None
-    token = _runtime().settings.read_token
-    if token and _bearer() == token:
+    token, sent = _runtime().settings.read_token, _bearer()
+    if token and sent and hmac.compare_digest(sent.encode(), token.encode()):  # constant time
         return None
     return _error(401, "sign in, or send 'Authorization: Bearer <read token>'")
 

@@ -18,17 +18,25 @@ password hashes (werkzeug's scrypt), managed with ``python app.py user ...``.
 
 from __future__ import annotations
 
+import contextlib
+import getpass
+import logging
+import os
+import re
 import secrets
+import sys
 import threading
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import tomli_w
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from data.areas import AreaScope, city_scope, scope_for_code
 from data.store import Database
 
+log = logging.getLogger(__name__)
 ROLES: tuple[str, ...] = ("admin", "operator", "analyst", "wall", "county_leader", "department")
 CITY_ROLES = frozenset({"admin", "operator", "analyst", "wall", "department"})
 ACTING_ROLES = frozenset({"admin", "operator"})
@@ -54,25 +62,41 @@ class User:
 
 
 class UserStore:
-    """The users file: read on each lookup's change, written atomically."""
+    """The users file: read again whenever it changes on disk, written atomically, mode 0600.
 
-    def __init__(self, path: str | Path) -> None:
+    ``on_load(users, changed_by)``: called after each (re)read of a changed file, outside the
+    lock; the server uses it to record user changes in the audit trail. ``changed_by`` is the
+    operating-system account the ``user`` command wrote into the file, if any.
+    """
+
+    def __init__(self, path: str | Path, *, on_load=None) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._cache: tuple[float, dict[str, User]] | None = None
+        self._cache: tuple[tuple, dict[str, User], str | None] | None = None
+        self.on_load = on_load
 
     def users(self) -> dict[str, User]:
         """All users by name (empty when the file does not exist)."""
-        if not self.path.exists():
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
             return {}
-        mtime = self.path.stat().st_mtime
+        # the inode changes on each atomic replace, so two writes within one mtime tick still
+        # count as a change (a password changed twice in a second must end sessions both times)
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
         with self._lock:
-            if self._cache and self._cache[0] == mtime:
+            if self._cache and self._cache[0] == stamp:
                 return self._cache[1]
             data = tomllib.loads(self.path.read_text(encoding="utf-8"))
             users = {name: _user(name, rec) for name, rec in data.get("users", {}).items()}
-            self._cache = (mtime, users)
-            return users
+            changed_by = data.get("changed_by")
+            self._cache = (stamp, users, changed_by)
+        if self.on_load is not None:
+            try:
+                self.on_load(users, changed_by)
+            except Exception as exc:  # noqa: BLE001 - signing in must not fail on the audit
+                log.warning("users file reloaded, but recording the change failed: %s", exc)
+        return users
 
     def get(self, username: str) -> User | None:
         """The user called ``username``, or None."""
@@ -97,8 +121,10 @@ class UserStore:
         """Add or replace a user; raises :class:`AuthError` on a wrong role or missing field."""
         if not username or not username.replace("_", "").replace("-", "").isalnum():
             raise AuthError("user names are letters, digits, '-' and '_'")
-        if len(password or "") < 8:
-            raise AuthError("passwords need at least 8 characters")
+        _check_password(password)
+        for name, value in (("area", area), ("department", department)):
+            if value is not None and not _PLAIN.fullmatch(value):
+                raise AuthError(f"{name} must be letters, digits, '.', '-' and '_' (got {value!r})")
         user = _user(
             username,
             {
@@ -113,6 +139,16 @@ class UserStore:
         self._write(users)
         return user
 
+    def set_password(self, username: str, password: str) -> User:
+        """Change a user's password (which ends the user's sessions); AuthError when unknown."""
+        _check_password(password)
+        users = dict(self.users())
+        if username not in users:
+            raise AuthError(f"no user {username!r}")
+        users[username] = replace(users[username], password_hash=generate_password_hash(password))
+        self._write(users)
+        return users[username]
+
     def remove(self, username: str) -> None:
         """Delete a user; AuthError when there is none."""
         users = dict(self.users())
@@ -121,23 +157,72 @@ class UserStore:
         self._write(users)
 
     def _write(self, users: dict[str, User]) -> None:
-        lines = ["# OneGrid users: manage with `python app.py user ...`", ""]
+        # a TOML writer escapes every value, so no field can add a table or another user
+        doc: dict = {"changed_by": _os_account(), "users": {}}
         for u in users.values():
-            lines.append(f'[users."{u.username}"]')
-            lines.append(f'role = "{u.role}"')
+            rec = {"role": u.role}
             if u.area:
-                lines.append(f'area = "{u.area}"')
+                rec["area"] = u.area
             if u.department:
-                lines.append(f'department = "{u.department}"')
-            lines.append(f'password_hash = "{u.password_hash}"')
-            lines.append("")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("\n".join(lines), encoding="utf-8")
-        tmp.chmod(0o600)
-        tmp.replace(self.path)
+                rec["department"] = u.department
+            rec["password_hash"] = u.password_hash
+            doc["users"][u.username] = rec
+        text = "# OneGrid users: manage with `python app.py user ...`\n\n" + tomli_w.dumps(doc)
+        write_private(self.path, text.encode("utf-8"))
         with self._lock:
             self._cache = None
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _check_password(password: str) -> None:
+    if len(password or "") < 8:
+        raise AuthError("passwords need at least 8 characters")
+
+
+def _os_account() -> str:
+    """Who runs this command, as the operating system knows them (for the audit trail)."""
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no name for this uid
+        return f"uid{os.getuid()}"
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, readable by the owner only (mode 0600).
+
+    The temporary file is created with mode 0600 by ``os.open`` itself, so there is no moment
+    at which the content exists with wider permissions; it is flushed to disk, then renamed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def ensure_secret_key(path: str | Path) -> str:
+    """The session-signing key kept in ``path``; created (random, mode 0600) when missing."""
+    path = Path(path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first: use theirs
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
 
 
 def _user(name: str, rec: dict) -> User:
@@ -182,9 +267,34 @@ def ensure_admin(store: UserStore) -> str | None:
     return password
 
 
+def hand_over_first_password(password: str, users_file: Path, stream=None) -> Path | None:
+    """Give the first admin password to the person starting OneGrid, never to the log.
+
+    On a terminal it is shown once on ``stream`` (stdout). Otherwise (a service whose output
+    goes to a journal or log file) it is written to a 0600 file beside the users file, and only
+    that file's path is logged; returns that path (None when shown on the terminal).
+    """
+    stream = stream or sys.stdout
+    if stream.isatty():
+        stream.write(
+            f"First start: created user 'admin' with password {password}\n"
+            f"(shown once; stored hashed in {users_file}; add users with 'app.py user add')\n"
+        )
+        stream.flush()
+        return None
+    path = Path(users_file).with_name("first_admin_password")
+    write_private(path, (password + "\n").encode())
+    log.warning(
+        "first start: created user 'admin'; its password is in %s (readable by this account "
+        "only): sign in, change it with 'app.py user passwd admin', then delete that file",
+        path,
+    )
+    return path
+
+
 def add_parser(subparsers) -> None:
-    """Register ``user add|list|remove`` (manage who may sign in)."""
-    p = subparsers.add_parser("user", help="manage users: add, list, remove")
+    """Register ``user add|passwd|list|remove`` (manage who may sign in)."""
+    p = subparsers.add_parser("user", help="manage users: add, passwd, list, remove")
     sub = p.add_subparsers(dest="user_command", metavar="ACTION", required=True)
     add = sub.add_parser("add", help="add or replace a user")
     add.add_argument("username")
@@ -192,6 +302,9 @@ def add_parser(subparsers) -> None:
     add.add_argument("--area", help="county code (county leaders)")
     add.add_argument("--department", help="department id (department users)")
     add.add_argument("--password", help="the password (default: asked for)")
+    pw = sub.add_parser("passwd", help="change a user's password (ends their sessions)")
+    pw.add_argument("username")
+    pw.add_argument("--password", help="the new password (default: asked for)")
     sub.add_parser("list", help="list users")
     rm = sub.add_parser("remove", help="delete a user")
     rm.add_argument("username")
@@ -200,9 +313,6 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     """Carry out a ``user`` command; prints errors and returns 2 on a wrong argument."""
-    import getpass
-    import sys
-
     from data.settings import load_settings
 
     store = UserStore(load_settings(getattr(args, "config", None)).users_file)
@@ -213,6 +323,12 @@ def run(args) -> int:
                 args.username, password, args.role, area=args.area, department=args.department
             )
             print(f"saved user {user.username} ({user.role}) in {store.path}")
+        elif args.user_command == "passwd":
+            if store.get(args.username) is None:
+                raise AuthError(f"no user {args.username!r}")
+            password = args.password or getpass.getpass(f"new password for {args.username}: ")
+            store.set_password(args.username, password)
+            print(f"changed the password of {args.username}; their sessions end")
         elif args.user_command == "list":
             for u in store.users().values():
                 extra = u.area or u.department or ""

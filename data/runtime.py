@@ -39,7 +39,17 @@ class Runtime:
         self.cases = CaseService.for_runtime(self)
         self.cell_keys: list[int] = self.region.cells()["key"].astype(int).tolist()
         self._geojson: dict[str, bytes] = {}
-        self.users = UserStore(settings.users_file)
+        from data import audit
+        from data.sessions import SessionStore
+
+        # the users file may change under the running server (the `user` command): each change
+        # is recorded in the audit trail, and sessions check the file on each request
+        self.users = UserStore(
+            settings.users_file, on_load=lambda users, by: audit.sync_users(self.db, users, by)
+        )
+        self.sessions = SessionStore(
+            self.db, idle_s=settings.session_idle_s, max_s=settings.session_max_s
+        )
         self._feeds: list = []
         self._lock = threading.Lock()
         self.warnings = None  # the warnings engine (data/warnings)

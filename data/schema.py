@@ -290,6 +290,39 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        5,
+        "server-side sign-in sessions and the append-only audit trail",
+        """
+        -- one row per live session; the cookie carries the session id, only its SHA-256 is kept
+        -- here (a stolen database file does not give sessions away). pw_fingerprint: a digest of
+        -- the user's password hash at sign-in; a changed password or removed user ends the session
+        CREATE TABLE sessions (
+            id_hash VARCHAR PRIMARY KEY,
+            username VARCHAR NOT NULL,
+            pw_fingerprint VARCHAR NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL,
+            last_seen TIMESTAMPTZ NOT NULL,
+            address VARCHAR,
+            user_agent VARCHAR
+        );
+
+        -- who did what, when, from which address, to which object (docs/SECURITY.md).
+        -- Append-only: the code has INSERTs into it and nothing else (a test checks).
+        CREATE SEQUENCE audit_seq;
+        CREATE TABLE audit_log (
+            id BIGINT PRIMARY KEY DEFAULT nextval('audit_seq'),
+            occurred_at TIMESTAMPTZ NOT NULL,
+            actor VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,
+            object_type VARCHAR,
+            object_id VARCHAR,
+            address VARCHAR,
+            outcome VARCHAR NOT NULL,
+            detail VARCHAR
+        );
+        """,
+    ),
 ]
 
 

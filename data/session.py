@@ -6,12 +6,10 @@ server, never from the browser.
 
 from __future__ import annotations
 
-from flask import current_app, session
+from flask import current_app
 
 from data.areas import AreaScope
 from data.auth import User, scope_for_user
-
-SESSION_KEY = "onegrid_user"
 
 
 def runtime():
@@ -24,8 +22,9 @@ def current_user() -> User | None:
     rt = runtime()
     if not rt.settings.auth:
         return User("anonymous", "admin")
-    name = session.get(SESSION_KEY)
-    return rt.users.get(name) if name else None
+    # the web layer (web/signin.py) resolves the server-side session once per request
+    resolve = current_app.extensions.get("onegrid_signin")
+    return resolve() if resolve is not None else None
 
 
 def current_scope() -> AreaScope:

@@ -8,6 +8,7 @@ Nested tables (feed tokens, rates) use a double underscore: ``ONEGRID_FEED_TOKEN
 
 from __future__ import annotations
 
+import hmac
 import os
 import tomllib
 from pathlib import Path
@@ -74,6 +75,20 @@ class Settings(BaseSettings):
     ingest_token: str | None = None
     read_token: str | None = None  # when set, the read API needs it as a Bearer token
     feed_tokens: dict[str, str] = Field(default_factory=dict)
+    # server-side sessions (docs/SECURITY.md): a session ends after this long without a request,
+    # and at the latest this long after sign-in, whatever happens
+    session_idle_s: float = Field(default=8 * 3600.0, gt=0)
+    session_max_s: float = Field(default=24 * 3600.0, gt=0)
+    # served behind an HTTPS reverse proxy: the session cookie is marked Secure
+    cookie_secure: bool = False
+    # reverse proxies in front of OneGrid whose X-Forwarded-For/-Proto headers are trusted (0: the
+    # client address is the TCP peer; never raise it above the real number of proxies)
+    trusted_proxies: int = Field(default=0, ge=0, le=5)
+    # sign-in throttling: this many failed attempts within login_lockout_s lock out further
+    # attempts for a user name, and (a larger budget, for shared NAT addresses) for a client address
+    login_max_failures_user: int = Field(default=5, ge=1)
+    login_max_failures_address: int = Field(default=20, ge=1)
+    login_lockout_s: int = Field(default=900, ge=1)
     max_push_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     max_push_events: int = Field(default=10_000, gt=0)
 
@@ -117,8 +132,10 @@ class Settings(BaseSettings):
         """True when ``token`` may push to ``source`` (the shared token or the feed's own)."""
         if not token:
             return False
-        allowed = {t for t in (self.ingest_token, self.feed_tokens.get(source)) if t}
-        return token in allowed
+        allowed = [t for t in (self.ingest_token, self.feed_tokens.get(source)) if t]
+        # constant time, and every candidate compared, so timing tells nothing about any token
+        matches = [hmac.compare_digest(token.encode(), t.encode()) for t in allowed]
+        return any(matches)
 
     def stale_after(self, feed: str) -> float:
         """Seconds of silence after which ``feed`` counts as stale."""

@@ -126,6 +126,8 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "login.password": "密码",
         "login.submit": "登录",
         "login.failed": "用户名或密码错误",
+        "login.locked": "尝试次数过多，请稍后再试",
+        "login.expired": "页面已过期，请重新登录",
         "login.logout": "退出",
         "app.title": "城市运行一网统管",
         "app.subtitle": "一屏指挥",
@@ -191,6 +193,8 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "login.password": "Password",
         "login.submit": "Sign in",
         "login.failed": "Wrong user name or password",
+        "login.locked": "Too many attempts: try again later",
+        "login.expired": "The page has expired: please sign in again",
         "login.logout": "Sign out",
         "app.title": "OneGrid City Operations",
         "app.subtitle": "One screen commands",
@@ -618,3 +622,47 @@ _WARNINGS_EN = {
 
 TRANSLATIONS["zh"].update(_WARNINGS_ZH)
 TRANSLATIONS["en"].update(_WARNINGS_EN)
+
+_AUDIT_ZH = {
+    "audit.title": "审计日志",
+    "audit.actor": "操作人",
+    "audit.action": "操作",
+    "audit.period": "时间范围",
+    "audit.object": "对象",
+    "audit.time": "时间",
+    "audit.address": "地址",
+    "audit.outcome": "结果",
+    "audit.detail": "详情",
+    "audit.export": "导出 CSV",
+    "audit.count": "共 {n} 条",
+    "audit.denied": "仅管理员可查看审计日志",
+    "audit.any": "全部",
+    "audit.period.1h": "最近 1 小时",
+    "audit.period.24h": "最近 24 小时",
+    "audit.period.7d": "最近 7 天",
+    "audit.period.30d": "最近 30 天",
+    "audit.period.all": "全部时间",
+}
+_AUDIT_EN = {
+    "audit.title": "Audit trail",
+    "audit.actor": "Who",
+    "audit.action": "Action",
+    "audit.period": "Period",
+    "audit.object": "Object",
+    "audit.time": "Time",
+    "audit.address": "Address",
+    "audit.outcome": "Outcome",
+    "audit.detail": "Detail",
+    "audit.export": "Export CSV",
+    "audit.count": "{n} rows",
+    "audit.denied": "Only administrators may see the audit trail",
+    "audit.any": "Any",
+    "audit.period.1h": "Last hour",
+    "audit.period.24h": "Last 24 hours",
+    "audit.period.7d": "Last 7 days",
+    "audit.period.30d": "Last 30 days",
+    "audit.period.all": "All time",
+}
+
+TRANSLATIONS["zh"].update(_AUDIT_ZH)
+TRANSLATIONS["en"].update(_AUDIT_EN)

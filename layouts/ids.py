@@ -12,6 +12,8 @@ SUBTITLE_STATIC = "region-name"
 SUBTITLE = "subtitle"
 REGION_NAME = "region-name"
 TIMEZONE = "timezone"
+SIGN_OUT = "sign-out"  # the header's sign-out form (POSTs /logout with a CSRF token)
+SIGN_OUT_BUTTON = "sign-out-button"
 
 # the wall (page "/")
 VIEW = "view"  # dcc.Store: the prescribed view (scope, level, metric, window, tour)
@@ -105,3 +107,13 @@ WARN_DISPATCH = "warn-dispatch"  # make the warning a case, routed by the respon
 WARN_MESSAGE = "warn-message"
 WARN_EVALUATE = "warn-evaluate"  # button: evaluate the rules now
 WARN_PANEL = "warn-panel"  # the wall's panel root
+
+# the audit trail page (/audit, admins only)
+AUDIT_ACTOR = "audit-actor"  # filter: who
+AUDIT_ACTION = "audit-action"  # filter: what (action prefix)
+AUDIT_PERIOD = "audit-period"  # filter: how far back
+AUDIT_OBJECT = "audit-object"  # filter: text in the object's type or id
+AUDIT_GRID = "audit-grid"  # dash-ag-grid: the rows
+AUDIT_COUNT = "audit-count"
+AUDIT_EXPORT = "audit-export"  # link: the same rows as CSV (/audit/export.csv)
+AUDIT_DENIED = "audit-denied"  # message for non-admins

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import quote
 
 from layouts.i18n import normalise_language, t
 
 
-def login_page(lang: str | None, *, next_url: str = "/", error: bool = False) -> str:
-    """The sign-in form as an HTML document, in ``lang`` (zh by default)."""
+def login_page(
+    lang: str | None,
+    *,
+    next_url: str = "/",
+    error: str | None = None,
+    csrf_token: str = "",
+) -> str:
+    """The sign-in form as an HTML document, in ``lang`` (zh by default).
+
+    ``error``: the translation key of a message to show (``login.failed``, ``login.locked``...);
+    ``csrf_token``: the form's CSRF token, checked when the form is posted.
+    """
     lang = normalise_language(lang)
     other = "en" if lang == "zh" else "zh"
-    message = f'<p class="og-login-error">{escape(t("login.failed", lang))}</p>' if error else ""
+    message = f'<p class="og-login-error">{escape(t(error, lang))}</p>' if error else ""
     return f"""<!doctype html>
 <html lang="{"zh-CN" if lang == "zh" else "en"}">
 <head><meta charset="utf-8"><title>{escape(t("app.title", lang))}</title>
@@ -22,13 +33,14 @@ def login_page(lang: str | None, *, next_url: str = "/", error: bool = False) ->
   <h1>{escape(t("app.title", lang))}</h1>
   {message}
   <input type="hidden" name="next" value="{escape(next_url)}">
+  <input type="hidden" name="csrf_token" value="{escape(csrf_token)}">
   <label>{escape(t("login.username", lang))}
     <input name="username" id="login-username" autocomplete="username" required></label>
   <label>{escape(t("login.password", lang))}
     <input name="password" id="login-password" type="password"
            autocomplete="current-password" required></label>
   <button type="submit" id="login-submit">{escape(t("login.submit", lang))}</button>
-  <a class="og-login-lang" href="/login?lang={other}&next={escape(next_url)}">
+  <a class="og-login-lang" href="/login?lang={other}&amp;next={escape(quote(next_url, safe="/"))}">
     {escape(t("lang.switch", lang))}</a>
 </form>
 </body></html>"""

@@ -31,6 +31,7 @@ def frame(
     timezone: str = "UTC",
     url_lang: str | None = None,
     live_subtitle: bool = False,
+    csrf_token=None,
 ) -> html.Div:
     """A page inside the app's frame: header, language, clock and refresh timer.
 
@@ -39,8 +40,12 @@ def frame(
     ``url_lang``: a ``?lang=`` from the address, which wins over the stored choice.
     ``live_subtitle``: the page updates the header's area name (the wall); on other pages the
     name keeps another id, so no page-specific callback fires where its inputs do not exist.
+    ``csrf_token``: with sign-in on, the header gets a sign-out form that POSTs it to /logout
+    (a string, or a function making it for the current request).
     """
     region = region or {}
+    if callable(csrf_token):  # the app passes a maker: the token belongs to this request
+        csrf_token = csrf_token()
     return html.Div(
         className="og-app",
         children=[
@@ -87,9 +92,29 @@ def frame(
                         className="og-lang",
                         n_clicks=0,
                     ),
+                    _sign_out(csrf_token) if csrf_token else None,
                 ],
             ),
             html.Main(page, className="og-main"),
+        ],
+    )
+
+
+def _sign_out(csrf_token: str) -> html.Form:
+    """Sign out by POST with the session's CSRF token (a link or GET could be forged)."""
+    return html.Form(
+        id=ids.SIGN_OUT,
+        method="POST",
+        action="/logout",
+        className="og-sign-out",
+        children=[
+            dcc.Input(type="hidden", name="csrf_token", value=csrf_token),
+            html.Button(
+                i18n_text("login.logout"),
+                id=ids.SIGN_OUT_BUTTON,
+                type="submit",
+                className="og-lang",
+            ),
         ],
     )
 

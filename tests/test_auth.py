@@ -6,7 +6,7 @@ import pytest
 
 from app import create_app
 from data.auth import AuthError, UserStore, scope_for_user
-from tests.conftest import TEST_PASSWORD, sign_in, tiny_cell_center
+from tests.conftest import TEST_PASSWORD, form_token, post_login, sign_in, tiny_cell_center
 
 AUTH = {"Authorization": "Bearer test-token"}
 Q = "since=2026-11-25T00:00:00%2B00:00&until=2026-11-27T00:00:00%2B00:00"
@@ -53,14 +53,13 @@ def test_pages_and_callbacks_need_sign_in(app_client):
 
 def test_wrong_password_is_refused_and_right_one_signs_in(app_client, runtime):
     runtime.users.add("ana", TEST_PASSWORD, "analyst")
-    bad = app_client.post("/login", data={"username": "ana", "password": "nope-nope"})
+    bad = post_login(app_client, "ana", "nope-nope")
     assert bad.status_code == 401 and "错误" in bad.get_data(as_text=True)
-    good = app_client.post(
-        "/login", data={"username": "ana", "password": TEST_PASSWORD, "next": "//evil.example/"}
-    )
+    good = post_login(app_client, "ana", TEST_PASSWORD, next="//evil.example/")
     assert good.status_code == 302 and good.headers["Location"] == "/"
     assert app_client.get("/api/events").status_code == 200
-    app_client.get("/logout")
+    # sign out is a POST with the session's CSRF token (issue 8: it was a GET)
+    app_client.post("/logout", data={"csrf_token": form_token(app_client, "/login")})
     assert app_client.get("/api/events").status_code == 401
 
 
@@ -105,19 +104,20 @@ def test_case_board_roles_are_enforced_on_the_server(runtime):
     from flask import session
 
     from callbacks import cases_page
-    from data.session import SESSION_KEY
+    from web.signin import SID_KEY
 
     runtime.settings.auth = True
     app = create_app(runtime=runtime, start_feeds=False)
-    runtime.users.add("heat", TEST_PASSWORD, "department", department="city.heating")
-    runtime.users.add("lead", TEST_PASSWORD, "county_leader", area="T01")
+    heat = runtime.users.add("heat", TEST_PASSWORD, "department", department="city.heating")
+    lead = runtime.users.add("lead", TEST_PASSWORD, "county_leader", area="T01")
     with app.server.test_request_context("/_dash-update-component"):
-        session[SESSION_KEY] = "heat"
+        session[SID_KEY] = runtime.sessions.create(heat)
         assert cases_page._board_department("city.police") == "city.heating"
         cases_page._check_may("accept")
         with pytest.raises(PermissionError):
             cases_page._check_may("dispatch")
-        session[SESSION_KEY] = "lead"
+    with app.server.test_request_context("/_dash-update-component"):
+        session[SID_KEY] = runtime.sessions.create(lead)
         assert cases_page._board_department("city.police") == "city.police"
         with pytest.raises(PermissionError):
             cases_page._check_may("accept")

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from data import audit
 from data.areas import LEVEL_COLUMN, AreaScope
 from data.cases.calendar import WorkCalendar
 from data.cases.responsibility import Responsibilities
@@ -281,6 +282,7 @@ class CaseService:
                 route = r
                 break
         urgent = urgency == "urgent" or warning_level in BREAK_THROUGH
+        address = audit.current_address()  # read here: the write runs on the writer thread
 
         def write(con) -> int:
             case_id = int(con.execute("SELECT nextval('cases_seq')").fetchall()[0][0])
@@ -301,6 +303,9 @@ class CaseService:
                 ],
             )  # fmt: skip
             self._log(con, case_id, None, "registered", "register", actor, None, None, now)
+            audit.record_con(con, actor, "case.register", object_type="case", object_id=case_id,
+                             address=address, detail={"origin": origin, "category": category},
+                             at=now)  # fmt: skip
             case = self._read(con, case_id)
             if route is None:
                 self._notify(con, self.rules.hall.id, case_id, "needs_decision", True, now)
@@ -364,11 +369,17 @@ class CaseService:
         if action not in ACTIONS or action == "joint_dispatch":
             raise InvalidTransition(f"unknown action {action!r}")
         now = _ts(now)
+        address = audit.current_address()
 
         def write(con) -> dict:
             case = self._read(con, case_id)
             self._do(con, case, action, actor, department, reason, now, extension=extension)
-            return self._read(con, case_id)
+            after = self._read(con, case_id)
+            audit.record_con(con, actor, f"case.{action}", object_type="case", object_id=case_id,
+                             address=address, at=now,
+                             detail={"from": case["state"], "to": after["state"],
+                                     "department": department, "reason": reason})  # fmt: skip
+            return after
 
         return self.db.write(write)
 
@@ -419,6 +430,7 @@ class CaseService:
         if len(depts) < 2:
             raise InvalidTransition("joint dispatch needs at least two departments")
         now = _ts(now)
+        address = audit.current_address()
 
         def write(con) -> list[int]:
             case = self._read(con, case_id)
@@ -450,6 +462,10 @@ class CaseService:
             )
             self._log(con, case_id, case["state"], "dispatched", "joint_dispatch", actor,
                       ",".join(depts), reason, now)  # fmt: skip
+            audit.record_con(con, actor, "case.joint_dispatch", object_type="case",
+                             object_id=case_id, address=address, at=now,
+                             detail={"departments": depts, "sub_cases": ids,
+                                     "reason": reason})  # fmt: skip
             return ids
 
         return self.db.write(write)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from data import audit
 from data.store import Database
 
 
@@ -25,6 +26,7 @@ def acknowledge(db: Database, warning_id: int, user: str, comment: str = "", *, 
     if not user:
         raise WarningActionError("who acknowledges must be given")
     at = _now(now).to_pydatetime()
+    address = audit.current_address()  # read here: the write runs on the writer thread
 
     def run(con) -> dict:
         row = con.execute(
@@ -45,6 +47,10 @@ def acknowledge(db: Database, warning_id: int, user: str, comment: str = "", *, 
             " note) VALUES (?, ?, 'acknowledged', ?, ?, 'acknowledged', ?, ?)",
             [int(warning_id), at, rank, rank, user, comment or None],
         ).fetchall()
+        audit.record_con(
+            con, user, "warning.acknowledge", object_type="warning", object_id=int(warning_id),
+            address=address, detail={"comment": comment or None}, at=at,
+        )  # fmt: skip
         return {"id": int(warning_id), "state": "acknowledged"}
 
     return db.write(run)
@@ -59,6 +65,7 @@ def clear(db: Database, warning_id: int, user: str, reason: str, *, now=None) ->
     if not reason:
         raise WarningActionError("a reason is required to clear a warning by hand")
     at = _now(now).to_pydatetime()
+    address = audit.current_address()
 
     def run(con) -> dict:
         row = con.execute(
@@ -86,6 +93,10 @@ def clear(db: Database, warning_id: int, user: str, reason: str, *, now=None) ->
             " level_rank = excluded.level_rank, hits = -1, last_at = excluded.last_at",
             [rule_id, area_key, subject, rank, at, at],
         ).fetchall()
+        audit.record_con(
+            con, user, "warning.clear", object_type="warning", object_id=int(warning_id),
+            address=address, detail={"reason": reason}, at=at,
+        )  # fmt: skip
         return {"id": int(warning_id), "state": "cleared"}
 
     return db.write(run)

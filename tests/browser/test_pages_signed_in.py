@@ -16,6 +16,7 @@ PAGES = {
     "/cases": "#cases-grid",
     "/report": "#report-map",
     "/metrics": "#metrics-dept-grid",
+    "/audit": "#audit-grid",
 }
 
 
@@ -26,6 +27,7 @@ def site(tmp_path_factory, tiny_region_dir):
     with live_site(tmp, tiny_region_dir, auth=True) as (url, runtime):
         runtime.users.add("hall", TEST_PASSWORD, "operator")
         runtime.users.add("leader2", TEST_PASSWORD, "county_leader", area="T02")
+        runtime.users.add("boss", TEST_PASSWORD, "admin")
         yield url, runtime
 
 
@@ -64,4 +66,20 @@ def test_county_leader_sees_only_their_county(site, page):
         )
     }
     assert locations and set(locations) <= allowed
+    assert page.recorder.errors == []
+
+
+def test_admin_reads_the_audit_trail_and_signs_out_by_post(site, page):
+    """The real form (with its CSRF token) signs in; the audit page lists that sign-in; the
+    header's sign-out button POSTs and the session is gone on the server."""
+    url, runtime = site
+    sign_in(page, url, "boss", "/audit")
+    page.wait_for_selector("#audit-grid .ag-row", timeout=20_000)
+    assert "signin.success" in page.inner_text("#audit-grid")
+    before = runtime.sessions.count("boss")
+    page.click("#sign-out-button")
+    page.wait_for_url(f"{url}/login*")
+    assert runtime.sessions.count("boss") == before - 1
+    page.goto(f"{url}/audit")
+    assert "/login" in page.url
     assert page.recorder.errors == []

@@ -1,0 +1,150 @@
+"""Server-side sign-in sessions: a random id in the browser's cookie, the record in the store.
+
+A session ends when the user signs out, after ``session_idle_s`` without a request, at the latest
+``session_max_s`` after sign-in, and as soon as the user's password changes or the user is
+removed from the users file. The ``user`` command edits that file, possibly while the server runs
+and holds the database, so the check is made here, on each request: each record keeps a
+fingerprint of the password hash it was opened with, compared with the users file's current one.
+
+Only a SHA-256 of the session id is stored, so a copy of the database gives no usable session.
+``last_seen`` is written at most once per :data:`TOUCH_EVERY_S` per session (a wall polls every
+few seconds; a write per request would load the single writer for nothing). No web framework here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+import pandas as pd
+
+from data.audit import user_fingerprint
+from data.auth import User, UserStore
+from data.store import Database
+
+TOUCH_EVERY_S = 60.0
+
+
+def _hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _now(now) -> pd.Timestamp:
+    t = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The outcome of looking a session id up: the user, or why there is none."""
+
+    user: User | None
+    reason: str  # "ok", "unknown", "idle", "expired", "user_removed", "password_changed"
+    username: str | None = None  # whose session it was (None when unknown)
+
+
+class SessionStore:
+    """Sessions in the ``sessions`` table, written through the store's single writer.
+
+    ``idle_s``: seconds without a request after which a session ends; ``max_s``: its absolute
+    lifetime from sign-in.
+    """
+
+    def __init__(self, db: Database, *, idle_s: float, max_s: float) -> None:
+        self.db = db
+        self.idle_s = float(idle_s)
+        self.max_s = float(max_s)
+
+    def create(
+        self, user: User, *, address: str | None = None, user_agent: str | None = None, now=None
+    ) -> str:
+        """Open a session for ``user``; returns the new session id (for the cookie only)."""
+        sid = secrets.token_urlsafe(32)
+        at = _now(now)
+        horizon = (at - pd.Timedelta(seconds=self.max_s)).to_pydatetime()
+        row = [
+            _hash(sid),
+            user.username,
+            user_fingerprint(user.password_hash),
+            at.to_pydatetime(),
+            at.to_pydatetime(),
+            address,
+            (user_agent or "")[:300] or None,
+        ]
+
+        def run(con) -> None:
+            # sessions past their lifetime are of no use to anyone: drop them while here
+            con.execute("DELETE FROM sessions WHERE created_at < ?", [horizon]).fetchall()
+            con.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)", row).fetchall()
+
+        self.db.write(run)
+        return sid
+
+    def resolve(self, session_id: str | None, users: UserStore, *, now=None) -> Resolved:
+        """The user of a live session, or None with the reason; ends a session found dead."""
+        if not session_id or not isinstance(session_id, str):
+            return Resolved(None, "unknown")
+        key = _hash(session_id)
+        row = self.db.query_one(
+            "SELECT username, pw_fingerprint, created_at, last_seen FROM sessions"
+            " WHERE id_hash = ?",
+            [key],
+        )
+        if row is None:
+            return Resolved(None, "unknown")
+        username, fingerprint, created, seen = row
+        at = _now(now)
+        created, seen = pd.Timestamp(created), pd.Timestamp(seen)
+        user = users.get(username)
+        reason = "ok"
+        if at - created >= pd.Timedelta(seconds=self.max_s):
+            reason = "expired"
+        elif at - seen >= pd.Timedelta(seconds=self.idle_s):
+            reason = "idle"
+        elif user is None:
+            reason = "user_removed"
+        elif user_fingerprint(user.password_hash) != fingerprint:
+            reason = "password_changed"
+        if reason != "ok":
+            if not self._delete(key):  # another request ended it just now and reported it
+                return Resolved(None, "unknown")
+            return Resolved(None, reason, username)
+        if at - seen >= pd.Timedelta(seconds=TOUCH_EVERY_S):
+            self.db.write(
+                lambda con: con.execute(
+                    "UPDATE sessions SET last_seen = ? WHERE id_hash = ?", [at.to_pydatetime(), key]
+                ).fetchall()
+            )
+        return Resolved(user, "ok", username)
+
+    def end(self, session_id: str | None) -> bool:
+        """End one session (sign-out); True when there was one."""
+        if not session_id or not isinstance(session_id, str):
+            return False
+        return self._delete(_hash(session_id)) > 0
+
+    def end_user(self, username: str) -> int:
+        """End every session of ``username``; returns how many."""
+        return self.db.write(
+            lambda con: con.execute(
+                "DELETE FROM sessions WHERE username = ? RETURNING 1", [username]
+            ).fetchall()
+        ).__len__()
+
+    def count(self, username: str | None = None) -> int:
+        """Live session records (all, or one user's)."""
+        if username is None:
+            return int(self.db.query_one("SELECT count(*) FROM sessions")[0])
+        return int(
+            self.db.query_one("SELECT count(*) FROM sessions WHERE username = ?", [username])[0]
+        )
+
+    def _delete(self, key: str) -> int:
+        return len(
+            self.db.write(
+                lambda con: con.execute(
+                    "DELETE FROM sessions WHERE id_hash = ? RETURNING 1", [key]
+                ).fetchall()
+            )
+        )

@@ -1,0 +1,17 @@
+"""The HTTP layer's own pieces (Flask glue kept out of ``data/``): sign-in and sessions
+(:mod:`web.signin`) and the audit trail's HTTP side (:mod:`web.audit_http`)."""
+
+from __future__ import annotations
+
+
+def register(server, runtime) -> None:
+    """Sessions, sign-in routes and the audit routes and hooks on ``server`` (the Flask app)."""
+    from data import audit
+    from web import audit_http, signin
+
+    signin.register(server, runtime)
+    audit_http.register(server, runtime)
+    # which settings changed since the last start (key names only, never values)
+    audit.record_settings(runtime.db, runtime.settings.model_dump(mode="json"))
+    # user changes made in the users file while the server was down
+    runtime.users.users()
