@@ -490,9 +490,16 @@ def test_feed_speed_compresses_time(sim):
     got: list[tuple[str, pd.DataFrame]] = []
     feed = SimulatorFeed(sim, lambda s, f: got.append((s, f)), interval_s=0.05, speed=36_000.0)
     feed.start()
-    time.sleep(0.6)
+    # 5 simulated hours take 0.5 s of wall time; wait for them (bounded) rather than sleep a fixed
+    # time, so a busy machine slows the test instead of failing it
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        tick = feed.stats.get("environment", {}).get("last_tick")
+        if tick is not None and tick - feed.started_at >= pd.Timedelta(hours=5):
+            break
+        time.sleep(0.05)
     feed.stop()
-    # >= 0.5 s of wall time = >= 5 simulated hours: every air station reported at least 4 times
+    # >= 5 simulated hours: every air station reported at least 4 times
     n = sum(len(f) for s, f in got if s == "environment")
     assert n >= 40 * 5 * 4
     assert feed.stats["environment"]["last_tick"] - feed.started_at >= pd.Timedelta(hours=5)
