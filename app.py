@@ -51,9 +51,13 @@ def create_app(
     )
     server = app.server
     server.extensions["onegrid"] = runtime
+    server.extensions["onegrid_dash"] = app
     server.register_blueprint(api)
     _register_geometry(server, runtime)
     _register_auth(server, runtime)
+    from callbacks.wiring import register_errors
+
+    register_errors(server)  # after sign-in, so an anonymous request still answers 401
     _register_pages(app, runtime)
     app.layout = shell.shell()
     if start_feeds:
@@ -91,8 +95,27 @@ def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
     )
     for name, path, layout in pages:
         dash.register_page(
-            name, path=path, layout=functools.partial(layout, chrome), title="OneGrid"
+            name,
+            path=path,
+            layout=functools.partial(_allowed_layout, name, layout, chrome),
+            title="OneGrid",
         )
+
+
+def _allowed_layout(name: str, layout, chrome: dict, **query):
+    """A page's layout when the policy lets the signed-in user open it, else a refusal page."""
+    from data.session import may
+    from layouts.shell import forbidden
+
+    if not may("view", _page_target(name)):
+        return forbidden(chrome)
+    return layout(chrome, **query)
+
+
+def _page_target(name: str):
+    from data.policy import page
+
+    return page(name)
 
 
 # paths open without signing in: the sign-in page itself and the machine-to-machine API, which

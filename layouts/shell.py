@@ -102,3 +102,11 @@ def framed(page):
         return frame(page(), **(chrome or {"refresh_ms": 5000}))
 
     return layout
+
+
+def forbidden(chrome: dict | None = None) -> html.Div:
+    """The frame with a refusal instead of a page the signed-in account may not open."""
+    page = html.Div(
+        i18n_text("page.forbidden", tag=html.P), id=ids.FORBIDDEN, className="og-forbidden"
+    )
+    return frame(page, **(chrome or {"refresh_ms": 5000}))
