@@ -73,14 +73,24 @@ def category_name(category: str, lang: str) -> str:
         return category
 
 
-def department_options(rt, lang: str, *, with_hall: bool = True) -> list[dict]:
-    """Departments of the responsibility list plus those already owning cases."""
+def department_options(
+    rt, lang: str, *, with_hall: bool = True, scope: AreaScope | None = None
+) -> list[dict]:
+    """Departments of the responsibility list plus those already owning cases.
+
+    ``scope``: below the city, only city-level departments and those owning cases inside it
+    (another county's own bureaus are not shown to a county's team).
+    """
     rules = rt.cases.rules
     ids_ = list(rules.departments)
     if not with_hall:
         ids_.remove(rules.hall.id)
+    cond, params = ("true", []) if scope is None or scope.level == "city" else scope.where()
     extra = [r[0] for r in rt.db.query(
-        "SELECT DISTINCT department FROM cases WHERE department IS NOT NULL ORDER BY 1")]  # fmt: skip
+        f"SELECT DISTINCT department FROM cases WHERE department IS NOT NULL AND {cond} "
+        "ORDER BY 1", params)]  # fmt: skip
+    if cond != "true":
+        ids_ = [d for d in ids_ if rules.departments[d].level == "city" or d in extra]
     ids_ += [d for d in extra if d not in ids_]
     return [{"label": rules.department_name(d, lang), "value": d} for d in ids_]
 
@@ -120,7 +130,8 @@ def board_options(lang, dept, category):
 
     lang = normalise_language(lang)
     rt = _rt()
-    opts = department_options(rt, lang)
+    scope = _board_scope()
+    opts = department_options(rt, lang, scope=scope)
     own = _board_department(None)
     if own is not None:
         opts = [o for o in opts if o["value"] == own]
@@ -130,7 +141,10 @@ def board_options(lang, dept, category):
     return (
         opts,
         dept or rt.cases.rules.hall.id,
-        department_options(rt, lang, with_hall=False),
+        # dispatch targets: only for those who may dispatch (the hall)
+        department_options(rt, lang, with_hall=False, scope=scope)
+        if policy.may_some(_user(), "dispatch", "case:dispatch")
+        else [],
         cat_opts,
         category or "hotline.heating",
     )

@@ -17,6 +17,7 @@ import functools
 import logging
 
 import dash
+import duckdb
 from flask import jsonify
 from werkzeug.exceptions import BadRequest
 
@@ -27,8 +28,18 @@ from data.session import runtime as runtime
 
 log = logging.getLogger(__name__)
 
-# what a callback's own code raises on input of the wrong shape or type
-MALFORMED = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError)
+# what a callback's own code raises on input of the wrong shape or type (a parameter of the wrong
+# type reaching a query, a path Dash's page router cannot read)
+MALFORMED = (
+    TypeError,
+    ValueError,
+    KeyError,
+    AttributeError,
+    IndexError,
+    OverflowError,
+    duckdb.ConversionException,
+    dash.exceptions.UnsupportedRelativePath,
+)
 
 
 class MalformedInput(BadRequest):
@@ -124,7 +135,25 @@ def register_errors(server) -> None:
             resp = jsonify({"error": "malformed callback request"})
             resp.status_code = 400
             return resp
+        # Dash's own callbacks (the page router, registered at the first request) get the same
+        # answer to input they cannot read as ours
+        entry = app.callback_map[body["output"]] if app is not None else None
+        if entry is not None and not getattr(entry["callback"], "onegrid_guarded", False):
+            entry["callback"] = _malformed_as_400(entry["callback"])
         return None
+
+
+def _malformed_as_400(func):
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except MALFORMED as exc:
+            log.info("callback %s: malformed input: %r", func.__name__, exc)
+            raise MalformedInput(f"malformed input to {func.__name__}: {exc}") from exc
+
+    run.onegrid_guarded = True
+    return run
 
 
 def scope() -> AreaScope:

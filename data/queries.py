@@ -140,7 +140,8 @@ def list_events(
         rec["received_at"] = _iso(rec["received_at"])
         rec["severity"] = None if pd.isna(rec["severity"]) else int(rec["severity"])
         rec["value"] = None if pd.isna(rec["value"]) else float(rec["value"])
-        rec["attributes"] = json.loads(rec["attributes"]) if rec["attributes"] else {}
+        attrs = rec["attributes"]
+        rec["attributes"] = json.loads(attrs) if isinstance(attrs, str) and attrs else {}
         out.append(rec)
     return out
 
