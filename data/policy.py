@@ -240,6 +240,11 @@ def require(user, action: str, target: Target | None = None) -> None:
 # --- users' scopes as the store's area scopes ------------------------------------------------------
 
 
+# the levels an area role's ``area`` may be: any below the city for the command teams, a
+# community or a grid cell for a grid worker
+_AREA_LEVELS = {"county_leader": LEVELS[1:], "grid_worker": ("community", "grid")}
+
+
 def area_scope(db: Database, user) -> AreaScope | None:
     """The area subtree whose aggregates ``user`` may read, or None (departments, nobody).
 
@@ -253,23 +258,13 @@ def area_scope(db: Database, user) -> AreaScope | None:
             found = scope_for_code(db, s.area)
         except KeyError as exc:
             raise PolicyDenied(f"unknown area {s.area!r} for {user.username!r}") from exc
-        if found.level == "city":
-            raise PolicyDenied("an area role's area must lie below the city")
+        if found.level not in _AREA_LEVELS[user.role]:
+            raise PolicyDenied(
+                f"{user.role} {user.username!r}: area {s.area!r} is a {found.level}, not one of "
+                + ", ".join(_AREA_LEVELS[user.role])
+            )
         return found
     return None
-
-
-def check_user_area(db: Database, role: str, area: str | None) -> None:
-    """ValueError when ``area`` does not suit ``role`` (area roles need a non-city area)."""
-    if role not in AREA_ROLES:
-        return
-    try:
-        found = scope_for_code(db, area or "")
-    except KeyError as exc:
-        raise ValueError(f"unknown area {area!r}") from exc
-    allowed = LEVELS[1:] if role == "county_leader" else ("community", "grid")
-    if found.level not in allowed:
-        raise ValueError(f"area {area!r} is a {found.level}; {role} needs one of {allowed}")
 
 
 # --- targets read from the store ------------------------------------------------------------------
