@@ -298,6 +298,10 @@ def _value(cid, prop: str, ask: dict, variant: str):
     """The value a browser would send for ``cid.prop``, naming foreign objects (or malformed)."""
     if prop in ("n_clicks", "n_intervals"):
         return 1
+    if variant.startswith("path:"):
+        if prop == "pathname":
+            return variant[5:]
+        variant = "foreign"
     if variant != "foreign":
         return {"abc": "abc", "dict": {"county": ["x"], "id": {"a": 1}}, "list": [1, "a", None]}[
             variant
@@ -394,7 +398,11 @@ def _requests(app, layout_ids, ask: dict):
         if getattr(cb["callback"], "__name__", "") in ("", None):
             continue
         outputs = _outputs(key, cb, layout_ids)
-        for variant in ("foreign", "abc", "dict"):
+        # Dash's page router: every page's path, with a search naming foreign objects
+        paths = [p["path"] for p in dash.page_registry.values()]
+        routed = any(i["property"] == "pathname" for i in cb["inputs"])
+        variants = [*(f"path:{p}" for p in paths)] if routed else []
+        for variant in [*variants, "foreign", "abc", "dict"]:
             inputs = _entries(cb["inputs"], layout_ids, ask, variant)
             state = _entries(cb.get("state", []), layout_ids, ask, variant)
             triggers = []
@@ -403,6 +411,7 @@ def _requests(app, layout_ids, ask: dict):
                 triggers += group[:MAX_TRIGGERS_PER_PATTERN]
             if variant != "foreign":
                 triggers = triggers[:1]
+                variant = "foreign" if variant.startswith("path:") else variant
             for trig in triggers:
                 yield (
                     key,
