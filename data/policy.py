@@ -114,8 +114,15 @@ RULES: dict[tuple[str, str], dict[str, str]] = {
     ("audit_view", "audit"): {"admin": ALL},
 }
 ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(a for a, _ in RULES))
-# the target kind an action takes when none is given
-_DEFAULT_KIND = {"user_admin": "users", "audit_view": "audit", "evaluate": "warnings"}
+# the target kind an action takes when none is given (an area without a place: the whole city,
+# so only roles granted "all" pass, e.g. exporting city-wide figures)
+_DEFAULT_KIND = {
+    "user_admin": "users",
+    "audit_view": "audit",
+    "evaluate": "warnings",
+    "export": "area",
+    "report": "area",
+}
 
 
 class PolicyDenied(PermissionError):

@@ -84,3 +84,7 @@ def test_default_deny():
         policy.require(USERS["wall"], "clear", target("warning", True))
     assert policy.may(admin, "audit_view") and not policy.may(USERS["operator"], "audit_view")
     assert policy.may(admin, "user_admin") and not policy.may(USERS["analyst"], "user_admin")
+    # without a target, export means the whole city: city roles that export, not area roles
+    assert policy.may(USERS["analyst"], "export")
+    assert not policy.may(USERS["county_leader"], "export")
+    assert policy.may(USERS["county_leader"], "export", target("area", True))
