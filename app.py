@@ -104,18 +104,15 @@ def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
 
 def _allowed_layout(name: str, layout, chrome: dict, **query):
     """A page's layout when the policy lets the signed-in user open it, else a refusal page."""
+    from data.policy import PAGES, page
     from data.session import may
     from layouts.shell import forbidden
 
-    if not may("view", _page_target(name)):
-        return forbidden(chrome)
+    if not may("view", page(name)):
+        registered = set(dash.page_registry)  # keyed by the names given to register_page
+        allowed = [(n, p) for n, p in PAGES.items() if n in registered and may("view", page(n))]
+        return forbidden(chrome, allowed)
     return layout(chrome, **query)
-
-
-def _page_target(name: str):
-    from data.policy import page
-
-    return page(name)
 
 
 # paths open without signing in: the sign-in page itself and the machine-to-machine API, which

@@ -104,9 +104,16 @@ def framed(page):
     return layout
 
 
-def forbidden(chrome: dict | None = None) -> html.Div:
-    """The frame with a refusal instead of a page the signed-in account may not open."""
+def forbidden(chrome: dict | None = None, allowed: list[tuple[str, str]] = ()) -> html.Div:
+    """The frame with a refusal instead of a page the signed-in account may not open, and links
+    to the pages it may open (``allowed``: page name and path)."""
+    links = html.Ul(
+        [
+            html.Li(dcc.Link(i18n_text(f"page.name.{name}", place="forbidden"), href=path))
+            for name, path in allowed
+        ]
+    )
     page = html.Div(
-        i18n_text("page.forbidden", tag=html.P), id=ids.FORBIDDEN, className="og-forbidden"
+        [i18n_text("page.forbidden", tag=html.P), links], id=ids.FORBIDDEN, className="og-forbidden"
     )
     return frame(page, **(chrome or {"refresh_ms": 5000}))

@@ -219,3 +219,38 @@ def test_malformed_callback_inputs_answer_400(app):
     assert bad.status_code == 400
     unknown = hall.post("/_dash-update-component", json={"output": "nope.children", "inputs": []})
     assert unknown.status_code == 400
+
+
+def open_page(app, client, path: str) -> str:
+    """The page content Dash's router answers for ``path`` (as the browser asks for it)."""
+    client.get(path)  # the router's callback is registered at the first request
+    key = next(k for k, v in app.callback_map.items()
+               if any(i["property"] == "pathname" for i in v["inputs"]))  # fmt: skip
+    cb = app.callback_map[key]
+    values = {"pathname": path, "search": "", "hash": "", "href": f"http://x{path}"}
+    body = {
+        "output": key,
+        "outputs": [
+            dict(zip(("id", "property"), p.rsplit(".", 1), strict=True))
+            for p in key[2:-2].split("...")
+        ],  # fmt: skip
+        "inputs": [dict(i, value=values.get(i["property"])) for i in cb["inputs"]],
+        "state": [dict(s, value=values.get(s["property"])) for s in cb.get("state", [])],
+        "changedPropIds": [f"{cb['inputs'][0]['id']}.{cb['inputs'][0]['property']}"],
+    }
+    resp = client.post("/_dash-update-component", json=body)
+    assert resp.status_code == 200
+    return json.dumps(resp.get_json(), ensure_ascii=False)  # plain "/" (Dash escapes it)
+
+
+def test_pages_open_by_role(app):
+    worker = login(app, "gw", "grid_worker", area="T01001001")
+    wall = open_page(app, worker, "/")
+    assert ids.FORBIDDEN in wall and ids.CELL_MAP not in wall and '"/report"' in wall
+    assert ids.REPORT_MAP in open_page(app, worker, "/report")
+    dept = login(app, "heat", "department", department=HEATING)
+    assert ids.FORBIDDEN in open_page(app, dept, "/metrics")
+    assert ids.CASES_GRID in open_page(app, dept, "/cases")
+    kiosk = login(app, "wall", "wall")
+    assert ids.FORBIDDEN in open_page(app, kiosk, "/cases")
+    assert ids.CELL_MAP in open_page(app, kiosk, "/")
