@@ -52,9 +52,13 @@ def create_app(
     )
     server = app.server
     server.extensions["onegrid"] = runtime
+    server.extensions["onegrid_dash"] = app
     server.register_blueprint(api)
     _register_geometry(server, runtime)
     web.register(server, runtime)  # sessions, sign-in, the audit trail's routes
+    from callbacks.wiring import register_errors
+
+    register_errors(server)  # after sign-in, so an anonymous request still answers 401
     _register_pages(app, runtime)
     app.layout = shell.shell()
     if start_feeds:
@@ -96,8 +100,24 @@ def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
     )
     for name, path, layout in pages:
         dash.register_page(
-            name, path=path, layout=functools.partial(layout, chrome), title="OneGrid"
+            name,
+            path=path,
+            layout=functools.partial(_allowed_layout, name, layout, chrome),
+            title="OneGrid",
         )
+
+
+def _allowed_layout(name: str, layout, chrome: dict, **query):
+    """A page's layout when the policy lets the signed-in user open it, else a refusal page."""
+    from data.policy import PAGES, page
+    from data.session import may
+    from layouts.shell import forbidden
+
+    if not may("view", page(name)):
+        registered = set(dash.page_registry)  # keyed by the names given to register_page
+        allowed = [(n, p) for n, p in PAGES.items() if n in registered and may("view", page(n))]
+        return forbidden(chrome, allowed)
+    return layout(chrome, **query)
 
 
 def _register_geometry(server, runtime: Runtime) -> None:

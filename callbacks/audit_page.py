@@ -9,7 +9,7 @@ from dash import Input, Output
 
 from callbacks.wiring import Wiring
 from callbacks.wiring import runtime as _rt
-from data import audit
+from data import audit, policy
 from data.session import current_user
 from layouts import ids
 from layouts.i18n import normalise_language, t
@@ -56,7 +56,7 @@ def show(actor, action, period, obj, lang):
     """The rows matching the filters (newest first) with the export link for the same rows."""
     lang = normalise_language(lang)
     periods = [{"label": t(f"audit.period.{p}", lang), "value": p} for p in audit.PERIODS]
-    if not audit._may_audit(current_user()):  # policy: audit_view
+    if not policy.may(current_user(), "audit_view"):
         return [], [], "", "", [], [], periods, t("audit.denied", lang)
     rt = _rt()
     try:

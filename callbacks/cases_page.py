@@ -11,6 +11,7 @@ from callbacks.wiring import Wiring
 from callbacks.wiring import actor as _actor
 from callbacks.wiring import runtime as _rt
 from callbacks.wiring import scope as _scope
+from data import policy
 from data.areas import AreaScope
 from data.cases import InvalidTransition, metrics
 from data.cases.service import CaseNotFound
@@ -18,19 +19,16 @@ from layouts import ids
 from layouts.i18n import normalise_language, t
 from layouts.response_panel import response_panel
 
-_wiring = Wiring()
+_wiring = Wiring(page="cases")
 callback = _wiring.callback
 clientside_callback = _wiring.clientside_callback
 register = _wiring.register
 
 
 def _user():
-    from data.session import current_user
+    from data.session import signed_in
 
-    user = current_user()
-    if user is None:
-        raise PermissionError("sign in first")
-    return user
+    return signed_in()
 
 
 def _board_department(requested: str | None) -> str | None:
@@ -39,15 +37,28 @@ def _board_department(requested: str | None) -> str | None:
     return user.department if user.role == "department" else requested
 
 
-def _check_may(action: str) -> None:
-    """Department users handle their own cases; the hall (admin, operator) does the rest."""
-    from data.cases.service import DEPARTMENT_ACTIONS
-
+def _check_may(action: str, case_id: int | None = None) -> None:
+    """The policy's word on a case action: without ``case_id``, whether the role may do it to
+    any case at all (department users handle their own cases, the hall does the rest); with it,
+    whether the user may do it to that case (its department, its area)."""
     user = _user()
-    if user.role == "department" and action in DEPARTMENT_ACTIONS:
+    if case_id is None:
+        if not policy.may_some(user, action, f"case:{action}"):
+            raise policy.PolicyDenied(f"role {user.role} may not {action}")
         return
-    if not user.can_act():
-        raise PermissionError(f"role {user.role} may not {action}")
+    policy.require(user, action, policy.case_target(_rt().db, case_id, action))
+
+
+def _board_scope() -> AreaScope:
+    """The area the board reads: the user's own; a department's board is its department's cases
+    city-wide (the department filter is forced by :func:`_board_department`)."""
+    user = _user()
+    found = policy.area_scope(_rt().db, user)
+    if found is None and user.role == "department":
+        return _rt().scope
+    if found is None:
+        raise policy.PolicyDenied(f"{user.username} reads no case board")
+    return found
 
 
 def _now() -> pd.Timestamp:
@@ -62,14 +73,24 @@ def category_name(category: str, lang: str) -> str:
         return category
 
 
-def department_options(rt, lang: str, *, with_hall: bool = True) -> list[dict]:
-    """Departments of the responsibility list plus those already owning cases."""
+def department_options(
+    rt, lang: str, *, with_hall: bool = True, scope: AreaScope | None = None
+) -> list[dict]:
+    """Departments of the responsibility list plus those already owning cases.
+
+    ``scope``: below the city, only city-level departments and those owning cases inside it
+    (another county's own bureaus are not shown to a county's team).
+    """
     rules = rt.cases.rules
     ids_ = list(rules.departments)
     if not with_hall:
         ids_.remove(rules.hall.id)
+    cond, params = ("true", []) if scope is None or scope.level == "city" else scope.where()
     extra = [r[0] for r in rt.db.query(
-        "SELECT DISTINCT department FROM cases WHERE department IS NOT NULL ORDER BY 1")]  # fmt: skip
+        f"SELECT DISTINCT department FROM cases WHERE department IS NOT NULL AND {cond} "
+        "ORDER BY 1", params)]  # fmt: skip
+    if cond != "true":
+        ids_ = [d for d in ids_ if rules.departments[d].level == "city" or d in extra]
     ids_ += [d for d in extra if d not in ids_]
     return [{"label": rules.department_name(d, lang), "value": d} for d in ids_]
 
@@ -109,7 +130,8 @@ def board_options(lang, dept, category):
 
     lang = normalise_language(lang)
     rt = _rt()
-    opts = department_options(rt, lang)
+    scope = _board_scope()
+    opts = department_options(rt, lang, scope=scope)
     own = _board_department(None)
     if own is not None:
         opts = [o for o in opts if o["value"] == own]
@@ -119,7 +141,10 @@ def board_options(lang, dept, category):
     return (
         opts,
         dept or rt.cases.rules.hall.id,
-        department_options(rt, lang, with_hall=False),
+        # dispatch targets: only for those who may dispatch (the hall)
+        department_options(rt, lang, with_hall=False, scope=scope)
+        if policy.may_some(_user(), "dispatch", "case:dispatch")
+        else [],
         cat_opts,
         category or "hotline.heating",
     )
@@ -177,8 +202,10 @@ def refresh_board(dept, _version, _n, lang, selected):
     lang = normalise_language(lang)
     rt = _rt()
     now = _now()
-    rows = board_rows(rt, dept, _scope(), lang, now)
-    inbox = rt.cases.inbox(dept, now=now, limit=20)
+    scope = _board_scope()
+    rows = board_rows(rt, dept, scope, lang, now)
+    # the inbox holds notes about cases anywhere: only those inside the reader's scope
+    inbox = rt.cases.inbox(dept, now=now, limit=20, scope=scope)
     items = [
         html.Li(
             f"{_fmt_time(r['deliver_at'], rt.timezone)} · {t('note.' + r['kind'], lang)} · "
@@ -206,6 +233,8 @@ def show_history(selected, _version, lang):
     if sid is None:
         return ""
     rt = _rt()
+    if not policy.may(_user(), "view", policy.case_target(rt.db, sid)):
+        return ""  # another county's or department's case: nothing, as for an unknown id
     hist = rt.cases.transitions(sid)
     head = html.Tr([html.Th(t(f"cases.col.{c}", lang))
                     for c in ("time", "action", "actor", "department", "reason")])  # fmt: skip
@@ -265,8 +294,7 @@ def act(_clicks, _new, selected, dept, reason, targets, extension, category, cel
                 from data.areas import scope_for_code
 
                 found = scope_for_code(rt.db, str(cell).strip())
-                if not _scope().contains(rt.db, found.key):
-                    raise PermissionError(str(cell))
+                policy.require(_user(), "create", policy.area_target(rt.db, key=found.key))
                 area = found.key
             cid = svc.create(category, origin="operator", actor=actor, title=title or None,
                              area_key=area, dispatch=False)  # fmt: skip
@@ -275,8 +303,8 @@ def act(_clicks, _new, selected, dept, reason, targets, extension, category, cel
         if cid is None:
             return t("cases.select_first", lang), dash.no_update
         action = trig["action"]
-        if not _scope().contains(rt.db, svc.get(cid)["area_key"] or _scope().key):
-            raise PermissionError(f"case {cid}")
+        svc.get(cid)  # CaseNotFound first: an unknown id is not a refusal
+        _check_may(action, cid)
         if action == "joint_dispatch":
             svc.joint_dispatch(cid, targets, actor=actor, reason=reason)
         else:
@@ -352,6 +380,7 @@ def metric_columns(lang: str, key: str) -> list[dict]:
     Output(ids.METRICS_DETAIL_DEPT, "options"),
     Input(ids.REFRESH, "n_intervals"),
     Input(ids.LANG, "data"),
+    page="metrics",
 )
 def refresh_metrics(_n, lang):
     lang = normalise_language(lang)
@@ -401,6 +430,7 @@ def refresh_metrics(_n, lang):
     Output(ids.METRICS_DETAIL, "children"),
     Input(ids.METRICS_DETAIL_DEPT, "value"),
     Input(ids.LANG, "data"),
+    page="metrics",
 )
 def department_detail(dept, lang):
     if not dept:

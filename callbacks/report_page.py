@@ -17,12 +17,13 @@ from dash import Input, Output, State
 
 from callbacks.wiring import Wiring
 from callbacks.wiring import runtime as _rt
+from data import policy
 from data.events import CATEGORIES
 from layouts import ids
 from layouts.figures import BACKGROUND, fit_view, offline_style
 from layouts.i18n import normalise_language, t
 
-_wiring = Wiring()
+_wiring = Wiring(page="report")
 callback = _wiring.callback
 clientside_callback = _wiring.clientside_callback
 register = _wiring.register
@@ -97,7 +98,13 @@ def pick_place(click):
         raise dash.exceptions.PreventUpdate
     p = click["points"][0]
     if "location" in p:
-        row = _rt().db.query_one("SELECT lon, lat FROM areas WHERE key = ?", [int(p["location"])])
+        from data.session import may
+
+        db = _rt().db
+        key = int(p["location"])
+        if not may("report", policy.area_target(db, key=key)):
+            raise dash.exceptions.PreventUpdate  # a cell outside the reporter's area
+        row = db.query_one("SELECT lon, lat FROM areas WHERE key = ?", [key])
         if row:
             return row[0], row[1]
     if "lon" in p and "lat" in p:
@@ -161,7 +168,15 @@ def report(_n, category, text, lon, lat, lang):
     if lon is None or lat is None:
         return t("report.need_place", lang)
     user = current_user()
-    case_id, reason = submit_report(_rt(), category, str(text).strip(), lon, lat,
+    rt = _rt()
+    try:
+        lon, lat = float(lon), float(lat)
+    except (TypeError, ValueError):
+        return t("report.need_place", lang)
+    # only roles the policy lets report, and only inside their own area
+    if not policy.may(user, "report", policy.point_target(rt.db, rt.pipeline.placer, lon, lat)):
+        return t("report.not_allowed", lang)
+    case_id, reason = submit_report(rt, category, str(text).strip(), lon, lat,
                                     getattr(user, "username", "grid_worker"))  # fmt: skip
     if case_id is None:
         return t("report.rejected", lang).format(reason=reason)

@@ -23,7 +23,7 @@ from data.events import SOURCES
 from layouts import figures, ids, wall
 from layouts.i18n import area_name, normalise_language, t
 
-_wiring = Wiring()
+_wiring = Wiring(page="wall")
 callback = _wiring.callback
 clientside_callback = _wiring.clientside_callback
 register = _wiring.register
@@ -549,6 +549,7 @@ def tour(n, view):
     Output(ids.LANG, "data", allow_duplicate=True),
     Input(ids.URL_LANG, "data"),
     prevent_initial_call="initial_duplicate",
+    page=None,  # the app's frame, on every page
 )
 def language_from_url(url_lang):
     """``?lang=en`` in the address wins over the stored choice."""
@@ -562,6 +563,7 @@ def language_from_url(url_lang):
     Input(ids.LANG_SWITCH, "n_clicks"),
     State(ids.LANG, "data"),
     prevent_initial_call=True,
+    page=None,  # the app's frame, on every page
 )
 def switch_language(_n, lang):
     """Toggle zh <-> en."""
@@ -572,6 +574,7 @@ def switch_language(_n, lang):
     Output({"type": ids.I18N, "key": ALL, "place": ALL}, "children"),
     Input(ids.LANG, "data"),
     State({"type": ids.I18N, "key": ALL, "place": ALL}, "id"),
+    page=None,  # the app's frame, on every page
 )
 def translate(lang, keys):
     """Every static display string in the chosen language."""

@@ -12,6 +12,7 @@ from callbacks.wiring import Wiring
 from callbacks.wiring import actor as _actor
 from callbacks.wiring import runtime as _rt
 from callbacks.wiring import scope as _scope
+from data import policy
 from data.warnings import WarningActionError, acknowledge, clear
 from data.warnings import queries as wq
 from layouts import ids
@@ -25,7 +26,7 @@ from layouts.warnings_page import (
     state_options,
 )
 
-_wiring = Wiring()
+_wiring = Wiring(page="warnings")
 callback = _wiring.callback
 clientside_callback = _wiring.clientside_callback
 register = _wiring.register
@@ -231,16 +232,29 @@ def show_detail(warning_id, _version, lang):
     )
 
 
-def _may(trigger) -> bool:
-    """Signed-in roles that may act: the hall (admin, operator) does all; analysts acknowledge."""
+# the policy action of each button
+ACTIONS = {
+    ids.WARN_ACK: "acknowledge",
+    ids.WARN_CLEAR: "clear",
+    ids.WARN_DISPATCH: "dispatch",
+    ids.WARN_EVALUATE: "evaluate",
+}
+
+
+def _may(trigger, warning_id=None) -> bool:
+    """The policy's word on a button: the hall (admin, operator) does all; analysts acknowledge
+    and evaluate; read-only roles nothing. With ``warning_id``: on that warning (its area)."""
     from data.session import current_user
 
     user = current_user()
-    if user is None:
+    action = ACTIONS.get(trigger)
+    if user is None or action is None:
         return False
-    if user.can_act():
-        return True
-    return user.role == "analyst" and trigger in (ids.WARN_ACK, ids.WARN_EVALUATE)
+    if action == "evaluate":
+        return policy.may(user, action)
+    if warning_id is None:
+        return policy.may_some(user, action, "warning")
+    return policy.may(user, action, policy.warning_target(_rt().db, int(warning_id)))
 
 
 def dispatch_case(rt, scope, warning_id, user: str, lang: str) -> str:
@@ -297,7 +311,10 @@ def act(_ack, _clear, _eval, _dispatch, warning_id, comment, reason, version, la
     """The action buttons; bumping the version refreshes the list and the detail."""
     lang = normalise_language(lang)
     rt = _rt()
-    if not _may(ctx.triggered_id):
+    if warning_id is not None and not isinstance(warning_id, int | str):
+        raise ValueError(f"warning id {warning_id!r}")
+    wid = int(warning_id) if warning_id not in (None, "") else None
+    if not _may(ctx.triggered_id, None if ctx.triggered_id == ids.WARN_EVALUATE else wid):
         return t("warn.msg.not_allowed", lang), dash.no_update
     if ctx.triggered_id == ids.WARN_DISPATCH:
         msg = dispatch_case(rt, _scope(), warning_id, _actor(), lang)

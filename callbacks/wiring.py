@@ -4,28 +4,65 @@ Dash hands its global ``@dash.callback`` list to the first app built in a proces
 and tools build several apps in one process. So each module records its callbacks at import in a
 :class:`Wiring` (filled once, never changed afterwards) and ``create_app`` calls its
 ``register(app)``.
+
+Every server callback is guarded when attached: the signed-in user must be allowed to open the
+callback's page (:mod:`data.policy`, ``view page:<name>``), a refusal answers 403, and input the
+callback cannot read (a warning id ``"abc"``, a view that is not an object, wrong types) answers
+400 instead of a server error. A callback added later gets the same guard without doing anything.
 """
 
 from __future__ import annotations
 
-import dash
+import functools
+import logging
 
+import dash
+import duckdb
+from flask import jsonify
+from werkzeug.exceptions import BadRequest
+
+from data import policy
 from data.areas import AreaScope
-from data.session import current_scope, current_user
+from data.session import current_scope, current_user, signed_in
 from data.session import runtime as runtime
+
+log = logging.getLogger(__name__)
+
+# what a callback's own code raises on input of the wrong shape or type (a parameter of the wrong
+# type reaching a query, a path Dash's page router cannot read)
+MALFORMED = (
+    TypeError,
+    ValueError,
+    KeyError,
+    AttributeError,
+    IndexError,
+    OverflowError,
+    duckdb.ConversionException,
+    dash.exceptions.UnsupportedRelativePath,
+)
+
+
+class MalformedInput(BadRequest):
+    """A callback's inputs could not be read (answered 400 with the reason)."""
 
 
 class Wiring:
-    """The server and clientside callbacks of one module, attached to each app by ``register``."""
+    """The server and clientside callbacks of one module, attached to each app by ``register``.
 
-    def __init__(self) -> None:
+    ``page``: the page (a key of :data:`data.policy.PAGES`) whose callbacks these are; a callback
+    may name another with ``page=...`` (``None``: any signed-in user, for the app's frame).
+    """
+
+    def __init__(self, page: str | None = None) -> None:
+        self.page = page
         self._items: list[tuple[str, tuple, dict, object]] = []
 
-    def callback(self, *args, **kwargs):
-        """Record a server callback (same arguments as ``dash.callback``)."""
+    def callback(self, *args, page: str | None | bool = False, **kwargs):
+        """Record a server callback (same arguments as ``dash.callback``, plus ``page``)."""
+        where = self.page if page is False else page
 
         def record(func):
-            self._items.append(("server", args, kwargs, func))
+            self._items.append(("server", args, kwargs, guarded(func, where)))
             return func
 
         return record
@@ -43,8 +80,84 @@ class Wiring:
                 app.clientside_callback(*args, **kwargs)
 
 
+def guarded(func, page: str | None):
+    """``func`` as attached to the app: the page check first, malformed input as 400."""
+
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        user = signed_in()
+        if page is not None:
+            policy.require(user, "view", policy.page(page))
+        try:
+            return func(*args, **kwargs)
+        except (dash.exceptions.PreventUpdate, PermissionError):
+            raise
+        except MALFORMED as exc:
+            log.info("callback %s: malformed input: %r", func.__name__, exc)
+            raise MalformedInput(f"malformed input to {func.__name__}: {exc}") from exc
+
+    return run
+
+
+def register_errors(server) -> None:
+    """Answer a policy refusal with 403 and malformed callback input with 400, as JSON."""
+
+    @server.errorhandler(policy.PolicyDenied)
+    def denied(exc):
+        resp = jsonify({"error": str(exc)})
+        resp.status_code = 403
+        return resp
+
+    @server.errorhandler(MalformedInput)
+    def malformed(exc):
+        resp = jsonify({"error": exc.description})
+        resp.status_code = 400
+        return resp
+
+    @server.before_request
+    def check_callback_body():
+        """A Dash update whose body is not the renderer's shape is refused before Dash reads it."""
+        from flask import request
+
+        if request.path != "/_dash-update-component" or request.method != "POST":
+            return None
+        body = request.get_json(silent=True)
+        app = server.extensions.get("onegrid_dash")
+        ok = (
+            isinstance(body, dict)
+            and isinstance(body.get("output"), str)
+            and (app is None or body["output"] in app.callback_map)
+            and all(
+                isinstance(body.get(k, []), list) for k in ("inputs", "state", "changedPropIds")
+            )  # fmt: skip
+        )
+        if not ok:
+            resp = jsonify({"error": "malformed callback request"})
+            resp.status_code = 400
+            return resp
+        # Dash's own callbacks (the page router, registered at the first request) get the same
+        # answer to input they cannot read as ours
+        entry = app.callback_map[body["output"]] if app is not None else None
+        if entry is not None and not getattr(entry["callback"], "onegrid_guarded", False):
+            entry["callback"] = _malformed_as_400(entry["callback"])
+        return None
+
+
+def _malformed_as_400(func):
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except MALFORMED as exc:
+            log.info("callback %s: malformed input: %r", func.__name__, exc)
+            raise MalformedInput(f"malformed input to {func.__name__}: {exc}") from exc
+
+    run.onegrid_guarded = True
+    return run
+
+
 def scope() -> AreaScope:
-    """The signed-in user's area, decided on the server (data.session)."""
+    """The signed-in user's area, decided on the server (data.session, data.policy)."""
     return current_scope()
 
 

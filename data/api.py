@@ -13,10 +13,11 @@ import pandas as pd
 from flask import Blueprint, Response, jsonify, request
 from pydantic import ValidationError
 
-from data import queries
+from data import policy, queries
 from data.areas import scope_for_code
+from data.auth import User
 from data.events import SOURCES, PushEvent, push_model_errors
-from data.session import current_scope, current_user
+from data.session import current_user
 from data.session import runtime as _runtime
 
 api = Blueprint("onegrid_api", __name__, url_prefix="/api")
@@ -134,17 +135,24 @@ def _pydantic_reason(exc: ValidationError) -> str:
 
 def _read_allowed() -> Response | None:
     """None when a signed-in user or the read token asks; else the 401 answer."""
-    if current_user() is not None:
-        return None
-    token, sent = _runtime().settings.read_token, _bearer()
-    if token and sent and hmac.compare_digest(sent.encode(), token.encode()):  # constant time
+    if _reader() is not None:
         return None
     return _error(401, "sign in, or send 'Authorization: Bearer <read token>'")
 
 
-def _scope():
-    """A signed-in user's own scope; the read token (data sharing) sees the whole city."""
-    return current_scope() if current_user() is not None else _runtime().scope
+# the read token shares city-wide data with other systems: it reads as an analyst does
+READ_TOKEN_USER = User("read-token", "analyst")
+
+
+def _reader() -> User | None:
+    """Who reads: the signed-in user, or the read token's analyst, or None."""
+    user = current_user()
+    if user is not None:
+        return user
+    token, sent = _runtime().settings.read_token, _bearer()
+    if token and sent and hmac.compare_digest(sent.encode(), token.encode()):  # constant time
+        return READ_TOKEN_USER
+    return None
 
 
 def _parse_time(name: str) -> pd.Timestamp | None:
@@ -159,19 +167,37 @@ def _parse_time(name: str) -> pd.Timestamp | None:
 
 @api.get("/feeds")
 def feeds() -> Response:
-    """Health of every feed."""
+    """Health of every feed, as much as the reader may see (data.policy): live/stale for every
+    role, received counts city-wide for city roles and inside their area for area roles, error
+    texts for the hall only."""
     if (denied := _read_allowed()) is not None:
         return denied
     rt = _runtime()
+    user = _reader()
+    if not policy.may(user, "view", policy.Target("feeds", "health")):
+        return _error(403, "your role may not read feed health")
     stale = {s: rt.settings.stale_after(s) for s in SOURCES}
-    return jsonify(
-        {"feeds": queries.feed_health(rt.db, now=pd.Timestamp.now(tz="UTC"), stale_after=stale)}
-    )
+    rows = queries.feed_health(rt.db, now=pd.Timestamp.now(tz="UTC"), stale_after=stale)
+    s = policy.scope(user)
+    totals = policy.may(user, "view", policy.Target("feeds", "totals"))
+    own = None
+    if not totals and s.area and policy.may_some(user, "view", "feeds:totals"):
+        own = queries.events_by_source(rt.db, policy.area_scope(rt.db, user))
+    errors = policy.may(user, "view", policy.Target("feeds", "errors"))
+    for r in rows:
+        if not totals:
+            # an area role reads its own area's accepted events; the rest are city-wide
+            r.update(accepted=None if own is None else own[r["source"]], duplicates=None,
+                     quarantined=None, errors=None, events_per_min=None)  # fmt: skip
+        if not errors:
+            r.update(last_error=None, last_error_at=None)
+    return jsonify({"feeds": rows})
 
 
 @api.get("/events")
 def events() -> Response:
-    """Events filtered by source, category, time and area (any level), newest first."""
+    """Events filtered by source, category, time and area (any level), newest first, inside the
+    reader's scope (an area role's area; a department's own cases' events)."""
     if (denied := _read_allowed()) is not None:
         return denied
     rt = _runtime()
@@ -185,7 +211,7 @@ def events() -> Response:
     try:
         limit = int(args.get("limit", 100))
         since, until = _parse_time("since"), _parse_time("until")
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         return _error(400, str(exc))
     if not 1 <= limit <= MAX_LIMIT:
         return _error(400, f"limit must be between 1 and {MAX_LIMIT}")
@@ -195,15 +221,20 @@ def events() -> Response:
             area = scope_for_code(rt.db, args["area"])
         except KeyError as exc:
             return _error(404, str(exc.args[0]))
+    user = _reader()
+    s = policy.scope(user)
+    if s.nothing:
+        return _error(403, "your role reads no events")
     rows = queries.list_events(
         rt.db,
-        _scope(),
+        policy.area_scope(rt.db, user) or rt.scope,
         source=source,
         category=args.get("category"),
         since=since,
         until=until,
         area=area,
         limit=limit,
+        department=s.department,
     )
     return jsonify({"events": rows, "count": len(rows)})
 
@@ -221,12 +252,13 @@ def area_summary(code: str) -> Response:
     try:
         until = _parse_time("until") or pd.Timestamp.now(tz="UTC")
         since = _parse_time("since") or until - pd.Timedelta(hours=24)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         return _error(400, str(exc))
     if since >= until:
         return _error(400, "since must be before until")
-    try:
-        summary = queries.area_summary(rt.db, _scope(), area, since=since, until=until)
-    except PermissionError as exc:
-        return _error(403, str(exc))
+    user = _reader()
+    if not policy.may(user, "view", policy.area_target(rt.db, key=area.key)):
+        return _error(403, "area outside your scope")
+    summary = queries.area_summary(rt.db, policy.area_scope(rt.db, user), area, since=since,
+                                   until=until)  # fmt: skip
     return jsonify(summary)

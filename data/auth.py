@@ -9,7 +9,11 @@ Roles (what a signed-in person may see and do):
 | ``analyst`` | the whole city | reads, drills down, exports |
 | ``wall`` | the whole city | nothing (a video wall's display account) |
 | ``county_leader`` | one county (``area``) and nothing else | reads |
-| ``department`` | the cases of one department (``department``) | handles its cases |
+| ``department`` | the cases of one department (``department``) and their events | handles its cases |
+| ``grid_worker`` | one community or grid cell (``area``) | files field reports there |
+
+Every decision is made by :mod:`data.policy` (``may``/``require``/``scope``); this table is its
+summary, docs/SECURITY.md the full one.
 
 The scope is computed here, on the server, from the user record; screens and the API never take
 a scope from the browser. Users live in a TOML file (``settings.users_file``) holding salted
@@ -33,13 +37,12 @@ from pathlib import Path
 import tomli_w
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from data.areas import AreaScope, city_scope, scope_for_code
+from data.areas import AreaScope, scope_for_code
+from data.policy import AREA_ROLES, HALL, ROLES, PolicyDenied, area_scope
 from data.store import Database
 
 log = logging.getLogger(__name__)
-ROLES: tuple[str, ...] = ("admin", "operator", "analyst", "wall", "county_leader", "department")
-CITY_ROLES = frozenset({"admin", "operator", "analyst", "wall", "department"})
-ACTING_ROLES = frozenset({"admin", "operator"})
+ACTING_ROLES = HALL
 
 
 class AuthError(ValueError):
@@ -231,6 +234,8 @@ def _user(name: str, rec: dict) -> User:
         raise AuthError(f"user {name!r}: role must be one of {', '.join(ROLES)} (got {role!r})")
     if role == "county_leader" and not rec.get("area"):
         raise AuthError(f"user {name!r}: a county leader needs an area (the county's code)")
+    if role == "grid_worker" and not rec.get("area"):
+        raise AuthError(f"user {name!r}: a grid worker needs an area (community or cell code)")
     if role == "department" and not rec.get("department"):
         raise AuthError(f"user {name!r}: a department user needs a department id")
     return User(
@@ -246,16 +251,22 @@ _DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
 
 
 def scope_for_user(db: Database, user: User) -> AreaScope:
-    """The area a user may see, decided on the server from the user record."""
-    if user.role == "county_leader":
+    """The area whose aggregates a user may read, decided by :mod:`data.policy` from the user
+    record. :class:`~data.policy.PolicyDenied` for users without one (departments)."""
+    if user.role in AREA_ROLES:
         try:
-            scope = scope_for_code(db, user.area or "")
+            scope_for_code(db, user.area or "")
         except KeyError as exc:
             raise AuthError(f"user {user.username!r}: unknown area {user.area!r}") from exc
-        if scope.level not in ("county", "township", "community", "grid"):
-            raise AuthError(f"user {user.username!r}: area {user.area!r} is not inside a county")
-        return scope
-    return city_scope(db)
+    try:
+        found = area_scope(db, user)
+    except PolicyDenied as exc:
+        raise AuthError(
+            f"user {user.username!r}: area {user.area!r} is not inside a county"
+        ) from exc
+    if found is None:
+        raise PolicyDenied(f"{user.username} ({user.role}) reads no area aggregates")
+    return found
 
 
 def ensure_admin(store: UserStore) -> str | None:
@@ -299,7 +310,9 @@ def add_parser(subparsers) -> None:
     add = sub.add_parser("add", help="add or replace a user")
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=ROLES)
-    add.add_argument("--area", help="county code (county leaders)")
+    add.add_argument(
+        "--area", help="area code (county leaders: any area; grid workers: community or cell)"
+    )
     add.add_argument("--department", help="department id (department users)")
     add.add_argument("--password", help="the password (default: asked for)")
     pw = sub.add_parser("passwd", help="change a user's password (ends their sessions)")

@@ -89,13 +89,20 @@ def list_events(
     until: pd.Timestamp | None = None,
     area: AreaScope | None = None,
     limit: int = 100,
+    department: str | None = None,
 ) -> list[dict]:
     """The newest events inside ``scope`` (and ``area`` when given), newest first.
 
     ``since``/``until`` bound the event time (UTC, half-open [since, until)). ``limit`` ≤ 10,000.
+    ``department``: only the events of that department's cases (a department user's scope).
     """
+    from data.policy import department_case_sql
+
     cond, params = scope.where("e")
     conds = [cond]
+    if department is not None:
+        conds.append(f"e.case_id IN ({department_case_sql()})")
+        params += [department, department]
     if area is not None:
         c, p = area.where("e")
         conds.append(c)
@@ -133,9 +140,21 @@ def list_events(
         rec["received_at"] = _iso(rec["received_at"])
         rec["severity"] = None if pd.isna(rec["severity"]) else int(rec["severity"])
         rec["value"] = None if pd.isna(rec["value"]) else float(rec["value"])
-        rec["attributes"] = json.loads(rec["attributes"]) if rec["attributes"] else {}
+        attrs = rec["attributes"]
+        rec["attributes"] = json.loads(attrs) if isinstance(attrs, str) and attrs else {}
         out.append(rec)
     return out
+
+
+def events_by_source(db: Database, scope: AreaScope) -> dict[str, int]:
+    """All events ever stored inside ``scope``, per source (from the per-cell buckets)."""
+    cond, params = scope.where("g")
+    if scope.level == "grid":
+        cond, params = "g.key = ?", [int(scope.key)]
+    got = dict(db.query(
+        f"SELECT cc.source, sum(cc.n) FROM cell_counts cc JOIN areas g ON g.key = cc.cell_key "
+        f"WHERE {cond} GROUP BY cc.source", params))  # fmt: skip
+    return {s: int(got.get(s) or 0) for s in SOURCES}
 
 
 def area_info(db: Database, key: int) -> dict:

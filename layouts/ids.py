@@ -9,6 +9,8 @@ CLOCK = "clock"
 CLOCK_TICK = "clock-tick"
 TITLE = "title"
 SUBTITLE_STATIC = "region-name"
+# the refusal shown instead of a page the signed-in account may not open
+FORBIDDEN = "page-forbidden"
 SUBTITLE = "subtitle"
 REGION_NAME = "region-name"
 TIMEZONE = "timezone"

@@ -127,3 +127,18 @@ def framed(page):
         return frame(page(), **(chrome or {"refresh_ms": 5000}))
 
     return layout
+
+
+def forbidden(chrome: dict | None = None, allowed: list[tuple[str, str]] = ()) -> html.Div:
+    """The frame with a refusal instead of a page the signed-in account may not open, and links
+    to the pages it may open (``allowed``: page name and path)."""
+    links = html.Ul(
+        [
+            html.Li(dcc.Link(i18n_text(f"page.name.{name}", place="forbidden"), href=path))
+            for name, path in allowed
+        ]
+    )
+    page = html.Div(
+        [i18n_text("page.forbidden", tag=html.P), links], id=ids.FORBIDDEN, className="og-forbidden"
+    )
+    return frame(page, **(chrome or {"refresh_ms": 5000}))

@@ -7,7 +7,7 @@ import contextlib
 
 from flask import Response, abort, request
 
-from data import audit
+from data import audit, policy
 from web.signin import request_user
 
 # read-API routes that hand data out (a feed-health probe is not a download)
@@ -20,7 +20,7 @@ def register(server, runtime) -> None:
     @server.get("/audit/export.csv")
     def audit_export() -> Response:
         user = request_user() if runtime.settings.auth else None
-        if runtime.settings.auth and not audit._may_audit(user):  # policy: audit_view
+        if runtime.settings.auth and not policy.may(user, "audit_view"):
             abort(403)
         args = request.args
         try:

@@ -215,18 +215,30 @@ class CaseService:
         return self.db.query_df(sql, [_py(now), *params])
 
     def inbox(
-        self, department: str, *, now: pd.Timestamp | None = None, limit: int = 100
+        self,
+        department: str,
+        *,
+        now: pd.Timestamp | None = None,
+        limit: int = 100,
+        scope: AreaScope | None = None,
     ) -> pd.DataFrame:
-        """A department's notifications already due (quiet hours respected), newest first."""
+        """A department's notifications already due (quiet hours respected), newest first.
+
+        ``scope``: only notes about cases inside this area (a county leader reading a board);
+        a city scope or None reads them all.
+        """
+        cond, params = "true", []
+        if scope is not None and scope.level != "city":
+            cond, params = scope.where("c")
         return self.db.query_df(
-            """
+            f"""
             SELECT n.id, n.case_id, n.kind, n.urgent, n.created_at, n.deliver_at, n.read_at,
                    c.title, c.category, c.state
             FROM notifications n LEFT JOIN cases c ON c.id = n.case_id
-            WHERE n.department = ? AND n.deliver_at <= ?
+            WHERE n.department = ? AND n.deliver_at <= ? AND {cond}
             ORDER BY n.deliver_at DESC, n.id DESC LIMIT ?
             """,
-            [department, _py(_ts(now)), int(limit)],
+            [department, _py(_ts(now)), *params, int(limit)],
         )
 
     def mark_read(self, notification_id: int, *, now: pd.Timestamp | None = None) -> None:
