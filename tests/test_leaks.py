@@ -28,6 +28,7 @@ from data.feeds.simulator import Simulator
 from data.runtime import Runtime
 from data.settings import load_settings
 from layouts import ids
+from tests.conftest import post_login
 
 PASSWORD = "leak-test-password"
 HOME = "210302"  # Tiedong: the county leader's county
@@ -144,7 +145,7 @@ def _layout_ids(app, rt) -> list:
     """Every component id of every page's layout (as the admin sees them)."""
     from flask import session
 
-    from data.session import SESSION_KEY
+    from web.signin import SID_KEY
 
     found = []
 
@@ -162,7 +163,7 @@ def _layout_ids(app, rt) -> list:
             walk(getattr(node, prop, None))
 
     with app.server.test_request_context("/"):
-        session[SESSION_KEY] = "admin"
+        session[SID_KEY] = rt.sessions.create(rt.users.get("admin"))
         for page in dash.page_registry.values():
             walk(page["layout"]())
     return found
@@ -427,7 +428,7 @@ def _requests(app, layout_ids, ask: dict):
 
 
 def _sign_in(client, name: str) -> None:
-    resp = client.post("/login", data={"username": name, "password": PASSWORD})
+    resp = post_login(client, name, PASSWORD)
     assert resp.status_code == 302, resp.data
 
 

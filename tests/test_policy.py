@@ -12,7 +12,7 @@ import pytest
 from app import create_app
 from data.auth import AuthError
 from layouts import ids
-from tests.conftest import TEST_PASSWORD, tiny_cell_center
+from tests.conftest import TEST_PASSWORD, post_login, tiny_cell_center
 
 NOW = pd.Timestamp.now(tz="UTC").floor("s")
 HEATING = "city.housing"
@@ -28,7 +28,7 @@ def login(app, name: str, role: str, **kw):
     """A test client signed in through the login form as a new user ``name``."""
     app.server.extensions["onegrid"].users.add(name, TEST_PASSWORD, role, **kw)
     client = app.server.test_client()
-    resp = client.post("/login", data={"username": name, "password": TEST_PASSWORD})
+    resp = post_login(client, name, TEST_PASSWORD)
     assert resp.status_code == 302
     return client
 
