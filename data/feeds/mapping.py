@@ -156,7 +156,15 @@ __all__ = [
 
 
 class MappingError(ValueError):
-    """A mapping file is wrong, or does not fit the data it is applied to."""
+    """A mapping file is wrong, or does not fit the data it is applied to.
+
+    ``public``: the message without anything read from the data file (column names, values),
+    for texts other users may see (a folder feed's health); the full message helps whoever runs
+    the import or replay at the terminal."""
+
+    def __init__(self, message: str, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = public if public is not None else message
 
 
 # --------------------------------------------------------------------------------------------
@@ -896,7 +904,7 @@ def _join(mapping: Mapping, raw: pd.DataFrame, tables: dict[str, pd.DataFrame]) 
     for name, table in tables.items():
         spec = mapping.spec.lookups[name]
         if spec.on not in raw.columns:
-            raise MappingError(_unknown_column_msg(mapping, spec.on, f"lookups.{name}.on", raw))
+            raise _unknown_column_error(mapping, spec.on, f"lookups.{name}.on", raw)
         keys = raw[spec.on].astype("str").str.strip()
         hit = keys.isin(table.index)
         for col in spec.columns:
@@ -910,14 +918,13 @@ def _join(mapping: Mapping, raw: pd.DataFrame, tables: dict[str, pd.DataFrame]) 
 # --------------------------------------------------------------------------------------------
 
 
-def _unknown_column_msg(mapping: Mapping, col: str, rule: str, frame: pd.DataFrame) -> str:
+def _unknown_column_error(mapping: Mapping, col: str, rule: str, frame: pd.DataFrame):
+    """A MappingError naming the data's columns (``public`` leaves them out: they are data)."""
     available = [c for c in frame.columns if c != "_raw" and not c.endswith("._matched")]
     close = difflib.get_close_matches(col, available, n=3)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    return (
-        f"mapping {mapping.name!r}: column {col!r} (used by {rule}) is not in the data.{hint} "
-        f"Available columns: {', '.join(available)}"
-    )
+    public = f"mapping {mapping.name!r}: column {col!r} (used by {rule}) is not in the data."
+    return MappingError(f"{public}{hint} Available columns: {', '.join(available)}", public)
 
 
 class _Ctx:
@@ -1314,11 +1321,11 @@ def _check_columns(mapping: Mapping, frame: pd.DataFrame, extra: set[str]) -> No
             if col not in available:
                 is_lookup = any(col.startswith(f"{n}.") for n in mapping.spec.lookups)
                 if strict or is_lookup:
-                    raise MappingError(_unknown_column_msg(mapping, col, rule, frame))
+                    raise _unknown_column_error(mapping, col, rule, frame)
     if mapping.spec.melt:
         for col in mapping.spec.melt.columns:
             if col not in available and strict:
-                raise MappingError(_unknown_column_msg(mapping, col, "melt.columns", frame))
+                raise _unknown_column_error(mapping, col, "melt.columns", frame)
 
 
 def _first_reason(reasons: list[np.ndarray | None], n: int) -> np.ndarray:
