@@ -189,6 +189,15 @@ def storable_text(text: str) -> str:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def is_storable_text(text: Any) -> bool:
+    """True when ``text`` is a str that UTF-8 (and so Arrow and DuckDB) can hold."""
+    try:
+        text.encode("utf-8")
+        return True
+    except (UnicodeEncodeError, AttributeError):
+        return False
+
+
 def _is_missing(v: Any) -> bool:
     if v is None or isinstance(v, dict | list | tuple | str):
         return False

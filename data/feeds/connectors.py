@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import requests
 
-from data.events import MAX_FUTURE, MIN_TIME, SOURCES, storable_text
+from data.events import MAX_FUTURE, MIN_TIME, SOURCES, is_storable_text, storable_text
 from data.feeds.mapping import Mapping, MappingError, load_mapping, map_file
 from data.ingest import IngestResult, Pipeline
 from data.periodic import Periodic
@@ -132,10 +132,14 @@ def canonical_rows(frame: pd.DataFrame) -> pd.DataFrame:
 def records_frame(records: list[Any]) -> pd.DataFrame:
     """Canonical-shaped JSON records (dicts) as a frame; a non-object record gets a reason."""
     rows = [r if isinstance(r, dict) else {} for r in records]
+    bad_keys = None
     try:
         frame = pd.DataFrame.from_records(rows, index=range(len(rows))) if rows else pd.DataFrame()
     except Exception:  # noqa: BLE001 - text Arrow cannot hold (lone surrogates): keep objects
-        # the pipeline escapes such text and quarantines its record with a reason
+        # the pipeline escapes such values and quarantines their record with a reason; a field
+        # name that cannot be text cannot be a column: that record is quarantined here
+        bad_keys = np.array([not all(map(is_storable_text, r)) for r in rows], dtype=bool)
+        rows = [{} if bad else r for r, bad in zip(rows, bad_keys, strict=True)]
         frame = pd.DataFrame(rows, index=range(len(rows)), dtype=object)
     # object dtype: the raw text may hold what Arrow strings cannot (it is escaped if quarantined)
     frame["_raw"] = pd.Series(
@@ -145,6 +149,8 @@ def records_frame(records: list[Any]) -> pd.DataFrame:
     )
     bad = np.array([not isinstance(r, dict) for r in records], dtype=bool)
     _flag(frame, bad, "JSON record is not an object")
+    if bad_keys is not None:
+        _flag(frame, bad_keys, "a field name is not valid Unicode text (e.g. a lone surrogate)")
     return canonical_rows(frame)
 
 
