@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from data import queries
 from data.areas import scope_for_code
 from data.events import SOURCES, PushEvent, push_model_errors
+from data.openapi import openapi_text
 from data.session import current_scope, current_user
 from data.session import runtime as _runtime
 
@@ -36,6 +37,13 @@ def _bearer() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+@api.get("/openapi.json")
+def openapi() -> Response:
+    """The API's contract (OpenAPI 3.1), the same document as docs/openapi.json. Public: it
+    describes the API, it holds no data."""
+    return Response(openapi_text(), mimetype="application/json")
 
 
 @api.post("/ingest/<source>")

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SOURCES: tuple[str, ...] = ("police", "traffic", "environment", "market", "hotline")
@@ -318,7 +321,7 @@ def normalise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     if "attributes" in frame:
         out["attributes"], bad = _attributes(frame["attributes"])
         if bad is not None and bad.any():
-            unstorable.append((bad, "attributes cannot be stored as JSON text"))
+            unstorable.append((bad, "attributes are not valid JSON (or not valid Unicode)"))
     else:
         out["attributes"] = _missing_str(frame.index)
     for extra in ("_raw", "_reason"):
@@ -340,13 +343,22 @@ def normalise_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def _attributes(attrs: pd.Series) -> tuple[pd.Series, np.ndarray | None]:
     """Attributes as JSON object text (dicts are serialised; text is kept as it is), and the
     rows whose attributes cannot be stored (None when all can)."""
-    if attrs.dtype == STRING:
-        return attrs, None
-    if pd.api.types.infer_dtype(attrs, skipna=True) in ("string", "empty"):
+    if attrs.dtype == STRING or pd.api.types.infer_dtype(attrs, skipna=True) in (
+        "string",
+        "empty",
+    ):
         try:
-            return attrs.astype(STRING), None
+            text = attrs.astype(STRING)
         except Exception:  # noqa: BLE001 - lone surrogates: checked value by value below
             pass
+        else:
+            # the column is JSON: text that is not JSON (a CSV column of words) would fail the
+            # whole write; it is kept as a JSON string instead
+            bad = ~_json_valid(text)
+            if bad.any():
+                text = text.copy()
+                text[bad] = [json.dumps(t, ensure_ascii=False) for t in text[bad]]
+            return text, None
     bad = np.zeros(len(attrs), dtype=bool)
     vals: list[str | None] = []
     for i, a in enumerate(attrs.to_numpy(dtype=object)):
@@ -354,7 +366,16 @@ def _attributes(attrs: pd.Series) -> tuple[pd.Series, np.ndarray | None]:
             vals.append(None)
             continue
         try:
-            t = a if isinstance(a, str) else json.dumps(a, ensure_ascii=False, default=str)
+            t = (
+                a
+                if isinstance(a, str)
+                else json.dumps(a, ensure_ascii=False, default=str, allow_nan=False)
+            )
+            if isinstance(a, str):
+                try:
+                    json.loads(t, parse_constant=_no_constant)  # NaN is not JSON to DuckDB
+                except ValueError:  # not JSON: kept as a JSON string (see above)
+                    t = json.dumps(t, ensure_ascii=False)
         except (RecursionError, ValueError, TypeError):
             bad[i] = True
             vals.append(None)
@@ -363,6 +384,29 @@ def _attributes(attrs: pd.Series) -> tuple[pd.Series, np.ndarray | None]:
         bad[i] = safe is not t
         vals.append(safe)
     return pd.Series(vals, index=attrs.index, dtype=STRING), bad
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+_checker = threading.local()
+
+
+def _json_valid(text: pd.Series) -> np.ndarray:
+    """True where ``text`` is missing or valid JSON, checked by DuckDB (the store's own JSON
+    rules, vectorised) on a private in-memory connection of this thread."""
+    if not len(text):
+        return np.ones(0, dtype=bool)
+    con = getattr(_checker, "con", None)
+    if con is None:
+        con = _checker.con = duckdb.connect()
+    con.register("_attrs", pa.table({"a": pa.array(text, pa.string(), from_pandas=True)}))
+    try:
+        ok = con.execute("SELECT coalesce(json_valid(a), true) AS ok FROM _attrs").fetchnumpy()
+    finally:
+        con.unregister("_attrs")
+    return np.asarray(ok["ok"], dtype=bool)
 
 
 def validate_frame(source: str, frame: pd.DataFrame, now: pd.Timestamp | None = None) -> pd.Series:

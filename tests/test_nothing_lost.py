@@ -285,3 +285,34 @@ def test_mapped_drop_error_does_not_list_the_files_columns(runtime, tmp_path):
 def test_public_error_keeps_our_messages_and_hides_library_texts():
     assert "nested" in public_error(RecursionError("x"))
     assert SECRET not in public_error(ValueError(f"time data {SECRET!r} does not match"))
+
+
+def test_events_with_plain_text_attributes_read_back_not_a_500(client, runtime, tmp_path):
+    """A dropped CSV's attributes column is text, not always JSON: reading it must not fail."""
+    from tests.conftest import sign_in
+
+    drop = tmp_path / "drop"
+    feed = FolderDropFeed(FolderFeed(name="drops", path=drop, source="police"), runtime.pipeline)
+    lon, lat = tiny_cell_center(1, 2, 2)
+    (drop / "a.csv").write_text(
+        "id,time,lon,lat,category,attributes\n"
+        f"p1,2026-11-26T08:00:00+08:00,{lon},{lat},dispute,plain words\n"
+        f'p2,2026-11-26T08:00:00+08:00,{lon},{lat},dispute,"{{""k"": 1}}"\n',
+        encoding="utf-8",
+    )
+    assert feed.scan_once()[0]["accepted"] == 2
+    sign_in(client, runtime)
+    resp = client.get("/api/events")
+    assert resp.status_code == 200
+    got = {e["id"]: e["attributes"] for e in resp.get_json()["events"]}
+    assert got == {"p1": "plain words", "p2": {"k": 1}}
+
+
+def test_push_attributes_holding_nan_are_quarantined_not_a_failed_batch(client, runtime):
+    """json.loads accepts NaN, the store's JSON column does not: the record, not the batch."""
+    body = '{"events": [' + json.dumps(good(1, attributes={"x": float("nan")})) + ", "
+    body += json.dumps(good(2)) + "]}"
+    status, got = push(client, body)
+    assert status == 200, got
+    assert (got["accepted"], got["quarantined"]) == (1, 1)
+    assert "attributes" in got["errors"][0]["reason"]
