@@ -316,3 +316,28 @@ def test_push_attributes_holding_nan_are_quarantined_not_a_failed_batch(client, 
     assert status == 200, got
     assert (got["accepted"], got["quarantined"]) == (1, 1)
     assert "attributes" in got["errors"][0]["reason"]
+
+
+def test_mapped_json_drop_with_a_lone_surrogate_quarantines_that_record_only(runtime, tmp_path):
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(
+        'name = "m"\nsource = "police"\nformat = "json"\n[id]\ncolumn = "no"\n'
+        '[time]\ncolumn = "t"\nformat = "iso"\n[location]\nlon = "x"\nlat = "y"\n'
+        '[category]\nvalue = "criminal"\n[text]\ncolumn = "note"\n',
+        encoding="utf-8",
+    )
+    drop = tmp_path / "drop"
+    feed = FolderDropFeed(
+        FolderFeed(name="drops", path=drop, mapping=str(mapping)), runtime.pipeline
+    )
+    lon, lat = tiny_cell_center(1, 3, 3)
+    rec = {"t": "2026-11-26T08:00:00+08:00", "x": lon, "y": lat}
+    records = [rec | {"no": "m1", "note": "a\ud800b"}, rec | {"no": "m2", "note": "fine"}]
+    (drop / "x.json").write_text(json.dumps(records), encoding="ascii")
+
+    (report,) = feed.scan_once()
+
+    assert report["status"] == "done", report["error"]
+    assert (report["accepted"], report["quarantined"]) == (1, 1)
+    ids, quarantine = store(runtime)
+    assert ids == {"m2"} and quarantine[0][0] == "m1" and "\\ud800" in quarantine[0][2]

@@ -138,7 +138,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from data.events import CATEGORIES, SOURCES, normalise_frame
+from data.events import CATEGORIES, SOURCES, is_storable_text, normalise_frame, storable_text
 
 MAPPINGS_DIR = Path(__file__).resolve().parents[1] / "mappings"
 
@@ -703,11 +703,39 @@ def _records_frame(records: list[Any], raws: list[str], errors: list[str | None]
     for r in rows:
         cols.update(dict.fromkeys(r))
     data = {c: [_cell_text(r.get(c)) for r in rows] for c in cols}
-    frame = pd.DataFrame(data, index=range(len(rows)), dtype="str")
-    frame["_raw"] = pd.Series(raws, dtype="str")
+    try:
+        frame = pd.DataFrame(data, index=range(len(rows)), dtype="str")
+        frame["_raw"] = pd.Series(raws, dtype="str")
+    except Exception:  # noqa: BLE001 - text Arrow cannot hold (lone surrogates): rare path
+        frame, raws, errors = _escaped_records_frame(cols, data, raws, errors, len(rows))
     if any(e is not None for e in errors):
         frame["_reason"] = pd.Series(errors, dtype=object)
     return frame
+
+
+def _escaped_records_frame(cols, data, raws, errors, n):
+    """Like _records_frame's fast path, with text UTF-8 cannot hold escaped and its record
+    given a reason (so it is quarantined, not the whole file failed)."""
+    errors = list(errors)
+    bad_cols = [c for c in cols if not is_storable_text(c)]
+    for c in bad_cols:  # a field name that is not text: its records cannot be read
+        for i, v in enumerate(data.pop(c)):
+            if v != "" and errors[i] is None:
+                errors[i] = "a field name is not valid Unicode text (e.g. a lone surrogate)"
+    for c, values in data.items():
+        for i, v in enumerate(values):
+            if not is_storable_text(v):
+                values[i] = storable_text(v)
+                if errors[i] is None:
+                    errors[i] = (
+                        f"{storable_text(c)} is not valid Unicode text (e.g. a lone surrogate)"
+                    )
+    frame = pd.DataFrame(data, index=range(n), dtype="str")
+    raws = [storable_text(r) for r in raws]
+    frame["_raw"] = pd.Series(raws, dtype="str")
+    if any(e is not None for e in errors):
+        frame["_reason"] = pd.Series(errors, dtype=object)
+    return frame, raws, errors
 
 
 def _read_jsonl(path: Path, encoding: str, chunksize: int | None) -> Iterator[pd.DataFrame]:
