@@ -285,8 +285,13 @@ def write_drop(folder, fmt: str, source: str, records: list) -> int:
 
 
 @PROPS
-@given(batch=batches(max_size=15), fmt=st.sampled_from(["json", "jsonl", "csv"]))
-def test_folder_drop_conserves_every_record(live, batch, fmt):
+@given(
+    batch=batches(max_size=15),
+    fmt=st.sampled_from(["json", "jsonl", "csv"]),
+    twice=st.booleans(),
+)
+def test_folder_drop_conserves_every_record(live, batch, fmt, twice):
+    """A file, and sometimes the same records dropped again (duplicates across files)."""
     rt, _, folder = live
     source, records, good = batch
     records = fresh(records)
@@ -309,3 +314,10 @@ def test_folder_drop_conserves_every_record(live, batch, fmt):
     assert report["status"] == "done", report["error"]
     assert report["rows"] == sent
     assert_conserved(rt.db, before, sent, report, source, records, good)
+    if twice:
+        before = store_counts(rt.db)
+        write_drop(drop, fmt, source, records)
+        (report,) = feed.scan_once()
+        assert report["status"] == "done", report["error"]
+        assert_conserved(rt.db, before, sent, report, source, records, [])
+        assert report["accepted"] == 0  # nothing dropped twice is stored twice
