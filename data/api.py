@@ -17,11 +17,14 @@ from data import policy, queries
 from data.areas import scope_for_code
 from data.auth import User
 from data.events import SOURCES, PushEvent, push_model_errors
+from data.openapi import openapi_text
 from data.session import current_user
 from data.session import runtime as _runtime
 
 api = Blueprint("onegrid_api", __name__, url_prefix="/api")
 MAX_LIMIT = 10_000
+QUERY_TIME_MIN = pd.Timestamp("1970-01-01", tz="UTC")
+QUERY_TIME_MAX = pd.Timestamp("2200-01-01", tz="UTC")
 
 
 def _error(status: int, message: str, **extra) -> Response:
@@ -36,6 +39,13 @@ def _bearer() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+@api.get("/openapi.json")
+def openapi() -> Response:
+    """The API's contract (OpenAPI 3.1), the same document as docs/openapi.json. Public: it
+    describes the API, it holds no data."""
+    return Response(openapi_text(), mimetype="application/json")
 
 
 @api.post("/ingest/<source>")
@@ -60,6 +70,8 @@ def ingest(source: str) -> Response:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         return _error(400, f"body is not valid JSON: {exc}")
+    except RecursionError:
+        return _error(400, "body is not valid JSON: nested too deeply")
     if not isinstance(doc, dict) or not isinstance(doc.get("events"), list):
         return _error(400, 'body must be a JSON object {"events": [...]}')
     records = doc["events"]
@@ -70,6 +82,21 @@ def ingest(source: str) -> Response:
     frame = _push_frame(source, records)
     result = rt.pipeline.ingest_frame(source, frame, feed=f"push:{source}")
     return jsonify(result.as_dict())
+
+
+PUSH_FRAME_COLUMNS = [
+    "id",
+    "time",
+    "lon",
+    "lat",
+    "category",
+    "severity",
+    "value",
+    "text",
+    "attributes",
+    "_raw",
+    "_reason",
+]
 
 
 def _push_frame(source: str, records: list) -> pd.DataFrame:
@@ -83,7 +110,8 @@ def _push_frame(source: str, records: list) -> pd.DataFrame:
             rid = rec.get("id") if isinstance(rec, dict) else None
             rows.append(
                 {
-                    "id": None if rid is None else str(rid),
+                    # an id that is not text or a number is no id (the raw record keeps it)
+                    "id": str(rid) if isinstance(rid, str | int | float) else None,
                     "_raw": raw,
                     "_reason": _pydantic_reason(exc),
                 }
@@ -100,27 +128,18 @@ def _push_frame(source: str, records: list) -> pd.DataFrame:
                 "severity": ev.severity,
                 "value": ev.value,
                 "text": ev.text,
-                "attributes": json.dumps(ev.attributes, ensure_ascii=False, default=str),
+                # serialised by the pipeline, which quarantines what cannot be stored
+                "attributes": ev.attributes,
                 "_raw": raw,
                 "_reason": reason,
             }
         )
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "id",
-            "time",
-            "lon",
-            "lat",
-            "category",
-            "severity",
-            "value",
-            "text",
-            "attributes",
-            "_raw",
-            "_reason",
-        ],
-    )
+    columns = PUSH_FRAME_COLUMNS
+    try:
+        frame = pd.DataFrame(rows, columns=columns)
+    except Exception:  # noqa: BLE001 - text Arrow cannot hold (lone surrogates): keep objects
+        # normalise_frame then escapes such text and quarantines its record with a reason
+        frame = pd.DataFrame(rows, columns=columns, dtype=object)
     frame["time"] = pd.to_datetime(frame["time"], utc=True, errors="coerce")
     return frame
 
@@ -159,10 +178,19 @@ def _parse_time(name: str) -> pd.Timestamp | None:
     v = request.args.get(name)
     if v is None:
         return None
-    t = pd.Timestamp(v)
-    if t.tzinfo is None:
+    try:
+        t = pd.Timestamp(v)
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(
+            f"{name} is not an ISO 8601 time, e.g. 2026-11-26T08:00:00+08:00"
+        ) from None
+    if t is pd.NaT or t.tzinfo is None:
         raise ValueError(f"{name} needs a UTC offset, e.g. 2026-11-26T08:00:00+08:00")
-    return t.tz_convert("UTC")
+    t = t.tz_convert("UTC")
+    # the store and Python's datetime both end somewhere: a query bound is a plausible date
+    if not QUERY_TIME_MIN <= t <= QUERY_TIME_MAX:
+        raise ValueError(f"{name} must lie between 1970 and 2200")
+    return t
 
 
 @api.get("/feeds")

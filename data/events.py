@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SOURCES: tuple[str, ...] = ("police", "traffic", "environment", "market", "hotline")
@@ -117,7 +120,12 @@ class PushEvent(BaseModel):
     def _aware(cls, v: dt.datetime) -> dt.datetime:
         if v.tzinfo is None:
             raise ValueError("time needs a UTC offset, e.g. 2026-11-26T08:00:00+08:00")
-        return v.astimezone(dt.UTC)
+        try:
+            return v.astimezone(dt.UTC)
+        except OverflowError:
+            # 0001-01-01T00:00+01:00 or 9999-12-31T23:59-05:00 have no UTC time in range;
+            # pydantic turns only ValueError into a validation error (a reason, not a 500)
+            raise ValueError("time out of range (years 1-9999 in UTC)") from None
 
     @model_validator(mode="after")
     def _finite(self) -> PushEvent:
@@ -174,58 +182,231 @@ def _missing_str(index: pd.Index) -> pd.Series:
     return pd.Series(pd.NA, index=index, dtype=STRING)
 
 
+def storable_text(text: str) -> str:
+    """``text`` with anything UTF-8 cannot hold (lone surrogates such as ``\\ud800``) escaped as
+    ``\\ud800``, so it can be stored and shown; valid text comes back unchanged."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def is_storable_text(text: Any) -> bool:
+    """True when ``text`` is a str that UTF-8 (and so Arrow and DuckDB) can hold."""
+    try:
+        text.encode("utf-8")
+        return True
+    except (UnicodeEncodeError, AttributeError):
+        return False
+
+
+def _is_missing(v: Any) -> bool:
+    if v is None or isinstance(v, dict | list | tuple | str):
+        return False
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):  # arrays and other containers are values, not missing
+        return False
+
+
+def _safe_str(v: Any) -> str | None:
+    """Text of one value, or None when even that fails (e.g. nesting too deep for ``str``)."""
+    try:
+        return v if isinstance(v, str) else str(v)
+    except (RecursionError, ValueError):
+        return None
+
+
+def _text_column(s: pd.Series, name: str) -> tuple[pd.Series, np.ndarray | None]:
+    """A text column as Arrow-backed strings, and the rows that cannot be stored as text.
+
+    The vectorised conversion handles every valid input. Only when it fails (a lone surrogate,
+    which UTF-8 cannot encode, or a value whose ``str`` fails) is the column converted value by
+    value: bad values are escaped (so the quarantine can keep them) and their rows flagged.
+    """
+    try:
+        return _as_str_series(s), None
+    except Exception:  # noqa: BLE001 - any failure falls back to the value-by-value path
+        pass
+    bad = np.zeros(len(s), dtype=bool)
+    vals: list[str | None] = []
+    for i, v in enumerate(s.to_numpy(dtype=object)):
+        if _is_missing(v):
+            vals.append(None)
+            continue
+        text = _safe_str(v)
+        if text is None:
+            bad[i] = True
+            vals.append(None)
+            continue
+        safe = storable_text(text)
+        bad[i] = safe is not text
+        vals.append(safe)
+    return pd.Series(vals, index=s.index, dtype=STRING), bad
+
+
+def _time_column(t: pd.Series) -> pd.Series:
+    if not isinstance(t.dtype, pd.DatetimeTZDtype):
+        try:
+            t = pd.to_datetime(t, errors="coerce", utc=True, format="ISO8601")
+        except Exception:  # noqa: BLE001 - odd values (objects, surrogates): one by one
+            t = pd.Series([_one_time(v) for v in t.to_numpy(dtype=object)], index=t.index)
+            t = pd.to_datetime(t, errors="coerce", utc=True)
+    return t.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+
+
+def _one_time(v: Any) -> pd.Timestamp:
+    if isinstance(v, str | dt.datetime | pd.Timestamp):
+        try:
+            return pd.to_datetime(v, utc=True, format="ISO8601")
+        except Exception:  # noqa: BLE001 - anything unparseable is a missing time
+            return pd.NaT
+    return pd.NaT
+
+
+def _number_column(s: pd.Series) -> pd.Series:
+    try:
+        return pd.to_numeric(s, errors="coerce").astype("float64")
+    except Exception:  # noqa: BLE001 - e.g. integers too large for any number type
+        return pd.Series([_one_number(v) for v in s.to_numpy(dtype=object)], index=s.index)
+
+
+def _one_number(v: Any) -> float:
+    if isinstance(v, bool | str | int | float | np.number):
+        try:
+            return float(v)
+        except (ValueError, OverflowError):
+            return np.nan
+    return np.nan
+
+
+# A severity far outside 1..5 is kept in range of Int64 (it is still flagged as outside 1..5).
+_SEVERITY_CLIP = 1000
+
+
 def normalise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Coerce a feed's frame to canonical dtypes, adding missing optional columns.
 
     Text columns become Arrow-backed strings. Values that cannot be coerced become missing, and
-    ``validate_frame`` then gives the reason.
+    ``validate_frame`` then gives the reason. Text that cannot be stored at all (lone surrogates,
+    attributes nested too deep to serialise) is escaped and its row gets a ``_reason``.
     """
     out = pd.DataFrame(index=frame.index)
-    out["id"] = _as_str_series(frame["id"]) if "id" in frame else _missing_str(frame.index)
+    unstorable: list[tuple[np.ndarray, str]] = []
+
+    def text(col: str) -> pd.Series:
+        if col not in frame:
+            return _missing_str(frame.index)
+        s, bad = _text_column(frame[col], col)
+        if bad is not None and bad.any():
+            unstorable.append((bad, f"{col} is not valid Unicode text (e.g. a lone surrogate)"))
+        return s
+
+    out["id"] = text("id")
     if "time" in frame:
-        t = frame["time"]
-        if not isinstance(t.dtype, pd.DatetimeTZDtype):
-            t = pd.to_datetime(t, errors="coerce", utc=True, format="ISO8601")
-        out["time"] = t.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+        out["time"] = _time_column(frame["time"])
     else:
         out["time"] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us, UTC]")
     for col in ("lon", "lat", "value"):
-        out[col] = (
-            pd.to_numeric(frame[col], errors="coerce").astype("float64") if col in frame else np.nan
-        )
+        out[col] = _number_column(frame[col]) if col in frame else np.nan
     for col in ("category", "text"):
-        out[col] = _as_str_series(frame[col]) if col in frame else _missing_str(frame.index)
-    sev = pd.to_numeric(frame["severity"], errors="coerce") if "severity" in frame else None
+        out[col] = text(col)
+    sev = _number_column(frame["severity"]) if "severity" in frame else None
     out["severity"] = (
         pd.Series(pd.NA, index=frame.index, dtype="Int64")
         if sev is None
-        else sev.round().astype("Int64")
+        else sev.clip(-_SEVERITY_CLIP, _SEVERITY_CLIP).round().astype("Int64")
     )
-    out["attributes"] = (
-        _attributes(frame["attributes"]) if "attributes" in frame else _missing_str(frame.index)
-    )
+    if "attributes" in frame:
+        out["attributes"], bad = _attributes(frame["attributes"])
+        if bad is not None and bad.any():
+            unstorable.append((bad, "attributes are not valid JSON (or not valid Unicode)"))
+    else:
+        out["attributes"] = _missing_str(frame.index)
     for extra in ("_raw", "_reason"):
         if extra in frame:
             out[extra] = frame[extra]
+    if unstorable:
+        reason = (
+            out["_reason"].to_numpy(dtype=object, copy=True)
+            if "_reason" in out
+            else np.full(len(out), None, dtype=object)
+        )
+        for bad, text_ in unstorable:
+            take = bad & pd.isna(reason)
+            reason[take] = text_
+        out["_reason"] = pd.Series(reason, index=out.index, dtype=object)
     return out
 
 
-def _attributes(attrs: pd.Series) -> pd.Series:
-    """Attributes as JSON object text (dicts are serialised; text is kept as it is)."""
-    if attrs.dtype == STRING or pd.api.types.infer_dtype(attrs, skipna=True) in ("string", "empty"):
-        return attrs.astype(STRING)
-    return pd.Series(
-        [
-            None
-            if a is None or (not isinstance(a, dict | list) and pd.isna(a))
-            else a
-            if isinstance(a, str)
-            else json.dumps(a, ensure_ascii=False, default=str)
-            for a in attrs
-        ],
-        index=attrs.index,
-        dtype=STRING,
-    )
+def _attributes(attrs: pd.Series) -> tuple[pd.Series, np.ndarray | None]:
+    """Attributes as JSON object text (dicts are serialised; text is kept as it is), and the
+    rows whose attributes cannot be stored (None when all can)."""
+    if attrs.dtype == STRING or pd.api.types.infer_dtype(attrs, skipna=True) in (
+        "string",
+        "empty",
+    ):
+        try:
+            text = attrs.astype(STRING)
+        except Exception:  # noqa: BLE001 - lone surrogates: checked value by value below
+            pass
+        else:
+            # the column is JSON: text that is not JSON (a CSV column of words) would fail the
+            # whole write; it is kept as a JSON string instead
+            bad = ~_json_valid(text)
+            if bad.any():
+                text = text.copy()
+                text[bad] = [json.dumps(t, ensure_ascii=False) for t in text[bad]]
+            return text, None
+    bad = np.zeros(len(attrs), dtype=bool)
+    vals: list[str | None] = []
+    for i, a in enumerate(attrs.to_numpy(dtype=object)):
+        if _is_missing(a):
+            vals.append(None)
+            continue
+        try:
+            t = (
+                a
+                if isinstance(a, str)
+                else json.dumps(a, ensure_ascii=False, default=str, allow_nan=False)
+            )
+            if isinstance(a, str):
+                try:
+                    json.loads(t, parse_constant=_no_constant)  # NaN is not JSON to DuckDB
+                except ValueError:  # not JSON: kept as a JSON string (see above)
+                    t = json.dumps(t, ensure_ascii=False)
+        except (RecursionError, ValueError, TypeError):
+            bad[i] = True
+            vals.append(None)
+            continue
+        safe = storable_text(t)
+        bad[i] = safe is not t
+        vals.append(safe)
+    return pd.Series(vals, index=attrs.index, dtype=STRING), bad
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+_checker = threading.local()
+
+
+def _json_valid(text: pd.Series) -> np.ndarray:
+    """True where ``text`` is missing or valid JSON, checked by DuckDB (the store's own JSON
+    rules, vectorised) on a private in-memory connection of this thread."""
+    if not len(text):
+        return np.ones(0, dtype=bool)
+    con = getattr(_checker, "con", None)
+    if con is None:
+        con = _checker.con = duckdb.connect()
+    con.register("_attrs", pa.table({"a": pa.array(text, pa.string(), from_pandas=True)}))
+    try:
+        ok = con.execute("SELECT coalesce(json_valid(a), true) AS ok FROM _attrs").fetchnumpy()
+    finally:
+        con.unregister("_attrs")
+    return np.asarray(ok["ok"], dtype=bool)
 
 
 def validate_frame(source: str, frame: pd.DataFrame, now: pd.Timestamp | None = None) -> pd.Series:

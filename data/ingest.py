@@ -20,13 +20,15 @@ import pandas as pd
 import pyarrow as pa
 
 from data.areas import cell_lineage, install_region, lineage_arrays
-from data.events import SOURCES, normalise_frame, validate_frame
+from data.events import SOURCES, normalise_frame, storable_text, validate_frame
 from data.placement import OUTSIDE, Placer
 from data.schema import BUCKET_SECONDS
 from data.store import Database
 
 OUTSIDE_REASON = "outside region"
 MAX_ERRORS_REPORTED = 100
+# a reason is our own sentence plus at most a short quote of the value; bound it all the same
+MAX_REASON_LEN = 1000
 
 
 @dataclass
@@ -157,8 +159,11 @@ class Pipeline:
         outside = ok & (cells == OUTSIDE)
         reasons[outside] = OUTSIDE_REASON
         ok &= ~outside
-        # a key repeated inside one batch is a duplicate, like one already stored
-        repeated = ok & frame["id"].duplicated(keep="first").to_numpy()
+        # a key repeated inside one batch is a duplicate, like one already stored; only valid
+        # rows count: an invalid record must not make a later valid one with its id a duplicate
+        repeated = np.zeros(len(frame), dtype=bool)
+        idx = np.flatnonzero(ok)
+        repeated[idx] = frame["id"].iloc[idx].duplicated(keep="first").to_numpy()
         ok &= ~repeated
         bad = ~ok & ~repeated
         return _Batch(
@@ -203,7 +208,7 @@ class Pipeline:
                 ON CONFLICT (source) DO UPDATE SET errors = feed_status.errors + 1,
                     last_error = excluded.last_error, last_error_at = excluded.last_error_at
                 """,
-                [source, message[:2000]],
+                [source, storable_text(message)[:2000]],
             )
         )
 
@@ -242,12 +247,7 @@ class Pipeline:
         rows = frame.loc[bad]
         if "_raw" in rows:
             # feeds may hand over the parsed record: it is serialised only when quarantined
-            raw = [
-                r
-                if r is None or isinstance(r, str)
-                else json.dumps(r, ensure_ascii=False, default=str)
-                for r in rows["_raw"].astype("object").where(rows["_raw"].notna(), None)
-            ]
+            raw = [_raw_text(r) for r in rows["_raw"].to_numpy(dtype=object)]
         else:
             raw = _records_as_json(rows)
         return pd.DataFrame(
@@ -255,9 +255,9 @@ class Pipeline:
                 "source": source,
                 "feed": feed or source,
                 "received_at": pd.Series([now] * len(rows), dtype="datetime64[us, UTC]"),
-                "reason": reasons[bad].astype(str),
+                "reason": _storable([str(r)[:MAX_REASON_LEN] for r in reasons[bad]]),
                 "source_event_id": rows["id"].astype("object").tolist(),
-                "raw": raw,
+                "raw": _storable(raw),
             }
         )
 
@@ -266,7 +266,11 @@ class Pipeline:
         idx = np.flatnonzero(bad)[:MAX_ERRORS_REPORTED]
         ids = frame["id"].to_numpy(dtype=object)
         return [
-            {"index": int(i), "id": None if pd.isna(ids[i]) else ids[i], "reason": reasons[i]}
+            {
+                "index": int(i),
+                "id": None if pd.isna(ids[i]) else ids[i],
+                "reason": storable_text(str(reasons[i]))[:MAX_REASON_LEN],
+            }
             for i in idx
         ]
 
@@ -347,6 +351,36 @@ def _records_as_json(rows: pd.DataFrame) -> list[str]:
     cols = [c for c in rows.columns if not c.startswith("_")]
     if not len(rows):
         return []
-    text = rows[cols].to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
+    try:
+        text = rows[cols].to_json(
+            orient="records", lines=True, date_format="iso", force_ascii=False
+        )
+    except Exception:  # noqa: BLE001 - a value to_json cannot write: one record at a time
+        return [_raw_text(r) for r in rows[cols].astype(object).to_dict(orient="records")]
     # JSON escapes newlines inside strings, so one line is one record
     return text.splitlines()
+
+
+def _raw_text(r) -> str | None:
+    """One quarantined record's raw text: text as it came, a parsed record as JSON."""
+    if r is None or isinstance(r, str):
+        return r
+    if not isinstance(r, dict | list) and pd.isna(r):
+        return None
+    try:
+        return json.dumps(r, ensure_ascii=False, default=str)
+    except (RecursionError, ValueError, TypeError):
+        # nested deeper than the JSON writer goes: keep what can be written, and say so
+        return f"<record of type {type(r).__name__} too deeply nested to write out>"
+
+
+def _storable(texts: list) -> list:
+    """``texts`` as the store can hold them: lone surrogates escaped (see storable_text).
+    The whole list is checked at C speed; only a list that fails is escaped value by value."""
+    try:
+        pa.array(texts, type=pa.string())
+        return texts
+    except Exception:  # noqa: BLE001 - UnicodeEncodeError or ArrowInvalid: escape each
+        return [
+            t if t is None else storable_text(t if isinstance(t, str) else str(t)) for t in texts
+        ]

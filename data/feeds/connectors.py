@@ -17,7 +17,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
@@ -28,8 +30,8 @@ import numpy as np
 import pandas as pd
 import requests
 
-from data.events import MAX_FUTURE, MIN_TIME, SOURCES
-from data.feeds.mapping import Mapping, load_mapping, map_file
+from data.events import MAX_FUTURE, MIN_TIME, SOURCES, is_storable_text, storable_text
+from data.feeds.mapping import Mapping, MappingError, load_mapping, map_file
 from data.ingest import IngestResult, Pipeline
 from data.periodic import Periodic
 from data.settings import FolderFeed, PullFeed
@@ -52,6 +54,38 @@ CURSOR_TABLE_SQL = (
     "CREATE TABLE IF NOT EXISTS feed_cursors "
     "(feed VARCHAR PRIMARY KEY, cursor VARCHAR, updated_at TIMESTAMPTZ)"
 )
+
+
+class FeedFileError(ValueError):
+    """A file or body that cannot be read as records; its text names no content of the file."""
+
+
+class DropRefused(FeedFileError):
+    """A dropped file the folder feed will not open (a link, or not a plain file of the folder)."""
+
+
+def public_error(exc: BaseException) -> str:
+    """The text of a feed failure that may be shown to users (feed health, drop reports).
+
+    Library exceptions may quote what they failed to read (a header line, a value, a row), and a
+    dropped file may be a link to a secret: only our own messages, which never quote file
+    contents, and fixed descriptions of common failures are shown. The server log gets the rest
+    at DEBUG level.
+    """
+    if isinstance(exc, FeedFileError):
+        return f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, MappingError):
+        return f"MappingError: {exc.public}"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not valid {exc.encoding} text (byte {exc.start})"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply to read"
+    if isinstance(exc, requests.RequestException):
+        # status, reason and URL come from the configuration and the server, not the body
+        return f"{type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__} while reading (the file's contents are not shown)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -85,7 +119,10 @@ def canonical_rows(frame: pd.DataFrame) -> pd.DataFrame:
     if "_raw" not in out:
         out["_raw"] = _json_lines(out)
     if "time" in out and not isinstance(out["time"].dtype, pd.DatetimeTZDtype):
-        text = out["time"].astype("str").str.strip()
+        try:
+            text = out["time"].astype("str").str.strip()
+        except Exception:  # noqa: BLE001 - text Arrow cannot hold (lone surrogates): escape it
+            text = out["time"].map(lambda v: storable_text(str(v))).astype("str").str.strip()
         parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
         naive = parsed.notna() & ~text.str.contains(_OFFSET_RE, regex=True).fillna(False)
         _flag(out, naive.to_numpy(dtype=bool), NAIVE_TIME_REASON)
@@ -95,10 +132,25 @@ def canonical_rows(frame: pd.DataFrame) -> pd.DataFrame:
 def records_frame(records: list[Any]) -> pd.DataFrame:
     """Canonical-shaped JSON records (dicts) as a frame; a non-object record gets a reason."""
     rows = [r if isinstance(r, dict) else {} for r in records]
-    frame = pd.DataFrame.from_records(rows, index=range(len(rows))) if rows else pd.DataFrame()
-    frame["_raw"] = [json.dumps(r, ensure_ascii=False, default=str) for r in records]
+    bad_keys = None
+    try:
+        frame = pd.DataFrame.from_records(rows, index=range(len(rows))) if rows else pd.DataFrame()
+    except Exception:  # noqa: BLE001 - text Arrow cannot hold (lone surrogates): keep objects
+        # the pipeline escapes such values and quarantines their record with a reason; a field
+        # name that cannot be text cannot be a column: that record is quarantined here
+        bad_keys = np.array([not all(map(is_storable_text, r)) for r in rows], dtype=bool)
+        rows = [{} if bad else r for r, bad in zip(rows, bad_keys, strict=True)]
+        frame = pd.DataFrame(rows, index=range(len(rows)), dtype=object)
+    # object dtype: the raw text may hold what Arrow strings cannot (it is escaped if quarantined)
+    frame["_raw"] = pd.Series(
+        [json.dumps(r, ensure_ascii=False, default=str) for r in records],
+        index=frame.index,
+        dtype=object,
+    )
     bad = np.array([not isinstance(r, dict) for r in records], dtype=bool)
     _flag(frame, bad, "JSON record is not an object")
+    if bad_keys is not None:
+        _flag(frame, bad_keys, "a field name is not valid Unicode text (e.g. a lone surrogate)")
     return canonical_rows(frame)
 
 
@@ -108,15 +160,17 @@ def json_records(data: Any) -> list[Any]:
         return data["events"]
     if isinstance(data, list):
         return data
-    raise ValueError('expected a JSON list of events or an object {"events": [...]}')
+    raise FeedFileError('expected a JSON list of events or an object {"events": [...]}')
 
 
 def _check_columns(frame: pd.DataFrame, origin: str) -> None:
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
-        raise ValueError(
+        # the file's own header is its content: say how many columns it has, never what they are
+        raise FeedFileError(
             f"{origin}: columns {missing} missing; a file without a mapping must hold the "
-            f"canonical columns {', '.join(REQUIRED_COLUMNS)} (found: {', '.join(frame.columns)})"
+            f"canonical columns {', '.join(REQUIRED_COLUMNS)} (the file has "
+            f"{len(frame.columns)} column(s))"
         )
 
 
@@ -164,15 +218,22 @@ def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
         yield canonical_rows(chunk)
 
 
-def canonical_file_chunks(path: Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-    """Read a canonical-shaped file (csv, jsonl, json, parquet) in chunks of ``chunk_rows``."""
-    suffix = path.suffix.lower()
+def canonical_file_chunks(
+    path: Path, chunk_rows: int = CHUNK_ROWS, suffix: str | None = None
+) -> Iterator[pd.DataFrame]:
+    """Read a canonical-shaped file (csv, jsonl, json, parquet) in chunks of ``chunk_rows``.
+
+    ``suffix`` gives the type when ``path`` has none (a ``/proc/self/fd`` path)."""
+    suffix = (suffix or path.suffix).lower()
     if suffix == ".csv":
         yield from _csv_chunks(path, chunk_rows)
     elif suffix == ".jsonl":
         yield from _jsonl_chunks(path, chunk_rows)
     elif suffix == ".json":
-        records = json_records(json.loads(path.read_text(encoding="utf-8")))
+        try:
+            records = json_records(json.loads(path.read_text(encoding="utf-8")))
+        except RecursionError:
+            raise FeedFileError("JSON nested too deeply to read") from None
         for start in range(0, len(records), chunk_rows):
             yield records_frame(records[start : start + chunk_rows])
     elif suffix == ".parquet":
@@ -340,8 +401,9 @@ class HttpPullFeed(_Poller):
         self._session.close()
 
     def _error(self, exc: Exception) -> None:
-        msg = f"pull {self.name}: {type(exc).__name__}: {exc}"
+        msg = f"pull {self.name}: {public_error(exc)}"
         log.warning(msg)
+        log.debug("pull %s failed", self.name, exc_info=exc)
         try:
             self.pipeline.record_error(self.spec.source, msg)
         except Exception:  # the store may be closing; logging is all that is left
@@ -378,11 +440,48 @@ class HttpPullFeed(_Poller):
 
 
 def is_complete_drop(path: Path) -> bool:
-    """True for a finished data file: a known type, not hidden, not a temporary name."""
+    """True for a finished data file: a known type, not hidden, not a temporary name.
+
+    A symbolic link with such a name counts too (without following it), so that the feed
+    refuses it and moves it aside instead of leaving it to be looked at again and again."""
     name = path.name
-    if name.startswith(".") or name.endswith(INCOMPLETE_SUFFIXES) or not path.is_file():
+    if name.startswith(".") or name.endswith(INCOMPLETE_SUFFIXES):
+        return False
+    if not (path.is_symlink() or path.is_file()):
         return False
     return path.suffix.lower() in DROP_SUFFIXES
+
+
+def open_drop(folder: Path, path: Path) -> int:
+    """Open a dropped file for reading, refusing anything but a plain file of ``folder``.
+
+    Refused (``DropRefused``): a symbolic link (even one pointing inside the folder: a drop is
+    a file, not a pointer), a path that resolves outside ``folder``, anything that is not a
+    regular file, and a file with other hard links (another name for a file elsewhere). The
+    file is opened with ``O_NOFOLLOW`` and checked on the open descriptor, so swapping the
+    name for a link after the check does not help. Returns the descriptor (the caller closes).
+    """
+    if path.is_symlink():
+        raise DropRefused("refused: the file is a symbolic link")
+    if path.resolve().parent != folder.resolve():
+        raise DropRefused("refused: the file resolves outside the drop folder")
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise DropRefused(f"refused: cannot open the file ({exc.strerror})") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+        os.close(fd)
+        what = "not a regular file" if not stat.S_ISREG(st.st_mode) else "has other hard links"
+        raise DropRefused(f"refused: the file {what}")
+    return fd
+
+
+def _fd_path(fd: int, path: Path) -> Path:
+    """A path that reads exactly the open file ``fd`` (Linux ``/proc``), else ``path``."""
+    proc = Path(f"/proc/self/fd/{fd}")
+    return proc if proc.exists() else path
 
 
 def _free_name(folder: Path, name: str) -> Path:
@@ -435,32 +534,41 @@ class FolderDropFeed(_Poller):
             return prefix
         if self.spec.source:
             return self.spec.source
-        raise ValueError(
+        raise FeedFileError(
             f"cannot tell the source of {path.name}: name it <source>__{path.name} "
             f"(source one of {', '.join(SOURCES)}) or set source / mapping in the feed settings"
         )
 
-    def _frames(self, path: Path) -> Iterator[pd.DataFrame]:
+    def _frames(self, path: Path, read_as: Path) -> Iterator[pd.DataFrame]:
         if self.mapping is not None:
             lookups = mapping_lookups(self.mapping)
-            return map_file(self.mapping, path, lookups=lookups, chunksize=CHUNK_ROWS)
-        return canonical_file_chunks(path, CHUNK_ROWS)
+            return map_file(self.mapping, read_as, lookups=lookups, chunksize=CHUNK_ROWS)
+        return canonical_file_chunks(read_as, CHUNK_ROWS, suffix=path.suffix)
 
     def ingest_file(self, path: Path) -> dict:
-        """Ingest one file, move it to done/ or failed/ and write its report; returns the report."""
+        """Ingest one file, move it to done/ or failed/ and write its report; returns the report.
+
+        Links and files that are not plain files of the folder are refused unread (failed/)."""
         started = pd.Timestamp.now(tz="UTC").floor("us")
         t0 = time.monotonic()
         report: dict[str, Any] = {"file": path.name, "feed": self.name, "status": "done"}
         result, rows, error = IngestResult(), 0, None
+        fd = None
         try:
             source = self.source_for(path)
             report["source"] = source
             report["mapping"] = self.mapping.name if self.mapping else None
-            result, _, rows = ingest_chunks(self.pipeline, source, self._frames(path), self.name)
+            fd = open_drop(self.folder, path)
+            frames = self._frames(path, _fd_path(fd, path))
+            result, _, rows = ingest_chunks(self.pipeline, source, frames, self.name)
         except Exception as exc:  # an unreadable file goes to failed/, the feed carries on
-            error = f"{type(exc).__name__}: {exc}"
+            error = public_error(exc)
             report["status"] = "failed"
+            log.debug("folder %s: %s failed", self.name, path.name, exc_info=exc)
             self._error(report.get("source") or self.spec.source, path, error)
+        finally:
+            if fd is not None:
+                os.close(fd)
         report.update(self._counts(result, rows, started, error))
         report["seconds"] = round(time.monotonic() - t0, 3)
         report["finished_at"] = pd.Timestamp.now(tz="UTC").isoformat()
@@ -505,5 +613,5 @@ class FolderDropFeed(_Poller):
         target = _free_name(folder, path.name)
         shutil.move(str(path), target)
         report["moved_to"] = str(target)
-        text = json.dumps(report, ensure_ascii=False, indent=2, default=str)
+        text = storable_text(json.dumps(report, ensure_ascii=False, indent=2, default=str))
         Path(f"{target}.report.json").write_text(text, encoding="utf-8")

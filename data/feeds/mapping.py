@@ -138,7 +138,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from data.events import CATEGORIES, SOURCES, normalise_frame
+from data.events import CATEGORIES, SOURCES, is_storable_text, normalise_frame, storable_text
 
 MAPPINGS_DIR = Path(__file__).resolve().parents[1] / "mappings"
 
@@ -156,7 +156,15 @@ __all__ = [
 
 
 class MappingError(ValueError):
-    """A mapping file is wrong, or does not fit the data it is applied to."""
+    """A mapping file is wrong, or does not fit the data it is applied to.
+
+    ``public``: the message without anything read from the data file (column names, values),
+    for texts other users may see (a folder feed's health); the full message helps whoever runs
+    the import or replay at the terminal."""
+
+    def __init__(self, message: str, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = public if public is not None else message
 
 
 # --------------------------------------------------------------------------------------------
@@ -695,11 +703,39 @@ def _records_frame(records: list[Any], raws: list[str], errors: list[str | None]
     for r in rows:
         cols.update(dict.fromkeys(r))
     data = {c: [_cell_text(r.get(c)) for r in rows] for c in cols}
-    frame = pd.DataFrame(data, index=range(len(rows)), dtype="str")
-    frame["_raw"] = pd.Series(raws, dtype="str")
+    try:
+        frame = pd.DataFrame(data, index=range(len(rows)), dtype="str")
+        frame["_raw"] = pd.Series(raws, dtype="str")
+    except Exception:  # noqa: BLE001 - text Arrow cannot hold (lone surrogates): rare path
+        frame, raws, errors = _escaped_records_frame(cols, data, raws, errors, len(rows))
     if any(e is not None for e in errors):
         frame["_reason"] = pd.Series(errors, dtype=object)
     return frame
+
+
+def _escaped_records_frame(cols, data, raws, errors, n):
+    """Like _records_frame's fast path, with text UTF-8 cannot hold escaped and its record
+    given a reason (so it is quarantined, not the whole file failed)."""
+    errors = list(errors)
+    bad_cols = [c for c in cols if not is_storable_text(c)]
+    for c in bad_cols:  # a field name that is not text: its records cannot be read
+        for i, v in enumerate(data.pop(c)):
+            if v != "" and errors[i] is None:
+                errors[i] = "a field name is not valid Unicode text (e.g. a lone surrogate)"
+    for c, values in data.items():
+        for i, v in enumerate(values):
+            if not is_storable_text(v):
+                values[i] = storable_text(v)
+                if errors[i] is None:
+                    errors[i] = (
+                        f"{storable_text(c)} is not valid Unicode text (e.g. a lone surrogate)"
+                    )
+    frame = pd.DataFrame(data, index=range(n), dtype="str")
+    raws = [storable_text(r) for r in raws]
+    frame["_raw"] = pd.Series(raws, dtype="str")
+    if any(e is not None for e in errors):
+        frame["_reason"] = pd.Series(errors, dtype=object)
+    return frame, raws, errors
 
 
 def _read_jsonl(path: Path, encoding: str, chunksize: int | None) -> Iterator[pd.DataFrame]:
@@ -896,7 +932,7 @@ def _join(mapping: Mapping, raw: pd.DataFrame, tables: dict[str, pd.DataFrame]) 
     for name, table in tables.items():
         spec = mapping.spec.lookups[name]
         if spec.on not in raw.columns:
-            raise MappingError(_unknown_column_msg(mapping, spec.on, f"lookups.{name}.on", raw))
+            raise _unknown_column_error(mapping, spec.on, f"lookups.{name}.on", raw)
         keys = raw[spec.on].astype("str").str.strip()
         hit = keys.isin(table.index)
         for col in spec.columns:
@@ -910,14 +946,13 @@ def _join(mapping: Mapping, raw: pd.DataFrame, tables: dict[str, pd.DataFrame]) 
 # --------------------------------------------------------------------------------------------
 
 
-def _unknown_column_msg(mapping: Mapping, col: str, rule: str, frame: pd.DataFrame) -> str:
+def _unknown_column_error(mapping: Mapping, col: str, rule: str, frame: pd.DataFrame):
+    """A MappingError naming the data's columns (``public`` leaves them out: they are data)."""
     available = [c for c in frame.columns if c != "_raw" and not c.endswith("._matched")]
     close = difflib.get_close_matches(col, available, n=3)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    return (
-        f"mapping {mapping.name!r}: column {col!r} (used by {rule}) is not in the data.{hint} "
-        f"Available columns: {', '.join(available)}"
-    )
+    public = f"mapping {mapping.name!r}: column {col!r} (used by {rule}) is not in the data."
+    return MappingError(f"{public}{hint} Available columns: {', '.join(available)}", public)
 
 
 class _Ctx:
@@ -1314,11 +1349,11 @@ def _check_columns(mapping: Mapping, frame: pd.DataFrame, extra: set[str]) -> No
             if col not in available:
                 is_lookup = any(col.startswith(f"{n}.") for n in mapping.spec.lookups)
                 if strict or is_lookup:
-                    raise MappingError(_unknown_column_msg(mapping, col, rule, frame))
+                    raise _unknown_column_error(mapping, col, rule, frame)
     if mapping.spec.melt:
         for col in mapping.spec.melt.columns:
             if col not in available and strict:
-                raise MappingError(_unknown_column_msg(mapping, col, "melt.columns", frame))
+                raise _unknown_column_error(mapping, col, "melt.columns", frame)
 
 
 def _first_reason(reasons: list[np.ndarray | None], n: int) -> np.ndarray:

@@ -1,0 +1,331 @@
+"""The machine-readable contract of the HTTP API: an OpenAPI 3.1 document.
+
+Built from the pydantic models (``PushEvent`` is the push record the API validates with; the
+answer models below describe what the routes return), served at ``GET /api/openapi.json`` and
+kept in ``docs/openapi.json``. Regenerate the file after changing the API:
+
+    python -m data.openapi > docs/openapi.json
+
+tests/test_openapi.py checks the file, the served document and the Flask routes agree.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import models_json_schema
+
+from data.events import CATEGORIES, MAX_ID_LEN, SOURCES, PushEvent
+
+VERSION = "1.0.0"
+REF = "#/components/schemas/{model}"
+
+
+class _Answer(BaseModel):
+    # answers may grow fields; clients must ignore the ones they do not know
+    model_config = ConfigDict(extra="allow")
+
+
+class PushBody(BaseModel):
+    """The push request body. A record that breaks the PushEvent rules is not refused: it is
+    quarantined with its reason, and the answer counts it."""
+
+    model_config = ConfigDict(extra="allow")
+    events: list[PushEvent] = Field(description="the batch (at most max_push_events, 10,000)")
+
+
+class RecordError(_Answer):
+    """Why one record of the batch was quarantined."""
+
+    index: int = Field(ge=0, description="position of the record in events")
+    id: str | None = Field(description="its id, as stored (lone surrogates escaped)")
+    reason: str
+
+
+class IngestAnswer(_Answer):
+    """Sent only after the batch is committed: accepted + duplicates + quarantined = records."""
+
+    accepted: int = Field(ge=0, description="new events stored")
+    duplicates: int = Field(
+        ge=0, description="(source, id) already stored, or repeated earlier in the batch"
+    )
+    quarantined: int = Field(ge=0, description="kept in the quarantine table with a reason")
+    errors: list[RecordError] = Field(description="the first 100 quarantined records")
+
+
+class ErrorAnswer(_Answer):
+    """Any refusal (4xx): nothing was stored."""
+
+    error: str
+
+
+class Feed(_Answer):
+    """One feed's health. Totals and the last error are shown only to roles that may see them."""
+
+    source: str
+    last_event_time: str | None = None
+    last_received_at: str | None = None
+    events_per_min: float | None = None
+    accepted: int | None = None
+    duplicates: int | None = None
+    quarantined: int | None = None
+    errors: int | None = None
+    last_error: str | None = None
+    last_error_at: str | None = None
+    stale_after_s: float | None = None
+    silent_s: float | None = None
+    stale: bool
+
+
+class FeedsAnswer(_Answer):
+    feeds: list[Feed]
+
+
+class Event(_Answer):
+    """A stored event with the codes of its grid cell and the areas above it."""
+
+    source: str
+    id: str
+    category: str
+    severity: int | None
+    value: float | None
+    event_time: str
+    received_at: str
+    lon: float
+    lat: float
+    cell: str
+    community: str | None
+    township: str | None
+    county: str | None
+    text: str | None
+    attributes: Any = Field(description="the attributes as sent (a JSON object)")
+
+
+class EventsAnswer(_Answer):
+    events: list[Event]
+    count: int = Field(ge=0)
+
+
+class Area(_Answer):
+    code: str
+    level: str
+    name_zh: str | None = None
+    name_en: str | None = None
+    population: float | None = None
+    area_km2: float | None = None
+    parent: str | None = None
+
+
+class AreaSummary(_Answer):
+    area: Area
+    since: str
+    until: str
+    counts: dict[str, int]
+    total: int = Field(ge=0)
+
+
+MODELS: tuple[type[BaseModel], ...] = (
+    PushBody,
+    PushEvent,
+    IngestAnswer,
+    RecordError,
+    ErrorAnswer,
+    FeedsAnswer,
+    Feed,
+    EventsAnswer,
+    Event,
+    AreaSummary,
+    Area,
+)
+
+
+def _schemas() -> dict[str, Any]:
+    _, top = models_json_schema(
+        [(m, "validation" if m in (PushBody, PushEvent) else "serialization") for m in MODELS],
+        ref_template=REF,
+    )
+    return top["$defs"]
+
+
+def _ref(model: type[BaseModel]) -> dict:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _json(model: type[BaseModel], description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _errors(*codes: int) -> dict:
+    text = {
+        400: "bad request (not JSON, wrong shape, a bad parameter)",
+        401: "no credentials: sign in, or send Authorization: Bearer <token>",
+        403: "the token or the user may not do this",
+        404: "unknown source or area",
+        413: "body or batch too large",
+    }
+    return {str(c): _json(ErrorAnswer, text[c]) for c in codes}
+
+
+TIME_PARAM = {
+    "schema": {"type": "string", "format": "date-time"},
+    "description": "ISO 8601 with a UTC offset, between 1970 and 2200",
+}
+READ_SECURITY = [{"readToken": []}, {"session": []}]
+
+
+def openapi_document() -> dict:
+    """The OpenAPI 3.1 document of the push and read APIs."""
+    source = {
+        "name": "source",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "enum": list(SOURCES)},
+    }
+    categories = sorted({c for cs in CATEGORIES.values() for c in cs})
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "OneGrid API",
+            "version": VERSION,
+            "description": (
+                "Push events from department systems; read events, feed health and area "
+                "summaries for data sharing. See docs/API.md. Every pushed record ends accepted, "
+                "duplicate or quarantined with a reason; the counts add up to what was sent."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {
+                "pushToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "ingest_token, or the feed's own token (feed_tokens.<source>)",
+                },
+                "readToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "read_token, for systems reading shared data",
+                },
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "session",
+                    "description": "a signed-in user's session (sign in at /login)",
+                },
+            },
+        },
+        "paths": {
+            "/api/ingest/{source}": {
+                "post": {
+                    "operationId": "pushEvents",
+                    "summary": "Push a batch of events; answered after commit",
+                    "security": [{"pushToken": []}],
+                    "parameters": [source],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref(PushBody)}},
+                    },
+                    "responses": {
+                        "200": _json(IngestAnswer, "the batch is committed"),
+                        **_errors(400, 401, 403, 404, 413),
+                    },
+                }
+            },
+            "/api/events": {
+                "get": {
+                    "operationId": "listEvents",
+                    "summary": "Events inside the caller's scope, newest first",
+                    "security": READ_SECURITY,
+                    "parameters": [
+                        {
+                            "name": "source",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": list(SOURCES)},
+                        },
+                        {
+                            "name": "category",
+                            "in": "query",
+                            "schema": {"type": "string", "examples": categories[:3]},
+                        },
+                        {"name": "since", "in": "query", **TIME_PARAM},
+                        {"name": "until", "in": "query", **TIME_PARAM},
+                        {
+                            "name": "area",
+                            "in": "query",
+                            "schema": {"type": "string", "maxLength": MAX_ID_LEN},
+                            "description": "an area code at any level",
+                        },
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 10_000},
+                        },
+                    ],
+                    "responses": {
+                        "200": _json(EventsAnswer, "the events"),
+                        **_errors(400, 401, 403, 404),
+                    },
+                }
+            },
+            "/api/feeds": {
+                "get": {
+                    "operationId": "feedHealth",
+                    "summary": "Health of every feed",
+                    "security": READ_SECURITY,
+                    "responses": {
+                        "200": _json(FeedsAnswer, "one entry per source"),
+                        **_errors(401, 403),
+                    },
+                }
+            },
+            "/api/areas/{code}/summary": {
+                "get": {
+                    "operationId": "areaSummary",
+                    "summary": "Counts per source inside an area over a window (default 24 h)",
+                    "security": READ_SECURITY,
+                    "parameters": [
+                        {
+                            "name": "code",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                            "description": "an area code at any level",
+                        },
+                        {"name": "since", "in": "query", **TIME_PARAM},
+                        {"name": "until", "in": "query", **TIME_PARAM},
+                    ],
+                    "responses": {
+                        "200": _json(AreaSummary, "the counts"),
+                        **_errors(400, 401, 403, 404),
+                    },
+                }
+            },
+            "/api/openapi.json": {
+                "get": {
+                    "operationId": "openapi",
+                    "summary": "This document",
+                    "security": [],
+                    "responses": {
+                        "200": {
+                            "description": "the OpenAPI 3.1 document",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        }
+                    },
+                }
+            },
+        },
+    }
+
+
+@cache
+def openapi_text() -> str:
+    """The document as the text kept in docs/openapi.json."""
+    return json.dumps(openapi_document(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    print(openapi_text(), end="")
