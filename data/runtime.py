@@ -27,7 +27,12 @@ class Runtime:
         self.settings = settings
         self.region = load_region(settings.region)
         self.timezone = settings.timezone or self.region.meta.get("timezone", "UTC")
-        self.db = Database(settings.db)
+        self.db = Database(
+            settings.db,
+            memory_limit=settings.db_memory_limit or None,
+            wal_limit_mb=settings.wal_limit_mb,
+            checkpoint_interval_s=settings.checkpoint_interval_s,
+        )
         try:
             self.pipeline = Pipeline.for_region(self.db, self.region)
         except Exception:
@@ -139,13 +144,23 @@ class Runtime:
         log.info("back-filled %d simulated events", total)
         return total
 
-    def stop(self) -> None:
-        """Stop every feed, then close the store (queued writes finish first)."""
-        if self.warning_scheduler is not None:
-            self.warning_scheduler.stop()
-        if self.responders is not None:
-            self.responders.stop()
-        for feed in self._feeds:
-            feed.stop()
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop every feed and scheduler, then close the store: queued writes finish, the WAL is
+        checkpointed into the file and the file is closed.
+
+        Every thread is asked to stop first and then waited for, all within ``timeout`` seconds
+        (default: the ``stop_timeout_s`` setting), so a slow step in one does not add up.
+        """
+        import time
+
+        timeout = self.settings.stop_timeout_s if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        threads = [t for t in (self.warning_scheduler, self.responders) if t is not None]
+        threads += self._feeds
+        for t in threads:
+            if hasattr(t, "request_stop"):
+                t.request_stop()
+        for t in threads:
+            t.stop(timeout=max(0.1, deadline - time.monotonic() - 2.0))
         self._feeds.clear()
-        self.db.close()
+        self.db.close(timeout=max(1.0, deadline - time.monotonic()))
