@@ -28,6 +28,9 @@ from data.schema import migrate
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _STOP = object()
+# FORCE CHECKPOINT waits at most this long for running transactions, then is tried again later
+FORCE_WAIT_S = 3.0
+FORCE_RETRY_S = 30.0
 
 
 class Database:
@@ -222,12 +225,22 @@ class Database:
                 log.debug("checkpoint postponed: %s", exc)
                 self._next_try = time.monotonic() + 1.0
                 return False
+            # FORCE waits for the running transactions; a transaction someone left open would
+            # make it wait for ever and stop every write, so it is interrupted after a while
+            timer = threading.Timer(FORCE_WAIT_S, con.interrupt)
+            timer.start()
             try:
                 con.execute("FORCE CHECKPOINT")
             except duckdb.Error as exc2:
-                log.warning("checkpoint failed (WAL %d bytes): %s", self.wal_bytes(), exc2)
-                self._next_try = time.monotonic() + 1.0
+                log.warning(
+                    "checkpoint failed, WAL at %.1f MB (a read transaction left open?): %s",
+                    self.wal_bytes() / 2**20,
+                    exc2,
+                )
+                self._next_try = time.monotonic() + FORCE_RETRY_S
                 return False
+            finally:
+                timer.cancel()
         self.checkpoints += 1
         self._last_checkpoint = time.monotonic()
         self._next_try = 0.0
