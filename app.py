@@ -225,9 +225,11 @@ def serve(args: argparse.Namespace) -> int:
         stopping.set()
         t0 = time.monotonic()
         server.close()
-        runtime.stop()
+        # what is left of the stop budget after waitress waited for the requests under way
+        since = _signal_at[0] if _signal_at else t0
+        runtime.stop(timeout=max(2.0, settings.stop_timeout_s - (time.monotonic() - since)))
         _stopped.set()
-        log.info("OneGrid stopped in %.1f s", time.monotonic() - t0)
+        log.info("OneGrid stopped in %.1f s after the signal", time.monotonic() - since)
     return 0
 
 
@@ -248,6 +250,7 @@ def _install_stop_signals(timeout_s: float) -> threading.Event:
         if stopping.is_set():
             return  # already stopping: a second signal must not break the stop half-way
         stopping.set()
+        _signal_at.append(time.monotonic())
         log.info("%s: stopping", signal.Signals(signum).name)
         threading.Thread(target=watchdog, name="onegrid-stop-watchdog", daemon=True).start()
         raise SystemExit(0)
@@ -257,8 +260,9 @@ def _install_stop_signals(timeout_s: float) -> threading.Event:
     return stopping
 
 
-# set when serve() has finished its stop (the watchdog's all-clear)
+# set when serve() has finished its stop (the watchdog's all-clear); when the signal came
 _stopped = threading.Event()
+_signal_at: list[float] = []
 
 
 def build_parser() -> argparse.ArgumentParser:
