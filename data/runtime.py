@@ -174,9 +174,13 @@ class Runtime:
                 t.request_stop()
         t0 = time.monotonic()
         for t in threads:
+            t_one = time.monotonic()
             t.stop(timeout=max(0.1, deadline - time.monotonic() - 2.0))
+            name = getattr(t, "thread_name", type(t).__name__)
             if getattr(t, "running", False):
-                log.warning("%s did not stop in time", getattr(t, "thread_name", t))
+                log.warning("%s did not stop in time", name)
+            elif time.monotonic() - t_one > 0.5:
+                log.info("%s took %.1f s to finish its step", name, time.monotonic() - t_one)
         self._feeds.clear()
         t1 = time.monotonic()
         self.db.close(timeout=max(1.0, deadline - time.monotonic()))
