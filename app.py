@@ -11,6 +11,8 @@ import functools
 import logging
 import os
 import sys
+import threading
+import time
 import webbrowser
 
 # keep Dash from calling plotly's version-check host: command centres are air-gapped
@@ -131,8 +133,15 @@ def _register_geometry(server, runtime: Runtime) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Run the web server (waitress, one process, threads) until interrupted."""
-    from waitress import serve as waitress_serve
+    """Run the web server (waitress, one process, threads) until SIGTERM or SIGINT.
+
+    Either signal stops it gracefully: no new connections, the requests under way finish, the
+    feeds and schedulers stop, queued writes are committed, the write-ahead log is checkpointed
+    into the database file and the file is closed; then it exits 0, within ``stop_timeout_s``
+    seconds (a watchdog ends the process a little later if something hangs: what was
+    acknowledged is in the WAL by then).
+    """
+    from waitress import create_server
 
     overrides = {k: v for k, v in {"port": args.port, "host": args.host}.items() if v is not None}
     if args.no_simulator:
@@ -147,12 +156,8 @@ def serve(args: argparse.Namespace) -> int:
         if password:
             # on a terminal, shown once; under a service manager, a 0600 file (never the log)
             hand_over_first_password(password, settings.users_file)
-    url = f"http://{settings.host}:{settings.port}/"
-    log.info("OneGrid on %s (region %s, database %s)", url, settings.region, settings.db)
-    if args.open:
-        webbrowser.open(url)
     try:
-        waitress_serve(
+        server = create_server(
             app.server,
             host=settings.host,
             port=settings.port,
@@ -160,9 +165,58 @@ def serve(args: argparse.Namespace) -> int:
             channel_timeout=60,
             ident="OneGrid",
         )
+    except BaseException:
+        runtime.stop()
+        raise
+    url = f"http://{settings.host}:{settings.port}/"
+    log.info("OneGrid on %s (region %s, database %s)", url, settings.region, settings.db)
+    if args.open:
+        webbrowser.open(url)
+    stopping = _install_stop_signals(settings.stop_timeout_s)
+    try:
+        server.run()  # returns after a stop signal, once the requests under way are done
     finally:
-        app.server.extensions["onegrid"].stop()
+        stopping.set()
+        t0 = time.monotonic()
+        server.close()
+        # what is left of the stop budget after waitress waited for the requests under way
+        since = _signal_at[0] if _signal_at else t0
+        runtime.stop(timeout=max(2.0, settings.stop_timeout_s - (time.monotonic() - since)))
+        _stopped.set()
+        log.info("OneGrid stopped in %.1f s after the signal", time.monotonic() - since)
     return 0
+
+
+def _install_stop_signals(timeout_s: float) -> threading.Event:
+    """SIGTERM and SIGINT end :func:`serve`'s loop once (by SystemExit, which waitress's loop
+    turns into a shutdown of its worker threads); a watchdog then bounds the stop."""
+    import signal
+
+    stopping = threading.Event()
+
+    def watchdog() -> None:
+        if not _stopped.wait(timeout_s + 2.0):
+            log.error("stop took longer than %.0f s: exiting anyway", timeout_s + 2.0)
+            logging.shutdown()
+            os._exit(3)
+
+    def on_signal(signum, _frame) -> None:
+        if stopping.is_set():
+            return  # already stopping: a second signal must not break the stop half-way
+        stopping.set()
+        _signal_at.append(time.monotonic())
+        log.info("%s: stopping", signal.Signals(signum).name)
+        threading.Thread(target=watchdog, name="onegrid-stop-watchdog", daemon=True).start()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return stopping
+
+
+# set when serve() has finished its stop (the watchdog's all-clear); when the signal came
+_stopped = threading.Event()
+_signal_at: list[float] = []
 
 
 def build_parser() -> argparse.ArgumentParser:

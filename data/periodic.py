@@ -42,6 +42,10 @@ class Periodic:
         self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
         self._thread.start()
 
+    def request_stop(self) -> None:
+        """Ask the thread to stop after the step under way, without waiting (see :meth:`stop`)."""
+        self._stop.set()
+
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the thread to stop; wait up to ``timeout`` seconds for the step under way."""
         self._stop.set()

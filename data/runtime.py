@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import pandas as pd
 
@@ -24,10 +25,18 @@ class Runtime:
     """Everything OneGrid runs on, built from ``settings``; ``start()`` starts the feeds."""
 
     def __init__(self, settings: Settings) -> None:
+        t0 = time.monotonic()
         self.settings = settings
         self.region = load_region(settings.region)
+        t_region = time.monotonic()
         self.timezone = settings.timezone or self.region.meta.get("timezone", "UTC")
-        self.db = Database(settings.db)
+        self.db = Database(
+            settings.db,
+            memory_limit=settings.db_memory_limit or None,
+            wal_limit_mb=settings.wal_limit_mb,
+            checkpoint_interval_s=settings.checkpoint_interval_s,
+        )
+        t_db = time.monotonic()
         try:
             self.pipeline = Pipeline.for_region(self.db, self.region)
         except Exception:
@@ -57,6 +66,14 @@ class Runtime:
         self.responders = None  # simulated departments working the cases (simulator only)
         if settings.warnings:
             self._init_warnings()
+        # what a restart costs, step by step (issue 8: restart after kill -9 under 10 s)
+        log.info(
+            "runtime ready in %.1f s (region %.1f s, store open and WAL replay %.1f s, rest %.1f s)",
+            time.monotonic() - t0,
+            t_region - t0,
+            t_db - t_region,
+            time.monotonic() - t_db,
+        )
 
     def _init_warnings(self) -> None:
         from data.warnings import WarningEngine, WarningScheduler
@@ -83,6 +100,7 @@ class Runtime:
         """Start the simulator (after back-filling history on an empty store) and connectors."""
         from data.feeds.connectors import FolderDropFeed, HttpPullFeed
 
+        t0 = time.monotonic()
         # hotline events stored before case intake existed (an older version) become cases
         self.cases.intake_hotline()
 
@@ -97,6 +115,7 @@ class Runtime:
                 feed.start()
         if self.warning_scheduler is not None:
             self.warning_scheduler.start()
+        log.info("feeds started in %.1f s", time.monotonic() - t0)
 
     def _start_simulator(self) -> None:
         from data.feeds.simulator import Simulator, SimulatorFeed
@@ -149,13 +168,34 @@ class Runtime:
         log.info("back-filled %d simulated events", total)
         return total
 
-    def stop(self) -> None:
-        """Stop every feed, then close the store (queued writes finish first)."""
-        if self.warning_scheduler is not None:
-            self.warning_scheduler.stop()
-        if self.responders is not None:
-            self.responders.stop()
-        for feed in self._feeds:
-            feed.stop()
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop every feed and scheduler, then close the store: queued writes finish, the WAL is
+        checkpointed into the file and the file is closed.
+
+        Every thread is asked to stop first and then waited for, all within ``timeout`` seconds
+        (default: the ``stop_timeout_s`` setting), so a slow step in one does not add up.
+        """
+        timeout = self.settings.stop_timeout_s if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        threads = [t for t in (self.warning_scheduler, self.responders) if t is not None]
+        threads += self._feeds
+        for t in threads:
+            if hasattr(t, "request_stop"):
+                t.request_stop()
+        t0 = time.monotonic()
+        for t in threads:
+            t_one = time.monotonic()
+            t.stop(timeout=max(0.1, deadline - time.monotonic() - 2.0))
+            name = getattr(t, "thread_name", type(t).__name__)
+            if getattr(t, "running", False):
+                log.warning("%s did not stop in time", name)
+            elif time.monotonic() - t_one > 0.5:
+                log.info("%s took %.1f s to finish its step", name, time.monotonic() - t_one)
         self._feeds.clear()
-        self.db.close()
+        t1 = time.monotonic()
+        self.db.close(timeout=max(1.0, deadline - time.monotonic()))
+        log.info(
+            "stopped: feeds and schedulers %.1f s, writes finished, checkpoint and close %.1f s",
+            t1 - t0,
+            time.monotonic() - t1,
+        )

@@ -57,6 +57,17 @@ class Settings(BaseSettings):
     timezone: str | None = None  # default: the region's own time zone
     language: Literal["zh", "en"] = "zh"
 
+    # the store (data/store.py): DuckDB's memory limit (its buffer pool; a DuckDB size such as
+    # "1GB", or "" for DuckDB's default of 80 % of the machine), the write-ahead log's ceiling
+    # (a checkpoint folds it into the file before it gets there) and the longest time between
+    # checkpoints while events arrive
+    db_memory_limit: str = Field(default="1GB", pattern=r"^(|\d+(\.\d+)?\s*[KMGT]i?B)$")
+    wal_limit_mb: float = Field(default=64.0, ge=1)
+    checkpoint_interval_s: float = Field(default=60.0, ge=0)
+    # SIGTERM / SIGINT: seconds the server may take to stop feeds, finish queued writes,
+    # checkpoint and close before it exits anyway (what is acknowledged is in the WAL already)
+    stop_timeout_s: float = Field(default=12.0, gt=0)
+
     simulator: bool = True
     simulator_speed: float = Field(default=1.0, gt=0)
     simulator_interval_s: float = Field(default=2.0, gt=0)

@@ -13,6 +13,8 @@ import contextlib
 import logging
 import queue
 import threading
+import time
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -26,36 +28,74 @@ from data.schema import migrate
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _STOP = object()
+# FORCE CHECKPOINT waits at most this long for running transactions, then is tried again later
+FORCE_WAIT_S = 3.0
+FORCE_RETRY_S = 30.0
 
 
 class Database:
     """One DuckDB file shared by the process's threads.
 
     ``path``: the database file (created with its folder when missing), or ``":memory:"``.
+    ``memory_limit``: DuckDB's buffer-pool limit (for example ``"1GB"``; default: DuckDB's own,
+    80 % of the machine). ``wal_limit_mb``: the write-ahead log is folded into the file (a
+    checkpoint on the writer thread) before it reaches this size, also while readers are busy.
+    ``checkpoint_interval_s``: a checkpoint at least this often while there are writes (0: only
+    by size).
     """
 
-    def __init__(self, path: str | Path, *, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        wal_limit_mb: float = 64.0,
+        checkpoint_interval_s: float = 60.0,
+    ) -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        config = {"threads": threads} if threads else {}
+        self.wal_path = Path(self.path + ".wal") if self.path != ":memory:" else None
+        self.wal_limit_bytes = int(wal_limit_mb * 2**20)
+        self.checkpoint_interval_s = checkpoint_interval_s
+        config: dict[str, Any] = {
+            # DuckDB's own checkpoint on commit; it is skipped while other transactions run,
+            # so the writer also checkpoints by size and time (see _maybe_checkpoint)
+            "checkpoint_threshold": f"{max(1, int(wal_limit_mb / 4))}MB",
+        }
+        if threads:
+            config["threads"] = threads
+        if memory_limit:
+            config["memory_limit"] = memory_limit
         self._con = duckdb.connect(self.path, config=config)
         migrate(self._con)
         self._local = threading.local()
+        # every live read cursor, closed at close (weak: a finished thread's cursor goes with it)
+        self._cursors: weakref.WeakSet = weakref.WeakSet()
+        self._cursor_lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue()
         self._closed = False
+        self.checkpoints = 0  # checkpoints done by the writer (by size, time, close or request)
+        self.checkpoint_failures = 0
         self._writer = threading.Thread(target=self._write_loop, name="onegrid-writer", daemon=True)
         self._writer.start()
 
     # reads -----------------------------------------------------------------------------------
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """This thread's read cursor (created on first use)."""
+        """This thread's read cursor (created on first use).
+
+        Read through :meth:`query`, :meth:`query_one` or :meth:`query_df`, which fetch the whole
+        result: a result left half-read keeps its transaction open and blocks checkpoints.
+        """
         cur = getattr(self._local, "cursor", None)
         if cur is None:
-            if self._closed:
-                raise RuntimeError("database is closed")
-            cur = self._con.cursor()
+            with self._cursor_lock:
+                if self._closed:
+                    raise RuntimeError("database is closed")
+                cur = self._con.cursor()
+                self._cursors.add(cur)
             self._local.cursor = cur
         return cur
 
@@ -65,7 +105,10 @@ class Database:
 
     def query_one(self, sql: str, params: Sequence[Any] | dict | None = None) -> tuple | None:
         """Run a parameterised read query; returns its first row or None."""
-        rows = self.cursor().execute(sql, params or []).fetchmany(1)
+        # fetch everything: fetchmany(1) left the result (and its transaction) open until the
+        # thread's next query, and an open transaction makes every CHECKPOINT fail, so the WAL
+        # grew without bound (issue 8)
+        rows = self.cursor().execute(sql, params or []).fetchall()
         return rows[0] if rows else None
 
     def query_df(self, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
@@ -98,40 +141,132 @@ class Database:
 
     def _write_loop(self) -> None:
         con = self._con.cursor()
+        self._last_checkpoint = time.monotonic()
+        self._next_try = 0.0
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=self._idle_wait())
+            except queue.Empty:
+                item = None
             if item is _STOP:
+                # every write queued before close() has run (the queue is FIFO): fold the WAL
+                self._checkpoint(con, force=True)
                 con.close()
                 return
-            fn, fut, transaction = item
-            if not fut.set_running_or_notify_cancel():
-                continue
+            if item is not None:
+                self._run(con, *item)
+            self._maybe_checkpoint(con)
+
+    @staticmethod
+    def _run(con, fn, fut: Future, transaction: bool) -> None:
+        if not fut.set_running_or_notify_cancel():
+            return
+        try:
+            if transaction:
+                con.execute("BEGIN TRANSACTION")
+            result = fn(con)
+            if transaction:
+                con.execute("COMMIT")
+        except BaseException as exc:  # the writer must survive any one bad write
+            if transaction:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+            log.warning("write failed: %s", exc)
+            fut.set_exception(exc)
+        else:
+            fut.set_result(result)
+
+    # checkpoints -----------------------------------------------------------------------------
+
+    def wal_bytes(self) -> int:
+        """The write-ahead log's size on disk (0 when there is none)."""
+        try:
+            return self.wal_path.stat().st_size if self.wal_path else 0
+        except FileNotFoundError:
+            return 0
+
+    def _idle_wait(self) -> float | None:
+        """How long the writer may wait for work before a checkpoint (timed or retried) is due."""
+        if self.wal_path is None:
+            return None
+        due = [self._next_try] if self._next_try else []
+        if self.checkpoint_interval_s > 0:
+            due.append(self._last_checkpoint + self.checkpoint_interval_s)
+        return max(0.05, min(due) - time.monotonic()) if due else None
+
+    def _maybe_checkpoint(self, con) -> None:
+        """Checkpoint when the WAL passes half its limit, or on the timer when it is not empty.
+
+        A plain CHECKPOINT fails while another transaction runs (a reader mid-query); it is
+        tried again a second later, and past three quarters of the limit FORCE CHECKPOINT waits
+        for the running transactions instead (readers are short: each query is its own
+        transaction), so the WAL stays under the limit.
+        """
+        now = time.monotonic()
+        if self.wal_path is None or now < self._next_try:
+            return
+        size = self.wal_bytes()
+        if size == 0:
+            self._last_checkpoint = now
+            return
+        timed = self.checkpoint_interval_s > 0 and (
+            now - self._last_checkpoint >= self.checkpoint_interval_s
+        )
+        if size >= self.wal_limit_bytes // 2 or timed:
+            self._checkpoint(con, force=size >= self.wal_limit_bytes * 3 // 4)
+
+    def _checkpoint(self, con, *, force: bool) -> bool:
+        """One checkpoint on the writer's connection; returns whether it was done."""
+        try:
+            con.execute("CHECKPOINT")
+        except duckdb.Error as exc:
+            self.checkpoint_failures += 1
+            if not force:
+                log.debug("checkpoint postponed: %s", exc)
+                self._next_try = time.monotonic() + 1.0
+                return False
+            # FORCE waits for the running transactions; a transaction someone left open would
+            # make it wait for ever and stop every write, so it is interrupted after a while
+            timer = threading.Timer(FORCE_WAIT_S, con.interrupt)
+            timer.start()
             try:
-                if transaction:
-                    con.execute("BEGIN TRANSACTION")
-                result = fn(con)
-                if transaction:
-                    con.execute("COMMIT")
-            except BaseException as exc:  # the writer must survive any one bad write
-                if transaction:
-                    with contextlib.suppress(duckdb.Error):
-                        con.execute("ROLLBACK")
-                log.warning("write failed: %s", exc)
-                fut.set_exception(exc)
-            else:
-                fut.set_result(result)
+                con.execute("FORCE CHECKPOINT")
+            except duckdb.Error as exc2:
+                log.warning(
+                    "checkpoint failed, WAL at %.1f MB (a read transaction left open?): %s",
+                    self.wal_bytes() / 2**20,
+                    exc2,
+                )
+                self._next_try = time.monotonic() + FORCE_RETRY_S
+                return False
+            finally:
+                timer.cancel()
+        self.checkpoints += 1
+        self._last_checkpoint = time.monotonic()
+        self._next_try = 0.0
+        return True
 
     def checkpoint(self) -> None:
-        """Fold the write-ahead log into the database file."""
-        self.write(lambda con: con.execute("CHECKPOINT"), transaction=False)
+        """Fold the write-ahead log into the database file now (waits for running readers)."""
+        if not self.write(lambda con: self._checkpoint(con, force=True), transaction=False):
+            raise RuntimeError("checkpoint failed")
 
-    def close(self) -> None:
-        """Finish queued writes, stop the writer and close the file."""
-        if self._closed:
-            return
-        self._closed = True
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish queued writes, checkpoint, stop the writer and close the file.
+
+        Every read cursor is closed too, so DuckDB releases the file and removes the WAL.
+        """
+        with self._cursor_lock:
+            if self._closed:
+                return
+            self._closed = True
         self._queue.put(_STOP)
-        self._writer.join(timeout=30)
+        self._writer.join(timeout=timeout)
+        with self._cursor_lock:
+            cursors, self._cursors = list(self._cursors), weakref.WeakSet()
+        for cur in cursors:
+            with contextlib.suppress(duckdb.Error):
+                cur.close()
         self._con.close()
 
     def __enter__(self) -> Database:

@@ -742,6 +742,11 @@ class CaseService:
         now = _ts(now)
 
         def write(con) -> int:
+            if self._mark is None:
+                # the mark is kept in the store: a restart scans only the last day, not every
+                # event ever stored (issue 8: restart time)
+                row = con.execute("SELECT value FROM meta WHERE key = ?", [MARK_KEY]).fetchall()
+                self._mark = pd.Timestamp(row[0][0]) if row else None
             since = None if self._mark is None else _py(self._mark - pd.Timedelta(days=1))
             cond = "" if since is None else "AND received_at >= ?"
             frame = con.execute(
@@ -753,9 +758,17 @@ class CaseService:
                 self._mark = mark if self._mark is None else max(self._mark, mark)
             elif self._mark is None:
                 self._mark = now
+            con.execute(
+                "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [MARK_KEY, self._mark.isoformat()],
+            )
             return intake.insert_cases(con, self, frame, now)
 
         return self.db.write(write)
+
+
+# meta key of the received_at up to which hotline events were scanned for cases
+MARK_KEY = "hotline_intake_mark"
 
 
 def _scope_sql(scope: AreaScope) -> tuple[str, list]:
