@@ -1,4 +1,4 @@
-"""Field mappings (data/feeds/mapping.py, data/mappings/*.toml): format and real public files.
+"""Field mappings (data/feeds/mapping/, data/mappings/*.toml): format and real public files.
 
 The real files live outside the repo in ../shared/realdata (see its SOURCES.md); tests that need
 them skip cleanly when the folder is absent. Counts asserted here come from SOURCES.md or are
