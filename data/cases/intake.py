@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from data.cases.responsibility import URGENCIES
+from data.times import utc_now, utc_series
 
 EVENT_SQL = """
 SELECT source_event_id AS ref, 'hotline.' || category AS category, severity, event_time,
@@ -41,11 +42,6 @@ CASE_COLUMNS = (
     "description", "urgency", "urgent", "department", "dept_level", "needs_decision", "state",
     "created_at", "dispatched_at", "accepted_at", "closed_at", "deadline_at", "flag", "updated_at",
 )  # fmt: skip
-
-
-def _utc(s: pd.Series) -> pd.Series:
-    s = pd.to_datetime(s, utc=True)
-    return s.astype("datetime64[us, UTC]")
 
 
 def route_frame(rules, frame: pd.DataFrame) -> pd.DataFrame:
@@ -76,9 +72,9 @@ def build_cases(svc, frame: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
     rules = svc.rules
     n = len(frame)
     f = frame.reset_index(drop=True)
-    created = _utc(f["pub_created"]).fillna(_utc(f["event_time"]))
-    closed = _utc(f["pub_closed"])
-    due = _utc(f["pub_due"])
+    created = utc_series(f["pub_created"]).fillna(utc_series(f["event_time"]))
+    closed = utc_series(f["pub_closed"])
+    due = utc_series(f["pub_due"])
     routed = route_frame(rules, f)
     pub = f["pub_department"].astype("object").where(f["pub_department"].notna(), None)
     has_pub = pub.notna().to_numpy()
@@ -232,9 +228,7 @@ def register_unplaced(svc, frame: pd.DataFrame, now: pd.Timestamp | None = None)
     """Cases for hotline requests that carry no usable location (a canonical frame of mapped
     rows): a 12345 request is a case even when it cannot be put in a grid cell. They sit at city
     level (no cell) and count in department metrics; the events stay in quarantine."""
-    from data.cases.service import _ts
-
-    now = _ts(now)
+    now = utc_now(now)
     if not len(frame):
         return 0
     city = svc.db.query_one("SELECT key FROM areas WHERE level = 'city' LIMIT 1")[0]

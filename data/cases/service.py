@@ -29,6 +29,7 @@ from data.areas import LEVEL_COLUMN, AreaScope
 from data.cases.calendar import WorkCalendar
 from data.cases.responsibility import Responsibilities
 from data.store import Database
+from data.times import to_py, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -76,15 +77,6 @@ class InvalidTransition(ValueError):
 
 class CaseNotFound(KeyError):
     """No case with that id."""
-
-
-def _ts(now: pd.Timestamp | None) -> pd.Timestamp:
-    t = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
-
-
-def _py(t: pd.Timestamp | None):
-    return None if t is None or pd.isna(t) else pd.Timestamp(t).to_pydatetime()
 
 
 _REGISTRY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -183,7 +175,7 @@ class CaseService:
         waiting for verification or with an extension request, plus its own cases.
         ``department`` None gives every case in scope.
         """
-        now = _ts(now)
+        now = utc_now(now)
         where, params = _scope_sql(scope)
         conds = [where]
         if department == self.rules.hall.id:
@@ -212,7 +204,7 @@ class CaseService:
             ORDER BY overdue DESC, urgent DESC, deadline_at NULLS LAST, id
             LIMIT {int(limit)}
         """
-        return self.db.query_df(sql, [_py(now), *params])
+        return self.db.query_df(sql, [to_py(now), *params])
 
     def inbox(
         self, department: str, *, now: pd.Timestamp | None = None, limit: int = 100
@@ -226,14 +218,14 @@ class CaseService:
             WHERE n.department = ? AND n.deliver_at <= ?
             ORDER BY n.deliver_at DESC, n.id DESC LIMIT ?
             """,
-            [department, _py(_ts(now)), int(limit)],
+            [department, to_py(utc_now(now)), int(limit)],
         )
 
     def mark_read(self, notification_id: int, *, now: pd.Timestamp | None = None) -> None:
         self.db.write(
             lambda con: con.execute(
                 "UPDATE notifications SET read_at = ? WHERE id = ? AND read_at IS NULL",
-                [_py(_ts(now)), int(notification_id)],
+                [to_py(utc_now(now)), int(notification_id)],
             )
         )
 
@@ -268,7 +260,7 @@ class CaseService:
             raise ValueError(f"origin must be one of {ORIGINS}, not {origin!r}")
         if urgency not in URGENCIES:
             raise ValueError(f"urgency must be one of {URGENCIES}, not {urgency!r}")
-        now = _ts(now)
+        now = utc_now(now)
         if area_key is None and lon is not None and lat is not None and self.place is not None:
             area_key = self.place(lon, lat)
             if area_key is None:
@@ -299,7 +291,7 @@ class CaseService:
                     keys.get("area_level"), keys.get("cell_key"), keys.get("community_key"),
                     keys.get("township_key"), keys.get("county_key"), keys.get("city_key"),
                     lon, lat, title, description, "urgent" if urgent else urgency, urgent,
-                    warning_level, route is None, _py(now), _py(now),
+                    warning_level, route is None, to_py(now), to_py(now),
                 ],
             )  # fmt: skip
             self._log(con, case_id, None, "registered", "register", actor, None, None, now)
@@ -368,7 +360,7 @@ class CaseService:
         """
         if action not in ACTIONS or action == "joint_dispatch":
             raise InvalidTransition(f"unknown action {action!r}")
-        now = _ts(now)
+        now = utc_now(now)
         address = audit.current_address()
 
         def write(con) -> dict:
@@ -429,7 +421,7 @@ class CaseService:
         depts = list(dict.fromkeys(departments))
         if len(depts) < 2:
             raise InvalidTransition("joint dispatch needs at least two departments")
-        now = _ts(now)
+        now = utc_now(now)
         address = audit.current_address()
 
         def write(con) -> list[int]:
@@ -449,7 +441,7 @@ class CaseService:
                         description, urgency, urgent, warning_level, 'registered', created_at, ?
                     FROM cases WHERE id = ?
                     """,
-                    [sub, _py(now), case_id],
+                    [sub, to_py(now), case_id],
                 )
                 self._log(con, sub, None, "registered", "register", actor, None,
                           f"sub-case of {case_id}", now)  # fmt: skip
@@ -458,7 +450,7 @@ class CaseService:
             con.execute(
                 "UPDATE cases SET joint = true, state = 'dispatched', needs_decision = false, "
                 "dispatched_at = coalesce(dispatched_at, ?), updated_at = ? WHERE id = ?",
-                [_py(now), _py(now), case_id],
+                [to_py(now), to_py(now), case_id],
             )
             self._log(con, case_id, case["state"], "dispatched", "joint_dispatch", actor,
                       ",".join(depts), reason, now)  # fmt: skip
@@ -583,7 +575,7 @@ class CaseService:
         cols = list(sets)
         con.execute(
             f"UPDATE cases SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
-            [_py(v) if isinstance(v, pd.Timestamp) else v for v in sets.values()] + [cid],
+            [to_py(v) if isinstance(v, pd.Timestamp) else v for v in sets.values()] + [cid],
         )
         self._log(con, cid, case["state"], to, action, actor,
                   department if action in DEPARTMENT_ACTIONS else note_dept, reason, now)  # fmt: skip
@@ -601,7 +593,7 @@ class CaseService:
             return
         con.execute(
             "UPDATE cases SET state = 'closed', closed_at = ?, updated_at = ? WHERE id = ?",
-            [_py(now), _py(now), parent_id],
+            [to_py(now), to_py(now), parent_id],
         )
         self._log(con, parent_id, parent["state"], "closed", "close", "system", None,
                   "all sub-cases closed", now)  # fmt: skip
@@ -618,7 +610,7 @@ class CaseService:
         con.execute(
             "INSERT INTO case_transitions (case_id, from_state, to_state, action, actor, "
             "department, reason, occurred_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [case_id, from_state, to_state, action, actor, department, reason, _py(at)],
+            [case_id, from_state, to_state, action, actor, department, reason, to_py(at)],
         )
 
     def deliver_at(self, department: str, urgent: bool, now: pd.Timestamp) -> pd.Timestamp:
@@ -637,8 +629,8 @@ class CaseService:
         con.execute(
             "INSERT INTO notifications (department, case_id, kind, urgent, created_at, "
             "deliver_at, delivered, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [department, case_id, kind, urgent, _py(now), _py(at), delivered,
-             _py(now) if delivered else None],
+            [department, case_id, kind, urgent, to_py(now), to_py(at), delivered,
+             to_py(now) if delivered else None],
         )  # fmt: skip
         if delivered:
             self._mirror([{"department": department, "case_id": case_id, "kind": kind,
@@ -646,14 +638,14 @@ class CaseService:
 
     def deliver_due(self, now: pd.Timestamp | None = None) -> int:
         """Mark held notifications whose time has come as delivered (and mirror them)."""
-        now = _ts(now)
+        now = utc_now(now)
 
         def write(con) -> list:
             return con.execute(
                 "UPDATE notifications SET delivered = true, delivered_at = ? "
                 "WHERE NOT delivered AND deliver_at <= ? "
                 "RETURNING department, case_id, kind, urgent",
-                [_py(now), _py(now)],
+                [to_py(now), to_py(now)],
             ).fetchall()
 
         rows = self.db.write(write)
@@ -719,7 +711,7 @@ class CaseService:
             return 0
         frame = con.execute(
             intake.EVENT_SQL.format(relation="events", cond="AND received_at = ?"),
-            [self.rules.hotline.department_attribute or "agency", _py(now)],
+            [self.rules.hotline.department_attribute or "agency", to_py(now)],
         ).df()
         return intake.insert_cases(con, self, frame, now) if len(frame) else 0
 
@@ -727,10 +719,10 @@ class CaseService:
         """Make a case of every hotline event without one (bulk SQL); returns how many."""
         from data.cases import intake
 
-        now = _ts(now)
+        now = utc_now(now)
 
         def write(con) -> int:
-            since = None if self._mark is None else _py(self._mark - pd.Timedelta(days=1))
+            since = None if self._mark is None else to_py(self._mark - pd.Timedelta(days=1))
             cond = "" if since is None else "AND received_at >= ?"
             frame = con.execute(
                 intake.EVENT_SQL.format(relation="events", cond=cond),

@@ -30,6 +30,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from data.periodic import Periodic
+from data.times import to_py
 
 MAX_STEPS = 8  # the longest chain: return+reassign, accept, handled, rework, handled, pass
 RETURN_REASON = "not our responsibility (simulated)"
@@ -163,8 +164,7 @@ def advance_simulated_cases(con, now, *, seed: int = 0) -> int:
     ``con``: the writer's connection (inside its transaction). Returns the number of steps taken
     (a return with its re-dispatch counts as one).
     """
-    t = pd.Timestamp(now)
-    t = (t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")).to_pydatetime()
+    t = to_py(now)
     params = {"now": t, "seed": int(seed)}
     con.execute(
         """
