@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from data.cases import metrics
-from data.cases.intake import replay_history
+from data.cases.history import replay_history
 from data.region_import import LevelSpec, ParentSpec, import_region
 from data.runtime import Runtime
 from data.settings import load_settings
