@@ -10,6 +10,9 @@ is a module, else on ``package`` (its ``__init__``).
 from __future__ import annotations
 
 import ast
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,3 +135,38 @@ def test_no_import_cycle():
     found = [c for c in cycles(graph) if c not in ALLOWED_CYCLES]
     detail = [" -> ".join(f"{a}->{b}" for a in c for b in sorted(graph[a] & set(c))) for c in found]
     assert not found, "import cycles:\n" + "\n".join(detail)
+
+
+def _lint_imports(config: Path) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).parent / "lint-imports"
+    cmd = [str(exe)] if exe.exists() else [shutil.which("lint-imports") or "lint-imports"]
+    return subprocess.run(
+        [*cmd, "--config", str(config), "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_import_linter_contracts_are_kept():
+    """The layer contracts in .importlinter (data below the UI and HTTP layers, layouts without
+    the store)."""
+    done = _lint_imports(ROOT / ".importlinter")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 broken" in done.stdout
+
+
+def test_import_linter_reports_a_broken_contract(tmp_path):
+    """The same tool, on a contract the code breaks (data imports pandas), fails: the check above
+    is not vacuous."""
+    config = tmp_path / "broken.ini"
+    config.write_text(
+        "[importlinter]\nroot_packages =\n    data\ninclude_external_packages = True\n\n"
+        "[importlinter:contract:x]\nname = x\ntype = forbidden\n"
+        "source_modules =\n    data\nforbidden_modules =\n    pandas\n",
+        encoding="utf-8",
+    )
+    done = _lint_imports(config)
+    assert done.returncode != 0
+    assert "data is not allowed to import pandas" in done.stdout
