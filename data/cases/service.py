@@ -28,47 +28,23 @@ from data import audit
 from data.areas import LEVEL_COLUMN, AreaScope
 from data.cases.calendar import WorkCalendar
 from data.cases.responsibility import Responsibilities
+from data.cases.states import (  # noqa: F401 (the table, re-exported for callers)
+    ACTIONS,
+    DEPARTMENT_ACTIONS,
+    OPEN_STATES,
+    REASON_REQUIRED,
+    STATES,
+)
 from data.store import Database
 from data.times import to_py, utc_now
 
 log = logging.getLogger(__name__)
 
-STATES: tuple[str, ...] = (
-    "registered",
-    "dispatched",
-    "handling",
-    "verification",
-    "closed",
-    "returned",
-)
-OPEN_STATES = frozenset(STATES) - {"closed"}
 ORIGINS: tuple[str, ...] = ("warning", "hotline", "grid_report", "operator")
 URGENCIES: tuple[str, ...] = ("urgent", "normal", "complex")
 WARNING_COLOURS = {1: "blue", 2: "yellow", 3: "orange", 4: "red"}
 BREAK_THROUGH = frozenset({"orange", "red"})  # warning levels whose notices ignore quiet hours
 LEVEL_KEYS = ("city_key", "county_key", "township_key", "community_key", "cell_key")
-
-# action -> (states it may start from, state it leads to; None = unchanged)
-ACTIONS: dict[str, tuple[frozenset[str], str | None]] = {
-    "dispatch": (frozenset({"registered", "returned"}), "dispatched"),
-    "joint_dispatch": (frozenset({"registered", "returned"}), "dispatched"),
-    "accept": (frozenset({"dispatched"}), "handling"),
-    "return": (frozenset({"dispatched", "handling"}), "returned"),
-    "reassign": (frozenset({"dispatched", "handling", "returned"}), "dispatched"),
-    "request_extension": (frozenset({"handling"}), None),
-    "approve_extension": (frozenset({"handling", "verification"}), None),
-    "refuse_extension": (frozenset({"handling", "verification"}), None),
-    "report_handled": (frozenset({"handling"}), "verification"),
-    "verify_pass": (frozenset({"verification"}), "closed"),
-    "rework": (frozenset({"verification"}), "handling"),
-    "close": (frozenset({"registered", "returned", "verification"}), "closed"),
-    "set_urgent": (frozenset(OPEN_STATES), None),
-}
-# actions a department takes on its own case (the rest are the hall's)
-DEPARTMENT_ACTIONS = frozenset({"accept", "return", "request_extension", "report_handled"})
-REASON_REQUIRED = frozenset(
-    {"return", "reassign", "request_extension", "refuse_extension", "rework", "close", "set_urgent"}
-)
 
 
 class InvalidTransition(ValueError):
