@@ -170,3 +170,29 @@ def test_import_linter_reports_a_broken_contract(tmp_path):
     done = _lint_imports(config)
     assert done.returncode != 0
     assert "data is not allowed to import pandas" in done.stdout
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            out.add(node.module)
+    return out
+
+
+def test_tests_stand_alone():
+    """Tests share helpers only through tests/support/ (never import another test module or a
+    conftest), and bench/ never imports tests/."""
+    bad = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for mod in _imported_modules(path):
+            if mod.startswith("tests.") and not mod.startswith("tests.support"):
+                bad.append(f"{path.relative_to(ROOT)} imports {mod}")
+    for path in sorted((ROOT / "bench").rglob("*.py")):
+        for mod in _imported_modules(path):
+            if mod == "tests" or mod.startswith("tests."):
+                bad.append(f"{path.relative_to(ROOT)} imports {mod}")
+    assert not bad, "\n".join(bad)
