@@ -242,7 +242,7 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
 
 def _add_data_commands(sub) -> None:
     from data import auth, region_import
-    from data.feeds import replay
+    from data.feeds import replay_cli as replay
 
     region_import.add_parser(sub)
     replay.add_parser(sub)

@@ -14,14 +14,10 @@ from data.areas import LEVEL_COLUMN, AreaScope
 from data.events import SOURCES
 from data.schema import BUCKET_SECONDS
 from data.store import Database
+from data.times import floor_bucket, iso, utc
 
 # Window over which "events per minute" is averaged.
 RATE_WINDOW_MIN = 5
-
-
-def _utc(ts) -> pd.Timestamp:
-    t = pd.Timestamp(ts)
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
 
 def feed_health(
@@ -33,7 +29,7 @@ def feed_health(
     or a dict per source. Returns one dict per source: last event time, last receipt, events per
     minute over the last 5 minutes, totals and whether it is stale.
     """
-    now = _utc(now)
+    now = utc(now)
     rows = {
         r[0]: r
         for r in db.query(
@@ -51,32 +47,26 @@ def feed_health(
     for source in SOURCES:
         r = rows.get(source)
         limit = stale_after.get(source, 300.0) if isinstance(stale_after, dict) else stale_after
-        last_rx = _utc(r[2]) if r and r[2] else None
+        last_rx = utc(r[2]) if r and r[2] else None
         silent = (now - last_rx).total_seconds() if last_rx is not None else None
         out.append(
             {
                 "source": source,
-                "last_event_time": _iso(r[1]) if r else None,
-                "last_received_at": _iso(r[2]) if r else None,
+                "last_event_time": iso(r[1]) if r else None,
+                "last_received_at": iso(r[2]) if r else None,
                 "events_per_min": round(float(rates.get(source, 0)) / RATE_WINDOW_MIN, 2),
                 "accepted": int(r[3]) if r else 0,
                 "duplicates": int(r[4]) if r else 0,
                 "quarantined": int(r[5]) if r else 0,
                 "errors": int(r[6]) if r else 0,
                 "last_error": r[7] if r else None,
-                "last_error_at": _iso(r[8]) if r else None,
+                "last_error_at": iso(r[8]) if r else None,
                 "stale_after_s": limit,
                 "silent_s": None if silent is None else round(silent, 1),
                 "stale": silent is None or silent > limit,
             }
         )
     return out
-
-
-def _iso(v) -> str | None:
-    if v is None:
-        return None
-    return _utc(v).isoformat()
 
 
 def list_events(
@@ -113,10 +103,10 @@ def list_events(
             params.append(val)
     if since is not None:
         conds.append("e.event_time >= ?")
-        params.append(_utc(since).to_pydatetime())
+        params.append(utc(since).to_pydatetime())
     if until is not None:
         conds.append("e.event_time < ?")
-        params.append(_utc(until).to_pydatetime())
+        params.append(utc(until).to_pydatetime())
     params.append(int(limit))
     rows = db.query_df(
         f"""
@@ -136,8 +126,8 @@ def list_events(
     )
     out = []
     for rec in rows.to_dict(orient="records"):
-        rec["event_time"] = _iso(rec["event_time"])
-        rec["received_at"] = _iso(rec["received_at"])
+        rec["event_time"] = iso(rec["event_time"])
+        rec["received_at"] = iso(rec["received_at"])
         rec["severity"] = None if pd.isna(rec["severity"]) else int(rec["severity"])
         rec["value"] = None if pd.isna(rec["value"]) else float(rec["value"])
         attrs = rec["attributes"]
@@ -180,7 +170,7 @@ def area_summary(
     """
     if not _within(db, scope, area):
         raise PermissionError("area outside your scope")
-    since, until = _utc(since), _utc(until)
+    since, until = utc(since), utc(until)
     df = db.query_df(
         f"""
         SELECT cc.source, sum(cc.n) AS n, sum(cc.severity_sum) AS severity_sum
@@ -228,10 +218,6 @@ def _level_key(level: str) -> str:
     return "g.key" if level == "grid" else f"g.{LEVEL_COLUMN[level]}"
 
 
-def _bucket_floor(ts: pd.Timestamp) -> pd.Timestamp:
-    return _utc(ts).floor(f"{BUCKET_SECONDS}s")
-
-
 def area_values(
     db: Database,
     scope: AreaScope,
@@ -256,10 +242,10 @@ def area_values(
     if scope.level == "grid":
         cond, params = "g.key = ?", [int(scope.key)]
     conds = [cond, "cc.bucket >= ?"]
-    params.append(_bucket_floor(since).to_pydatetime())
+    params.append(floor_bucket(since).to_pydatetime())
     if until is not None:
         conds.append("cc.bucket < ?")
-        params.append(_utc(until).to_pydatetime())
+        params.append(utc(until).to_pydatetime())
     if source is not None:
         conds.append("cc.source = ?")
         params.append(source)
@@ -297,8 +283,8 @@ def risk_values(
     quiet area with one event from reading as an emergency). 100 means usual, 200 twice the usual.
     Every area of the level inside the scope is returned (areas with no events read 100).
     """
-    now = _utc(now)
-    start = _bucket_floor(now - window)
+    now = utc(now)
+    start = floor_bucket(now - window)
     base_start = start - RISK_BASELINE
     cond, params = scope.where("g")
     if scope.level == "grid":
@@ -383,13 +369,13 @@ def counts_by_source_between(
     cond, params = scope.where("g")
     if scope.level == "grid":
         cond, params = "g.key = ?", [int(scope.key)]
-    until = _bucket_floor(until) + pd.Timedelta(seconds=BUCKET_SECONDS)
+    until = floor_bucket(until) + pd.Timedelta(seconds=BUCKET_SECONDS)
     rows = db.query(
         f"""
         SELECT cc.source, sum(cc.n) FROM cell_counts cc JOIN areas g ON g.key = cc.cell_key
         WHERE {cond} AND cc.bucket >= ? AND cc.bucket < ? GROUP BY cc.source
         """,
-        [*params, _bucket_floor(since).to_pydatetime(), until.to_pydatetime()],
+        [*params, floor_bucket(since).to_pydatetime(), until.to_pydatetime()],
     )
     out = {s: 0 for s in SOURCES}
     out.update({r[0]: int(r[1]) for r in rows})
@@ -424,11 +410,11 @@ def significant_events(
         ORDER BY e.event_time DESC, e.source, e.source_event_id
         LIMIT ?
         """,
-        [*params, _utc(since).to_pydatetime(), int(min_severity), *sources, int(limit)],
+        [*params, utc(since).to_pydatetime(), int(min_severity), *sources, int(limit)],
     )
     out = []
     for rec in df.to_dict(orient="records"):
-        rec["event_time"] = _iso(rec["event_time"])
+        rec["event_time"] = iso(rec["event_time"])
         rec["severity"] = int(rec["severity"])
         out.append({k: (None if v is pd.NA else v) for k, v in rec.items()})
     return out

@@ -22,17 +22,13 @@ import pandas as pd
 from data.audit import user_fingerprint
 from data.auth import User, UserStore
 from data.store import Database
+from data.times import utc_now
 
 TOUCH_EVERY_S = 60.0
 
 
 def _hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _now(now) -> pd.Timestamp:
-    t = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
 
 @dataclass(frozen=True)
@@ -61,7 +57,7 @@ class SessionStore:
     ) -> str:
         """Open a session for ``user``; returns the new session id (for the cookie only)."""
         sid = secrets.token_urlsafe(32)
-        at = _now(now)
+        at = utc_now(now)
         horizon = (at - pd.Timedelta(seconds=self.max_s)).to_pydatetime()
         row = [
             _hash(sid),
@@ -94,7 +90,7 @@ class SessionStore:
         if row is None:
             return Resolved(None, "unknown")
         username, fingerprint, created, seen = row
-        at = _now(now)
+        at = utc_now(now)
         created, seen = pd.Timestamp(created), pd.Timestamp(seen)
         user = users.get(username)
         reason = "ok"

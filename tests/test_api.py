@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
-from tests.conftest import sign_in, tiny_cell_center, tiny_cell_code
+from tests.support.region import tiny_cell_center, tiny_cell_code
+from tests.support.web import sign_in
 
 AUTH = {"Authorization": "Bearer test-token"}
 

@@ -17,8 +17,9 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode, checks
 
-from tests.browser.server import live_site
-from tests.conftest import TEST_PASSWORD, tiny_cell_center
+from tests.support.browser import live_site
+from tests.support.region import tiny_cell_center
+from tests.support.web import TEST_PASSWORD
 
 PUSH, READ = "fuzz-push-token", "fuzz-read-token"
 EXAMPLES = 30  # per operation, mode and credential: the whole file stays well under 90 s

@@ -18,9 +18,8 @@ from app import create_app
 from data import audit
 from data.runtime import Runtime
 from data.warnings import acknowledge, clear
-from tests.conftest import TEST_PASSWORD, form_token, post_login, sign_in
-from tests.test_warnings import S, accidents, engine, warnings_df
-from tests.warnings_helpers import T0
+from tests.support.warnings import T0, S, accidents, engine, warnings_df
+from tests.support.web import TEST_PASSWORD, form_token, post_login, sign_in
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE = ["app.py", "data", "web", "callbacks", "layouts", "bench"]
@@ -109,7 +108,7 @@ def test_warning_and_case_actions_are_recorded_in_their_transaction(runtime):
 
 def test_field_report_is_recorded(runtime):
     from callbacks.report_page import submit_report
-    from tests.conftest import tiny_cell_center
+    from tests.support.region import tiny_cell_center
 
     runtime.settings.auth = True
     app = create_app(runtime=runtime, start_feeds=False)

@@ -6,7 +6,8 @@ import pytest
 
 from app import create_app
 from data.auth import AuthError, UserStore, scope_for_user
-from tests.conftest import TEST_PASSWORD, form_token, post_login, sign_in, tiny_cell_center
+from tests.support.region import tiny_cell_center
+from tests.support.web import TEST_PASSWORD, form_token, post_login, sign_in
 
 AUTH = {"Authorization": "Bearer test-token"}
 Q = "since=2026-11-25T00:00:00%2B00:00&until=2026-11-27T00:00:00%2B00:00"

@@ -23,7 +23,7 @@ from data.cases import (
     metrics,
 )
 from data.cases.calendar import parse_duration
-from tests.conftest import tiny_cell_center
+from tests.support.region import tiny_cell_center
 
 TZ = "Asia/Shanghai"
 MON_10 = pd.Timestamp("2026-11-23 10:00", tz=TZ).tz_convert("UTC")  # a Monday, 10:00 local

@@ -10,7 +10,7 @@ import pandas as pd
 
 from data.cases import metrics
 from layouts.i18n import TRANSLATIONS
-from tests.conftest import tiny_cell_center
+from tests.support.region import tiny_cell_center
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = ["layouts/cases_page.py", "layouts/report_page.py", "layouts/metrics_page.py",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from data.cases import metrics
-from data.cases.intake import replay_history
+from data.cases.history import replay_history
 from data.region_import import LevelSpec, ParentSpec, import_region
 from data.runtime import Runtime
 from data.settings import load_settings
@@ -25,7 +25,7 @@ EXPECTED_2019 = {"NYPD": (634, 2.5, 1), "HPD": (145, 46, 0), "DSNY": (57, 98, 0)
 
 @pytest.fixture(scope="module")
 def nyc(tmp_path_factory, request):
-    from tests.conftest import REALDATA
+    from tests.support.realdata import REALDATA
 
     polys = REALDATA / "nyc" / "polygons"
     if not (polys / "nyc_community_districts_2013.geojson").exists():

@@ -12,7 +12,7 @@ import pandas as pd
 from data.cases import metrics
 from data.feeds.simulator.departments import advance_simulated_cases
 from data.runtime import Runtime
-from tests.conftest import tiny_cell_center
+from tests.support.region import tiny_cell_center
 
 TZ = "Asia/Shanghai"
 MON_10 = pd.Timestamp("2026-11-23 10:00", tz=TZ).tz_convert("UTC")  # a Monday, 10:00 local

@@ -15,7 +15,7 @@ import pytest
 from data.feeds.connectors import FolderDropFeed, HttpPullFeed
 from data.runtime import Runtime
 from data.settings import FolderFeed, PullFeed
-from tests.conftest import tiny_cell_center, tiny_cell_code
+from tests.support.region import tiny_cell_center, tiny_cell_code
 
 T0 = pd.Timestamp("2026-03-01T08:00:00Z")
 

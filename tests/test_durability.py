@@ -22,8 +22,8 @@ import requests
 
 from data.runtime import Runtime
 from data.store import Database
-from tests.conftest import tiny_cell_center
-from tests.test_crash import free_port
+from tests.support.region import tiny_cell_center
+from tests.support.server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "durability-token"

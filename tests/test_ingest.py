@@ -9,7 +9,7 @@ import pytest
 
 from data.api import _push_frame
 from data.events import normalise_frame, validate_frame
-from tests.conftest import tiny_cell_center, tiny_cell_code
+from tests.support.region import tiny_cell_center, tiny_cell_code
 
 NOW = pd.Timestamp("2026-11-26T06:00:00Z")
 

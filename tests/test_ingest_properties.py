@@ -27,7 +27,7 @@ from data.events import CATEGORIES, SOURCES
 from data.feeds.connectors import FolderDropFeed
 from data.runtime import Runtime
 from data.settings import FolderFeed, load_settings
-from tests.conftest import TINY_STEP, TINY_X0, TINY_Y0
+from tests.support.region import TINY_STEP, TINY_X0, TINY_Y0
 
 AUTH = {"Authorization": "Bearer test-token", "Content-Type": "application/json"}
 PROPS = settings(

@@ -28,7 +28,7 @@ from data.feeds.simulator import Simulator
 from data.runtime import Runtime
 from data.settings import load_settings
 from layouts import ids
-from tests.conftest import post_login
+from tests.support.web import post_login
 
 PASSWORD = "leak-test-password"
 HOME = "210302"  # Tiedong: the county leader's county

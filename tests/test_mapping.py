@@ -1,7 +1,8 @@
-"""Field mappings (data/feeds/mapping.py, data/mappings/*.toml): format and real public files.
+"""Field mappings (data/feeds/mapping/, data/mappings/*.toml): format and real public files.
 
-The real files live outside the repo in ../shared/realdata (see its SOURCES.md); tests that need
-them skip cleanly when the folder is absent. Counts asserted here come from SOURCES.md or are
+The full real files live outside the repo in ../shared/realdata (see its SOURCES.md); tests that
+need them carry the ``realdata`` marker and skip cleanly when the folder is absent (the same
+checks run on committed samples in test_mapping_samples.py). Counts asserted here come from SOURCES.md or are
 recomputed from the raw file with the csv module (independent of the pandas reader under test).
 """
 
@@ -26,7 +27,7 @@ from data.feeds.mapping import (
     parse_mapping,
     read_records,
 )
-from tests.conftest import MAPPER_REASONS, NYC_FILES
+from tests.support.realdata import MAPPER_REASONS, NYC_FILES
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 NYC = REAL / "nyc"
@@ -96,6 +97,7 @@ def test_data_package_does_not_import_dash():
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize("name", sorted(FILES))
 def test_real_file_rows_conserved_and_reasons(name, mapped):
     path = _need(FILES[name])
@@ -117,6 +119,7 @@ def test_real_file_rows_conserved_and_reasons(name, mapped):
     assert str(out["severity"].dtype) == "Int64"
 
 
+@pytest.mark.realdata
 def test_ids_are_publisher_keys(mapped):
     key_col = {
         "nyc_311_2013": "Unique Key",
@@ -133,6 +136,7 @@ def test_ids_are_publisher_keys(mapped):
         assert mapped[name]["id"].tolist() == [r[i] for r in rows[1:]], name
 
 
+@pytest.mark.realdata
 def test_bom_is_handled():
     path = _need(FILES["nypd_complaints"])
     assert path.read_bytes()[:3] == b"\xef\xbb\xbf"
@@ -141,6 +145,7 @@ def test_bom_is_handled():
     assert not raw["_raw"].iloc[0].startswith("\ufeff")
 
 
+@pytest.mark.realdata
 def test_complaints_date_and_time_columns(mapped):
     out = mapped["nypd_complaints"]
     local = out["time"].dt.tz_convert(NY)
@@ -155,6 +160,7 @@ def test_complaints_date_and_time_columns(mapped):
     assert (out.loc[attrs["law_category"] == "FELONY", "severity"] >= 4).all()
 
 
+@pytest.mark.realdata
 def test_311_2013_times_local_and_close_times(mapped):
     out = mapped["nyc_311_2013"]
     local = out["time"].dt.tz_convert(NY)
@@ -177,6 +183,7 @@ def test_311_2013_times_local_and_close_times(mapped):
     assert out["category"].value_counts()["heating"] >= 1201
 
 
+@pytest.mark.realdata
 def test_311_2019_iso_schema(mapped):
     out = mapped["nyc_311_2019"]
     local = out["time"].dt.tz_convert(NY)
@@ -192,6 +199,7 @@ def test_311_2019_iso_schema(mapped):
     assert out["category"].isin(CATEGORIES["hotline"]).all()
 
 
+@pytest.mark.realdata
 def test_arrests_date_only(mapped):
     out = mapped["nypd_arrests"]
     local = out["time"].dt.tz_convert(NY)
@@ -203,6 +211,7 @@ def test_arrests_date_only(mapped):
     assert attrs["precinct"].astype(int).between(100, 115).all()
 
 
+@pytest.mark.realdata
 def test_shootings_keep_repeated_incident_keys(mapped):
     out = mapped["nypd_shootings"]
     # one row per victim: 1,501 rows, 1,162 incidents -> 339 rows repeat an earlier key
@@ -215,6 +224,7 @@ def test_shootings_keep_repeated_incident_keys(mapped):
     assert local.iloc[0] == pd.Timestamp("2020-08-24 15:11:00", tz=NY)
 
 
+@pytest.mark.realdata
 def test_collisions_quirks(mapped):
     path = _need(FILES["nyc_collisions"])
     assert not path.read_bytes().endswith(b"\n")  # no trailing newline
@@ -235,6 +245,7 @@ def test_collisions_quirks(mapped):
     assert (attrs["collision_id"] == out["id"]).all()
 
 
+@pytest.mark.realdata
 def test_restaurant_inspections(mapped):
     out = mapped["nyc_restaurant_inspections"]
     attrs = _attrs(out)
@@ -275,6 +286,7 @@ def beijing() -> tuple[pd.DataFrame, float]:
     return out, time.perf_counter() - t0
 
 
+@pytest.mark.realdata
 def test_beijing_whole_set(beijing):
     out, seconds = beijing
     assert seconds < 15, f"whole Beijing set took {seconds:.1f} s"
@@ -289,6 +301,7 @@ def test_beijing_whole_set(beijing):
     assert validate_frame("environment", good, now=FAR_FUTURE).isna().all()
 
 
+@pytest.mark.realdata
 def test_beijing_first_row_and_lookup(beijing):
     out, _ = beijing
     first = out.iloc[:6]
@@ -306,6 +319,7 @@ def test_beijing_first_row_and_lookup(beijing):
     assert local.max() == pd.Timestamp("2017-02-28 23:00", tz="Asia/Shanghai")
 
 
+@pytest.mark.realdata
 def test_beijing_runtime_lookup_and_missing_lookup(tmp_path):
     folder = _need(BEIJING / "prsa_air_quality")
     coords = BEIJING / "beijing_prsa_station_coords.csv"

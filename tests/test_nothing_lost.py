@@ -17,7 +17,7 @@ from app import create_app
 from data.feeds.connectors import FolderDropFeed, public_error
 from data.feeds.mapping import MappingError, load_mapping, map_file
 from data.settings import FolderFeed
-from tests.conftest import tiny_cell_center
+from tests.support.region import tiny_cell_center
 
 AUTH = {"Authorization": "Bearer test-token", "Content-Type": "application/json"}
 SECRET = "forged-admin-key-0123456789"
@@ -90,7 +90,7 @@ def test_time_overflowing_utc_is_quarantined_not_a_500(client, runtime, when):
 
 
 def test_read_routes_answer_400_for_times_out_of_range(client, runtime):
-    from tests.conftest import sign_in
+    from tests.support.web import sign_in
 
     sign_in(client, runtime)
     for query in (
@@ -225,7 +225,7 @@ def test_drop_folder_refuses_a_symlink_to_the_secret_key(runtime, tmp_path, clie
     assert key.read_text(encoding="utf-8").startswith(SECRET)
     _no_secret_anywhere(runtime, drop)
     # what users see in /api/feeds
-    from tests.conftest import sign_in
+    from tests.support.web import sign_in
 
     sign_in(client, runtime)
     assert SECRET not in client.get("/api/feeds").get_data(as_text=True)
@@ -289,7 +289,7 @@ def test_public_error_keeps_our_messages_and_hides_library_texts():
 
 def test_events_with_plain_text_attributes_read_back_not_a_500(client, runtime, tmp_path):
     """A dropped CSV's attributes column is text, not always JSON: reading it must not fail."""
-    from tests.conftest import sign_in
+    from tests.support.web import sign_in
 
     drop = tmp_path / "drop"
     feed = FolderDropFeed(FolderFeed(name="drops", path=drop, source="police"), runtime.pipeline)

@@ -12,7 +12,8 @@ import pytest
 from app import create_app
 from data.auth import AuthError
 from layouts import ids
-from tests.conftest import TEST_PASSWORD, post_login, tiny_cell_center
+from tests.support.region import tiny_cell_center
+from tests.support.web import TEST_PASSWORD, post_login
 
 NOW = pd.Timestamp.now(tz="UTC").floor("s")
 HEATING = "city.housing"

@@ -36,7 +36,7 @@ from data.ingest import OUTSIDE_REASON, IngestResult
 from data.region_import import LevelSpec, ParentSpec, import_region
 from data.runtime import Runtime
 from data.settings import load_settings
-from tests.conftest import MAPPER_REASONS, NYC_FILES, REALDATA
+from tests.support.realdata import MAPPER_REASONS, NYC_FILES, REALDATA
 
 pytestmark = pytest.mark.realdata
 

@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from data.feeds.mapping import load_mapping
-from data.feeds.replay import add_parser, live_shift_to, paced_batches, replay_file, run
+from data.feeds.replay import live_shift_to, paced_batches, replay_file
+from data.feeds.replay_cli import add_parser, run
 from data.runtime import Runtime
-from tests.conftest import tiny_cell_center, tiny_cell_code
+from tests.support.region import tiny_cell_center, tiny_cell_code
 
 MAPPING = """
 source = "traffic"

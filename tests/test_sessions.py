@@ -23,8 +23,8 @@ import requests
 from app import create_app
 from data.auth import UserStore
 from data.sessions import TOUCH_EVERY_S, SessionStore
-from tests.conftest import TEST_PASSWORD, form_token, post_login, sign_in
-from tests.test_crash import free_port
+from tests.support.server import free_port
+from tests.support.web import TEST_PASSWORD, form_token, post_login, sign_in
 
 ROOT = Path(__file__).resolve().parents[1]
 COOKIE = "onegrid_session"

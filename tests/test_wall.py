@@ -15,7 +15,7 @@ from data import queries
 from data.areas import AreaScope
 from layouts import ids
 from layouts.wall import parse_view, view_query
-from tests.conftest import tiny_cell_center, tiny_cell_code
+from tests.support.region import tiny_cell_center, tiny_cell_code
 
 NOW = pd.Timestamp.now(tz="UTC").floor("min")
 

@@ -22,27 +22,18 @@ from data.warnings import (
 from data.warnings import queries as wq
 from data.warnings.lifecycle import next_command_level
 from data.warnings.statistics import negbin_tail_score
-from tests.warnings_helpers import (
+from tests.support.warnings import (
     T0,
+    S,
+    accidents,
     cell_key,
     engine,
     history_actions,
     ingest,
+    minutes,
     rules,
     warnings_df,
 )
-
-S = pd.Timedelta(seconds=30)
-
-
-def minutes(n):
-    return pd.Timedelta(minutes=n)
-
-
-def accidents(rt, n, at=T0, cell=(1, 0, 0), spread=5):
-    times = [at - pd.Timedelta(seconds=spread * 60 * i / max(n, 1)) for i in range(n)]
-    return ingest(rt, "police", times, cell=cell, category="traffic")
-
 
 # --- rules file ------------------------------------------------------------------------------------
 

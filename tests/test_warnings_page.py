@@ -11,7 +11,7 @@ from data.warnings import queries as wq
 from layouts.i18n import TRANSLATIONS
 from layouts.warnings_page import evidence_figure, page
 from layouts.warnings_panel import warnings_panel
-from tests.warnings_helpers import T0, ingest
+from tests.support.warnings import T0, ingest
 
 S = pd.Timedelta(seconds=30)
 

@@ -28,7 +28,7 @@ def local(ts: str) -> pd.Timestamp:
 
 @pytest.fixture(scope="module")
 def beijing(tmp_path_factory):
-    from tests.conftest import REALDATA
+    from tests.support.realdata import REALDATA
 
     if not REALDATA.is_dir():
         pytest.skip(f"real data folder {REALDATA} is absent")

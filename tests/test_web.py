@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import requests
 
-from tests.conftest import tiny_cell_center, tiny_cell_code
-from tests.test_crash import READ, TOKEN, free_port, start_server
+from tests.support.region import tiny_cell_center, tiny_cell_code
+from tests.support.server import READ, TOKEN, free_port, start_server
 
 
 def test_push_over_http_and_read_back_in_the_right_cell(tmp_path, tiny_region_dir):

@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from data.cases.responsibility import URGENCIES
+from data.cases.states import INITIAL, after
+from data.times import utc_now, utc_series
 
 EVENT_SQL = """
 SELECT source_event_id AS ref, 'hotline.' || category AS category, severity, event_time,
@@ -34,6 +35,10 @@ FROM {relation}
 WHERE source = 'hotline' AND case_id IS NULL {cond}
 """
 HANDLING_STATUSES = ("started", "in progress")
+# the states the intake gives, derived from the one state machine (data/cases/states.py)
+DISPATCHED = after("dispatch", INITIAL)  # routed by the list (or by the publisher)
+HANDLING = after("accept", DISPATCHED)  # the publisher's status says work has started
+CLOSED = after("close", INITIAL)  # answered on the call; a publisher's close also ends here
 
 CASE_COLUMNS = (
     "id", "origin", "origin_ref", "category", "area_key", "area_level", "cell_key",
@@ -43,43 +48,15 @@ CASE_COLUMNS = (
 )  # fmt: skip
 
 
-def _utc(s: pd.Series) -> pd.Series:
-    s = pd.to_datetime(s, utc=True)
-    return s.astype("datetime64[us, UTC]")
-
-
-def route_frame(rules, frame: pd.DataFrame) -> pd.DataFrame:
-    """Department, level and time limit of every row (``category`` and area keys), vectorised:
-    join on category, keep the rules whose area holds the row, the deepest one wins."""
-    table = rules.rule_table()
-    left = frame[["category", "cell_key", "community_key", "township_key", "county_key"]].copy()
-    left["_i"] = np.arange(len(frame))
-    m = left.merge(table, on="category", how="inner")
-    col = {"county": "county_key", "township": "township_key", "community": "community_key",
-           "grid": "cell_key"}  # fmt: skip
-    own = pd.Series(pd.NA, index=m.index, dtype="Int64")
-    for level, c in col.items():
-        sel = m["area_level"] == level
-        own[sel] = m.loc[sel, c].astype("Int64")
-    ok = m["area_key"].isna() | (own == m["area_key"]).fillna(False)
-    m = m[ok.to_numpy(dtype=bool)].sort_values(["_i", "depth"]).drop_duplicates("_i", keep="last")
-    out = pd.DataFrame(index=np.arange(len(frame)))
-    out["department"] = pd.Series(m["department"].to_numpy(), index=m["_i"].to_numpy())
-    out["dept_level"] = pd.Series(m["dept_level"].to_numpy(), index=m["_i"].to_numpy())
-    for u in URGENCIES:
-        out[f"deadline_{u}"] = pd.Series(m[f"deadline_{u}"].to_numpy(), index=m["_i"].to_numpy())
-    return out
-
-
 def build_cases(svc, frame: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
     """Case rows for intake rows (the columns of EVENT_SQL), without ids."""
     rules = svc.rules
     n = len(frame)
     f = frame.reset_index(drop=True)
-    created = _utc(f["pub_created"]).fillna(_utc(f["event_time"]))
-    closed = _utc(f["pub_closed"])
-    due = _utc(f["pub_due"])
-    routed = route_frame(rules, f)
+    created = utc_series(f["pub_created"]).fillna(utc_series(f["event_time"]))
+    closed = utc_series(f["pub_closed"])
+    due = utc_series(f["pub_due"])
+    routed = rules.route_frame(f)
     pub = f["pub_department"].astype("object").where(f["pub_department"].notna(), None)
     has_pub = pub.notna().to_numpy()
     department = np.where(has_pub, pub, routed["department"].to_numpy(dtype=object))
@@ -96,12 +73,12 @@ def build_cases(svc, frame: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
     routed_ok = department.notna().to_numpy()
     has_closed = closed.notna().to_numpy()
     status = f["pub_status"].fillna("").str.lower()
-    state = np.full(n, "registered", dtype=object)
+    state = np.full(n, INITIAL, dtype=object)
     dispatched = routed_ok & ~on_call
-    state[dispatched] = np.where(status[dispatched].isin(HANDLING_STATUSES), "handling",
-                                 "dispatched")  # fmt: skip
-    state[dispatched & has_closed] = "closed"
-    state[on_call] = "closed"
+    state[dispatched] = np.where(status[dispatched].isin(HANDLING_STATUSES), HANDLING,
+                                 DISPATCHED)  # fmt: skip
+    state[dispatched & has_closed] = CLOSED
+    state[on_call] = CLOSED
     closed_at = closed.where(pd.Series(dispatched & has_closed), pd.NaT)
     closed_at = closed_at.where(~pd.Series(on_call), created)
     dispatched_at = created.where(pd.Series(dispatched), pd.NaT)
@@ -178,18 +155,18 @@ def insert_cases(con, svc, frame: pd.DataFrame, now: pd.Timestamp) -> int:
     )
     con.unregister("case_link")
     # transitions: registered, then dispatched (routed) and closed (publisher or on the call)
-    reg = pd.DataFrame({"case_id": cases["id"], "from_state": None, "to_state": "registered",
+    reg = pd.DataFrame({"case_id": cases["id"], "from_state": None, "to_state": INITIAL,
                         "action": "register", "actor": "12345", "department": None,
                         "reason": None, "occurred_at": cases["created_at"]})  # fmt: skip
     d = cases[cases["dispatched_at"].notna()]
-    disp = pd.DataFrame({"case_id": d["id"], "from_state": "registered",
-                         "to_state": "dispatched", "action": "dispatch", "actor": "system",
+    disp = pd.DataFrame({"case_id": d["id"], "from_state": INITIAL,
+                         "to_state": DISPATCHED, "action": "dispatch", "actor": "system",
                          "department": d["department"], "reason": "responsibility list",
                          "occurred_at": d["dispatched_at"]})  # fmt: skip
-    c = cases[cases["state"] == "closed"]
+    c = cases[cases["state"] == CLOSED]
     close = pd.DataFrame({"case_id": c["id"],
-                          "from_state": np.where(c["_on_call"], "registered", "dispatched"),
-                          "to_state": "closed", "action": "close", "actor": "12345",
+                          "from_state": np.where(c["_on_call"], INITIAL, DISPATCHED),
+                          "to_state": CLOSED, "action": "close", "actor": "12345",
                           "department": c["department"],
                           "reason": np.where(c["_on_call"], "answered on the call",
                                              "closed by the publisher"),
@@ -203,7 +180,7 @@ def insert_cases(con, svc, frame: pd.DataFrame, now: pd.Timestamp) -> int:
     )
     con.unregister("new_trans")
     # notifications: open dispatched cases to their department, undecided ones to the hall
-    o = cases[cases["state"].isin(["dispatched", "handling"])]
+    o = cases[cases["state"].isin([DISPATCHED, HANDLING])]
     hall = cases[cases["needs_decision"]]
     later = svc.calendar.next_working([now])[0]
     note = pd.DataFrame(
@@ -232,9 +209,7 @@ def register_unplaced(svc, frame: pd.DataFrame, now: pd.Timestamp | None = None)
     """Cases for hotline requests that carry no usable location (a canonical frame of mapped
     rows): a 12345 request is a case even when it cannot be put in a grid cell. They sit at city
     level (no cell) and count in department metrics; the events stay in quarantine."""
-    from data.cases.service import _ts
-
-    now = _ts(now)
+    now = utc_now(now)
     if not len(frame):
         return 0
     city = svc.db.query_one("SELECT key FROM areas WHERE level = 'city' LIMIT 1")[0]
@@ -275,48 +250,3 @@ def register_unplaced(svc, frame: pd.DataFrame, now: pd.Timestamp | None = None)
         return insert_cases(con, svc, got, now)
 
     return svc.db.write(write)
-
-
-def replay_history(pipeline, svc, mapping, path, *, feed: str | None = None) -> dict:
-    """Replay a publisher's hotline file as cases with their real times (e.g. NYC 311).
-
-    Events go through the ingest pipeline as any replay does (the listener makes their cases);
-    requests the pipeline cannot place (no coordinates, outside the region) still become
-    city-level cases through :func:`register_unplaced`. Returns counts.
-    """
-    from data.events import CATEGORIES
-    from data.feeds.mapping import Mapping, load_mapping, map_file
-    from data.feeds.replay import replay_file
-
-    m = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
-    result = replay_file(pipeline, m, path, feed=feed)
-    placed = svc.intake_hotline()
-    frame = pd.concat(list(map_file(m, path)), ignore_index=True)
-    reason = frame["_reason"].astype("object") if "_reason" in frame else pd.Series(None)
-    location_only = reason.isna() | reason.fillna("").str.contains("coordinates")
-    usable = (
-        location_only
-        & frame["id"].notna()
-        & frame["time"].notna()
-        & frame["category"].isin(CATEGORIES["hotline"])
-    )
-    have = {
-        r[0]
-        for r in svc.db.query(
-            "SELECT source_event_id FROM events WHERE source = 'hotline' AND case_id IS NOT NULL"
-        )
-    }
-    rest = frame[usable & ~frame["id"].isin(have)].drop_duplicates("id")
-    unplaced = register_unplaced(svc, rest)
-    del placed
-    return {
-        "accepted": result.accepted,
-        "quarantined": result.quarantined,
-        "cases_placed": int(
-            svc.db.query_one(
-                "SELECT count(*) FROM events WHERE feed = ? AND case_id IS NOT NULL",
-                [feed or f"replay:{m.name}"],
-            )[0]
-        ),
-        "cases_unplaced": unplaced,
-    }

@@ -26,13 +26,9 @@ import pandas as pd
 
 from data.areas import AreaScope
 from data.store import Database
+from data.times import to_py, utc_now
 
 HOUR = 3600.0
-
-
-def _now(now) -> pd.Timestamp:
-    t = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
-    return (t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")).to_pydatetime()
 
 
 def _base(scope: AreaScope, since=None, until=None, department: str | None = None, alias: str = ""):
@@ -85,7 +81,7 @@ def summary(
     """The headline figures of the cases in scope (see the module's definitions)."""
     where, params = _base(scope, since, until, department)
     df = db.query_df(f"SELECT {_AGG} FROM cases WHERE {where}".replace("$now", "?"),
-                     [_now(now), *params])  # fmt: skip
+                     [to_py(utc_now(now)), *params])  # fmt: skip
     out = {k: (None if pd.isna(v) else v) for k, v in _rates(df).iloc[0].to_dict().items()}
     for k in (
         "cases",
@@ -140,7 +136,7 @@ def by_department(db: Database, scope: AreaScope, *, now=None, since=None, until
         FROM agg FULL JOIN passed ON agg.department = passed.department
         LEFT JOIN got ON got.department = coalesce(agg.department, passed.department)
     """.replace("$now", "?")
-    df = db.query_df(sql, [*params, _now(now)])
+    df = db.query_df(sql, [*params, to_py(utc_now(now))])
     df[["cases", "closed", "closed_on_time", "open_overdue", "open"]] = (
         df[["cases", "closed", "closed_on_time", "open_overdue", "open"]].fillna(0).astype("int64")
     )
@@ -167,7 +163,7 @@ def by_county(db: Database, scope: AreaScope, *, now=None, since=None, until=Non
         WHERE {where}
         GROUP BY ALL
     """.replace("$now", "?")
-    return _rank(_rates(db.query_df(sql, [_now(now), *params])))
+    return _rank(_rates(db.query_df(sql, [to_py(utc_now(now)), *params])))
 
 
 def weekly(
@@ -178,7 +174,7 @@ def weekly(
     county for the last ``weeks`` weeks: the trend beside a ranking."""
     if by not in ("department", "county_key"):
         raise ValueError("by must be 'department' or 'county_key'")
-    now_ts = pd.Timestamp(_now(now))
+    now_ts = pd.Timestamp(to_py(utc_now(now)))
     since = now_ts - pd.Timedelta(weeks=weeks)
     where, params = _base(scope, since, None)
     sql = f"""
@@ -196,7 +192,7 @@ def ranking(
 ) -> pd.DataFrame:  # fmt: skip
     """Ranking over the last ``weeks`` weeks with trend: ``trend`` = this week's on-time rate
     minus the previous week's (None when either is missing), ``weekly`` = the rates oldest first."""
-    now_ts = pd.Timestamp(_now(now))
+    now_ts = pd.Timestamp(to_py(utc_now(now)))
     since = now_ts - pd.Timedelta(weeks=weeks)
     if by == "department":
         table = by_department(db, scope, now=now_ts, since=since)
@@ -245,7 +241,7 @@ def close_times(db: Database, scope: AreaScope, *, include_flagged: bool = False
 
 def department_detail(db: Database, scope: AreaScope, department: str, *, now=None) -> dict:
     """A department's page: its figures, its open cases by deadline, and its weekly trend."""
-    now_ts = _now(now)
+    now_ts = to_py(utc_now(now))
     where, params = scope.where()
     open_cases = db.query_df(
         f"""
@@ -267,7 +263,7 @@ def department_detail(db: Database, scope: AreaScope, department: str, *, now=No
 def effect(db: Database, scope: AreaScope, *, now=None, days: int = 7, since=None) -> dict:
     """Did the grid calm down? For cases closed at least ``days`` days before ``now`` (and after
     ``since``), events in the case's cell ``days`` days before closing against after."""
-    now_ts = pd.Timestamp(_now(now))
+    now_ts = pd.Timestamp(to_py(utc_now(now)))
     where, params = scope.where("c")
     span = pd.Timedelta(days=days)
     conds = [where, "NOT c.joint", "c.closed_at IS NOT NULL", "c.cell_key IS NOT NULL",
@@ -305,7 +301,7 @@ def effect(db: Database, scope: AreaScope, *, now=None, days: int = 7, since=Non
 def wall(db: Database, scope: AreaScope, *, now=None, worst: int = 5, days: int = 30) -> dict:
     """What the wall shows: the on-time gauge (cases of the last ``days`` days), overdue open
     cases per county, and the ``worst`` most overdue open cases."""
-    now_ts = pd.Timestamp(_now(now))
+    now_ts = pd.Timestamp(to_py(utc_now(now)))
     head = summary(db, scope, now=now_ts, since=now_ts - pd.Timedelta(days=days))
     where, params = scope.where("c")
     overdue = db.query_df(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -24,6 +25,14 @@ DEFAULT_PATH = Path(__file__).resolve().parents[1] / "responsibilities.toml"
 URGENCIES: tuple[str, ...] = ("urgent", "normal", "complex")
 DEPT_LEVELS: tuple[str, ...] = ("city", "county", "township")
 AREA_DEPTH = {"city": 0, "county": 1, "township": 2, "community": 3, "grid": 4}
+# area level -> the column holding a row's key at that level (events, cases)
+LEVEL_KEY_COLUMNS = {
+    "city": "city_key",
+    "county": "county_key",
+    "township": "township_key",
+    "community": "community_key",
+    "grid": "cell_key",
+}
 
 
 class ResponsibilityError(ValueError):
@@ -197,28 +206,48 @@ class Responsibilities:
 
     def route(self, category: str, area_keys: dict[str, int | None] | None = None) -> Route:
         """The department for ``category`` in the area given by its keys at each level
-        (``{"county": 3, "township": 12, ...}``); the deepest matching area rule wins."""
-        rules = self._rules[self._rules["category"] == category]
-        if not len(rules):
-            return Route(None, None, dict(self.defaults))
-        area_keys = area_keys or {}
-        best = None
-        for r in rules.itertuples():
-            if pd.isna(r.area_key):
-                ok = True
-            else:
-                ok = area_keys.get(r.area_level) is not None and int(
-                    area_keys[r.area_level]
-                ) == int(r.area_key)
-            if ok and (best is None or r.depth > best.depth):
-                best = r
-        if best is None:
+        (``{"county": 3, "township": 12, ...}``); the deepest matching area rule wins.
+        One case of :meth:`route_frame` (the one routing rule)."""
+        keys = area_keys or {}
+        row = {"category": [category]} | {
+            col: [keys.get(level)] for level, col in LEVEL_KEY_COLUMNS.items()
+        }
+        routed = self.route_frame(pd.DataFrame(row)).iloc[0]
+        if pd.isna(routed["department"]):
             return Route(None, None, dict(self.defaults))
         return Route(
-            best.department,
-            best.dept_level,
-            {u: getattr(best, f"deadline_{u}") for u in URGENCIES},
+            routed["department"],
+            routed["dept_level"],
+            {u: routed[f"deadline_{u}"] for u in URGENCIES},
         )
+
+    def route_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Department, level and time limit of every row (``category`` and area keys), vectorised:
+        join on category, keep the rules whose area holds the row, the deepest one wins (the
+        first in the list among equally deep ones). Rows without a rule get missing values."""
+        table = self.rule_table()
+        cols = [c for c in LEVEL_KEY_COLUMNS.values() if c in frame.columns]
+        left = frame[["category", *cols]].copy()
+        left["_i"] = np.arange(len(frame))
+        m = left.merge(table, on="category", how="inner")
+        own = pd.Series(pd.NA, index=m.index, dtype="Int64")
+        for level, c in LEVEL_KEY_COLUMNS.items():
+            if c in m.columns:
+                sel = m["area_level"] == level
+                own[sel] = m.loc[sel, c].astype("Int64")
+        ok = m["area_key"].isna() | (own == m["area_key"]).fillna(False)
+        m = m[ok.to_numpy(dtype=bool)].sort_values(
+            ["_i", "depth"], ascending=[True, False], kind="stable"
+        )
+        m = m.drop_duplicates("_i", keep="first")
+        out = pd.DataFrame(index=np.arange(len(frame)))
+        out["department"] = pd.Series(m["department"].to_numpy(), index=m["_i"].to_numpy())
+        out["dept_level"] = pd.Series(m["dept_level"].to_numpy(), index=m["_i"].to_numpy())
+        for u in URGENCIES:
+            out[f"deadline_{u}"] = pd.Series(
+                m[f"deadline_{u}"].to_numpy(), index=m["_i"].to_numpy()
+            )
+        return out
 
     def deadline_for(self, department: str | None, category: str, urgency: str) -> str:
         """The time limit for a case of ``category`` handled by ``department``: that department's

@@ -28,46 +28,23 @@ from data import audit
 from data.areas import LEVEL_COLUMN, AreaScope
 from data.cases.calendar import WorkCalendar
 from data.cases.responsibility import Responsibilities
+from data.cases.states import (  # noqa: F401 (the table, re-exported for callers)
+    ACTIONS,
+    DEPARTMENT_ACTIONS,
+    OPEN_STATES,
+    REASON_REQUIRED,
+    STATES,
+)
 from data.store import Database
+from data.times import to_py, utc_now
 
 log = logging.getLogger(__name__)
 
-STATES: tuple[str, ...] = (
-    "registered",
-    "dispatched",
-    "handling",
-    "verification",
-    "closed",
-    "returned",
-)
-OPEN_STATES = frozenset(STATES) - {"closed"}
 ORIGINS: tuple[str, ...] = ("warning", "hotline", "grid_report", "operator")
 URGENCIES: tuple[str, ...] = ("urgent", "normal", "complex")
 WARNING_COLOURS = {1: "blue", 2: "yellow", 3: "orange", 4: "red"}
 BREAK_THROUGH = frozenset({"orange", "red"})  # warning levels whose notices ignore quiet hours
 LEVEL_KEYS = ("city_key", "county_key", "township_key", "community_key", "cell_key")
-
-# action -> (states it may start from, state it leads to; None = unchanged)
-ACTIONS: dict[str, tuple[frozenset[str], str | None]] = {
-    "dispatch": (frozenset({"registered", "returned"}), "dispatched"),
-    "joint_dispatch": (frozenset({"registered", "returned"}), "dispatched"),
-    "accept": (frozenset({"dispatched"}), "handling"),
-    "return": (frozenset({"dispatched", "handling"}), "returned"),
-    "reassign": (frozenset({"dispatched", "handling", "returned"}), "dispatched"),
-    "request_extension": (frozenset({"handling"}), None),
-    "approve_extension": (frozenset({"handling", "verification"}), None),
-    "refuse_extension": (frozenset({"handling", "verification"}), None),
-    "report_handled": (frozenset({"handling"}), "verification"),
-    "verify_pass": (frozenset({"verification"}), "closed"),
-    "rework": (frozenset({"verification"}), "handling"),
-    "close": (frozenset({"registered", "returned", "verification"}), "closed"),
-    "set_urgent": (frozenset(OPEN_STATES), None),
-}
-# actions a department takes on its own case (the rest are the hall's)
-DEPARTMENT_ACTIONS = frozenset({"accept", "return", "request_extension", "report_handled"})
-REASON_REQUIRED = frozenset(
-    {"return", "reassign", "request_extension", "refuse_extension", "rework", "close", "set_urgent"}
-)
 
 
 class InvalidTransition(ValueError):
@@ -76,15 +53,6 @@ class InvalidTransition(ValueError):
 
 class CaseNotFound(KeyError):
     """No case with that id."""
-
-
-def _ts(now: pd.Timestamp | None) -> pd.Timestamp:
-    t = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
-
-
-def _py(t: pd.Timestamp | None):
-    return None if t is None or pd.isna(t) else pd.Timestamp(t).to_pydatetime()
 
 
 _REGISTRY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -183,7 +151,7 @@ class CaseService:
         waiting for verification or with an extension request, plus its own cases.
         ``department`` None gives every case in scope.
         """
-        now = _ts(now)
+        now = utc_now(now)
         where, params = _scope_sql(scope)
         conds = [where]
         if department == self.rules.hall.id:
@@ -212,7 +180,7 @@ class CaseService:
             ORDER BY overdue DESC, urgent DESC, deadline_at NULLS LAST, id
             LIMIT {int(limit)}
         """
-        return self.db.query_df(sql, [_py(now), *params])
+        return self.db.query_df(sql, [to_py(now), *params])
 
     def inbox(
         self,
@@ -238,14 +206,14 @@ class CaseService:
             WHERE n.department = ? AND n.deliver_at <= ? AND {cond}
             ORDER BY n.deliver_at DESC, n.id DESC LIMIT ?
             """,
-            [department, _py(_ts(now)), *params, int(limit)],
+            [department, to_py(utc_now(now)), *params, int(limit)],
         )
 
     def mark_read(self, notification_id: int, *, now: pd.Timestamp | None = None) -> None:
         self.db.write(
             lambda con: con.execute(
                 "UPDATE notifications SET read_at = ? WHERE id = ? AND read_at IS NULL",
-                [_py(_ts(now)), int(notification_id)],
+                [to_py(utc_now(now)), int(notification_id)],
             )
         )
 
@@ -280,7 +248,7 @@ class CaseService:
             raise ValueError(f"origin must be one of {ORIGINS}, not {origin!r}")
         if urgency not in URGENCIES:
             raise ValueError(f"urgency must be one of {URGENCIES}, not {urgency!r}")
-        now = _ts(now)
+        now = utc_now(now)
         if area_key is None and lon is not None and lat is not None and self.place is not None:
             area_key = self.place(lon, lat)
             if area_key is None:
@@ -311,7 +279,7 @@ class CaseService:
                     keys.get("area_level"), keys.get("cell_key"), keys.get("community_key"),
                     keys.get("township_key"), keys.get("county_key"), keys.get("city_key"),
                     lon, lat, title, description, "urgent" if urgent else urgency, urgent,
-                    warning_level, route is None, _py(now), _py(now),
+                    warning_level, route is None, to_py(now), to_py(now),
                 ],
             )  # fmt: skip
             self._log(con, case_id, None, "registered", "register", actor, None, None, now)
@@ -380,7 +348,7 @@ class CaseService:
         """
         if action not in ACTIONS or action == "joint_dispatch":
             raise InvalidTransition(f"unknown action {action!r}")
-        now = _ts(now)
+        now = utc_now(now)
         address = audit.current_address()
 
         def write(con) -> dict:
@@ -441,7 +409,7 @@ class CaseService:
         depts = list(dict.fromkeys(departments))
         if len(depts) < 2:
             raise InvalidTransition("joint dispatch needs at least two departments")
-        now = _ts(now)
+        now = utc_now(now)
         address = audit.current_address()
 
         def write(con) -> list[int]:
@@ -461,7 +429,7 @@ class CaseService:
                         description, urgency, urgent, warning_level, 'registered', created_at, ?
                     FROM cases WHERE id = ?
                     """,
-                    [sub, _py(now), case_id],
+                    [sub, to_py(now), case_id],
                 )
                 self._log(con, sub, None, "registered", "register", actor, None,
                           f"sub-case of {case_id}", now)  # fmt: skip
@@ -470,7 +438,7 @@ class CaseService:
             con.execute(
                 "UPDATE cases SET joint = true, state = 'dispatched', needs_decision = false, "
                 "dispatched_at = coalesce(dispatched_at, ?), updated_at = ? WHERE id = ?",
-                [_py(now), _py(now), case_id],
+                [to_py(now), to_py(now), case_id],
             )
             self._log(con, case_id, case["state"], "dispatched", "joint_dispatch", actor,
                       ",".join(depts), reason, now)  # fmt: skip
@@ -595,7 +563,7 @@ class CaseService:
         cols = list(sets)
         con.execute(
             f"UPDATE cases SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
-            [_py(v) if isinstance(v, pd.Timestamp) else v for v in sets.values()] + [cid],
+            [to_py(v) if isinstance(v, pd.Timestamp) else v for v in sets.values()] + [cid],
         )
         self._log(con, cid, case["state"], to, action, actor,
                   department if action in DEPARTMENT_ACTIONS else note_dept, reason, now)  # fmt: skip
@@ -613,7 +581,7 @@ class CaseService:
             return
         con.execute(
             "UPDATE cases SET state = 'closed', closed_at = ?, updated_at = ? WHERE id = ?",
-            [_py(now), _py(now), parent_id],
+            [to_py(now), to_py(now), parent_id],
         )
         self._log(con, parent_id, parent["state"], "closed", "close", "system", None,
                   "all sub-cases closed", now)  # fmt: skip
@@ -630,7 +598,7 @@ class CaseService:
         con.execute(
             "INSERT INTO case_transitions (case_id, from_state, to_state, action, actor, "
             "department, reason, occurred_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [case_id, from_state, to_state, action, actor, department, reason, _py(at)],
+            [case_id, from_state, to_state, action, actor, department, reason, to_py(at)],
         )
 
     def deliver_at(self, department: str, urgent: bool, now: pd.Timestamp) -> pd.Timestamp:
@@ -649,8 +617,8 @@ class CaseService:
         con.execute(
             "INSERT INTO notifications (department, case_id, kind, urgent, created_at, "
             "deliver_at, delivered, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [department, case_id, kind, urgent, _py(now), _py(at), delivered,
-             _py(now) if delivered else None],
+            [department, case_id, kind, urgent, to_py(now), to_py(at), delivered,
+             to_py(now) if delivered else None],
         )  # fmt: skip
         if delivered:
             self._mirror([{"department": department, "case_id": case_id, "kind": kind,
@@ -658,14 +626,14 @@ class CaseService:
 
     def deliver_due(self, now: pd.Timestamp | None = None) -> int:
         """Mark held notifications whose time has come as delivered (and mirror them)."""
-        now = _ts(now)
+        now = utc_now(now)
 
         def write(con) -> list:
             return con.execute(
                 "UPDATE notifications SET delivered = true, delivered_at = ? "
                 "WHERE NOT delivered AND deliver_at <= ? "
                 "RETURNING department, case_id, kind, urgent",
-                [_py(now), _py(now)],
+                [to_py(now), to_py(now)],
             ).fetchall()
 
         rows = self.db.write(write)
@@ -731,7 +699,7 @@ class CaseService:
             return 0
         frame = con.execute(
             intake.EVENT_SQL.format(relation="events", cond="AND received_at = ?"),
-            [self.rules.hotline.department_attribute or "agency", _py(now)],
+            [self.rules.hotline.department_attribute or "agency", to_py(now)],
         ).df()
         return intake.insert_cases(con, self, frame, now) if len(frame) else 0
 
@@ -739,7 +707,7 @@ class CaseService:
         """Make a case of every hotline event without one (bulk SQL); returns how many."""
         from data.cases import intake
 
-        now = _ts(now)
+        now = utc_now(now)
 
         def write(con) -> int:
             if self._mark is None:
@@ -747,7 +715,7 @@ class CaseService:
                 # event ever stored (issue 8: restart time)
                 row = con.execute("SELECT value FROM meta WHERE key = ?", [MARK_KEY]).fetchall()
                 self._mark = pd.Timestamp(row[0][0]) if row else None
-            since = None if self._mark is None else _py(self._mark - pd.Timedelta(days=1))
+            since = None if self._mark is None else to_py(self._mark - pd.Timedelta(days=1))
             cond = "" if since is None else "AND received_at >= ?"
             frame = con.execute(
                 intake.EVENT_SQL.format(relation="events", cond=cond),

@@ -5,19 +5,13 @@ Both go through the store's single writer, in one transaction with their history
 
 from __future__ import annotations
 
-import pandas as pd
-
 from data import audit
 from data.store import Database
+from data.times import utc_now
 
 
 class WarningActionError(ValueError):
     """The action is not possible (unknown warning, already cleared, missing reason)."""
-
-
-def _now(now) -> pd.Timestamp:
-    t = pd.Timestamp(now) if now is not None else pd.Timestamp.now(tz="UTC")
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
 
 def acknowledge(db: Database, warning_id: int, user: str, comment: str = "", *, now=None) -> dict:
@@ -25,7 +19,7 @@ def acknowledge(db: Database, warning_id: int, user: str, comment: str = "", *, 
     user = (user or "").strip()
     if not user:
         raise WarningActionError("who acknowledges must be given")
-    at = _now(now).to_pydatetime()
+    at = utc_now(now).to_pydatetime()
     address = audit.current_address()  # read here: the write runs on the writer thread
 
     def run(con) -> dict:
@@ -64,7 +58,7 @@ def clear(db: Database, warning_id: int, user: str, reason: str, *, now=None) ->
         raise WarningActionError("who clears must be given")
     if not reason:
         raise WarningActionError("a reason is required to clear a warning by hand")
-    at = _now(now).to_pydatetime()
+    at = utc_now(now).to_pydatetime()
     address = audit.current_address()
 
     def run(con) -> dict:

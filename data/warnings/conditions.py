@@ -17,9 +17,9 @@ import pandas as pd
 
 from data.areas import LEVEL_COLUMN
 from data.schema import BUCKET_SECONDS
+from data.times import BUCKET, WEEK, floor_bucket, to_py, utc
 from data.warnings.rules import Rule
 from data.warnings.statistics import negbin_tail_scores
-from data.warnings.times import BUCKET, WEEK, _floor, _py, _utc
 
 if TYPE_CHECKING:
     from data.warnings.engine import WarningEngine
@@ -81,22 +81,22 @@ def counts_sql(
                 f"SELECT {ev_key} AS area_key, {int(w)} AS w{src_e}, count(*) AS n FROM events e"
                 f" WHERE {cond} AND e.event_time > ? AND e.event_time <= ? GROUP BY ALL"
             )
-            params += [*p, _py(start), _py(end)]
+            params += [*p, to_py(start), to_py(end)]
         else:
-            b0, b1 = _floor(start), _floor(end)
+            b0, b1 = floor_bucket(start), floor_bucket(end)
             cond, p = filters(rule, "cc", False)
             parts.append(
                 f"SELECT {cc_key} AS area_key, {int(w)} AS w{src_c}, sum(cc.n) AS n"
                 f" FROM cell_counts cc {join}"
                 f" WHERE {cond} AND cc.bucket >= ? AND cc.bucket < ? GROUP BY ALL"
             )
-            params += [*p, _py(b0), _py(b1)]
+            params += [*p, to_py(b0), to_py(b1)]
             cond, p = filters(rule, "e", False)
             parts.append(
                 f"SELECT {ev_key} AS area_key, {int(w)} AS w{src_e}, count(*) AS n FROM events e"
                 f" WHERE {cond} AND e.event_time >= ? AND e.event_time <= ? GROUP BY ALL"
             )
-            params += [*p, _py(b1), _py(end)]
+            params += [*p, to_py(b1), to_py(end)]
     return " UNION ALL ".join(parts), params
 
 
@@ -234,10 +234,10 @@ def persistence(engine: WarningEngine, rule: Rule, now: pd.Timestamp) -> pd.Data
             path,
             rule.sources[0],
             rule.categories[0],
-            _py(now - pd.Timedelta(hours=k + 1)),
-            _py(now),
+            to_py(now - pd.Timedelta(hours=k + 1)),
+            to_py(now),
             blue,
-            _py(now.floor("h") - pd.Timedelta(hours=1)),
+            to_py(now.floor("h") - pd.Timedelta(hours=1)),
         ],
     )
     if df.empty:
@@ -299,7 +299,7 @@ def silence(engine: WarningEngine, rule: Rule, now: pd.Timestamp) -> pd.DataFram
     marks = ", ".join("?" for _ in known)
     # the newest event up to now: raw events of the current (partial) bucket, else the last
     # whole bucket before it found in cell_counts, then its events (bounded reads only)
-    b_now = _floor(now)
+    b_now = floor_bucket(now)
     last_event = dict(
         engine.db.query(
             f"""
@@ -320,19 +320,19 @@ def silence(engine: WarningEngine, rule: Rule, now: pd.Timestamp) -> pd.DataFram
             """,
             [
                 *known,
-                _py(b_now),
-                _py(now),
+                to_py(b_now),
+                to_py(now),
                 *known,
-                _py(now - lookback),
-                _py(b_now),
-                _py(now - lookback),
-                _py(b_now),
+                to_py(now - lookback),
+                to_py(b_now),
+                to_py(now - lookback),
+                to_py(b_now),
             ],
         )
     )
     rows = []
     for s in known:
-        seen = [_utc(t) for t in (status.get(s), last_event.get(s)) if t is not None]
+        seen = [utc(t) for t in (status.get(s), last_event.get(s)) if t is not None]
         seen = [t for t in seen if t <= now]
         last = max(seen) if seen else now - lookback
         silent = (now - last).total_seconds()
@@ -358,8 +358,8 @@ def silence(engine: WarningEngine, rule: Rule, now: pd.Timestamp) -> pd.DataFram
                 params = []
                 for w in weeks:
                     # whole buckets strictly after the last event seen (its own bucket is out)
-                    b0 = _floor(now - w * WEEK - span) + BUCKET
-                    params += [s, _py(b0), _py(now - w * WEEK)]
+                    b0 = floor_bucket(now - w * WEEK - span) + BUCKET
+                    params += [s, to_py(b0), to_py(now - w * WEEK)]
                 total = engine.db.query_one(f"SELECT coalesce(sum(n), 0) FROM ({parts})", params)
                 expected = float(total[0]) / len(weeks)
                 if expected < rule.min_expected:

@@ -19,11 +19,11 @@ from collections.abc import Callable
 import pandas as pd
 
 from data.store import Database
+from data.times import BUCKET, WEEK, utc
 from data.warnings import fusion, lifecycle
 from data.warnings.conditions import COND_COLUMNS, CONDITIONS
 from data.warnings.lifecycle import DEFAULT_ESCALATE, EvaluationResult
 from data.warnings.rules import RuleSet, load_rules
-from data.warnings.times import BUCKET, WEEK, _utc
 
 __all__ = ["EvaluationResult", "WarningEngine"]
 
@@ -67,7 +67,7 @@ class WarningEngine:
 
     def evaluate(self, now=None) -> EvaluationResult:
         """Read every rule's conditions at ``now`` (default: the clock) and apply them."""
-        now = _utc(now) if now is not None else pd.Timestamp.now(tz="UTC")
+        now = utc(now) if now is not None else pd.Timestamp.now(tz="UTC")
         t0 = time.perf_counter()
         cond = self.conditions(now)
         candidates = fusion.fusion_candidates(self.db, self.rules.fusion, now)
@@ -87,7 +87,7 @@ class WarningEngine:
 
     def conditions(self, now) -> pd.DataFrame:
         """Every enabled rule's conditions at ``now``: one row per (rule, area, subject) at a level."""
-        now = _utc(now)
+        now = utc(now)
         frames = []
         self.timings = {}
         for rule in self.rules.rules:
@@ -115,7 +115,7 @@ class WarningEngine:
         if self._earliest is None:
             row = self.db.query_one("SELECT min(bucket) FROM cell_counts")
             if row and row[0] is not None:
-                self._earliest = _utc(row[0])
+                self._earliest = utc(row[0])
         return self._earliest
 
     def history_weeks(self, now: pd.Timestamp, weeks: int, span: pd.Timedelta) -> list[int]:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from data.store import Database
-from data.warnings.times import _py
+from data.times import to_py
 
 
 def fusion_candidates(db: Database, groups, now: pd.Timestamp) -> list[tuple]:
@@ -26,12 +26,12 @@ def fusion_candidates(db: Database, groups, now: pd.Timestamp) -> list[tuple]:
             WHERE ({pairs}) AND e.event_time > ? AND e.event_time <= ?
             ORDER BY e.cell_key, e.event_time
             """,
-            [*params, _py(now - 2 * window), _py(now)],
+            [*params, to_py(now - 2 * window), to_py(now)],
         )
         inc = db.query_df(
             "SELECT id, cell_key, first_time, sources FROM incidents"
             " WHERE group_id = ? AND first_time > ?",
-            [g.id, _py(now - 3 * window)],
+            [g.id, to_py(now - 3 * window)],
         )
         out.append((g, ev, inc))
     return out
@@ -121,7 +121,7 @@ def fuse(con, now, group, ev: pd.DataFrame, inc: pd.DataFrame) -> int:
                r.first_time, r.last_time, r.sources, r.n, ?, ?
         FROM fused_rows r JOIN areas a ON a.key = r.cell_key WHERE r.is_new
         """,
-        [group.id, _py(now), _py(now)],
+        [group.id, to_py(now), to_py(now)],
     ).fetchall()
     con.execute(
         """
@@ -129,7 +129,7 @@ def fuse(con, now, group, ev: pd.DataFrame, inc: pd.DataFrame) -> int:
             sources = r.sources, n_reports = incidents.n_reports + r.n, updated_at = ?
         FROM fused_rows r WHERE incidents.id = r.id AND NOT r.is_new
         """,
-        [_py(now)],
+        [to_py(now)],
     ).fetchall()
     con.execute(
         "INSERT INTO incident_events SELECT incident_id, source, source_event_id, event_time"

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from data.times import to_py, utc
 from data.warnings import fusion
 from data.warnings.rules import AREA_LEVELS, LEVELS, Rule, RuleSet
-from data.warnings.times import _py, _utc
 
 DEFAULT_ESCALATE = {"blue": 7200.0, "yellow": 3600.0, "orange": 1800.0, "red": 900.0}
 
@@ -72,7 +72,7 @@ def apply(
     updates: list[tuple] = []
 
     def history(wid, action, frm, to, state, actor=None, note=None, value=None):
-        hist.append((int(wid), _py(now), action, frm, to, state, actor, note, value))
+        hist.append((int(wid), to_py(now), action, frm, to, state, actor, note, value))
 
     for row in cond.itertuples(index=False):
         key = (row.rule_id, int(row.area_key), str(row.subject))
@@ -132,7 +132,7 @@ def apply(
                 last_true_at = ?, clear_since = NULL, updated_at = ?
             FROM warn_updates u WHERE warnings.id = u.id
             """,
-            [_py(now), _py(now)],
+            [to_py(now), to_py(now)],
         ).fetchall()
         con.unregister("warn_updates")
     for key, w in act.items():
@@ -141,15 +141,15 @@ def apply(
         pend_del.add(key)
         rule = rules.get(key[0])
         hold = pd.Timedelta(minutes=rule.clear_hold_min if rule else 0)
-        since = _utc(w[6]) if w[6] is not None else now
+        since = utc(w[6]) if w[6] is not None else now
         if now - since >= hold:
             con.execute(
                 "UPDATE warnings SET state = 'cleared', cleared_at = ?, cleared_by = 'system',"
                 " clear_reason = ?, updated_at = ? WHERE id = ?",
                 [
-                    _py(now),
+                    to_py(now),
                     f"condition clear for {hold.total_seconds() / 60:g} min",
-                    _py(now),
+                    to_py(now),
                     int(w[0]),
                 ],
             ).fetchall()
@@ -165,7 +165,7 @@ def apply(
             result.cleared.append(int(w[0]))
         elif w[6] is None:
             con.execute(
-                "UPDATE warnings SET clear_since = ? WHERE id = ?", [_py(now), int(w[0])]
+                "UPDATE warnings SET clear_since = ? WHERE id = ?", [to_py(now), int(w[0])]
             ).fetchall()
     for key in pending:
         if key not in seen:
@@ -182,7 +182,7 @@ def apply(
             "INSERT INTO warning_pending VALUES (?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT DO UPDATE SET level_rank = excluded.level_rank, hits = excluded.hits,"
             " last_at = excluded.last_at",
-            [*key, rank, hits, _py(now), _py(now)],
+            [*key, rank, hits, to_py(now), to_py(now)],
         ).fetchall()
 
     escalate(con, now, result, history, escalate_after)
@@ -235,9 +235,9 @@ def raise_warning(con, now, rule: Rule, key, rank, value, lim, base, detail) -> 
             lim,
             base,
             detail,
-            _py(now),
-            _py(now),
-            _py(now),
+            to_py(now),
+            to_py(now),
+            to_py(now),
         ],
     ).fetchall()[0][0]
 
@@ -250,14 +250,14 @@ def escalate(con, now, result: EvaluationResult, history, escalate_after: dict[s
     ).fetchall()
     for wid, rank, area_level, esc_to, since in rows:
         limit = escalate_after.get(LEVELS[int(rank) - 1])
-        if limit is None or (now - _utc(since)).total_seconds() < limit:
+        if limit is None or (now - utc(since)).total_seconds() < limit:
             continue
         target = next_command_level(esc_to or area_level)
         if target is None:
             continue
         con.execute(
             "UPDATE warnings SET escalated_to = ?, escalated_at = ?, updated_at = ? WHERE id = ?",
-            [target, _py(now), _py(now), int(wid)],
+            [target, to_py(now), to_py(now), int(wid)],
         ).fetchall()
         history(wid, "escalated", int(rank), int(rank), "raised", actor="system", note=target)
         result.escalated.append(int(wid))

@@ -12,22 +12,12 @@ import pandas as pd
 
 from data.areas import LEVEL_COLUMN, AreaScope
 from data.store import Database
+from data.times import iso, utc
 from data.warnings.rules import LEVELS, RuleSet
 
 ACTIVE_STATES = ("raised", "acknowledged")
 STATES = ("raised", "acknowledged", "cleared")
 SERIES_POINTS = 24
-
-
-def _utc(ts) -> pd.Timestamp:
-    t = pd.Timestamp(ts)
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
-
-
-def _iso(v) -> str | None:
-    if v is None or (not isinstance(v, str) and pd.isna(v)):
-        return None
-    return _utc(v).isoformat()
 
 
 def _scope(scope: AreaScope, alias: str = "w") -> tuple[str, list]:
@@ -75,7 +65,7 @@ def _records(df: pd.DataFrame) -> list[dict]:
     for rec in df.to_dict(orient="records"):
         for k in ("raised_at", "updated_at", "acknowledged_at", "cleared_at", "escalated_at"):
             if k in rec:
-                rec[k] = _iso(rec[k])
+                rec[k] = iso(rec[k])
         for k, v in list(rec.items()):
             if v is pd.NA or (isinstance(v, float) and np.isnan(v)):
                 rec[k] = None
@@ -217,7 +207,7 @@ def history(db: Database, scope: AreaScope, warning_id: int) -> list[dict]:
     )
     out = []
     for rec in df.to_dict(orient="records"):
-        rec["changed_at"] = _iso(rec["changed_at"])
+        rec["changed_at"] = iso(rec["changed_at"])
         for k in ("from_rank", "to_rank"):
             rec[k] = None if pd.isna(rec[k]) else int(rec[k])
         rec["from_level"] = level_name(rec["from_rank"]) if rec["from_rank"] else None
@@ -244,10 +234,10 @@ def warning_detail(
     if df.empty:
         return None
     w = _records(df)[0]
-    w["last_true_at"] = _iso(df["last_true_at"].iloc[0])
+    w["last_true_at"] = iso(df["last_true_at"].iloc[0])
     rule = rules.get(w["rule_id"])
-    now = _utc(now) if now is not None else pd.Timestamp.now(tz="UTC")
-    end = _utc(w["cleared_at"]) if w["cleared_at"] else now
+    now = utc(now) if now is not None else pd.Timestamp.now(tz="UTC")
+    end = utc(w["cleared_at"]) if w["cleared_at"] else now
     out = {"warning": w, "history": history(db, scope, warning_id), "series": None, "events": []}
     if rule is None:
         return out
@@ -303,7 +293,7 @@ def _series(db: Database, rule, w: dict, end: pd.Timestamp) -> dict:
         )
         return {
             "kind": "reading",
-            "times": [_iso(r[0]) for r in rows],
+            "times": [iso(r[0]) for r in rows],
             "values": [float(r[1]) for r in rows],
             "baseline": None,
             "limits": _limits(rule),
@@ -317,7 +307,7 @@ def _series(db: Database, rule, w: dict, end: pd.Timestamp) -> dict:
         )
         return {
             "kind": "events_per_bucket",
-            "times": [_iso(r[0]) for r in rows],
+            "times": [iso(r[0]) for r in rows],
             "values": [int(r[1]) for r in rows],
             "baseline": None,
             "limits": {},
@@ -368,7 +358,7 @@ def _series(db: Database, rule, w: dict, end: pd.Timestamp) -> dict:
                 grid[wk, SERIES_POINTS - 1 - j] += n
         vals = grid[0]
         base = grid[1:].mean(axis=0).round(2).tolist() if rule.kind == "anomaly" else None
-    times = [_iso(end - (SERIES_POINTS - 1 - i) * step) for i in range(SERIES_POINTS)]
+    times = [iso(end - (SERIES_POINTS - 1 - i) * step) for i in range(SERIES_POINTS)]
     limits = {} if rule.kind == "anomaly" else _limits(rule)
     return {
         "kind": rule.kind,
@@ -383,9 +373,9 @@ def _series(db: Database, rule, w: dict, end: pd.Timestamp) -> dict:
 def _events(db: Database, rule, w: dict, end: pd.Timestamp, limit: int = 200) -> list[dict]:
     """The reports behind a warning: matching events in its area from one window before it was
     raised until it cleared (or now)."""
-    start = _utc(w["raised_at"]) - pd.Timedelta(minutes=rule.window_min)
+    start = utc(w["raised_at"]) - pd.Timedelta(minutes=rule.window_min)
     if rule.kind == "persistence":
-        start = _utc(w["raised_at"]) - pd.Timedelta(hours=rule.hours + 1)
+        start = utc(w["raised_at"]) - pd.Timedelta(hours=rule.hours + 1)
         cond = (
             "e.source = ? AND e.category = ? AND e.cell_key = ?"
             " AND json_extract_string(e.attributes, ?) = ?"
@@ -417,7 +407,7 @@ def _events(db: Database, rule, w: dict, end: pd.Timestamp, limit: int = 200) ->
     )
     out = []
     for rec in df.to_dict(orient="records"):
-        rec["event_time"] = _iso(rec["event_time"])
+        rec["event_time"] = iso(rec["event_time"])
         for k in ("severity", "incident_id"):
             rec[k] = None if pd.isna(rec[k]) else int(rec[k])
         rec["value"] = None if pd.isna(rec["value"]) else float(rec["value"])
@@ -440,13 +430,13 @@ def incidents(db: Database, scope: AreaScope, *, since, limit: int = 100) -> lis
         WHERE i.{col} = ? AND i.first_time >= ?
         GROUP BY ALL ORDER BY i.first_time DESC LIMIT ?
         """,
-        [int(scope.key), _utc(since).to_pydatetime(), int(limit)],
+        [int(scope.key), utc(since).to_pydatetime(), int(limit)],
     )
     out = []
     for rec in df.to_dict(orient="records"):
-        rec["first_time"], rec["last_time"] = _iso(rec["first_time"]), _iso(rec["last_time"])
+        rec["first_time"], rec["last_time"] = iso(rec["first_time"]), iso(rec["last_time"])
         rec["reports"] = [
-            {"source": r["source"], "id": r["id"], "time": _iso(r["time"])} for r in rec["reports"]
+            {"source": r["source"], "id": r["id"], "time": iso(r["time"])} for r in rec["reports"]
         ]
         rec["sources"] = rec["sources"].split(",")
         out.append(rec)

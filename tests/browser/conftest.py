@@ -10,9 +10,7 @@ import pytest
 
 from data.runtime import Runtime
 from data.settings import load_settings
-from tests.browser.server import CHROMIUM, chromium, serve
-
-REFRESH_MS = 1000
+from tests.support.browser import CHROMIUM, REFRESH_MS, chromium, serve
 
 
 def pytest_collection_modifyitems(items):

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.server import live_site, wait_map
-from tests.conftest import TEST_PASSWORD
+from tests.support.browser import live_site, wait_map
+from tests.support.browser_steps import sign_in
+from tests.support.web import TEST_PASSWORD
 
 pytestmark = pytest.mark.browser
 # each page and a component only that page draws
@@ -29,15 +30,6 @@ def site(tmp_path_factory, tiny_region_dir):
         runtime.users.add("leader2", TEST_PASSWORD, "county_leader", area="T02")
         runtime.users.add("boss", TEST_PASSWORD, "admin")
         yield url, runtime
-
-
-def sign_in(page, url: str, username: str, next_path: str = "/") -> None:
-    page.goto(f"{url}{next_path}")
-    assert "/login" in page.url  # nothing is shown before signing in
-    page.fill("#login-username", username)
-    page.fill("#login-password", TEST_PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(f"{url}{next_path}*")
 
 
 # who opens each page: the hall's operator, except the audit trail, which only an admin may read

@@ -10,9 +10,8 @@ from itertools import count
 import pandas as pd
 import pytest
 
-from tests.browser.conftest import REFRESH_MS
-from tests.browser.server import wait_map
-from tests.conftest import tiny_cell_center, tiny_cell_code
+from tests.support.browser import REFRESH_MS, wait_map
+from tests.support.region import tiny_cell_center, tiny_cell_code
 
 pytestmark = pytest.mark.browser
 _ids = count(1)

@@ -6,11 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.server import live_site
-from tests.browser.test_cases_browser import _wait_state, action, run, select_case
-from tests.browser.test_pages_signed_in import sign_in
-from tests.browser.test_warnings_browser import inject_accident
-from tests.conftest import TEST_PASSWORD
+from tests.support.browser import live_site
+from tests.support.browser_steps import (
+    action,
+    choose,
+    inject_accident,
+    run,
+    select_case,
+    sign_in,
+    wait_state,
+)
+from tests.support.web import TEST_PASSWORD
 
 pytestmark = pytest.mark.browser
 GAUGE = (
@@ -59,11 +65,11 @@ def test_warning_dispatched_handled_verified_closed(site, browser):
     sign_in(dept, url, "dept", "/cases")
     select_case(dept, case_id)
     run(dept, action("accept"))
-    _wait_state(rt, case_id, "handling")
+    wait_state(rt, case_id, "handling")
     select_case(dept, case_id)
     dept.fill("#cases-reason", "现场处置完毕")
     run(dept, action("report_handled"))
-    _wait_state(rt, case_id, "verification")
+    wait_state(rt, case_id, "verification")
     # a department cannot close its own case: verification belongs to the hall
     select_case(dept, case_id)
     run(dept, action("verify_pass"))
@@ -72,12 +78,11 @@ def test_warning_dispatched_handled_verified_closed(site, browser):
     # the hall verifies and closes; the wall's on-time gauge now has a value
     hall.goto(url + "/cases")
     hall.wait_for_selector("#cases-grid .ag-root", timeout=30_000)
-    from tests.browser.test_cases_browser import choose
 
     choose(hall, "cases-dept", "指挥中心")
     select_case(hall, case_id)
     run(hall, action("verify_pass"))
-    _wait_state(rt, case_id, "closed")
+    wait_state(rt, case_id, "closed")
     hall.goto(url + "/")
     hall.wait_for_function(f"() => ({GAUGE})() === 100", timeout=30_000)
     assert before != 100

@@ -3,33 +3,17 @@ becomes a warning on the analyst page; acknowledging it there changes its state.
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
-from tests.browser.server import live_site
-from tests.conftest import tiny_cell_center, tiny_cell_code
+from tests.support.browser import live_site
+from tests.support.browser_steps import inject_accident
+from tests.support.region import tiny_cell_code
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, tiny_region_dir):
     with live_site(tmp_path_factory.mktemp("warnings"), tiny_region_dir) as found:
         yield found
-
-
-def inject_accident(runtime, county=1, i=2, j=1, n=6):
-    lon, lat = tiny_cell_center(county, i, j)
-    now = pd.Timestamp.now(tz="UTC")
-    frame = pd.DataFrame(
-        {
-            "id": [f"acc-{k}" for k in range(n)],
-            "time": [now - pd.Timedelta(minutes=k) for k in range(n)],
-            "lon": lon,
-            "lat": lat,
-            "category": "traffic",
-            "severity": 3,
-        }
-    )
-    assert runtime.pipeline.ingest_frame("police", frame).accepted == n
 
 
 def test_injected_episode_is_a_warning_and_can_be_acknowledged(site, page):

@@ -14,7 +14,7 @@ import shapely
 from data.events import CATEGORIES, SOURCES, empty_frame
 from data.feeds.simulator import environment, hotline, market, police, traffic
 from data.feeds.simulator.episodes import Episode, episodes_between
-from data.feeds.simulator.frames import _to_us, build_frame
+from data.feeds.simulator.frames import build_frame
 from data.feeds.simulator.parameters import (
     _CAT,
     _H,
@@ -31,6 +31,7 @@ from data.feeds.simulator.parameters import (
 )
 from data.feeds.simulator.places import init_fixed_points
 from data.feeds.simulator.streams import _hu
+from data.times import to_us
 
 # the columns of each source's events, by source
 _GENERATORS = {
@@ -267,7 +268,7 @@ class Simulator:
 
     def episodes(self, start: Any, end: Any) -> list[Episode]:
         """The injected episodes overlapping [start, end), sorted by start."""
-        return episodes_between(self, _to_us(start), _to_us(end))
+        return episodes_between(self, to_us(start), to_us(end))
 
     # -- generation ------------------------------------------------------------------------------
 
@@ -278,7 +279,7 @@ class Simulator:
         """
         if source not in _SRC:
             raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
-        start_us, end_us = _to_us(start), _to_us(end)
+        start_us, end_us = to_us(start), to_us(end)
         if end_us <= start_us or self.rates[source] <= 0:
             return empty_frame()
         s0, s1 = start_us // SLOT_US, -(-end_us // SLOT_US)
@@ -304,7 +305,7 @@ class Simulator:
         ep_rows: list[tuple[int, int, int, int, np.ndarray]] = []  # slot, ep index, t0, t1, u
         ep_slots: dict[int, list[int]] = {}
         for i, e in enumerate(eps):
-            a, b = _to_us(e.start), _to_us(e.end)
+            a, b = to_us(e.start), to_us(e.end)
             for s in range(
                 max(a // SLOT_US, int(slots[0])), min((b - 1) // SLOT_US, int(slots[-1])) + 1
             ):
@@ -315,8 +316,8 @@ class Simulator:
             us.append(rng.random((int(counts[j].sum()), k)))
             for i in ep_slots.get(s, ()):
                 e = eps[i]
-                t0 = max(_to_us(e.start), s * SLOT_US)
-                t1 = min(_to_us(e.end), (s + 1) * SLOT_US)
+                t0 = max(to_us(e.start), s * SLOT_US)
+                t1 = min(to_us(e.end), (s + 1) * SLOT_US)
                 m = rng.poisson(e.factor * (t1 - t0) / HOUR_US)
                 ep_rows.append((s, i, t0, t1, rng.random((m, k))))
         n_slot = counts.sum(axis=1)

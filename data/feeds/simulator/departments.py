@@ -29,12 +29,27 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from data.cases.states import after, sql_after
 from data.periodic import Periodic
+from data.times import to_py
 
 MAX_STEPS = 8  # the longest chain: return+reassign, accept, handled, rework, handled, pass
 RETURN_REASON = "not our responsibility (simulated)"
 REASSIGN_REASON = "re-dispatched after review (simulated)"
 REWORK_REASON = "failed verification (simulated)"
+
+# The steps a department (or the hall) may take from each open state. The states they lead to
+# come from the one state machine (data/cases/states.py); a return is followed at once by the
+# hall's reassign, so the case ends dispatched again.
+STEPS: dict[str, tuple[str, ...]] = {
+    "dispatched": ("return", "accept"),
+    "handling": ("report_handled",),
+    "verification": ("rework", "verify_pass"),
+}
+RETURNED = after("return", "dispatched")
+REDISPATCHED = after("reassign", RETURNED)
+_TO_STATE = sql_after("action", "state", ("accept", "report_handled", "rework", "verify_pass"))
+_OPEN = ", ".join(f"'{s}'" for s in STEPS)
 
 
 def _u(key: str, extra: str = "") -> str:
@@ -91,9 +106,7 @@ WITH p AS (
     FROM q
 )
 SELECT id, state, action, department, t0, t,
-    CASE action WHEN 'return' THEN 'dispatched' WHEN 'accept' THEN 'handling'
-        WHEN 'report_handled' THEN 'verification' WHEN 'rework' THEN 'handling'
-        ELSE 'closed' END AS to_state,
+    CASE WHEN action = 'return' THEN '{REDISPATCHED}' ELSE {_TO_STATE} END AS to_state,
     -- a reassign gives the department a fresh limit of the same length
     CASE WHEN action = 'return'
          THEN t + {_us("date_diff('microsecond', entry, deadline)")} END AS new_deadline
@@ -122,12 +135,12 @@ _TRANSITIONS_SQL = f"""
 INSERT INTO case_transitions (case_id, from_state, to_state, action, actor, department, reason,
                               occurred_at)
 SELECT case_id, from_state, to_state, action, actor, department, reason, occurred_at FROM (
-    SELECT id AS case_id, 'dispatched' AS from_state, 'returned' AS to_state,
+    SELECT id AS case_id, state AS from_state, '{RETURNED}' AS to_state,
            'return' AS action, 'simulated:' || department AS actor, department,
            '{RETURN_REASON}' AS reason, t0 AS occurred_at, 0 AS k
     FROM sim_step WHERE action = 'return'
     UNION ALL
-    SELECT id, 'returned', 'dispatched', 'reassign', 'simulated:hall', department,
+    SELECT id, '{RETURNED}', '{REDISPATCHED}', 'reassign', 'simulated:hall', department,
            '{REASSIGN_REASON}', t, 1
     FROM sim_step WHERE action = 'return'
     UNION ALL
@@ -163,18 +176,17 @@ def advance_simulated_cases(con, now, *, seed: int = 0) -> int:
     ``con``: the writer's connection (inside its transaction). Returns the number of steps taken
     (a return with its re-dispatch counts as one).
     """
-    t = pd.Timestamp(now)
-    t = (t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")).to_pydatetime()
+    t = to_py(now)
     params = {"now": t, "seed": int(seed)}
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE sim AS
         WITH open AS (
             SELECT id, state, department, urgent, dispatched_at,
                    coalesce(deadline_at, dispatched_at + INTERVAL 3 DAY) AS deadline,
                    returns, reworks
             FROM cases
-            WHERE state IN ('dispatched', 'handling', 'verification') AND NOT joint
+            WHERE state IN ({_OPEN}) AND NOT joint
               AND department IS NOT NULL AND dispatched_at IS NOT NULL
         ), last AS (
             SELECT case_id, max(occurred_at) AS entry FROM case_transitions

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from data.feeds.simulator.frames import _dumps, _render, _to_us, concat
+from data.feeds.simulator.frames import _dumps, _render, concat
 from data.feeds.simulator.parameters import (
     _CAT,
     _H,
@@ -24,6 +24,7 @@ from data.feeds.simulator.parameters import (
     _norm,
 )
 from data.feeds.simulator.streams import _ST_AIR, _ST_OFFSET, _ST_PMDAY, _ST_WATER, _hn, _hu
+from data.times import to_us
 
 if TYPE_CHECKING:
     from data.feeds.simulator.core import Simulator
@@ -150,7 +151,7 @@ def generate(
             * np.exp(0.15 * n[0] - 0.011)
         )
         for e in eps:  # pollution episodes: trapezoid with 6-hour ramps
-            a, b = _to_us(e.start), _to_us(e.end)
+            a, b = to_us(e.start), to_us(e.end)
             t = S * SLOT_US
             ramp = np.clip(np.minimum(t - a, b - t) / (6 * HOUR_US), 0.0, 1.0)
             hit = np.isin(st, [int(s[2:]) - 1 for s in e.stations])

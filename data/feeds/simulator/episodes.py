@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from data.feeds.simulator.frames import _to_us, _ts
 from data.feeds.simulator.parameters import (
     _EPISODE_RATES,
     _EPOCH_MONDAY_US,
@@ -21,6 +20,7 @@ from data.feeds.simulator.parameters import (
     WEEK_US,
 )
 from data.feeds.simulator.streams import _ST_POINT
+from data.times import from_us, to_us
 
 if TYPE_CHECKING:
     from data.feeds.simulator.core import Simulator
@@ -53,7 +53,7 @@ def week_episodes(sim: Simulator, week: int) -> list[Episode]:
         return sim._week_cache[week]
     rng = sim._rng(9000, week + 10_000)  # non-negative for weeks after 1778
     w0 = _EPOCH_MONDAY_US + week * WEEK_US
-    mid_month = _ts(w0 + WEEK_US // 2).tz_convert(sim.timezone).month
+    mid_month = from_us(w0 + WEEK_US // 2).tz_convert(sim.timezone).month
     heating = mid_month >= 11 or mid_month <= 3
     out: list[Episode] = []
     # pollution: several stations' PM2.5 raised for 1-4 days
@@ -78,8 +78,8 @@ def week_episodes(sim: Simulator, week: int) -> list[Episode]:
                 int(sim.keys[sim._air["cell"][c]]),
                 float(sim._air["lon"][c]),
                 float(sim._air["lat"][c]),
-                _ts(start),
-                _ts(start + dur),
+                from_us(start),
+                from_us(start + dur),
                 round(factor, 3),
                 stations=tuple(f"AQ{i + 1:03d}" for i in sorted(near)),
             )
@@ -115,8 +115,8 @@ def week_episodes(sim: Simulator, week: int) -> list[Episode]:
                 int(sim.keys[cell]),
                 float(sim._biz["lon"][b]),
                 float(sim._biz["lat"][b]),
-                _ts(start),
-                _ts(start + dur),
+                from_us(start),
+                from_us(start + dur),
                 round(factor, 3),
                 business=f"B{b + 1:04d}",
             )
@@ -124,8 +124,8 @@ def week_episodes(sim: Simulator, week: int) -> list[Episode]:
     # police: disturbance burst in one cell, late evening (local 20:00-01:00 start)
     for _ in range(rng.poisson(_EPISODE_RATES["police_burst"])):
         day = int(rng.integers(0, 7))
-        local_day = _ts(w0 + day * DAY_US).tz_convert(sim.timezone).normalize()
-        start = _to_us(local_day) + int(rng.uniform(20.0, 25.0) * HOUR_US)
+        local_day = from_us(w0 + day * DAY_US).tz_convert(sim.timezone).normalize()
+        start = to_us(local_day) + int(rng.uniform(20.0, 25.0) * HOUR_US)
         start -= start % 60_000_000
         dur = int(rng.uniform(2, 5) * 60) * 60_000_000
         factor = float(rng.uniform(3.0, 8.0))
@@ -163,8 +163,8 @@ def _cell_episode(
         int(sim.keys[cell]),
         float(x[0]),
         float(y[0]),
-        _ts(start),
-        _ts(start + dur),
+        from_us(start),
+        from_us(start + dur),
         round(factor, 3),
     )
 
@@ -180,6 +180,6 @@ def episodes_between(sim: Simulator, start_us: int, end_us: int) -> list[Episode
         for e in week_episodes(sim, w):
             if sim.rates[e.source] <= 0:
                 continue
-            if _to_us(e.start) < end_us and _to_us(e.end) > start_us:
+            if to_us(e.start) < end_us and to_us(e.end) > start_us:
                 out.append(e)
     return out

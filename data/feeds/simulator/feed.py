@@ -11,6 +11,7 @@ import pandas as pd
 from data.events import SOURCES
 from data.feeds.simulator.core import Simulator
 from data.periodic import Periodic
+from data.times import utc
 
 
 def _utc_now() -> pd.Timestamp:
@@ -55,8 +56,7 @@ class SimulatorFeed(Periodic):
         }
 
     def _clock(self) -> pd.Timestamp:
-        t = pd.Timestamp(self.clock())
-        return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+        return utc(self.clock())
 
     def sim_now(self) -> pd.Timestamp:
         """Current simulated time."""

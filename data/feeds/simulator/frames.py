@@ -35,20 +35,6 @@ def _dumps(d: dict[str, Any]) -> str:
     return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
 
 
-def _to_us(ts: Any) -> int:
-    """Microseconds since the epoch (UTC; naive times are UTC), rounded up."""
-    t = pd.Timestamp(ts)
-    if t.tzinfo is None:
-        t = t.tz_localize("UTC")
-    ns = t.tz_convert("UTC").value
-    return -(-ns // 1000)  # ceil: a row is kept when time_us >= start (and < end)
-
-
-def _ts(us: int) -> pd.Timestamp:
-    """UTC timestamp of microseconds since the epoch."""
-    return pd.Timestamp(int(us), unit="us", tz="UTC")
-
-
 def concat(a: list, b: list) -> list:
     """Column lists joined row-wise (two generators' parts of one source)."""
     return [np.concatenate([x, y]) for x, y in zip(a, b, strict=True)]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from data.events import CATEGORIES
-from data.feeds.simulator.frames import _dumps, _render, _to_us, concat
+from data.feeds.simulator.frames import _dumps, _render, concat
 from data.feeds.simulator.parameters import _CAT, _SRC, _TPI_WEEKDAY, _TPI_WEEKEND, SLOT_US
 from data.feeds.simulator.streams import (
     _ST_EPTPI,
@@ -22,6 +22,7 @@ from data.feeds.simulator.streams import (
     _pick,
 )
 from data.feeds.simulator.tables import _SUBTYPES
+from data.times import to_us
 
 if TYPE_CHECKING:
     from data.feeds.simulator.core import Simulator
@@ -116,7 +117,7 @@ def generate(
         )
         for e in eps:  # pile-up: segments in the cell jam
             m = sim.keys[seg["cell"][G]] == e.cell_key
-            m &= (t >= _to_us(e.start)) & (t < _to_us(e.end))
+            m &= (t >= to_us(e.start)) & (t < to_us(e.end))
             v = np.where(m, v + 4.0, v)
         v = np.round(np.clip(v, 0.0, 10.0), 1)
         tcode = G
@@ -137,7 +138,7 @@ def generate(
     # pile-up: detector at the scene every 10 minutes, severe congestion
     t_list, e_list = [], []
     for i, e in enumerate(eps):
-        a, b = _to_us(e.start), _to_us(e.end)
+        a, b = to_us(e.start), to_us(e.end)
         tt = np.arange(a, b, 600_000_000, dtype=np.int64)
         tt = tt[(tt >= slots[0] * SLOT_US) & (tt < (slots[-1] + 1) * SLOT_US)]
         t_list.append(tt)

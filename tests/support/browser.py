@@ -1,6 +1,6 @@
 """Run the real OneGrid web server in a background thread, and drive Debian's Chromium.
 
-Used by the browser tests and by ``bench/screenshots.py``: waitress serves ``create_app(...).server``
+Used by the browser tests (``bench/browser_harness.py`` is the benchmarks' own copy): waitress serves ``create_app(...).server``
 on a free 127.0.0.1 port, exactly as ``python app.py`` does.
 """
 
@@ -13,6 +13,8 @@ import urllib.request
 from contextlib import contextmanager
 
 CHROMIUM = "/usr/bin/chromium"
+# the wall's refresh interval in the browser tests (ms)
+REFRESH_MS = 1000
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

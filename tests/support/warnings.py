@@ -7,7 +7,7 @@ import json
 import pandas as pd
 
 from data.warnings import WarningEngine, parse_rules
-from tests.conftest import tiny_cell_center
+from tests.support.region import tiny_cell_center
 
 T0 = pd.Timestamp("2026-06-01 04:00", tz="UTC")  # 12:00 in the city
 
@@ -124,7 +124,7 @@ def ingest(rt, source, times, *, cell=(1, 0, 0), category, value=None, attrs=Non
 
 
 def cell_key(rt, county, i, j) -> int:
-    from tests.conftest import tiny_cell_code
+    from tests.support.region import tiny_cell_code
 
     return int(
         rt.db.query_one("SELECT key FROM areas WHERE code = ?", [tiny_cell_code(county, i, j)])[0]
@@ -142,3 +142,15 @@ def history_actions(rt, wid):
             "SELECT action FROM warning_history WHERE warning_id = ? ORDER BY changed_at, id", [wid]
         )
     ]
+
+
+S = pd.Timedelta(seconds=30)
+
+
+def minutes(n):
+    return pd.Timedelta(minutes=n)
+
+
+def accidents(rt, n, at=T0, cell=(1, 0, 0), spread=5):
+    times = [at - pd.Timedelta(seconds=spread * 60 * i / max(n, 1)) for i in range(n)]
+    return ingest(rt, "police", times, cell=cell, category="traffic")

@@ -1,0 +1,89 @@
+"""Serve OneGrid in a background thread and drive Debian's Chromium, for bench/screenshots.py.
+
+The benchmarks' own copy of the few lines they need (tests/support/browser.py has the tests'
+copy): bench/ never imports tests/.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import urllib.request
+from contextlib import contextmanager
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve(runtime, *, start_feeds: bool = False):
+    """Serve OneGrid on ``runtime``; yields the base URL (``http://127.0.0.1:<port>``)."""
+    from waitress import create_server
+
+    from app import create_app
+
+    app = create_app(runtime=runtime, start_feeds=start_feeds)
+    port = free_port()
+    server = create_server(app.server, host="127.0.0.1", port=port, threads=8, ident="OneGrid")
+    thread = threading.Thread(target=server.run, name="onegrid-test-server", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/login", timeout=2):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        server.close()
+        thread.join(timeout=5)
+
+
+@contextmanager
+def chromium():
+    """A headless Debian Chromium driven by Playwright (never ``playwright install``)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+MAP_READY_JS = """
+() => {
+  const gd = document.querySelector('#cell-map .js-plotly-plot');
+  if (!gd || !gd._fullData || !gd._fullData.length) return false;
+  const sub = gd._fullLayout.map && gd._fullLayout.map._subplot;
+  const layer = document.getElementById('map-label-layer');
+  return !!(sub && sub.map && sub.map.loaded() && !sub.map.isMoving()
+            && gd._fullData[0].locations.length > 0
+            && layer && layer.dataset.fitted === gd._fullLayout.uirevision);
+}
+"""
+
+
+def wait_map(page, timeout_ms: int = 30_000) -> None:
+    """Wait until the map has drawn its first figure."""
+    page.wait_for_function(MAP_READY_JS, timeout=timeout_ms)

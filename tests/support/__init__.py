@@ -1,0 +1,1 @@
+"""Helpers shared by the tests (tests never import each other; they import from here)."""

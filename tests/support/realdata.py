@@ -1,0 +1,41 @@
+"""Where the real public files are: the full files in ../shared/realdata (optional, tests that
+need them carry the ``realdata`` marker) and the small committed samples in tests/samples/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
+_NYC = REALDATA / "nyc"
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+# the NYC file behind each shipped mapping (same name in ../shared and in tests/samples)
+NYC_NAMES = {
+    "nyc_311_2013": "nyc_311_service_requests_2013-12-25.csv",
+    "nyc_311_2019": "nyc_311_service_requests_2019-12-31_evening.csv",
+    "nypd_complaints": "nypd_complaints_2010_sample.csv",
+    "nypd_arrests": "nypd_arrests_queens_2021_jan-sep.csv",
+    "nypd_shootings": "nypd_shootings_2020_jan-sep.csv",
+    "nyc_collisions": "nyc_motor_vehicle_collisions_2021_sample.csv",
+    "nyc_restaurant_inspections": "nyc_restaurant_inspections_sample_2026-04.csv",
+}
+# the real NYC file behind each shipped mapping (read from ../shared, never copied whole)
+NYC_FILES = {name: _NYC / file for name, file in NYC_NAMES.items()}
+NYC_SAMPLES = {name: SAMPLES / "nyc" / file for name, file in NYC_NAMES.items()}
+BEIJING_SAMPLE = SAMPLES / "beijing" / "prsa_air_quality"
+# Reasons the mapper itself gives per file (SOURCES.md counts; the first reason wins, so the
+# restaurants' 283 rows with empty or zero coordinates split into 141 + 63 once the 813
+# placeholder-date rows, 79 of which also lack coordinates, are counted first).
+MAPPER_REASONS = {
+    "nyc_311_2013": {"missing coordinates": 82},
+    "nyc_311_2019": {"missing coordinates": 13},
+    "nypd_complaints": {"missing coordinates": 17},
+    "nypd_arrests": {},
+    "nypd_shootings": {},
+    "nyc_collisions": {"missing coordinates": 1221, "coordinates (0, 0)": 73},
+    "nyc_restaurant_inspections": {
+        "placeholder date 1900-01-01": 813,
+        "coordinates (0, 0)": 141,
+        "missing coordinates": 63,
+    },
+}

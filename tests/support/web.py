@@ -1,0 +1,29 @@
+"""Signing a Flask test client in, as a browser does (CSRF token from the form)."""
+
+from __future__ import annotations
+
+TEST_PASSWORD = "correct-horse-battery"
+
+
+def form_token(client, path: str = "/login") -> str:
+    """The CSRF token of the sign-in form (or of a page's sign-out form) at ``path``."""
+    import re
+
+    page = client.get(path).get_data(as_text=True)
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert found, f"no CSRF token on {path}"
+    return found.group(1)
+
+
+def post_login(client, username: str, password: str, **extra):
+    """Post the sign-in form as a browser does (with its CSRF token); returns the response."""
+    data = {"username": username, "password": password, "csrf_token": form_token(client)}
+    return client.post("/login", data=data | extra)
+
+
+def sign_in(client, runtime, username: str = "op", role: str = "operator", **kw) -> None:
+    """Create a user in the runtime's user file and sign the Flask test client in as them."""
+    runtime.settings.auth = True
+    runtime.users.add(username, TEST_PASSWORD, role, **kw)
+    resp = post_login(client, username, TEST_PASSWORD)
+    assert resp.status_code == 302, resp.data

@@ -1,0 +1,198 @@
+"""Layer rules: no import cycle between the app's modules, and the import-linter contracts.
+
+The cycle check reads every module of app.py, data/, web/, layouts/ and callbacks/ with ``ast`` and
+follows EVERY import, including those inside functions (a function-local import is still a
+dependency; it only hides the cycle until the function runs). Imports under ``if TYPE_CHECKING:``
+are left out: they never run. ``from package import name`` depends on ``package.name`` when that
+is a module, else on ``package`` (its ``__init__``).
+"""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYERS = ("data", "web", "layouts", "callbacks")
+
+# Cycles that remain in files owned by another branch at the time of writing. Each entry is the
+# sorted list of the cycle's modules.
+ALLOWED_CYCLES: list[list[str]] = []
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    files = [ROOT / "app.py"] + [p for d in LAYERS for p in sorted((ROOT / d).rglob("*.py"))]
+    return {_module_name(p): p for p in files}
+
+
+def _type_checking_nodes(tree: ast.AST) -> set[int]:
+    """ids of the import nodes inside ``if TYPE_CHECKING:`` blocks."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for stmt in node.body:
+                out.update(id(n) for n in ast.walk(stmt))
+    return out
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the app modules it imports (anywhere in its body, functions included)."""
+    mods = _modules()
+
+    def owner(name: str) -> str | None:
+        while name and name not in mods:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {}
+    for mod, path in mods.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        skip = _type_checking_nodes(tree)
+        package = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
+        deps: set[str] = set()
+        for node in ast.walk(tree):
+            if id(node) in skip:
+                continue
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(up + ([base] if base else []))
+                targets = [
+                    f"{base}.{a.name}" if f"{base}.{a.name}" in mods else base for a in node.names
+                ]
+            else:
+                continue
+            for target in targets:
+                found = owner(target)
+                if found and found != mod:
+                    deps.add(found)
+        graph[mod] = deps
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                found.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_graph_sees_function_local_imports():
+    graph = import_graph()
+    # app.py imports data.auth inside _add_data_commands, never at module level
+    assert "data.auth" in graph["app"]
+    assert "data.times" in graph["data.cases.service"]
+
+
+def test_cycle_finder_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycle():
+    graph = import_graph()
+    found = [c for c in cycles(graph) if c not in ALLOWED_CYCLES]
+    detail = [" -> ".join(f"{a}->{b}" for a in c for b in sorted(graph[a] & set(c))) for c in found]
+    assert not found, "import cycles:\n" + "\n".join(detail)
+
+
+def _lint_imports(config: Path) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).parent / "lint-imports"
+    cmd = [str(exe)] if exe.exists() else [shutil.which("lint-imports") or "lint-imports"]
+    return subprocess.run(
+        [*cmd, "--config", str(config), "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_import_linter_contracts_are_kept():
+    """The layer contracts in .importlinter (data below the UI and HTTP layers, layouts without
+    the store)."""
+    done = _lint_imports(ROOT / ".importlinter")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 broken" in done.stdout
+
+
+def test_import_linter_reports_a_broken_contract(tmp_path):
+    """The same tool, on a contract the code breaks (data imports pandas), fails: the check above
+    is not vacuous."""
+    config = tmp_path / "broken.ini"
+    config.write_text(
+        "[importlinter]\nroot_packages =\n    data\ninclude_external_packages = True\n\n"
+        "[importlinter:contract:x]\nname = x\ntype = forbidden\n"
+        "source_modules =\n    data\nforbidden_modules =\n    pandas\n",
+        encoding="utf-8",
+    )
+    done = _lint_imports(config)
+    assert done.returncode != 0
+    assert "data is not allowed to import pandas" in done.stdout
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            out.add(node.module)
+    return out
+
+
+def test_tests_stand_alone():
+    """Tests share helpers only through tests/support/ (never import another test module or a
+    conftest), and bench/ never imports tests/."""
+    bad = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for mod in _imported_modules(path):
+            if mod.startswith("tests.") and not mod.startswith("tests.support"):
+                bad.append(f"{path.relative_to(ROOT)} imports {mod}")
+    for path in sorted((ROOT / "bench").rglob("*.py")):
+        for mod in _imported_modules(path):
+            if mod == "tests" or mod.startswith("tests."):
+                bad.append(f"{path.relative_to(ROOT)} imports {mod}")
+    assert not bad, "\n".join(bad)
