@@ -18,55 +18,7 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-SOURCES: tuple[str, ...] = ("police", "traffic", "environment", "market", "hotline")
-
-# Categories per source. Codes are stable identifiers; display names live in the translation tables.
-CATEGORIES: dict[str, tuple[str, ...]] = {
-    # 110 incidents (DOMAIN.md 2.1)
-    "police": (
-        "criminal",
-        "public_order",
-        "traffic",
-        "dispute",
-        "assistance",
-        "fire_disaster",
-        "other",
-    ),
-    # accidents carry injuries in attributes; congestion readings carry the 0-10 index in value
-    "traffic": ("accident", "congestion", "road_hazard", "violation"),
-    # sensor readings: value is the measurement (AQI index, ug/m3, mg/m3, mg/L, dB)
-    "environment": (
-        "aqi",
-        "pm25",
-        "pm10",
-        "so2",
-        "no2",
-        "co",
-        "o3",
-        "water_do",
-        "water_codmn",
-        "water_nh3n",
-        "water_tp",
-        "noise",
-    ),
-    # market supervision / 12315 (DOMAIN.md 2.4)
-    "market": ("complaint", "violation_report", "enquiry", "inspection", "food_safety"),
-    # 12345 citizen hotline subjects (DOMAIN.md 2.5); the request type goes to attributes.type
-    "hotline": (
-        "heating",
-        "utilities",
-        "property",
-        "traffic",
-        "noise",
-        "labour",
-        "illegal_construction",
-        "city_appearance",
-        "consumer",
-        "education",
-        "health",
-        "other",
-    ),
-}
+from data.catalogue import CATEGORIES, SOURCES  # noqa: F401 - re-exported: the event vocabulary
 
 # Sources whose events are measurements: a value is required.
 VALUE_REQUIRED: frozenset[str] = frozenset({"environment"})
