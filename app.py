@@ -22,9 +22,9 @@ import dash  # noqa: E402
 from flask import Response, abort  # noqa: E402
 
 import web  # noqa: E402
-from data.api import api  # noqa: E402
 from data.runtime import Runtime  # noqa: E402
 from data.settings import Settings, SettingsError, load_settings  # noqa: E402
+from web.api import api  # noqa: E402
 
 log = logging.getLogger("onegrid")
 GEO_LEVELS = ("city", "county", "township", "community", "grid")
@@ -112,8 +112,8 @@ def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
 def _allowed_layout(name: str, layout, chrome: dict, **query):
     """A page's layout when the policy lets the signed-in user open it, else a refusal page."""
     from data.policy import PAGES, page
-    from data.session import may
     from layouts.shell import forbidden
+    from web.session import may
 
     if not may("view", page(name)):
         registered = set(dash.page_registry)  # keyed by the names given to register_page

@@ -10,9 +10,9 @@ from dash import Input, Output
 from callbacks.wiring import Wiring
 from callbacks.wiring import runtime as _rt
 from data import audit, policy
-from data.session import current_user
 from layouts import ids
 from layouts.i18n import normalise_language, t
+from web.session import current_user
 
 _wiring = Wiring()
 callback = _wiring.callback

@@ -26,7 +26,7 @@ register = _wiring.register
 
 
 def _user():
-    from data.session import signed_in
+    from web.session import signed_in
 
     return signed_in()
 

@@ -78,7 +78,7 @@ def _cells(rt, scope) -> pd.DataFrame:
     State(ids.REPORT_CATEGORY, "value"),
 )
 def report_options(lang, value):
-    from data.session import current_scope
+    from web.session import current_scope
 
     lang = normalise_language(lang)
     rt = _rt()
@@ -98,7 +98,7 @@ def pick_place(click):
         raise dash.exceptions.PreventUpdate
     p = click["points"][0]
     if "location" in p:
-        from data.session import may
+        from web.session import may
 
         db = _rt().db
         key = int(p["location"])
@@ -160,7 +160,7 @@ def submit_report(rt, category: str, text: str, lon: float, lat: float, reporter
     prevent_initial_call=True,
 )
 def report(_n, category, text, lon, lat, lang):
-    from data.session import current_user
+    from web.session import current_user
 
     lang = normalise_language(lang)
     if not text or not str(text).strip():

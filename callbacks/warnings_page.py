@@ -244,7 +244,7 @@ ACTIONS = {
 def _may(trigger, warning_id=None) -> bool:
     """The policy's word on a button: the hall (admin, operator) does all; analysts acknowledge
     and evaluate; read-only roles nothing. With ``warning_id``: on that warning (its area)."""
-    from data.session import current_user
+    from web.session import current_user
 
     user = current_user()
     action = ACTIONS.get(trigger)

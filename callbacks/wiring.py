@@ -23,8 +23,8 @@ from werkzeug.exceptions import BadRequest
 
 from data import policy
 from data.areas import AreaScope
-from data.session import current_scope, current_user, signed_in
-from data.session import runtime as runtime
+from web.session import current_scope, current_user, signed_in
+from web.session import runtime as runtime
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ def _malformed_as_400(func):
 
 
 def scope() -> AreaScope:
-    """The signed-in user's area, decided on the server (data.session, data.policy)."""
+    """The signed-in user's area, decided on the server (web.session, data.policy)."""
     return current_scope()
 
 

@@ -7,9 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from data.api import _push_frame
 from data.events import normalise_frame, validate_frame
 from tests.support.region import tiny_cell_center, tiny_cell_code
+from web.api import _push_frame
 
 NOW = pd.Timestamp("2026-11-26T06:00:00Z")
 

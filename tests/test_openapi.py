@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from data.openapi import openapi_document, openapi_text
+from web.openapi import openapi_document, openapi_text
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "openapi.json"
 
@@ -21,7 +21,7 @@ def app(runtime):
 
 
 def test_docs_file_is_the_generated_document():
-    # regenerate with: python -m data.openapi > docs/openapi.json
+    # regenerate with: python -m web.openapi > docs/openapi.json
     assert DOC.read_text(encoding="utf-8") == openapi_text()
 
 

@@ -1,5 +1,6 @@
-"""The HTTP layer's own pieces (Flask glue kept out of ``data/``): sign-in and sessions
-(:mod:`web.signin`) and the audit trail's HTTP side (:mod:`web.audit_http`)."""
+"""The HTTP layer (Flask glue kept out of ``data/``): the read/push API (:mod:`web.api`) and its
+OpenAPI document (:mod:`web.openapi`), the signed-in user of a request (:mod:`web.session`),
+sign-in and sessions (:mod:`web.signin`) and the audit trail's HTTP side (:mod:`web.audit_http`)."""
 
 from __future__ import annotations
 

@@ -17,9 +17,9 @@ from data import policy, queries
 from data.areas import scope_for_code
 from data.auth import User
 from data.events import SOURCES, PushEvent, push_model_errors
-from data.openapi import openapi_text
-from data.session import current_user
-from data.session import runtime as _runtime
+from web.openapi import openapi_text
+from web.session import current_user
+from web.session import runtime as _runtime
 
 api = Blueprint("onegrid_api", __name__, url_prefix="/api")
 MAX_LIMIT = 10_000

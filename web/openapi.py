@@ -4,7 +4,7 @@ Built from the pydantic models (``PushEvent`` is the push record the API validat
 answer models below describe what the routes return), served at ``GET /api/openapi.json`` and
 kept in ``docs/openapi.json``. Regenerate the file after changing the API:
 
-    python -m data.openapi > docs/openapi.json
+    python -m web.openapi > docs/openapi.json
 
 tests/test_openapi.py checks the file, the served document and the Flask routes agree.
 """
