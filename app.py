@@ -23,7 +23,7 @@ from flask import Response, abort  # noqa: E402
 
 import web  # noqa: E402
 from data.runtime import Runtime  # noqa: E402
-from data.settings import Settings, SettingsError, load_settings  # noqa: E402
+from data.settings import Settings, load_settings  # noqa: E402
 from web.api import api  # noqa: E402
 
 log = logging.getLogger("onegrid")
@@ -219,60 +219,14 @@ _stopped = threading.Event()
 _signal_at: list[float] = []
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command line: ``serve`` (the default) and the data commands."""
-    parser = argparse.ArgumentParser(
-        prog="app.py", description="OneGrid city command centre. Without a command: serve."
-    )
-    parser.add_argument("--config", help="TOML settings file (default: $ONEGRID_CONFIG)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    p = sub.add_parser("serve", help="run the web server (default)")
-    _serve_args(p)
-    _serve_args(parser)
-    _add_data_commands(sub)
-    return parser
-
-
-def _serve_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=None, help="port (default 8050, $ONEGRID_PORT)")
-    p.add_argument("--no-simulator", action="store_true", help="do not start simulated feeds")
-    p.add_argument("--open", action="store_true", help="open the page in a browser")
-
-
-def _add_data_commands(sub) -> None:
-    from data import auth, region_import
-    from data.feeds import replay_cli as replay
-
-    region_import.add_parser(sub)
-    replay.add_parser(sub)
-    auth.add_parser(sub)
-    g = sub.add_parser("generate-region", help="regenerate the default Anshan-like region")
-    g.set_defaults(handler=lambda a: _generate_region())
-
-
-def _generate_region() -> int:
-    from data import region_gen
-
-    region_gen.main([])
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the process exit code."""
+    """Entry point; returns the process exit code. The command line is parsed in :mod:`cli`."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        if args.command in (None, "serve"):
-            return serve(args)
-        handler = getattr(args, "handler", None) or getattr(args, "func", None)
-        return handler(args) or 0
-    except SettingsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    import cli
+
+    return cli.main(argv, serve=serve)
 
 
 if __name__ == "__main__":

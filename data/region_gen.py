@@ -1,6 +1,7 @@
 """Deterministic generator of the default, illustrative Anshan-like region.
 
-``python -m data.region_gen [out_dir]`` writes ``data/regions/anshan/`` (region.toml + areas.parquet).
+``python app.py generate-region [--out DIR]`` writes ``data/regions/anshan/`` (region.toml +
+areas.parquet).
 
 Only published facts are used (docs: ../shared/DOMAIN.md sections 1 and 5): the 7 county-level
 divisions' names, adcodes, centroids, areas, census populations and township counts. Every shape is
@@ -11,7 +12,6 @@ generated from them with a fixed seed; nothing is read from boundary files. Work
 from __future__ import annotations
 
 import math
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -471,18 +471,12 @@ def region_meta(areas: gpd.GeoDataFrame, seed: int) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Generate the default region into argv[0] or data/regions/anshan/ and print a summary."""
-    argv = sys.argv[1:] if argv is None else argv
-    out = Path(argv[0]) if argv else REGIONS_DIR / "anshan"
+def write_default_region(out: Path | None = None) -> str:
+    """Generate the default region into ``out`` (default data/regions/anshan/); returns a summary."""
+    out = Path(out) if out else REGIONS_DIR / "anshan"
     t0 = time.perf_counter()
     areas, meta = generate()
     write_region(out, areas, meta)
     counts = areas["level"].value_counts().to_dict()
     size = (out / "areas.parquet").stat().st_size
-    print(f"wrote {out}: {counts}, {size / 1e6:.2f} MB, {time.perf_counter() - t0:.1f} s")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return f"wrote {out}: {counts}, {size / 1e6:.2f} MB, {time.perf_counter() - t0:.1f} s"

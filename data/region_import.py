@@ -12,7 +12,6 @@ of each unit when no size is given). Output geometry is EPSG:4326 (lon/lat).
 
 from __future__ import annotations
 
-import argparse
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -443,96 +442,3 @@ def _fit_zoom(bounds: np.ndarray, width: int = 1920, height: int = 1080) -> floa
     # MapLibre tiles are 512 px
     zoom = min(math.log2(width / 512 / span_x), math.log2(height / 512 / span_y))
     return round(zoom - 0.1, 1)
-
-
-# ---------------------------------------------------------------- command line
-
-
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register the ``import-region`` subcommand; its handler is :func:`run`."""
-    p = subparsers.add_parser(
-        "import-region",
-        help="import a city's polygons (GeoJSON, GeoPackage, Shapefile) as a region",
-        description=(
-            "Import polygons as a region (city > county > township > community > grid). "
-            "Map the file's fields to levels with --<level>-id/--<level>-name; the features are units "
-            "of the lowest mapped level, higher mapped levels group them. Unmapped levels become 1:1 "
-            "copies of their parent. --cell-size cuts the lowest units into grid cells. "
-            "An id may be FIELD//N (integer division), e.g. --county-id BoroCD//100."
-        ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    p.add_argument("--input", required=True, help="polygon file (.geojson/.json/.gpkg/.shp)")
-    p.add_argument("--name", required=True, help="region name (folder name, city code)")
-    p.add_argument("--out", default=None, help="output folder (default data/regions/<name>/)")
-    for lv in ("county", "township", "community", "grid"):
-        p.add_argument(f"--{lv}-id", default=None, help=f"field with the {lv} id")
-        p.add_argument(f"--{lv}-name", default=None, help=f"field with the {lv} name")
-        p.add_argument(f"--{lv}-name-zh", default=None, help=f"field with the {lv} Chinese name")
-    p.add_argument("--parent-file", default=None, help="second polygon file with the parent level")
-    p.add_argument("--parent-id", default=None, help="field with the parent id in --parent-file")
-    p.add_argument("--parent-name", default=None, help="field with the parent name")
-    p.add_argument(
-        "--parent-level",
-        default=None,
-        choices=LEVELS[1:4],
-        help="level of --parent-file (default: the level above the top mapped level)",
-    )
-    p.add_argument(
-        "--cell-size",
-        type=float,
-        default=None,
-        help="grid cell size in metres (square side, or hexagon flat-to-flat width); "
-        "default: one cell per lowest unit",
-    )
-    p.add_argument("--cell-shape", choices=("square", "hex"), default="square", help="cell shape")
-    p.add_argument("--timezone", default="UTC", help="IANA timezone, e.g. America/New_York")
-    p.add_argument("--name-zh", default=None, help="city name in Chinese")
-    p.add_argument("--name-en", default=None, help="city name in English")
-    p.set_defaults(func=run)
-    return p
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``import-region`` from parsed arguments; prints progress and a summary. Returns 0/2."""
-    levels = {
-        lv: LevelSpec(
-            getattr(args, f"{lv}_id"),
-            getattr(args, f"{lv}_name"),
-            getattr(args, f"{lv}_name_zh"),
-        )
-        for lv in ("county", "township", "community", "grid")
-        if getattr(args, f"{lv}_id")
-    }
-    try:
-        if not levels:
-            raise ValueError("map at least one level, e.g. --county-id FIELD")
-        parent = None
-        if args.parent_file:
-            if not args.parent_id:
-                raise ValueError("--parent-file needs --parent-id")
-            top = min(LEVELS.index(lv) for lv in levels)
-            if top <= 1 and args.parent_level is None:
-                raise ValueError("--parent-file needs a free level above the mapped levels")
-            level = args.parent_level or LEVELS[top - 1]
-            parent = ParentSpec(
-                args.parent_file, level, LevelSpec(args.parent_id, args.parent_name)
-            )
-        region = import_region(
-            args.input,
-            args.out,
-            name=args.name,
-            levels=levels,
-            cell_size_m=args.cell_size,
-            cell_shape=args.cell_shape,
-            name_zh=args.name_zh,
-            name_en=args.name_en,
-            timezone=args.timezone,
-            parent=parent,
-            progress=print,
-        )
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"import-region: error: {exc}")
-        return 2
-    print(region)
-    return 0

@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 import shapely
 
+from cli import add_import_region_parser as add_parser
+from cli import run_import_region as run
 from data.region import LEVELS, Region
-from data.region_import import LevelSpec, ParentSpec, add_parser, cut_cells, import_region, run
+from data.region_import import LevelSpec, ParentSpec, cut_cells, import_region
 
 REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 EQUAL_AREA = "EPSG:6933"
@@ -152,7 +154,7 @@ def test_cli(squares_3857, tmp_path, capsys) -> None:
          "--county-id", "cty", "--county-name", "cty_name", "--township-id", "twp",
          "--cell-size", "2500", "--cell-shape", "square", "--timezone", "Europe/Berlin"]
     )  # fmt: skip
-    assert args.func is run
+    assert args.handler is run
     assert run(args) == 0
     text = capsys.readouterr().out
     assert "cut 4/4 polygons" in text and "Region('sq'" in text

@@ -7,9 +7,10 @@ import argparse
 import pandas as pd
 import pytest
 
+from cli import add_feeds_parsers as add_parser
+from cli import run_feeds as run
 from data.feeds.mapping import load_mapping
 from data.feeds.replay import live_shift_to, paced_batches, replay_file
-from data.feeds.replay_cli import add_parser, run
 from data.runtime import Runtime
 from tests.support.region import tiny_cell_center, tiny_cell_code
 

@@ -1,6 +1,6 @@
 """Layer rules: no import cycle between the app's modules, and the import-linter contracts.
 
-The cycle check reads every module of app.py, data/, web/, layouts/ and callbacks/ with ``ast`` and
+The cycle check reads every module of app.py, cli.py, data/, web/, layouts/ and callbacks/ with ``ast`` and
 follows EVERY import, including those inside functions (a function-local import is still a
 dependency; it only hides the cycle until the function runs). Imports under ``if TYPE_CHECKING:``
 are left out: they never run. ``from package import name`` depends on ``package.name`` when that
@@ -31,7 +31,9 @@ def _module_name(path: Path) -> str:
 
 
 def _modules() -> dict[str, Path]:
-    files = [ROOT / "app.py"] + [p for d in LAYERS for p in sorted((ROOT / d).rglob("*.py"))]
+    files = [ROOT / "app.py", ROOT / "cli.py"] + [
+        p for d in LAYERS for p in sorted((ROOT / d).rglob("*.py"))
+    ]
     return {_module_name(p): p for p in files}
 
 
@@ -120,8 +122,9 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_graph_sees_function_local_imports():
     graph = import_graph()
-    # app.py imports data.auth inside _add_data_commands, never at module level
+    # app.py imports data.auth inside serve() and cli inside main(), never at module level
     assert "data.auth" in graph["app"]
+    assert "cli" in graph["app"]
     assert "data.times" in graph["data.cases.service"]
 
 
@@ -135,6 +138,27 @@ def test_no_import_cycle():
     found = [c for c in cycles(graph) if c not in ALLOWED_CYCLES]
     detail = [" -> ".join(f"{a}->{b}" for a in c for b in sorted(graph[a] & set(c))) for c in found]
     assert not found, "import cycles:\n" + "\n".join(detail)
+
+
+def test_command_line_parsing_lives_in_cli_only():
+    """One module parses the command line (cli.py): nothing in data/, web/, layouts/ or
+    callbacks/ imports argparse or cli (import-linter's root packages must be packages, so the
+    top-level cli.py is checked here)."""
+    offenders = []
+    for mod, path in _modules().items():
+        if mod in ("app", "cli"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            offenders += [
+                f"{mod} imports {n}" for n in names if n.split(".")[0] in ("argparse", "cli")
+            ]
+    assert not offenders, offenders
 
 
 def _lint_imports(config: Path) -> subprocess.CompletedProcess:

@@ -7,7 +7,7 @@ the file's time shape: bursts stay bursts, quiet nights stay quiet.
 
 The replay needs only an ingest pipeline, which its caller passes. The command line
 (``python app.py replay ...``, ``python app.py ingest-folder ...``) is in
-:mod:`data.feeds.replay_cli`.
+:mod:`cli` at the top level.
 """
 
 from __future__ import annotations
