@@ -30,13 +30,12 @@ log = logging.getLogger("onegrid")
 GEO_LEVELS = ("city", "county", "township", "community", "grid")
 
 
-def create_app(
-    settings: Settings | None = None, runtime: Runtime | None = None, *, start_feeds: bool = True
-) -> dash.Dash:
-    """Build the Dash app (and its Flask server) on a runtime.
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> dash.Dash:
+    """Build the Dash app (and its Flask server) on a runtime; starts no thread.
 
-    ``runtime`` defaults to a new one from ``settings`` (default: :func:`load_settings`). Feeds start
-    unless ``start_feeds`` is false.
+    ``runtime`` defaults to a new one from ``settings`` (default: :func:`load_settings`). The
+    runtime's feeds and schedulers start in :func:`serve` (or by ``runtime.start()``, for a test
+    or a benchmark that wants them), so building an app never starts background work.
     """
     from layouts import shell
 
@@ -49,7 +48,6 @@ def create_app(
         title="OneGrid",
         update_title=None,
         serve_locally=True,
-        suppress_callback_exceptions=True,
         assets_folder=os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets"),
     )
     server = app.server
@@ -63,20 +61,36 @@ def create_app(
     register_errors(server)  # after sign-in, so an anonymous request still answers 401
     _register_pages(app, runtime)
     app.layout = shell.shell()
-    if start_feeds:
-        runtime.start()
     return app
+
+
+def _page_layouts() -> dict:
+    """Page name -> (path, layout function taking ``chrome`` and the URL's query)."""
+    from layouts import audit_page, cases_page, metrics_page, report_page, wall, warnings_page
+
+    return {
+        "wall": ("/", wall.layout),
+        "warnings": ("/warnings", warnings_page.layout),
+        "cases": ("/cases", cases_page.layout),
+        "report": ("/report", report_page.layout),
+        "metrics": ("/metrics", metrics_page.layout),
+        "audit": ("/audit", audit_page.layout),
+    }
 
 
 def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
     """Each page's layout and callbacks: the wall, the analyst's warnings, the case board, the
-    grid worker's report, the response metrics and the audit trail."""
+    grid worker's report, the response metrics and the audit trail.
+
+    Dash's page registry is one per process, so the registered layouts hold no setting: each
+    reads the settings of the app serving the request (``chrome``, kept in the Flask app's
+    extensions), and two apps in one process each render with their own.
+    """
     from callbacks import audit_page as audit_cb
     from callbacks import cases_page as cases_cb
     from callbacks import report_page as report_cb
     from callbacks import wall as wall_cb
     from callbacks import warnings_page as warnings_cb
-    from layouts import audit_page, cases_page, metrics_page, report_page, wall, warnings_page
     from web.signin import csrf_token
 
     for module in (wall_cb, warnings_cb, cases_cb, report_cb, audit_cb):
@@ -92,34 +106,62 @@ def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
             "illustrative": "illustrative" in str(meta.get("source", "")),
         },
     }
-    pages = (
-        ("wall", "/", wall.layout),
-        ("warnings", "/warnings", warnings_page.layout),
-        ("cases", "/cases", cases_page.layout),
-        ("report", "/report", report_page.layout),
-        ("metrics", "/metrics", metrics_page.layout),
-        ("audit", "/audit", audit_page.layout),
-    )
-    for name, path, layout in pages:
+    app.server.extensions["onegrid_chrome"] = chrome
+    for name, (path, _layout) in _page_layouts().items():
         dash.register_page(
-            name,
-            path=path,
-            layout=functools.partial(_allowed_layout, name, layout, chrome),
-            title="OneGrid",
+            name, path=path, layout=functools.partial(page_layout, name), title="OneGrid"
         )
+    _keep_validation_layout(app, chrome)
 
 
-def _allowed_layout(name: str, layout, chrome: dict, **query):
-    """A page's layout when the policy lets the signed-in user open it, else a refusal page."""
+def page_layout(name: str, **query):
+    """Page ``name``'s layout for the current request: the page when the policy lets the
+    signed-in user open it, else a refusal page; framed with the serving app's settings."""
+    from flask import current_app
+
     from data.policy import PAGES, page
     from layouts.shell import forbidden
     from web.session import may
 
+    chrome = current_app.extensions["onegrid_chrome"]
     if not may("view", page(name)):
         registered = set(dash.page_registry)  # keyed by the names given to register_page
         allowed = [(n, p) for n, p in PAGES.items() if n in registered and may("view", page(n))]
         return forbidden(chrome, allowed)
-    return layout(chrome, **query)
+    return _page_layouts()[name][1](chrome, **query)
+
+
+def validation_layout(chrome: dict):
+    """Every component any page can show, for Dash to check the callbacks against (instead of
+    ``suppress_callback_exceptions``, which would hide a wrong or duplicate id): the shell and
+    every page as an administrator sees it, with the sign-out form."""
+    from dash import html
+
+    from layouts import shell
+
+    full = {**chrome, "csrf_token": "validation"}
+    pages = [layout(full) for _path, layout in _page_layouts().values()]
+    return html.Div([shell.shell(), *pages])
+
+
+def _keep_validation_layout(app: dash.Dash, chrome: dict) -> None:
+    """Give Dash :func:`validation_layout`. Dash's pages router builds its own on the first
+    request by calling each page's layout as that request's user would see it (a refusal page
+    for a visitor not signed in), so ours is set again after it, before each request for a page
+    (the index hands it to the browser). Built at the first such request, not in create_app:
+    rendering every page takes about a second, which API clients and tests need not wait for."""
+    from flask import request
+
+    built: list = []
+    not_pages = ("/api/", "/_dash-", "/geo/", "/assets/", "/_favicon")
+
+    @app.server.before_request
+    def _validation_layout() -> None:
+        if request.path.startswith(not_pages):
+            return
+        if not built:
+            built.append(validation_layout(chrome))
+        app.validation_layout = built[0]
 
 
 def _register_geometry(server, runtime: Runtime) -> None:
@@ -149,6 +191,7 @@ def serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, **overrides)
     app = create_app(settings)
     runtime = app.server.extensions["onegrid"]
+    runtime.start()  # the feeds and schedulers: background threads start here, not in create_app
     if settings.auth:
         from data.auth import ensure_admin, hand_over_first_password
 

@@ -36,7 +36,9 @@ def serve(runtime, *, start_feeds: bool = False):
 
     from app import create_app
 
-    app = create_app(runtime=runtime, start_feeds=start_feeds)
+    app = create_app(runtime=runtime)
+    if start_feeds:
+        runtime.start()  # as serve() does: the app factory starts no thread
     port = free_port()
     server = create_server(app.server, host="127.0.0.1", port=port, threads=8, ident="OneGrid")
     thread = threading.Thread(target=server.run, name="onegrid-test-server", daemon=True)

@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"filled {have:,} events in {time.perf_counter() - t0:.0f} s")
         n_rows = rt.db.query_one("SELECT count(*) FROM cell_counts")[0]
         print(f"store: {have:,} events, {n_rows:,} cell_counts rows, {len(rt.cell_keys):,} cells")
-        app = create_app(runtime=rt, start_feeds=False)
+        app = create_app(runtime=rt)
         scale = have / (args.days * DEFAULT_PER_DAY)
         live = Simulator.from_region(
             rt.region,

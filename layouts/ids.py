@@ -8,7 +8,7 @@ REFRESH = "refresh"
 CLOCK = "clock"
 CLOCK_TICK = "clock-tick"
 TITLE = "title"
-SUBTITLE_STATIC = "region-name"
+SUBTITLE_STATIC = "subtitle-static"
 # the refusal shown instead of a page the signed-in account may not open
 FORBIDDEN = "page-forbidden"
 SUBTITLE = "subtitle"

@@ -13,7 +13,7 @@ AUTH = {"Authorization": "Bearer test-token"}
 
 @pytest.fixture
 def client(runtime):
-    app = create_app(runtime=runtime, start_feeds=False)
+    app = create_app(runtime=runtime)
     client = app.server.test_client()
     sign_in(client, runtime)
     return client

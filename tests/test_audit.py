@@ -52,7 +52,7 @@ def test_no_code_path_updates_or_deletes_audit_rows():
 
 def test_sign_in_failure_success_and_sign_out_are_recorded_with_the_address(runtime):
     runtime.settings.auth = True
-    client = create_app(runtime=runtime, start_feeds=False).server.test_client()
+    client = create_app(runtime=runtime).server.test_client()
     runtime.users.add("ana", TEST_PASSWORD, "analyst")
     env = {"REMOTE_ADDR": "10.1.2.3"}
     token = form_token(client)
@@ -111,7 +111,7 @@ def test_field_report_is_recorded(runtime):
     from tests.support.region import tiny_cell_center
 
     runtime.settings.auth = True
-    app = create_app(runtime=runtime, start_feeds=False)
+    app = create_app(runtime=runtime)
     client = app.server.test_client()
     sign_in(client, runtime, "gw", "operator")
     lon, lat = tiny_cell_center(1, 1, 1)
@@ -171,7 +171,7 @@ def test_user_changes_by_the_cli_are_recorded_while_the_server_holds_the_store(r
 def test_settings_changes_are_recorded_by_key_never_by_value(settings):
     rt = Runtime(settings)
     try:
-        create_app(runtime=rt, start_feeds=False)
+        create_app(runtime=rt)
     finally:
         rt.stop()
     changed = settings.model_copy(
@@ -179,8 +179,8 @@ def test_settings_changes_are_recorded_by_key_never_by_value(settings):
     )
     rt = Runtime(changed)
     try:
-        create_app(runtime=rt, start_feeds=False)
-        create_app(runtime=rt, start_feeds=False)  # nothing changed since: no new row
+        create_app(runtime=rt)
+        create_app(runtime=rt)  # nothing changed since: no new row
         got = rows(rt, "settings")
         assert [r["action"] for r in got] == ["settings.change", "settings.initial"]
         assert '"keys": ["ingest_token", "refresh_ms"]' in got[0]["detail"]
@@ -196,7 +196,7 @@ def test_settings_changes_are_recorded_by_key_never_by_value(settings):
 def test_read_api_downloads_are_recorded(runtime):
     runtime.settings.read_token = "share"
     runtime.settings.auth = True
-    client = create_app(runtime=runtime, start_feeds=False).server.test_client()
+    client = create_app(runtime=runtime).server.test_client()
     client.get("/api/events?limit=5", headers={"Authorization": "Bearer share"})
     client.get("/api/events", headers={"Authorization": "Bearer nope"})  # refused: no download
     (row,) = rows(runtime, "data.download")
@@ -209,7 +209,7 @@ def test_read_api_downloads_are_recorded(runtime):
 @pytest.fixture
 def admin_site(runtime):
     runtime.settings.auth = True
-    app = create_app(runtime=runtime, start_feeds=False)
+    app = create_app(runtime=runtime)
     admin, analyst = app.server.test_client(), app.server.test_client()
     sign_in(admin, runtime, "boss", "admin")
     sign_in(analyst, runtime, "ana", "analyst")

@@ -16,7 +16,7 @@ Q = "since=2026-11-25T00:00:00%2B00:00&until=2026-11-27T00:00:00%2B00:00"
 @pytest.fixture
 def app_client(runtime):
     runtime.settings.auth = True
-    app = create_app(runtime=runtime, start_feeds=False)
+    app = create_app(runtime=runtime)
     return app.server.test_client()
 
 
@@ -78,7 +78,7 @@ def test_county_leader_never_sees_another_county(app_client, runtime):
 def test_read_token_shares_city_data(runtime):
     runtime.settings.read_token = "share"
     runtime.settings.auth = True
-    client = create_app(runtime=runtime, start_feeds=False).server.test_client()
+    client = create_app(runtime=runtime).server.test_client()
     push_one_per_county(client)
     got = client.get("/api/events", headers={"Authorization": "Bearer share"})
     assert got.get_json()["count"] == 2
@@ -108,7 +108,7 @@ def test_case_board_roles_are_enforced_on_the_server(runtime):
     from web.signin import SID_KEY
 
     runtime.settings.auth = True
-    app = create_app(runtime=runtime, start_feeds=False)
+    app = create_app(runtime=runtime)
     heat = runtime.users.add("heat", TEST_PASSWORD, "department", department="city.heating")
     lead = runtime.users.add("lead", TEST_PASSWORD, "county_leader", area="T01")
     with app.server.test_request_context("/_dash-update-component"):

@@ -53,7 +53,7 @@ def test_pages_are_served(runtime) -> None:
     from app import create_app
 
     runtime.settings.auth = False
-    app = create_app(runtime=runtime, start_feeds=False)
+    app = create_app(runtime=runtime)
     client = app.server.test_client()
     for path in ("/cases", "/report", "/metrics"):
         assert client.get(path).status_code == 200

@@ -214,7 +214,7 @@ def live(tmp_path_factory, tiny_region_dir):
             auth=False,
         )
     )
-    client = create_app(runtime=rt, start_feeds=False).server.test_client()
+    client = create_app(runtime=rt).server.test_client()
     yield rt, client, folder
     rt.stop()
 

@@ -134,7 +134,7 @@ def world(tmp_path_factory):
         "grid_worker": dict(role="grid_worker", area=comm.code),
     }
     users = {name: rt.users.add(name, PASSWORD, kw.pop("role"), **kw) for name, kw in users.items()}
-    app = create_app(runtime=rt, start_feeds=False)
+    app = create_app(runtime=rt)
     w = World(app, rt, users, areas, cases, warnings)
     w.layout_ids = _layout_ids(app, rt)
     yield w

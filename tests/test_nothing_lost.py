@@ -25,7 +25,7 @@ SECRET = "forged-admin-key-0123456789"
 
 @pytest.fixture
 def client(runtime):
-    return create_app(runtime=runtime, start_feeds=False).server.test_client()
+    return create_app(runtime=runtime).server.test_client()
 
 
 def good(i, **kw) -> dict:

@@ -17,7 +17,7 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "openapi.json"
 
 @pytest.fixture
 def app(runtime):
-    return create_app(runtime=runtime, start_feeds=False).server
+    return create_app(runtime=runtime).server
 
 
 def test_docs_file_is_the_generated_document():

@@ -22,7 +22,7 @@ HEATING = "city.housing"
 @pytest.fixture
 def app(runtime):
     runtime.settings.auth = True
-    return create_app(runtime=runtime, start_feeds=False)
+    return create_app(runtime=runtime)
 
 
 def login(app, name: str, role: str, **kw):

@@ -34,7 +34,7 @@ COOKIE = "onegrid_session"
 def site(runtime):
     """(test client factory, runtime) with sign-in on."""
     runtime.settings.auth = True
-    app = create_app(runtime=runtime, start_feeds=False)
+    app = create_app(runtime=runtime)
     return app.server, runtime
 
 
@@ -216,7 +216,7 @@ def test_idle_timeout_absolute_lifetime_and_rare_touches(runtime, tmp_path):
 def test_session_settings_come_from_settings(runtime):
     runtime.settings.session_idle_s = 123
     runtime.settings.session_max_s = 456
-    server = create_app(runtime=runtime, start_feeds=False).server
+    server = create_app(runtime=runtime).server
     assert server.config["PERMANENT_SESSION_LIFETIME"].total_seconds() == 456
     defaults = type(runtime.settings)()
     assert (runtime.sessions.idle_s, runtime.sessions.max_s) == (
@@ -259,7 +259,7 @@ def test_a_locked_out_user_cannot_sign_in_even_with_the_right_password(site):
 def test_one_address_trying_many_names_is_locked_out(runtime):
     runtime.settings.auth = True
     runtime.settings.login_max_failures_address = 4
-    server = create_app(runtime=runtime, start_feeds=False).server
+    server = create_app(runtime=runtime).server
     runtime.users.add("ana", TEST_PASSWORD, "analyst")
     client = server.test_client()
     for i in range(4):
@@ -272,7 +272,7 @@ def test_a_lockout_ends_after_its_window(runtime):
     runtime.settings.auth = True
     runtime.settings.login_max_failures_user = 2
     runtime.settings.login_lockout_s = 2
-    server = create_app(runtime=runtime, start_feeds=False).server
+    server = create_app(runtime=runtime).server
     runtime.users.add("ana", TEST_PASSWORD, "analyst")
     client = server.test_client()
     for _ in range(2):
@@ -322,7 +322,7 @@ def test_a_local_next_is_kept(site):
 def test_secure_cookie_behind_https(runtime):
     runtime.settings.auth = True
     runtime.settings.cookie_secure = True
-    server = create_app(runtime=runtime, start_feeds=False).server
+    server = create_app(runtime=runtime).server
     runtime.users.add("ana", TEST_PASSWORD, "analyst")
     client = server.test_client()
     resp = post_login(client, "ana", TEST_PASSWORD)
@@ -334,7 +334,7 @@ def test_client_address_from_trusted_proxy_only(runtime):
     runtime.settings.auth = True
     runtime.users.add("ana", TEST_PASSWORD, "analyst")
     forwarded = {"X-Forwarded-For": "192.0.2.7"}
-    direct = create_app(runtime=runtime, start_feeds=False).server.test_client()
+    direct = create_app(runtime=runtime).server.test_client()
     token = form_token(direct)
     direct.post(
         "/login",
@@ -342,7 +342,7 @@ def test_client_address_from_trusted_proxy_only(runtime):
         headers=forwarded,
     )
     runtime.settings.trusted_proxies = 1
-    proxied = create_app(runtime=runtime, start_feeds=False).server.test_client()
+    proxied = create_app(runtime=runtime).server.test_client()
     token = form_token(proxied)
     proxied.post(
         "/login",
@@ -378,7 +378,7 @@ def test_tokens_are_compared_in_constant_time(runtime):
     assert not runtime.settings.token_ok("police", Spy("push-secreX"))
     runtime.settings.read_token = Spy("share-secret")
     runtime.settings.auth = True
-    client = create_app(runtime=runtime, start_feeds=False).server.test_client()
+    client = create_app(runtime=runtime).server.test_client()
     ok = client.get("/api/events", headers={"Authorization": "Bearer share-secret"})
     bad = client.get("/api/events", headers={"Authorization": "Bearer share-secreX"})
     assert (ok.status_code, bad.status_code) == (200, 401)

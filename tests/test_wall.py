@@ -40,7 +40,7 @@ def key(runtime, code: str) -> int:
 
 @pytest.fixture
 def app(runtime):
-    return create_app(runtime=runtime, start_feeds=False)
+    return create_app(runtime=runtime)
 
 
 def test_area_values_per_level_and_window(runtime):
