@@ -39,9 +39,7 @@ def _time(v, tz: str) -> str | None:
 
 
 def _rules(rt):
-    if rt.warnings is None:
-        rt._init_warnings()
-    return rt.warnings.rules
+    return rt.ensure_warnings().rules
 
 
 def rule_label(rules, rule_id: str, lang: str) -> str:
