@@ -10,6 +10,7 @@ import json
 
 import pandas as pd
 
+from data import catalogue
 from data.areas import LEVEL_COLUMN, AreaScope
 from data.events import SOURCES
 from data.schema import BUCKET_SECONDS
@@ -202,8 +203,8 @@ def _within(db: Database, scope: AreaScope, area: AreaScope) -> bool:
 
 # --- the wall ----------------------------------------------------------------------------------
 
-# Metrics the wall can colour the map by: every event, one source, or the combined risk index.
-WALL_METRICS: tuple[str, ...] = ("all", *SOURCES, "risk")
+# the metrics the wall can colour the map by (plain values, for the layouts too)
+WALL_METRICS = catalogue.WALL_METRICS
 # Significant events (the wall's ticker): severity at least this, from these sources. Environment
 # readings are measurements, shown through the map's metric rather than one by one.
 SIGNIFICANT_MIN_SEVERITY = 4
