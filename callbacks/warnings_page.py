@@ -261,13 +261,9 @@ def dispatch_case(rt, scope, warning_id, user: str, lang: str) -> str:
 
     if not warning_id:
         return t("warn.msg.failed", lang)
-    row = rt.db.query_df(
-        "SELECT id, rule_id, kind, area_key, level_rank FROM warnings WHERE id = ?",
-        [int(warning_id)],
-    )
-    if row.empty or not scope.contains(rt.db, int(row.iloc[0]["area_key"])):
+    rec = wq.warning_record(rt.db, scope, int(warning_id))
+    if rec is None:
         return t("warn.msg.failed", lang)
-    rec = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.iloc[0].items()}
     case_id = case_from_warning(rt.db, rec, actor=user)
     case = rt.cases.get(case_id)
     return t("warn.msg.dispatched", lang).format(

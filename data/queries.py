@@ -430,3 +430,15 @@ def area_points(db: Database, keys: list[int]) -> dict[int, tuple[float, float]]
         [[int(k) for k in keys]],
     )
     return {int(k): (float(x), float(y)) for k, x, y in rows}
+
+
+def grid_cells(db: Database, scope: AreaScope) -> pd.DataFrame:
+    """The grid cells inside ``scope``: key, code and representative point (lon, lat), by key."""
+    where, params = scope.where()
+    sql = f"SELECT key, code, lon, lat FROM areas WHERE level = 'grid' AND {where} ORDER BY key"
+    return db.query_df(sql, params)
+
+
+def area_point(db: Database, key: int) -> tuple[float, float] | None:
+    """The representative point (lon, lat) of area ``key``; ``None`` for an unknown key."""
+    return area_points(db, [key]).get(int(key))
