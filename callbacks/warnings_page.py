@@ -122,13 +122,21 @@ def select(rows):
     return int(rows[0]["id"])
 
 
+def _history_levels(h: dict, lang: str) -> str:
+    """A history entry's levels: "from → to" for a level change, else the level it names."""
+    if h["action"] in ("upgraded", "downgraded"):
+        steps = [x for x in (h["from_level"], h["to_level"]) if x]
+        return " → ".join(t(f"warn.level.{x}", lang) for x in steps)
+    return t(f"warn.level.{h['to_level']}", lang) if h["to_level"] else ""
+
+
 def detail_view(rt, scope, warning_id, lang: str) -> dict:
     """Everything the detail pane shows for one warning (labels in ``lang``)."""
     d = wq.warning_detail(rt.db, scope, warning_id, _rules(rt)) if warning_id else None
     if d is None:
-        return {"title": t("warn.detail.empty", lang), "summary": "", "figure":
-                evidence_figure(None, lang), "events": [], "history": [], "can_ack": False,
-                "can_clear": False}  # fmt: skip
+        empty = {"title": t("warn.detail.empty", lang), "summary": ""}
+        empty |= {"figure": evidence_figure(None, lang), "events": [], "history": []}
+        return empty | {"can_ack": False, "can_clear": False}
     w = d["warning"]
     rules = _rules(rt)
     area = area_name(
@@ -158,11 +166,7 @@ def detail_view(rt, scope, warning_id, lang: str) -> dict:
         )
     history = []
     for h in d["history"]:
-        levels = " → ".join(
-            t(f"warn.level.{x}", lang) for x in (h["from_level"], h["to_level"]) if x
-        ) if h["action"] in ("upgraded", "downgraded") else (
-            t(f"warn.level.{h['to_level']}", lang) if h["to_level"] else ""
-        )  # fmt: skip
+        levels = _history_levels(h, lang)
         note = h["note"] or ""
         if h["action"] == "escalated" and note:
             note = t(f"level.{note}", lang)
