@@ -88,12 +88,13 @@ def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
     """
     from callbacks import audit_page as audit_cb
     from callbacks import cases_page as cases_cb
+    from callbacks import metrics_page as metrics_cb
     from callbacks import report_page as report_cb
     from callbacks import wall as wall_cb
     from callbacks import warnings_page as warnings_cb
     from web.signin import csrf_token
 
-    for module in (wall_cb, warnings_cb, cases_cb, report_cb, audit_cb):
+    for module in (wall_cb, warnings_cb, cases_cb, metrics_cb, report_cb, audit_cb):
         module.register(app)
     meta = runtime.region.meta
     chrome = {

@@ -32,8 +32,8 @@ _COLUMNS = (
 
 def export_href(actor=None, action=None, period=None, obj=None) -> str:
     """The CSV export's address for these filters."""
-    params = {k: v for k, v in (("actor", actor), ("action", action), ("period", period),
-                                ("object", obj)) if v}  # fmt: skip
+    given = {"actor": actor, "action": action, "period": period, "object": obj}
+    params = {k: v for k, v in given.items() if v}
     return "/audit/export.csv" + ("?" + urlencode(params) if params else "")
 
 
@@ -83,7 +83,5 @@ def show(actor, action, period, obj, lang):
     actors = everyone + [{"label": a, "value": a} for a in audit.actors(rt.db)]
     actions = everyone + [{"label": a, "value": a} for a in audit.actions(rt.db)]
     href = export_href(actor, action, period, (obj or "").strip() or None)
-    return (
-        rows, columns, t("audit.count", lang).format(n=len(rows)), href, actors, actions,
-        periods, "",
-    )  # fmt: skip
+    count = t("audit.count", lang).format(n=len(rows))
+    return rows, columns, count, href, actors, actions, periods, ""

@@ -7,9 +7,6 @@ A report goes through the same ingest pipeline as every feed: a 12345 (``hotline
 
 from __future__ import annotations
 
-import json
-import uuid
-
 import dash
 import pandas as pd
 import plotly.graph_objects as go
@@ -17,8 +14,9 @@ from dash import Input, Output, State
 
 from callbacks.wiring import Wiring
 from callbacks.wiring import runtime as _rt
-from data import policy
-from data.events import CATEGORIES
+from data import audit, policy, queries
+from data.catalogue import CATEGORIES
+from data.field_reports import submit_report  # noqa: F401 - the page's helper, as tests call it
 from layouts import ids
 from layouts.figures import BACKGROUND, fit_view, offline_style
 from layouts.i18n import normalise_language, t
@@ -45,11 +43,13 @@ def report_map(rt, cells: pd.DataFrame, picked: tuple[float, float] | None = Non
         )
     ]
     if picked:
-        traces.append(go.Scattermap(lon=[picked[0]], lat=[picked[1]], mode="markers",
-                                    marker={"size": 16, "color": "#f78c3a"}, hoverinfo="skip"))  # fmt: skip
-    minx, miny, maxx, maxy = (cells["lon"].min(), cells["lat"].min(), cells["lon"].max(),
-                              cells["lat"].max())  # fmt: skip
-    center, zoom = fit_view((minx, miny, maxx, maxy), width_px=460, height_px=320)
+        marker = {"size": 16, "color": "#f78c3a"}
+        pick = go.Scattermap(
+            lon=[picked[0]], lat=[picked[1]], mode="markers", marker=marker, hoverinfo="skip"
+        )
+        traces.append(pick)
+    bounds = (cells["lon"].min(), cells["lat"].min(), cells["lon"].max(), cells["lat"].max())
+    center, zoom = fit_view(bounds, width_px=460, height_px=320)
     fig = go.Figure(traces)
     fig.update_layout(
         map={"style": offline_style(tile_url=rt.settings.tile_url), "center": center, "zoom": zoom},
@@ -60,14 +60,6 @@ def report_map(rt, cells: pd.DataFrame, picked: tuple[float, float] | None = Non
         clickmode="event",
     )
     return fig
-
-
-def _cells(rt, scope) -> pd.DataFrame:
-    where, params = scope.where()
-    return rt.db.query_df(
-        f"SELECT key, code, lon, lat FROM areas WHERE level = 'grid' AND {where} ORDER BY key",
-        params,
-    )
 
 
 @callback(
@@ -83,7 +75,11 @@ def report_options(lang, value):
     lang = normalise_language(lang)
     rt = _rt()
     opts = [{"label": t(f"category.hotline.{c}", lang), "value": c} for c in CATEGORIES["hotline"]]
-    return opts, value or "city_appearance", report_map(rt, _cells(rt, current_scope()))
+    return (
+        opts,
+        value or "city_appearance",
+        report_map(rt, queries.grid_cells(rt.db, current_scope())),
+    )
 
 
 @callback(
@@ -104,49 +100,12 @@ def pick_place(click):
         key = int(p["location"])
         if not may("report", policy.area_target(db, key=key)):
             raise dash.exceptions.PreventUpdate  # a cell outside the reporter's area
-        row = db.query_one("SELECT lon, lat FROM areas WHERE key = ?", [key])
-        if row:
-            return row[0], row[1]
+        point = queries.area_point(db, key)
+        if point:
+            return point
     if "lon" in p and "lat" in p:
         return p["lon"], p["lat"]
     raise dash.exceptions.PreventUpdate
-
-
-def submit_report(rt, category: str, text: str, lon: float, lat: float, reporter: str,
-                  now: pd.Timestamp | None = None) -> tuple[int | None, str | None]:  # fmt: skip
-    """Ingest a grid worker's report; returns (case id, None) or (None, the quarantine reason)."""
-    now = now or pd.Timestamp.now(tz="UTC")
-    event_id = f"grid-{uuid.uuid4().hex[:16]}"
-    frame = pd.DataFrame(
-        {
-            "id": [event_id],
-            "time": [now],
-            "lon": [float(lon)],
-            "lat": [float(lat)],
-            "category": [category],
-            "severity": [2],
-            "text": [text],
-            "attributes": [
-                json.dumps(
-                    {"channel": "grid_worker", "type": "complaint", "reporter": reporter},
-                    ensure_ascii=False,
-                )
-            ],  # fmt: skip
-        }
-    )
-    result = rt.pipeline.ingest_frame("hotline", frame, feed="grid_worker", now=now)
-    if not result.accepted:
-        return None, result.errors[0]["reason"] if result.errors else "duplicate"
-    row = rt.db.query_one(
-        "SELECT case_id FROM events WHERE source = 'hotline' AND source_event_id = ?", [event_id]
-    )
-    if row is None or row[0] is None:  # hotline intake turned off: make this one case now
-        rt.cases.intake_hotline()
-        row = rt.db.query_one(
-            "SELECT case_id FROM events WHERE source = 'hotline' AND source_event_id = ?",
-            [event_id],
-        )
-    return int(row[0]), None
 
 
 @callback(
@@ -176,13 +135,12 @@ def report(_n, category, text, lon, lat, lang):
     # only roles the policy lets report, and only inside their own area
     if not policy.may(user, "report", policy.point_target(rt.db, rt.pipeline.placer, lon, lat)):
         return t("report.not_allowed", lang)
-    case_id, reason = submit_report(rt, category, str(text).strip(), lon, lat,
-                                    getattr(user, "username", "grid_worker"))  # fmt: skip
+    reporter = getattr(user, "username", "grid_worker")
+    case_id, reason = submit_report(rt, category, str(text).strip(), lon, lat, reporter)
     if case_id is None:
         return t("report.rejected", lang).format(reason=reason)
-    from data import audit
-
-    audit.record(_rt().db, getattr(user, "username", "grid_worker"), "field_report.submit",
-                 object_type="case", object_id=case_id,
-                 detail={"category": category, "lon": lon, "lat": lat})  # fmt: skip
+    detail = {"category": category, "lon": lon, "lat": lat}
+    audit.record(
+        rt.db, reporter, "field_report.submit", object_type="case", object_id=case_id, detail=detail
+    )
     return t("report.done", lang).format(id=case_id)

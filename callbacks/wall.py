@@ -9,6 +9,12 @@ about 10 bytes a cell); a clientside function in ``assets/wall.js`` applies them
 
 from __future__ import annotations
 
+import collections
+import json
+import threading
+import time
+import weakref
+
 import dash
 import numpy as np
 import pandas as pd
@@ -89,6 +95,47 @@ def resolve_view(rt, view: dict | None, base: AreaScope | None = None) -> dict:
         "window": window,
         "sig": sig,
     }
+
+
+class _TickViews:
+    """The resolved views of the current tick, per runtime: the wall's callbacks of one tick
+    (map, KPIs, ticker, breadcrumb, warnings, response) arrive as separate requests with the same
+    view, and each needs the same resolution. An entry lives half a refresh period, so the first
+    callback of a tick resolves and the rest reuse it. Areas do not change under a running wall,
+    so reuse never shows a different view; a bounded size keeps many viewers cheap."""
+
+    MAX_ENTRIES = 256
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_runtime: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def get(self, rt, view: dict | None, base: AreaScope) -> dict:
+        key = (json.dumps(view or {}, sort_keys=True, default=str), base.level, base.key)
+        ttl = rt.settings.refresh_ms / 2000
+        now = time.monotonic()
+        with self._lock:
+            cache = self._by_runtime.setdefault(rt, collections.OrderedDict())
+            hit = cache.get(key)
+            if hit is not None and now - hit[0] < ttl:
+                return hit[1]
+        resolved = resolve_view(rt, view, base)
+        with self._lock:
+            cache[key] = (now, resolved)
+            cache.move_to_end(key)
+            while len(cache) > self.MAX_ENTRIES:
+                cache.popitem(last=False)
+        return resolved
+
+
+_tick_views = _TickViews()
+
+
+def tick_view(rt, view: dict | None) -> dict:
+    """:func:`resolve_view` for the signed-in user's scope, resolved once per tick and view (the
+    callbacks of one tick share it; treat the result as read-only)."""
+    base = _scope()
+    return _tick_views.get(rt, view, rt.scope if base is None else base)
 
 
 def _area(rt, key: int) -> dict:
@@ -260,7 +307,7 @@ def refresh_map(_n, view, lang, shown):
     """A new view: the whole figure (geometry by URL). A tick: only the changed cells."""
     rt = _rt()
     lang = normalise_language(lang)
-    resolved = resolve_view(rt, view, _scope())
+    resolved = tick_view(rt, view)
     now = _now()
     trigger = dash.ctx.triggered_id
     sig = f"{resolved['sig']}|{lang}"
@@ -329,7 +376,7 @@ def refresh_kpis(_n, view, lang):
     """Today's events per domain in the view's area, the change against last week, feed health."""
     rt = _rt()
     lang = normalise_language(lang)
-    scope = resolve_view(rt, view, _scope())["scope"]
+    scope = tick_view(rt, view)["scope"]
     now = _now()
     midnight = now.tz_convert(rt.timezone).normalize().tz_convert("UTC")
     week = pd.Timedelta(days=7)
@@ -373,7 +420,7 @@ def refresh_ticker(_n, view, lang, shown):
     """The newest significant events in the view's area; sent only when they changed."""
     rt = _rt()
     lang = normalise_language(lang)
-    scope = resolve_view(rt, view, _scope())["scope"]
+    scope = tick_view(rt, view)["scope"]
     events = queries.significant_events(rt.db, scope, since=_now() - TICKER_SPAN)
     warns = ticker_warnings(rt, scope)
     sig = f"{lang}|{scope.level}:{scope.key}|" + ",".join(
@@ -423,7 +470,7 @@ def show_view(view, lang, _n, shown):
     """Breadcrumb, and the selected cell's recent events (refreshed while it is open)."""
     rt = _rt()
     lang = normalise_language(lang)
-    resolved = resolve_view(rt, view, _scope())
+    resolved = tick_view(rt, view)
     cell = resolved["cell"]
     sig = f"{resolved['sig']}|{lang}|{cell['code'] if cell else ''}"
     if dash.ctx.triggered_id == ids.REFRESH and cell is None and shown == sig:
@@ -466,7 +513,7 @@ def drill_down(click, view):
     point = click["points"][0]
     if point.get("curveNumber", 0) != 0 or point.get("location") is None:
         raise dash.exceptions.PreventUpdate
-    resolved = resolve_view(rt, view, _scope())
+    resolved = tick_view(rt, view)
     found = queries.area_lineage(rt.db, resolved["scope"], int(point["location"]))
     if found is None:
         raise dash.exceptions.PreventUpdate
@@ -601,7 +648,7 @@ def refresh_warnings(_n, view, lang):
     if rt.warnings is None:
         return None, {"marks": []}
     lang = normalise_language(lang)
-    scope = resolve_view(rt, view, _scope())["scope"]
+    scope = tick_view(rt, view)["scope"]
     summary = wq.wall_summary(rt.db, scope, rt.warnings.rules)
     body = warnings_panel(
         summary["counts"], summary["newest"], summary["escalations"], lang, timezone=rt.timezone
@@ -622,7 +669,7 @@ def refresh_response(_n, view, lang):
     from layouts.response_panel import response_panel
 
     rt = _rt()
-    scope = resolve_view(rt, view, _scope())["scope"]
+    scope = tick_view(rt, view)["scope"]
     return response_panel(metrics.wall(rt.db, scope, now=_now()), normalise_language(lang))
 
 

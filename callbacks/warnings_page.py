@@ -39,9 +39,7 @@ def _time(v, tz: str) -> str | None:
 
 
 def _rules(rt):
-    if rt.warnings is None:
-        rt._init_warnings()
-    return rt.warnings.rules
+    return rt.ensure_warnings().rules
 
 
 def rule_label(rules, rule_id: str, lang: str) -> str:
@@ -124,13 +122,21 @@ def select(rows):
     return int(rows[0]["id"])
 
 
+def _history_levels(h: dict, lang: str) -> str:
+    """A history entry's levels: "from → to" for a level change, else the level it names."""
+    if h["action"] in ("upgraded", "downgraded"):
+        steps = [x for x in (h["from_level"], h["to_level"]) if x]
+        return " → ".join(t(f"warn.level.{x}", lang) for x in steps)
+    return t(f"warn.level.{h['to_level']}", lang) if h["to_level"] else ""
+
+
 def detail_view(rt, scope, warning_id, lang: str) -> dict:
     """Everything the detail pane shows for one warning (labels in ``lang``)."""
     d = wq.warning_detail(rt.db, scope, warning_id, _rules(rt)) if warning_id else None
     if d is None:
-        return {"title": t("warn.detail.empty", lang), "summary": "", "figure":
-                evidence_figure(None, lang), "events": [], "history": [], "can_ack": False,
-                "can_clear": False}  # fmt: skip
+        empty = {"title": t("warn.detail.empty", lang), "summary": ""}
+        empty |= {"figure": evidence_figure(None, lang), "events": [], "history": []}
+        return empty | {"can_ack": False, "can_clear": False}
     w = d["warning"]
     rules = _rules(rt)
     area = area_name(
@@ -160,11 +166,7 @@ def detail_view(rt, scope, warning_id, lang: str) -> dict:
         )
     history = []
     for h in d["history"]:
-        levels = " → ".join(
-            t(f"warn.level.{x}", lang) for x in (h["from_level"], h["to_level"]) if x
-        ) if h["action"] in ("upgraded", "downgraded") else (
-            t(f"warn.level.{h['to_level']}", lang) if h["to_level"] else ""
-        )  # fmt: skip
+        levels = _history_levels(h, lang)
         note = h["note"] or ""
         if h["action"] == "escalated" and note:
             note = t(f"level.{note}", lang)
@@ -263,13 +265,9 @@ def dispatch_case(rt, scope, warning_id, user: str, lang: str) -> str:
 
     if not warning_id:
         return t("warn.msg.failed", lang)
-    row = rt.db.query_df(
-        "SELECT id, rule_id, kind, area_key, level_rank FROM warnings WHERE id = ?",
-        [int(warning_id)],
-    )
-    if row.empty or not scope.contains(rt.db, int(row.iloc[0]["area_key"])):
+    rec = wq.warning_record(rt.db, scope, int(warning_id))
+    if rec is None:
         return t("warn.msg.failed", lang)
-    rec = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.iloc[0].items()}
     case_id = case_from_warning(rt.db, rec, actor=user)
     case = rt.cases.get(case_id)
     return t("warn.msg.dispatched", lang).format(

@@ -123,13 +123,12 @@ def register_errors(server) -> None:
             return None
         body = request.get_json(silent=True)
         app = server.extensions.get("onegrid_dash")
+        lists = ("inputs", "state", "changedPropIds")
         ok = (
             isinstance(body, dict)
             and isinstance(body.get("output"), str)
             and (app is None or body["output"] in app.callback_map)
-            and all(
-                isinstance(body.get(k, []), list) for k in ("inputs", "state", "changedPropIds")
-            )  # fmt: skip
+            and all(isinstance(body.get(k, []), list) for k in lists)
         )
         if not ok:
             resp = jsonify({"error": "malformed callback request"})

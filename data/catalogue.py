@@ -56,3 +56,6 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
         "other",
     ),
 }
+
+# Metrics the wall can colour the map by: every event, one source, or the combined risk index.
+WALL_METRICS: tuple[str, ...] = ("all", *SOURCES, "risk")

@@ -294,6 +294,35 @@ def _codes(db: Database, where: str, params: list) -> tuple[str, ...]:
     return tuple(dict.fromkeys(c for c in row if c))
 
 
+def board_department(user, requested: str | None) -> str | None:
+    """The department whose case board ``user`` reads: a department user's is always their own
+    department, whatever the browser asks; other roles read the one they ``requested``."""
+    return user.department if user.role == "department" else requested
+
+
+def board_scope(db: Database, user, city: AreaScope) -> AreaScope:
+    """The area the case board reads for ``user``: their own area; a department's board is its
+    department's cases city-wide (``city``; :func:`board_department` forces the department).
+    Raises :class:`PolicyDenied` for a user who reads no board."""
+    found = area_scope(db, user)
+    if found is None and user.role == "department":
+        return city
+    if found is None:
+        raise PolicyDenied(f"{user.username} reads no case board")
+    return found
+
+
+def require_case_action(db: Database, user, action: str, case_id: int | None = None) -> None:
+    """The policy's word on a case action: without ``case_id``, whether the role may do it to
+    any case at all (department users handle their own cases, the hall does the rest); with it,
+    whether the user may do it to that case (its department, its area). Raises PolicyDenied."""
+    if case_id is None:
+        if not may_some(user, action, f"case:{action}"):
+            raise PolicyDenied(f"role {user.role} may not {action}")
+        return
+    require(user, action, case_target(db, case_id, action))
+
+
 def area_target(db: Database, *, code: str | None = None, key: int | None = None) -> Target:
     """An area (by public code or key); an unknown area has no place, so only city roles pass."""
     if key is not None:

@@ -10,6 +10,7 @@ import json
 
 import pandas as pd
 
+from data import catalogue
 from data.areas import LEVEL_COLUMN, AreaScope
 from data.events import SOURCES
 from data.schema import BUCKET_SECONDS
@@ -202,8 +203,8 @@ def _within(db: Database, scope: AreaScope, area: AreaScope) -> bool:
 
 # --- the wall ----------------------------------------------------------------------------------
 
-# Metrics the wall can colour the map by: every event, one source, or the combined risk index.
-WALL_METRICS: tuple[str, ...] = ("all", *SOURCES, "risk")
+# the metrics the wall can colour the map by (plain values, for the layouts too)
+WALL_METRICS = catalogue.WALL_METRICS
 # Significant events (the wall's ticker): severity at least this, from these sources. Environment
 # readings are measurements, shown through the map's metric rather than one by one.
 SIGNIFICANT_MIN_SEVERITY = 4
@@ -429,3 +430,15 @@ def area_points(db: Database, keys: list[int]) -> dict[int, tuple[float, float]]
         [[int(k) for k in keys]],
     )
     return {int(k): (float(x), float(y)) for k, x, y in rows}
+
+
+def grid_cells(db: Database, scope: AreaScope) -> pd.DataFrame:
+    """The grid cells inside ``scope``: key, code and representative point (lon, lat), by key."""
+    where, params = scope.where()
+    sql = f"SELECT key, code, lon, lat FROM areas WHERE level = 'grid' AND {where} ORDER BY key"
+    return db.query_df(sql, params)
+
+
+def area_point(db: Database, key: int) -> tuple[float, float] | None:
+    """The representative point (lon, lat) of area ``key``; ``None`` for an unknown key."""
+    return area_points(db, [key]).get(int(key))

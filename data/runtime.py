@@ -61,6 +61,8 @@ class Runtime:
         )
         self._feeds: list = []
         self._lock = threading.Lock()
+        # guards the lazy start of the warnings engine: two requests must not build two engines
+        self._warnings_lock = threading.Lock()
         self.warnings = None  # the warnings engine (data/warnings)
         self.warning_scheduler = None
         self.responders = None  # simulated departments working the cases (simulator only)
@@ -81,10 +83,19 @@ class Runtime:
         self.warnings = WarningEngine.from_settings(self.db, self.settings)
         self.warning_scheduler = WarningScheduler(self.warnings, self.settings.warnings_interval_s)
 
+    def ensure_warnings(self):
+        """The warnings engine, built on first use if the settings did not start it.
+
+        Safe from several request threads at once: exactly one engine (and scheduler) is built.
+        """
+        with self._warnings_lock:
+            if self.warnings is None or self.warning_scheduler is None:
+                self._init_warnings()
+            return self.warnings
+
     def evaluate_warnings(self, now=None):
         """Evaluate the warning rules now (on demand); returns the EvaluationResult."""
-        if self.warning_scheduler is None:
-            self._init_warnings()
+        self.ensure_warnings()
         return self.warning_scheduler.run_now(now)
 
     def geojson(self, level: str) -> bytes:

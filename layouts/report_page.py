@@ -42,7 +42,7 @@ def page() -> html.Div:
                         ]
                     ),
                 ],
-            ),  # fmt: skip
+            ),
             html.Button(
                 i18n_text("report.submit"),
                 id=ids.REPORT_SUBMIT,

@@ -12,8 +12,7 @@ from __future__ import annotations
 import dash_ag_grid as dag
 from dash import dcc, html
 
-from data.catalogue import SOURCES
-from data.queries import WALL_METRICS
+from data.catalogue import SOURCES, WALL_METRICS
 from layouts import ids
 from layouts.i18n import DEFAULT_LANGUAGE, area_name, normalise_language, t
 from layouts.shell import frame, i18n_text

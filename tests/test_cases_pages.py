@@ -61,6 +61,15 @@ def test_pages_are_served(runtime) -> None:
     assert {"/cases", "/report", "/metrics"} <= paths
 
 
+def test_action_buttons_are_actions_of_the_state_machine() -> None:
+    """The board's action bar offers only actions the case state machine knows (the layout
+    holds plain names and no longer imports the service to check this itself)."""
+    from data.cases.states import ACTIONS
+    from layouts.cases_page import ACTION_BUTTONS
+
+    assert ACTION_BUTTONS and set(ACTION_BUTTONS) <= set(ACTIONS)
+
+
 def test_case_display_strings_in_both_languages() -> None:
     keys = set()
     for f in FILES:

@@ -190,3 +190,25 @@ def test_refresh_over_http_sends_only_changed_cells(app, runtime):
         "/_dash-update-component", json=cb.refresh_request_body(store, parse_view({}), n=3)
     )
     assert again.status_code == 204
+
+
+def test_a_tick_resolves_the_view_once(runtime):
+    """The wall's callbacks of one tick share one resolution of the view (it once ran in each of
+    7 callbacks on every tick); a later tick resolves afresh, and the result is the same view."""
+    import inspect
+    import time
+
+    view = {"county": "T02", "metric": "police"}
+    first = cb._tick_views.get(runtime, view, runtime.scope)
+    again = cb._tick_views.get(runtime, dict(view), runtime.scope)
+    assert again is first  # same tick, same view: no second resolution
+    assert first == cb.resolve_view(runtime, view, runtime.scope)
+    other = cb._tick_views.get(runtime, {"county": "T01"}, runtime.scope)
+    assert other is not first and other["scope"] != first["scope"]
+    time.sleep(runtime.settings.refresh_ms / 2000 + 0.05)  # the next tick
+    later = cb._tick_views.get(runtime, view, runtime.scope)
+    assert later is not first and later == first
+    # every wall callback reads the view through the per-tick resolution
+    source = inspect.getsource(cb)
+    assert source.count("tick_view(rt, view)") == 7
+    assert source.count("resolve_view(rt, view, base)") == 1

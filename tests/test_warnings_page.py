@@ -134,3 +134,34 @@ def test_red_and_orange_cells_for_the_map(runtime):
     key = runtime.db.query_one("SELECT key FROM areas WHERE code = 'T02001001006'")[0]
     assert s["cells"] == [key]
     assert wq.map_cells(runtime.db, AreaScope("city", 1))[0]["level"] == "orange"
+
+
+def test_warnings_engine_starts_once_under_concurrent_requests(settings):
+    """The page's callbacks start the warnings engine lazily (settings without warnings): several
+    request threads asking at once get one and the same engine, through the runtime's public,
+    locked method (a callback once called the private initialiser without a lock)."""
+    import threading
+
+    from data.runtime import Runtime
+
+    rt = Runtime(settings.model_copy(update={"warnings": False}))
+    try:
+        assert rt.warnings is None
+        barrier = threading.Barrier(8)
+        got: list = []
+
+        def ask():
+            barrier.wait()
+            got.append((cb._rules(rt), rt.ensure_warnings()))
+
+        threads = [threading.Thread(target=ask) for _ in range(8)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert len(got) == 8
+        assert all(engine is rt.warnings for _rules, engine in got)
+        assert all(rules is rt.warnings.rules for rules, _engine in got)
+        assert rt.warning_scheduler is not None
+    finally:
+        rt.stop()

@@ -219,6 +219,18 @@ def history(db: Database, scope: AreaScope, warning_id: int) -> list[dict]:
     return out
 
 
+def warning_record(db: Database, scope: AreaScope, warning_id: int) -> dict | None:
+    """Warning ``warning_id``'s id, rule, kind, area and level rank as plain Python values (what
+    a case made from it needs); ``None`` when it is unknown or its area lies outside ``scope``."""
+    row = db.query_df(
+        "SELECT id, rule_id, kind, area_key, level_rank FROM warnings WHERE id = ?",
+        [int(warning_id)],
+    )
+    if row.empty or not scope.contains(db, int(row.iloc[0]["area_key"])):
+        return None
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.iloc[0].items()}
+
+
 def warning_detail(
     db: Database, scope: AreaScope, warning_id: int, rules: RuleSet, *, now=None
 ) -> dict | None:
