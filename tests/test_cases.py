@@ -320,9 +320,8 @@ def test_every_hotline_event_becomes_a_case(runtime) -> None:
     attrs = [json.dumps({"type": t}) for t in types]
     attrs[3] = json.dumps({"type": "complaint", "channel": "grid_worker"})
     frame = _hotline(2000, now, category=cats, attributes=attrs, severity=[2] * 1999 + [5])
-    t0 = time.monotonic()
-    res = runtime.pipeline.ingest_frame("hotline", frame, now=now)
-    assert res.accepted == 2000 and time.monotonic() - t0 < 10
+    res = runtime.pipeline.ingest_frame("hotline", frame, now=now)  # speed: bench/budgets.py
+    assert res.accepted == 2000
     db = runtime.db
     assert db.query_one("SELECT count(*) FROM cases")[0] == 2000
     assert db.query_one("SELECT count(*) FROM events WHERE case_id IS NULL")[0] == 0

@@ -276,18 +276,15 @@ def test_sigterm_stops_feeds_folds_the_wal_and_exits_0(tmp_path, tiny_region_dir
         time.sleep(0.05)
     wal = tmp_path / "s.duckdb.wal"
     assert wal.exists() and wal.stat().st_size > 0
-    t0 = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     try:
-        code = proc.wait(timeout=15)
+        code = proc.wait(timeout=15)  # a hang guard; the stop's time: bench/soak.py "SIGTERM stop"
     finally:
         stop.set()
         pusher.join()
         if proc.poll() is None:
             proc.kill()
-    took = time.monotonic() - t0
     assert code == 0, f"exit code {code}"
-    assert took < 15
     assert len(acked) >= 1000
     assert not wal.exists() or wal.stat().st_size == 0  # checkpointed into the file
     assert set(acked) <= _stored_ids(tmp_path / "s.duckdb")
@@ -303,8 +300,9 @@ def test_sigint_stops_the_server_gracefully_too(tmp_path, tiny_region_dir):
 
 
 @pytest.mark.slow
-def test_restart_after_kill_9_is_quick_and_loses_nothing(tmp_path, tiny_region_dir):
-    """kill -9 mid-stream with a WAL left behind: the restart replays it quickly."""
+def test_restart_after_kill_9_loses_nothing(tmp_path, tiny_region_dir):
+    """kill -9 mid-stream with a WAL left behind: the restart replays it and loses nothing
+    acknowledged (how quickly: ``restart_s`` of bench/soak.py)."""
     port = free_port()
     env = {"ONEGRID_SIMULATOR": "off", "ONEGRID_CHECKPOINT_INTERVAL_S": "3600"}
     proc = _server(tmp_path, tiny_region_dir, port, **env)
@@ -319,14 +317,7 @@ def test_restart_after_kill_9_is_quick_and_loses_nothing(tmp_path, tiny_region_d
     stop.set()
     pusher.join()
     assert (tmp_path / "s.duckdb.wal").stat().st_size > 0  # there is a log to replay
-    t0 = time.monotonic()
     proc = _server(tmp_path, tiny_region_dir, port, **env)
-    restart_s = time.monotonic() - t0
-    try:
-        # the budget (under 10 s with 30 days of history) is measured by bench/soak.py on a quiet
-        # machine; here a generous bound, so a busy test machine does not fail it
-        assert restart_s < 30
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=15) == 0
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=15) == 0
     assert set(acked) <= _stored_ids(tmp_path / "s.duckdb")

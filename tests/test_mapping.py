@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -279,17 +278,15 @@ POLLUTANT_NA = {"pm25": 8739, "pm10": 6449, "so2": 9021, "no2": 12116, "co": 207
 
 
 @pytest.fixture(scope="module")
-def beijing() -> tuple[pd.DataFrame, float]:
+def beijing() -> pd.DataFrame:
     folder = _need(BEIJING / "prsa_air_quality")
-    t0 = time.perf_counter()
-    out = pd.concat(list(map_file("beijing_prsa", folder)), ignore_index=True)
-    return out, time.perf_counter() - t0
+    # its speed is a figure of bench/budgets.py (beijing_s), not a test's budget
+    return pd.concat(list(map_file("beijing_prsa", folder)), ignore_index=True)
 
 
 @pytest.mark.realdata
 def test_beijing_whole_set(beijing):
-    out, seconds = beijing
-    assert seconds < 15, f"whole Beijing set took {seconds:.1f} s"
+    out = beijing
     assert len(out) == 420_768 * 6  # rows x pollutants
     missing = out["_reason"] == "missing value (NA)"
     assert out["_reason"].dropna().unique().tolist() == ["missing value (NA)"]
@@ -303,7 +300,7 @@ def test_beijing_whole_set(beijing):
 
 @pytest.mark.realdata
 def test_beijing_first_row_and_lookup(beijing):
-    out, _ = beijing
+    out = beijing
     first = out.iloc[:6]
     assert first["category"].tolist() == ["pm25", "pm10", "so2", "no2", "co", "o3"]
     assert first["value"].tolist() == [4.0, 4.0, 4.0, 7.0, 300.0, 77.0]

@@ -417,15 +417,12 @@ def test_rates_override_and_disable(cells):
 
 
 def test_many_events_vectorised(cells):
-    """A smaller version of the 1M-event benchmark (not strictly timed)."""
+    """A smaller version of the 1M-event benchmark (its speed: bench/budgets.py simulator_s)."""
     s = Simulator(cells, seed=9, rates={"police": 200_000, "environment": 100_000})
-    t0 = time.perf_counter()
     frames = s.generate_all(START, START + pd.Timedelta(days=1))
-    elapsed = time.perf_counter() - t0
     total = sum(len(f) for f in frames.values())
     assert total > 250_000
     assert frames["police"]["id"].is_unique
-    assert elapsed < 30
 
 
 # --- live feed ----------------------------------------------------------------------------------

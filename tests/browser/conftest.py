@@ -10,7 +10,7 @@ import pytest
 
 from data.runtime import Runtime
 from data.settings import load_settings
-from tests.support.browser import CHROMIUM, REFRESH_MS, chromium, serve
+from tests.support.browser import CHROMIUM, REFRESH_MS, chromium, serve, track_dash
 
 
 def pytest_collection_modifyitems(items):
@@ -67,6 +67,7 @@ class Recorder:
 def page(browser):
     """A fresh browser context (empty localStorage) and page at 1920x1080, with a recorder."""
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    track_dash(context)
     pg = context.new_page()
     pg.recorder = Recorder(pg)
     yield pg

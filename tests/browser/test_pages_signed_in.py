@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.browser import live_site, wait_map
+from tests.support.browser import live_site, wait_map, wait_ticks
 from tests.support.browser_steps import sign_in
 from tests.support.web import TEST_PASSWORD
 
@@ -41,7 +41,7 @@ def test_each_page_loads_clean_and_offline(site, page, path, marker):
     url, _ = site
     sign_in(page, url, OPENED_BY.get(path, "hall"), path)
     page.wait_for_selector(marker, state="attached", timeout=20_000)
-    page.wait_for_timeout(2500)  # a couple of refresh ticks
+    wait_ticks(page, 2)  # a couple of refresh ticks, and their callbacks' answers
     assert page.recorder.errors == []
     assert page.recorder.outside_hosts() == set()
 

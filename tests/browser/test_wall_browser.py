@@ -10,7 +10,7 @@ from itertools import count
 import pandas as pd
 import pytest
 
-from tests.support.browser import REFRESH_MS, wait_map
+from tests.support.browser import REFRESH_MS, dash_quiet, wait_map, wait_ticks
 from tests.support.region import tiny_cell_center, tiny_cell_code
 
 pytestmark = pytest.mark.browser
@@ -62,11 +62,19 @@ def key_of(runtime, code: str) -> int:
     return int(runtime.db.query_one("SELECT key FROM areas WHERE code = ?", [code])[0])
 
 
-def settle(page) -> None:
-    """Wait for the map and for Dash to finish its pending callbacks."""
+def settle(page, areas: int | None = None) -> None:
+    """Wait for the map and for Dash to finish its pending callbacks. With ``areas``, wait for
+    the figure of the new view too (that many areas drawn): after a click the old figure is
+    still a drawn, settled map until the new one arrives."""
+    if areas is not None:
+        page.wait_for_function(
+            f"(n) => {{ try {{ return ({LOCATIONS})().length === n; }}"
+            " catch (e) { return false; } }",
+            arg=areas,
+            timeout=30_000,
+        )
     wait_map(page)
-    page.wait_for_function("() => !document.querySelector('[data-dash-is-loading=\"true\"]')")
-    page.wait_for_timeout(300)
+    dash_quiet(page)
 
 
 def wait_text(page, selector: str, text: str, timeout: int = 10_000) -> None:
@@ -87,28 +95,29 @@ EMIT_CLICK = """(key) => {
 def click_at(
     page, lon: float, lat: float, until: str | None = None, key: int | None = None
 ) -> None:
-    """Click the map at (lon, lat). With ``until`` (a JS condition), click again if the map was
-    still settling (a fit after a new figure moves it) and the click did not take. On a loaded
-    machine a real click can keep landing mid-redraw: after three, the same click event is
-    emitted on the area ``key`` (the app's code path from there on is the same)."""
-    for _ in range(3):
-        page.wait_for_function(
-            "() => { const gd = document.querySelector('#cell-map .js-plotly-plot');"
-            " const m = gd && gd._fullLayout.map && gd._fullLayout.map._subplot.map;"
-            " return m && !m.isMoving(); }"
-        )
-        x, y = page.evaluate(PIXEL_OF, [lon, lat])
-        page.mouse.click(x, y)
-        if until is None:
-            return
-        try:
-            page.wait_for_function(until, timeout=5000)
-            return
-        except Exception:  # noqa: BLE001  (the map moved under the click: click again)
-            continue
-    if key is not None:
+    """Click the map at (lon, lat) once it is still: drawn, fitted, not moving, and no Dash
+    callback in flight (a fit after a new figure moves the map under a click). With ``until``
+    (a JS condition), wait for it. ``key`` is the area under the point: if the click landed on
+    a map that began to move after the check (a redraw on a loaded machine), the same
+    ``plotly_click`` event is emitted on it (the app's code path from there on is the same)."""
+    wait_map(page)
+    dash_quiet(page)
+    page.wait_for_function(
+        "() => { const gd = document.querySelector('#cell-map .js-plotly-plot');"
+        " const m = gd && gd._fullLayout.map && gd._fullLayout.map._subplot.map;"
+        " return m && !m.isMoving(); }"
+    )
+    x, y = page.evaluate(PIXEL_OF, [lon, lat])
+    page.mouse.click(x, y)
+    if until is None:
+        return
+    try:
+        page.wait_for_function(until, timeout=10_000)
+    except Exception:  # noqa: BLE001  (the map moved under the click after the check)
+        if key is None:
+            raise
         page.evaluate(EMIT_CLICK, key)
-    page.wait_for_function(until)
+        page.wait_for_function(until)
 
 
 def test_wall_loads_draws_every_cell_and_stays_home(page, wall):
@@ -122,7 +131,7 @@ def test_wall_loads_draws_every_cell_and_stays_home(page, wall):
     labels = page.locator(".og-map-label").all_inner_texts()
     assert sorted(labels) == ["第1区", "第2区"]
     assert page.locator(".og-legend-title").inner_text().startswith("每网格事件数")
-    page.wait_for_timeout(2 * REFRESH_MS)  # a few refresh ticks too
+    wait_ticks(page, 2)  # a few refresh ticks too, and their callbacks' answers
     assert page.recorder.errors == []
     assert page.recorder.outside_hosts() == set()
     assert any(u.endswith("/geo/grid.json") for u in page.recorder.requests)
@@ -175,7 +184,7 @@ def test_drill_down_by_clicking_and_back(page, wall):
         until="() => location.search.includes('county=T01')",
         key=key_of(runtime, "T01"),
     )
-    settle(page)
+    settle(page, areas=1)
     assert page.evaluate(LOCATIONS) == [key_of(runtime, "T01001")]
     wait_text(page, ".og-crumbs", "第1区")
     # county -> township (its grid cells)
@@ -185,7 +194,7 @@ def test_drill_down_by_clicking_and_back(page, wall):
         until="() => location.search.includes('township=T01001')",
         key=key_of(runtime, "T01001"),
     )
-    settle(page)
+    settle(page, areas=16)
     assert len(page.evaluate(LOCATIONS)) == 16
     # township -> cell: its recent events in a table
     click_at(
@@ -199,7 +208,7 @@ def test_drill_down_by_clicking_and_back(page, wall):
     # breadcrumb back to the city
     page.locator(".og-crumbs button").first.click()
     page.wait_for_function("() => !location.search.includes('county=')")
-    settle(page)
+    settle(page, areas=32)
     assert len(page.evaluate(LOCATIONS)) == 32
     assert page.recorder.errors == []
 
@@ -252,7 +261,12 @@ def test_language_switch(page, wall):
 def test_tour_mode_cycles_counties(page, wall):
     url, _ = wall
     page.goto(url + "/?tour=1")
-    settle(page)
-    page.wait_for_function("() => location.search.includes('county=T01')", timeout=5000)
-    page.wait_for_function("() => location.search.includes('county=T02')", timeout=5000)
+    # the tour moves the map every second: wait for the first figure, not for a still map
+    page.wait_for_function(
+        "() => { const gd = document.querySelector('#cell-map .js-plotly-plot');"
+        " return !!(gd && gd._fullData && gd._fullData.length); }",
+        timeout=30_000,
+    )
+    page.wait_for_function("() => location.search.includes('county=T01')", timeout=15_000)
+    page.wait_for_function("() => location.search.includes('county=T02')", timeout=15_000)
     assert page.recorder.errors == []

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.browser import live_site
+from tests.support.browser import live_site, track_dash
 from tests.support.browser_steps import (
     action,
     choose,
+    evaluate,
     inject_accident,
     run,
     select_case,
@@ -35,7 +36,9 @@ def site(tmp_path_factory, tiny_region_dir):
 
 def test_warning_dispatched_handled_verified_closed(site, browser):
     url, rt = site
-    hall = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+    hall_context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    track_dash(hall_context)
+    hall = hall_context.new_page()
     inject_accident(rt)
     # the wall before: no case closed, so no on-time rate yet
     sign_in(hall, url, "hall", "/")
@@ -45,8 +48,7 @@ def test_warning_dispatched_handled_verified_closed(site, browser):
     hall.goto(url + "/warnings")
     hall.wait_for_selector("#warn-grid .ag-root", timeout=30_000)
     for _ in range(2):  # the pending period is two evaluations
-        hall.click("#warn-evaluate")
-        hall.wait_for_timeout(700)
+        evaluate(hall)
     row = hall.locator("#warn-grid .ag-center-cols-container .ag-row").first
     row.wait_for(timeout=20_000)
     row.locator("[col-id=rule_label]").click()
@@ -61,7 +63,9 @@ def test_warning_dispatched_handled_verified_closed(site, browser):
 
     # the responsible department signs in: its board shows its own cases only
     rt.users.add("dept", TEST_PASSWORD, "department", department=case["department"])
-    dept = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+    dept_context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    track_dash(dept_context)
+    dept = dept_context.new_page()
     sign_in(dept, url, "dept", "/cases")
     select_case(dept, case_id)
     run(dept, action("accept"))

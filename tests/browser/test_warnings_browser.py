@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.browser import live_site
-from tests.support.browser_steps import inject_accident
+from tests.support.browser_steps import evaluate, inject_accident
 from tests.support.region import tiny_cell_code
 
 
@@ -23,8 +23,7 @@ def test_injected_episode_is_a_warning_and_can_be_acknowledged(site, page):
     page.wait_for_selector("#warn-grid .ag-root", timeout=30_000)
     # the rules engine runs on demand from the page (twice: the pending period is 2 evaluations)
     for _ in range(2):
-        page.click("#warn-evaluate")
-        page.wait_for_timeout(700)
+        evaluate(page)
     row = page.locator("#warn-grid .ag-center-cols-container .ag-row").first
     row.wait_for(timeout=20_000)
     # the wall (another screen) shows it as a new, unacknowledged warning

@@ -93,6 +93,53 @@ def wait_map(page, timeout_ms: int = 30_000) -> None:
     page.wait_for_function(MAP_READY_JS, timeout=timeout_ms)
 
 
+# Counts the page's Dash callback requests (Dash posts them with fetch): how many are in flight
+# and how many have completed, so a test can wait for "the callbacks answered" instead of a sleep.
+TRACK_DASH_JS = """
+(() => {
+  if (window.__ogDash) return;
+  window.__ogDash = {pending: 0, done: 0};
+  const orig = window.fetch;
+  window.fetch = function (input, init) {
+    const url = typeof input === 'string' ? input : (input && input.url) || '';
+    if (!url.includes('_dash-update-component')) return orig.apply(this, arguments);
+    window.__ogDash.pending += 1;
+    const finish = () => { window.__ogDash.pending -= 1; window.__ogDash.done += 1; };
+    return orig.apply(this, arguments).then(
+      (r) => { finish(); return r; },
+      (e) => { finish(); throw e; });
+  };
+})();
+"""
+
+DASH_QUIET_JS = """
+() => (!window.__ogDash || window.__ogDash.pending === 0)
+      && !document.querySelector('[data-dash-is-loading="true"]')
+"""
+
+
+def track_dash(context) -> None:
+    """Count the Dash callback requests of every page ``context`` opens (see ``dash_quiet``)."""
+    context.add_init_script(TRACK_DASH_JS)
+
+
+def dash_quiet(page, timeout_ms: int = 30_000) -> None:
+    """Wait until no Dash callback is in flight or loading."""
+    page.wait_for_function(DASH_QUIET_JS, timeout=timeout_ms)
+
+
+def wait_ticks(page, ticks: int = 2, timeout_ms: int = 30_000) -> None:
+    """Wait until the header's clock (a 1 s ``dcc.Interval``, the tests' refresh period) has
+    ticked ``ticks`` times, then until the callbacks those ticks started have answered: the
+    page has lived through that many refreshes, and no longer."""
+    from playwright.sync_api import expect
+
+    clock = page.locator("#clock")
+    for _ in range(ticks):
+        expect(clock).not_to_have_text(clock.inner_text(timeout=timeout_ms), timeout=timeout_ms)
+    dash_quiet(page, timeout_ms)
+
+
 @contextmanager
 def live_site(folder, region_dir, **settings):
     """A fresh store in ``folder`` on the region in ``region_dir``, served for real: yields

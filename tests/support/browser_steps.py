@@ -7,7 +7,9 @@ import json
 import time
 
 import pandas as pd
+from playwright.sync_api import expect
 
+from tests.support.browser import dash_quiet
 from tests.support.region import tiny_cell_center
 from tests.support.web import TEST_PASSWORD
 
@@ -18,16 +20,34 @@ def action(name: str) -> str:
     return f"[id='{key}']"
 
 
+def answered(page, prop: str):
+    """Context manager: wait for the answer of the Dash callback that ``prop`` (``"id.property"``)
+    triggers inside the ``with`` block."""
+
+    def is_it(response) -> bool:
+        if "_dash-update-component" not in response.url:
+            return False
+        try:
+            return prop in json.loads(response.request.post_data or "{}").get("changedPropIds", [])
+        except ValueError:
+            return False
+
+    return page.expect_response(is_it, timeout=30_000)
+
+
+def evaluate(page) -> None:
+    """Press the warnings page's "evaluate now" and wait for its answer."""
+    with answered(page, "warn-evaluate.n_clicks"):
+        page.click("#warn-evaluate")
+
+
 def choose(page, dropdown_id: str, label_part: str) -> None:
     """Pick the option containing ``label_part`` in a dcc.Dropdown."""
-    trigger = page.locator(f"#{dropdown_id}")
-    for _ in range(5):
-        trigger.click()
-        try:
-            page.wait_for_selector(f"#{dropdown_id}[aria-expanded=true]", timeout=2000)
-            break
-        except Exception:  # noqa: BLE001 - a click during a re-render can be lost; try again
-            continue
+    # a click while Dash re-renders the board can be lost: open it only once the callbacks
+    # have answered, and let expect wait for it to be open
+    dash_quiet(page)
+    page.locator(f"#{dropdown_id}").click()
+    expect(page.locator(f"#{dropdown_id}")).to_have_attribute("aria-expanded", "true")
     page.locator("input.dash-dropdown-search").last.fill(label_part)
     page.locator("[role=option]", has_text=label_part).first.click(timeout=5000)
     if page.get_attribute(f"#{dropdown_id}", "aria-expanded") == "true":
