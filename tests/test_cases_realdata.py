@@ -56,8 +56,10 @@ def nyc(tmp_path_factory, request):
 def _times(rt, day: str):
     """Close-time figures of the cases created on one day (local NYC date)."""
     scope = rt.scope
-    lo, hi = {"2013": ("2013-12-25 05:00Z", "2013-12-26 05:00Z"),
-              "2019": ("2019-12-31 05:00Z", "2020-01-01 05:00Z")}[day]  # fmt: skip
+    lo, hi = {
+        "2013": ("2013-12-25 05:00Z", "2013-12-26 05:00Z"),
+        "2019": ("2019-12-31 05:00Z", "2020-01-01 05:00Z"),
+    }[day]
     where, params = scope.where()
     return rt.db.query_df(
         f"""
