@@ -27,7 +27,7 @@ from data import queries
 from data.areas import AreaScope
 from data.events import SOURCES
 from layouts import figures, ids, wall
-from layouts.i18n import area_name, normalise_language, t
+from layouts.i18n import area_name, format_decimal, normalise_language, t
 
 _wiring = Wiring(page="wall")
 callback = _wiring.callback
@@ -402,7 +402,9 @@ def refresh_kpis(_n, view, lang):
         elif stale:
             out[3].append(t("wall.kpi.silent", lang).format(m=int(h["silent_s"] // 60)))
         else:
-            out[3].append(t("wall.kpi.rate", lang).format(rate=f"{hour[src] / 60:.1f}"))
+            out[3].append(
+                t("wall.kpi.rate", lang).format(rate=format_decimal(hour[src] / 60, lang))
+            )
         out[4].append(t("wall.kpi.stale" if stale else "wall.kpi.live", lang))
         out[5].append(f"og-kpi og-src-{src} " + ("og-stale" if stale else "og-live"))
     return tuple(out)

@@ -267,9 +267,14 @@ def sync_users(db: Database, users: Mapping[str, Any], changed_by: str | None = 
                 action = "user.passwd" if fields == ["password"] else "user.change"
                 detail = {"fields": fields, "role": new["role"]}
             record_con(
-                con, actor, action, object_type="user", object_id=name, address=address,
+                con,
+                actor,
+                action,
+                object_type="user",
+                object_id=name,
+                address=address,
                 detail=detail,
-            )  # fmt: skip
+            )
             n += 1
         if n or not row:
             con.execute(

@@ -11,7 +11,7 @@ SOURCES: tuple[str, ...] = ("police", "traffic", "environment", "market", "hotli
 
 # Categories per source. Codes are stable identifiers; display names live in the translation tables.
 CATEGORIES: dict[str, tuple[str, ...]] = {
-    # 110 incidents (DOMAIN.md 2.1)
+    # 110 incidents (docs/DOMAIN.md 2.1)
     "police": (
         "criminal",
         "public_order",
@@ -38,9 +38,9 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
         "water_tp",
         "noise",
     ),
-    # market supervision / 12315 (DOMAIN.md 2.4)
+    # market supervision / 12315 (docs/DOMAIN.md 2.4)
     "market": ("complaint", "violation_report", "enquiry", "inspection", "food_safety"),
-    # 12345 citizen hotline subjects (DOMAIN.md 2.5); the request type goes to attributes.type
+    # 12345 citizen hotline subjects (docs/DOMAIN.md 2.5); the request type goes to attributes.type
     "hotline": (
         "heating",
         "utilities",

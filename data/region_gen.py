@@ -3,7 +3,7 @@
 ``python app.py generate-region [--out DIR]`` writes ``data/regions/anshan/`` (region.toml +
 areas.parquet).
 
-Only published facts are used (docs: ../shared/DOMAIN.md sections 1 and 5): the 7 county-level
+Only published facts are used (docs/DOMAIN.md sections 1 and 5): the 7 county-level
 divisions' names, adcodes, centroids, areas, census populations and township counts. Every shape is
 generated from them with a fixed seed; nothing is read from boundary files. Work happens in UTM 51N
 (EPSG:32651, metres); the output is EPSG:4326 (lon/lat), rounded to 1e-6 degrees.
@@ -37,7 +37,7 @@ CORE_KM2 = {210311: 45.0, 210321: 25.0, 210323: 20.0, 210381: 60.0}
 
 @dataclass(frozen=True)
 class County:
-    """Published facts for one county-level division (DOMAIN.md section 1)."""
+    """Published facts for one county-level division (docs/DOMAIN.md section 1)."""
 
     adcode: int
     name_zh: str

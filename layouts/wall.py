@@ -14,7 +14,7 @@ from dash import dcc, html
 
 from data.catalogue import SOURCES, WALL_METRICS
 from layouts import ids
-from layouts.i18n import DEFAULT_LANGUAGE, area_name, normalise_language, t
+from layouts.i18n import DEFAULT_LANGUAGE, area_name, format_number, normalise_language, t
 from layouts.shell import frame, i18n_text
 
 WINDOWS: tuple[str, ...] = ("1h", "24h", "7d")
@@ -298,7 +298,7 @@ def event_rows(events: list[dict], lang: str, tz: str) -> list[dict]:
 
 def kpi_texts(today: int, last_week: int, lang: str) -> tuple[str, str, str]:
     """The big number, the change against last week and its direction class (up, down, flat)."""
-    value = f"{today:,}"
+    value = format_number(today, lang)
     if last_week <= 0:
         return value, (t("wall.kpi.new", lang) if today else "±0"), "flat"
     pct = (today - last_week) / last_week * 100

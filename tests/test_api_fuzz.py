@@ -41,10 +41,17 @@ def site(tmp_path_factory, tiny_region_dir):
         runtime.users.add("fuzzer", TEST_PASSWORD, "operator")
         lon, lat = tiny_cell_center(1, 1, 1)
         seed = [
-            {"id": f"seed-{i}", "time": "2026-11-26T08:00:00+08:00", "lon": lon, "lat": lat,
-             "category": "dispute", "severity": 2, "attributes": {"i": i}}
+            {
+                "id": f"seed-{i}",
+                "time": "2026-11-26T08:00:00+08:00",
+                "lon": lon,
+                "lat": lat,
+                "category": "dispute",
+                "severity": 2,
+                "attributes": {"i": i},
+            }
             for i in range(5)
-        ]  # fmt: skip
+        ]
         resp = requests.post(
             f"{url}/api/ingest/police",
             json={"events": seed},

@@ -108,9 +108,14 @@ def test_the_service_writes_only_allowed_transitions(runtime):
         [cid],
     )
     assert list(rows["action"]) == [
-        "register", "dispatch", "accept", "report_handled", "rework", "report_handled",
+        "register",
+        "dispatch",
+        "accept",
+        "report_handled",
+        "rework",
+        "report_handled",
         "verify_pass",
-    ]  # fmt: skip
+    ]
     _check_transitions(rows)
     assert rows["to_state"].iloc[-1] == "closed"
 

@@ -1,5 +1,5 @@
 """Cases measured against real data: NYC 311 replayed as hotline cases with real created and
-closed times; per-agency median close times must match ../shared/realdata/SOURCES.md 1.1, 1.2."""
+closed times; per-agency median close times must match tests/samples/SOURCES.md 1.1, 1.2."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from data.region_import import LevelSpec, ParentSpec, import_region
 from data.runtime import Runtime
 from data.settings import load_settings
 
-# SOURCES.md: agency -> (rows, median hours, decimals the figure is stated to)
+# tests/samples/SOURCES.md: agency -> (rows, median hours, decimals the figure is stated to)
 EXPECTED_2013 = {
     "HPD": (1444, 72, 0),
     "NYPD": (298, 1.7, 1),
@@ -56,8 +56,10 @@ def nyc(tmp_path_factory, request):
 def _times(rt, day: str):
     """Close-time figures of the cases created on one day (local NYC date)."""
     scope = rt.scope
-    lo, hi = {"2013": ("2013-12-25 05:00Z", "2013-12-26 05:00Z"),
-              "2019": ("2019-12-31 05:00Z", "2020-01-01 05:00Z")}[day]  # fmt: skip
+    lo, hi = {
+        "2013": ("2013-12-25 05:00Z", "2013-12-26 05:00Z"),
+        "2019": ("2019-12-31 05:00Z", "2020-01-01 05:00Z"),
+    }[day]
     where, params = scope.where()
     return rt.db.query_df(
         f"""
@@ -83,7 +85,7 @@ def test_every_request_is_a_case(nyc) -> None:
     c13, c19 = counts["2013"], counts["2019"]
     assert c13["cases_placed"] + c13["cases_unplaced"] == 2386
     assert c19["cases_placed"] + c19["cases_unplaced"] == 1000
-    assert c13["cases_unplaced"] >= 82  # 82 rows have no coordinates (SOURCES.md 1.1)
+    assert c13["cases_unplaced"] >= 82  # 82 rows have no coordinates (tests/samples/SOURCES.md 1.1)
     assert rt.db.query_one("SELECT count(*) FROM cases")[0] == 3386
 
 
@@ -96,7 +98,7 @@ def test_2013_median_close_times_per_agency(nyc) -> None:
         assert row["with_close"] == rows, agency
         assert round(row["median_h"], nd) == median_h, (agency, row["median_h"])
     # the case that closes before it opens (DOHMH, Pending, closed 2013-10-30) is flagged and
-    # not averaged in: 19 cases, median 949 h. SOURCES.md's 918 h over 20 rows includes it
+    # not averaged in: 19 cases, median 949 h. tests/samples/SOURCES.md's 918 h over 20 rows includes it
     dohmh = t.loc["DOHMH"]
     assert dohmh["flagged"] == 1 and dohmh["closed"] == 19
     assert round(dohmh["median_all_h"]) == 918

@@ -64,8 +64,11 @@ def test_a_week_of_cases_is_worked_realistically(runtime) -> None:
     assert (tr["occurred_at"] <= now).all()
     assert tr.groupby("case_id")["occurred_at"].apply(lambda s: s.is_monotonic_increasing).all()
     sim = tr[tr["actor"].str.startswith("simulated:")]
-    assert set(sim["actor"]) == {"simulated:hall", "simulated:city.housing",
-                                 "simulated:city.utilities"}  # fmt: skip
+    assert set(sim["actor"]) == {
+        "simulated:hall",
+        "simulated:city.housing",
+        "simulated:city.utilities",
+    }
     cases = db.query_df("SELECT * FROM cases").set_index("id")
     closed = cases[cases["state"] == "closed"]
     for cid, case in closed.iterrows():
@@ -129,8 +132,12 @@ def test_same_plan_in_one_call_or_many(tmp_path, settings) -> None:
                 for t in pd.date_range(MON_10, end, freq="37min"):
                     _advance(rt, t)
                 _advance(rt, end)
-            runs.append(rt.db.query_df("SELECT id, state, accepted_at, handled_at, closed_at, "
-                                       "deadline_at FROM cases ORDER BY id"))  # fmt: skip
+            runs.append(
+                rt.db.query_df(
+                    "SELECT id, state, accepted_at, handled_at, closed_at, "
+                    "deadline_at FROM cases ORDER BY id"
+                )
+            )
         finally:
             rt.stop()
     pd.testing.assert_frame_equal(runs[0], runs[1])

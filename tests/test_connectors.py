@@ -278,8 +278,9 @@ def test_pull_thread_polls_and_stops_promptly(runtime, api):
     assert feed_errors(runtime.db) >= 1
     assert runtime.db.query_one("SELECT count(*) FROM events")[0] == 1
 
-    slow = HttpPullFeed(pull_spec(api.url, name="slow", interval_s=3600), runtime.pipeline,
-                        runtime.db)  # fmt: skip
+    slow = HttpPullFeed(
+        pull_spec(api.url, name="slow", interval_s=3600), runtime.pipeline, runtime.db
+    )
     slow.start()
     t0 = time.monotonic()
     slow.stop()

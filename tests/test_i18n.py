@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from data.events import CATEGORIES, SOURCES
-from layouts.i18n import LANGUAGES, TRANSLATIONS, t
+from layouts.i18n import (
+    LANGUAGES,
+    TRANSLATIONS,
+    format_datetime,
+    format_decimal,
+    format_number,
+    format_percent,
+    t,
+)
 
 LAYOUTS = Path(__file__).resolve().parents[1] / "layouts"
 CALLBACKS = Path(__file__).resolve().parents[1] / "callbacks"
@@ -68,3 +80,34 @@ def test_layouts_and_callbacks_show_no_literal_text():
                 continue
             offenders += [(path.name, line, text) for line, text in _literal_texts(path)]
     assert offenders == []
+
+
+def test_language_files_have_the_same_keys_and_placeholders():
+    """The data files themselves (read as plain JSON, not through the module) agree."""
+    folder = LAYOUTS / "i18n"
+    tables = {
+        lang: json.loads((folder / f"{lang}.json").read_text(encoding="utf-8"))
+        for lang in LANGUAGES
+    }
+    assert set(tables["zh"]) == set(tables["en"])
+    for key, text in tables["zh"].items():
+        assert sorted(PLACEHOLDER.findall(text)) == sorted(
+            PLACEHOLDER.findall(tables["en"][key])
+        ), key
+    assert all(isinstance(v, str) and v for table in tables.values() for v in table.values())
+
+
+def test_tables_cannot_be_changed_after_import():
+    with pytest.raises(TypeError):
+        TRANSLATIONS["zh"]["login.username"] = "x"
+
+
+def test_numbers_and_dates_are_formatted_per_language():
+    assert format_number(1234567, "en") == "1,234,567"
+    assert format_number(1234567, "zh") == "1,234,567"
+    assert format_decimal(1234.56, "en") == "1,234.6"
+    assert format_percent(0.256, "en") == "25.6%"
+    moment = datetime(2026, 3, 5, 14, 7, tzinfo=timezone(timedelta(hours=8)))
+    assert format_datetime(moment, "yyyy-MM-dd HH:mm", "zh") == "2026-03-05 14:07"
+    assert format_datetime(moment, "MMMM", "en") == "March"
+    assert format_datetime(moment, "MMMM", "zh") == "三月"

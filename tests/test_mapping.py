@@ -1,8 +1,8 @@
 """Field mappings (data/feeds/mapping/, data/mappings/*.toml): format and real public files.
 
-The full real files live outside the repo in ../shared/realdata (see its SOURCES.md); tests that
+The full real files live outside the repo in ../shared/realdata (facts in tests/samples/SOURCES.md, part 2); tests that
 need them carry the ``realdata`` marker and skip cleanly when the folder is absent (the same
-checks run on committed samples in test_mapping_samples.py). Counts asserted here come from SOURCES.md or are
+checks run on committed samples in test_mapping_samples.py). Counts asserted here come from tests/samples/SOURCES.md or are
 recomputed from the raw file with the csv module (independent of the pandas reader under test).
 """
 
@@ -174,7 +174,7 @@ def test_311_2013_times_local_and_close_times(mapped):
     assert (created == out["time"]).all()
     closed = pd.to_datetime(attrs["closed"], utc=True)
     hours = (closed - created).dt.total_seconds() / 3600
-    assert (hours < 0).sum() == 1  # one closes before it was created (SOURCES.md)
+    assert (hours < 0).sum() == 1  # one closes before it was created (tests/samples/SOURCES.md)
     assert 40 < hours.median() < 56  # median about 48 h
     assert attrs["community_board"].iloc[0] == "18 BROOKLYN"
     assert {"agency", "borough", "complaint_type"} <= set(attrs.columns)

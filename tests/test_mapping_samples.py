@@ -62,8 +62,10 @@ def test_sample_rows_conserved_ids_and_reasons(name):
     assert len(out) == len(rows) - 1, "every input row appears once, valid or with a reason"
     template = load_mapping(name).spec.id.template
     if template:
-        want = [template.format(**{k: v.strip() for k, v in zip(rows[0], r, strict=True)})
-                for r in rows[1:]]  # fmt: skip
+        want = [
+            template.format(**{k: v.strip() for k, v in zip(rows[0], r, strict=True)})
+            for r in rows[1:]
+        ]
     else:
         want = [r[rows[0].index(KEY_COLUMN[name])] for r in rows[1:]]
     assert out["id"].tolist() == want

@@ -1,13 +1,13 @@
 """End to end on real public data: import the city's polygons, replay each publisher file, check.
 
-For every real file in ../shared/realdata (see its SOURCES.md) the file is replayed in bulk through
+For every real file in ../shared/realdata (facts in tests/samples/SOURCES.md, part 2) the file is replayed in bulk through
 its shipped mapping into a fresh store on its own city's imported region, then:
 
 1. conservation: accepted + duplicates + quarantined equals the records the mapping yields, and a
    second replay of the same file is all duplicates (de-duplication on (source, id));
-2. the quarantine holds the expected reasons (SOURCES.md counts; "outside region" equal to an
+2. the quarantine holds the expected reasons (tests/samples/SOURCES.md counts; "outside region" equal to an
    independent point-in-polygon count against the source polygons);
-3. placement agrees with the publisher's own area code at least as often as SOURCES.md's PIP check
+3. placement agrees with the publisher's own area code at least as often as tests/samples/SOURCES.md's PIP check
    found (minus a small tolerance).
 
 Regions are imported once per session with coarse cells; each (file, region) replay runs once per
@@ -47,9 +47,9 @@ PRSA_DIR = BEIJING / "prsa_air_quality"
 STATIONS = BEIJING / "beijing_prsa_station_coords.csv"
 NY = "America/New_York"
 
-# repeated publisher keys, counted as duplicates on the first replay (SOURCES.md 1.5)
+# repeated publisher keys, counted as duplicates on the first replay (tests/samples/SOURCES.md 1.5)
 FIRST_DUPLICATES = {"nypd_shootings": 339}
-# points outside all polygons of a layer, where SOURCES.md states it: (mapping, region) ->
+# points outside all polygons of a layer, where tests/samples/SOURCES.md states it: (mapping, region) ->
 # (attribute that must be filled for the row to count, or None; count). The collisions' 4 are
 # among the rows with a BOROUGH; 23 more rows without one (FDR Drive, Harlem River Drive: roads
 # over the water) also fall outside the borough shorelines.
@@ -382,7 +382,7 @@ def test_complaints_bom_handled(nyc_runs):
 
 # --- NYC: placement agreement
 
-# (mapping, region, attribute, level, translate, minimum); SOURCES.md's PIP rate in the comment
+# (mapping, region, attribute, level, translate, minimum); tests/samples/SOURCES.md's PIP rate in the comment
 AGREEMENT = [
     ("nyc_311_2013", "cd", "community_board", "township", cd_code, 0.98),  # 98.9%
     ("nyc_311_2013", "boro", "borough", "county", borough_code, 0.995),  # 99.9%
@@ -424,7 +424,7 @@ def test_translation_helpers():
 
 # --- Beijing PRSA
 
-# SOURCES.md 3.2: the district of each station (DataV names)
+# tests/samples/SOURCES.md 3.2: the district of each station (DataV names)
 STATION_DISTRICT = {
     "Aotizhongxin": "朝阳区",
     "Nongzhanguan": "朝阳区",
@@ -439,7 +439,7 @@ STATION_DISTRICT = {
     "Huairou": "怀柔区",
     "Shunyi": "顺义区",
 }
-# SOURCES.md 3.1: "NA" cells per pollutant over all 12 files (the mapping's codes as keys)
+# tests/samples/SOURCES.md 3.1: "NA" cells per pollutant over all 12 files (the mapping's codes as keys)
 PRSA_NA = {"pm25": 8739, "pm10": 6449, "so2": 9021, "no2": 12116, "co": 20701, "o3": 13277}
 PRSA_HOURS = 35_064  # hourly rows per station file
 
@@ -497,6 +497,6 @@ def test_beijing_stations_in_their_districts(beijing_run, region_dirs):
     assert per_station["station"].is_unique, "a station's readings all land in one district"
     got = dict(zip(per_station["station"], per_station["district"], strict=True))
     assert got == STATION_DISTRICT
-    # SOURCES.md 3.2 calls this "an 11-district-hit test oracle", but its own list names 8
+    # tests/samples/SOURCES.md 3.2 calls this "an 11-district-hit test oracle", but its own list names 8
     # districts for the 12 stations (two each in 朝阳, 东城, 西城, 昌平)
     assert per_station["district"].nunique() == len(set(STATION_DISTRICT.values())) == 8

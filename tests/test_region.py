@@ -48,7 +48,7 @@ def test_counts_and_codes(region: Region) -> None:
     counties = region.level("county")
     assert sorted(counties["code"]) == sorted(str(c.adcode) for c in COUNTIES)
     assert 60 <= counts["township"] <= 100
-    assert counts["township"] == 96  # DOMAIN.md: Anshan's real count
+    assert counts["township"] == 96  # docs/DOMAIN.md: Anshan's real count
     assert 400 <= counts["community"] <= 900
     assert 3000 <= counts["grid"] <= 6000
     assert region.area("210300")["level"] == "city"
@@ -96,7 +96,7 @@ def test_populations(region: Region) -> None:
     counties = region.level("county").set_index("code")["population"]
     for c in COUNTIES:
         assert counties[str(c.adcode)] == c.population
-    # census total without the two functional zones (DOMAIN.md section 1)
+    # census total without the two functional zones (docs/DOMAIN.md section 1)
     assert region.area("210300")["population"] == 3_325_372 - 122_595 - 98_721
     kids = a[a["level"] != "city"]
     sums = kids.groupby(kids["parent_key"].astype(int))["population"].sum()

@@ -59,7 +59,10 @@ def register(server, runtime) -> None:
             # the store may be closing at shutdown: the answer still goes out
             with contextlib.suppress(RuntimeError):
                 audit.record(
-                    runtime.db, actor, "data.download", object_type="api",
+                    runtime.db,
+                    actor,
+                    "data.download",
+                    object_type="api",
                     object_id=request.full_path.rstrip("?"),
-                )  # fmt: skip
+                )
         return resp

@@ -158,18 +158,27 @@ def register(server, runtime) -> None:
             validate_csrf(request.form.get("csrf_token"))
         except ValidationError:
             audit.record(
-                runtime.db, attempted_name() or "anonymous", "signin.failure",
-                object_type="user", object_id=attempted_name() or None,
-                outcome="failure", detail={"reason": "csrf"},
-            )  # fmt: skip
+                runtime.db,
+                attempted_name() or "anonymous",
+                "signin.failure",
+                object_type="user",
+                object_id=attempted_name() or None,
+                outcome="failure",
+                detail={"reason": "csrf"},
+            )
             return page(400, "login.expired")
         name = attempted_name()
         user = runtime.users.authenticate(name, request.form.get("password", ""))
         if user is None:
             audit.record(
-                runtime.db, name or "anonymous", "signin.failure", object_type="user",
-                object_id=name or None, outcome="failure", detail={"reason": "password"},
-            )  # fmt: skip
+                runtime.db,
+                name or "anonymous",
+                "signin.failure",
+                object_type="user",
+                object_id=name or None,
+                outcome="failure",
+                detail={"reason": "password"},
+            )
             return page(401, "login.failed")
         runtime.sessions.end(session.get(SID_KEY))  # a new session id on each sign-in
         session.clear()
@@ -177,8 +186,9 @@ def register(server, runtime) -> None:
         session[SID_KEY] = runtime.sessions.create(
             user, address=client_address(), user_agent=request.headers.get("User-Agent")
         )
-        audit.record(runtime.db, user.username, "signin.success", object_type="user",
-                     object_id=user.username)  # fmt: skip
+        audit.record(
+            runtime.db, user.username, "signin.success", object_type="user", object_id=user.username
+        )
         return redirect(safe_next(request.values.get("next")))
 
     # Throttling: only failed attempts (401) count; once a budget is spent, every attempt is
@@ -230,10 +240,14 @@ def register(server, runtime) -> None:
                     del noted[k]
         if fresh:
             audit.record(
-                runtime.db, attempted_name() or "anonymous", "signin.locked", object_type="user",
-                object_id=attempted_name() or None, outcome="refused",
+                runtime.db,
+                attempted_name() or "anonymous",
+                "signin.locked",
+                object_type="user",
+                object_id=attempted_name() or None,
+                outcome="refused",
                 detail={"limit": str(exc.limit.limit) if exc.limit else None},
-            )  # fmt: skip
+            )
         resp = page(429, "login.locked")
         resp.headers["Retry-After"] = str(window)
         return resp
@@ -248,6 +262,7 @@ def register(server, runtime) -> None:
         runtime.sessions.end(session.get(SID_KEY))
         session.clear()
         if user is not None:
-            audit.record(runtime.db, user.username, "signout", object_type="user",
-                         object_id=user.username)  # fmt: skip
+            audit.record(
+                runtime.db, user.username, "signout", object_type="user", object_id=user.username
+            )
         return redirect("/login")

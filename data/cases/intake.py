@@ -41,11 +41,35 @@ HANDLING = after("accept", DISPATCHED)  # the publisher's status says work has s
 CLOSED = after("close", INITIAL)  # answered on the call; a publisher's close also ends here
 
 CASE_COLUMNS = (
-    "id", "origin", "origin_ref", "category", "area_key", "area_level", "cell_key",
-    "community_key", "township_key", "county_key", "city_key", "lon", "lat", "title",
-    "description", "urgency", "urgent", "department", "dept_level", "needs_decision", "state",
-    "created_at", "dispatched_at", "accepted_at", "closed_at", "deadline_at", "flag", "updated_at",
-)  # fmt: skip
+    "id",
+    "origin",
+    "origin_ref",
+    "category",
+    "area_key",
+    "area_level",
+    "cell_key",
+    "community_key",
+    "township_key",
+    "county_key",
+    "city_key",
+    "lon",
+    "lat",
+    "title",
+    "description",
+    "urgency",
+    "urgent",
+    "department",
+    "dept_level",
+    "needs_decision",
+    "state",
+    "created_at",
+    "dispatched_at",
+    "accepted_at",
+    "closed_at",
+    "deadline_at",
+    "flag",
+    "updated_at",
+)
 
 
 def build_cases(svc, frame: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
@@ -75,8 +99,7 @@ def build_cases(svc, frame: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
     status = f["pub_status"].fillna("").str.lower()
     state = np.full(n, INITIAL, dtype=object)
     dispatched = routed_ok & ~on_call
-    state[dispatched] = np.where(status[dispatched].isin(HANDLING_STATUSES), HANDLING,
-                                 DISPATCHED)  # fmt: skip
+    state[dispatched] = np.where(status[dispatched].isin(HANDLING_STATUSES), HANDLING, DISPATCHED)
     state[dispatched & has_closed] = CLOSED
     state[on_call] = CLOSED
     closed_at = closed.where(pd.Series(dispatched & has_closed), pd.NaT)
@@ -85,16 +108,20 @@ def build_cases(svc, frame: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
     # time limit: the publisher's due date, else the list's limit for the urgency class
     limit = np.where(urgent, routed["deadline_urgent"], routed["deadline_normal"])
     limit = pd.Series(limit, dtype="object")
-    limit = limit.where(limit.notna(), np.where(urgent, rules.defaults["urgent"],
-                                                rules.defaults["normal"]))  # fmt: skip
+    limit = limit.where(
+        limit.notna(), np.where(urgent, rules.defaults["urgent"], rules.defaults["normal"])
+    )
     deadline = pd.Series(pd.NaT, index=f.index, dtype="datetime64[us, UTC]")
     if dispatched.any():
         idx = np.flatnonzero(dispatched)
         calc = svc.calendar.add(pd.DatetimeIndex(created.iloc[idx]), limit.iloc[idx].tolist())
         deadline.iloc[idx] = calc.astype("datetime64[us, UTC]")
     deadline = due.where(due.notna() & pd.Series(dispatched), deadline)
-    flag = np.where(dispatched & has_closed & (closed < created).to_numpy(dtype=bool),
-                    "closed_before_created", None)  # fmt: skip
+    flag = np.where(
+        dispatched & has_closed & (closed < created).to_numpy(dtype=bool),
+        "closed_before_created",
+        None,
+    )
     origin = np.where(f["channel"].fillna("") == "grid_worker", "grid_report", "hotline")
     placed = f["cell_key"].notna().to_numpy()
     out = pd.DataFrame(
@@ -155,22 +182,44 @@ def insert_cases(con, svc, frame: pd.DataFrame, now: pd.Timestamp) -> int:
     )
     con.unregister("case_link")
     # transitions: registered, then dispatched (routed) and closed (publisher or on the call)
-    reg = pd.DataFrame({"case_id": cases["id"], "from_state": None, "to_state": INITIAL,
-                        "action": "register", "actor": "12345", "department": None,
-                        "reason": None, "occurred_at": cases["created_at"]})  # fmt: skip
+    reg = pd.DataFrame(
+        {
+            "case_id": cases["id"],
+            "from_state": None,
+            "to_state": INITIAL,
+            "action": "register",
+            "actor": "12345",
+            "department": None,
+            "reason": None,
+            "occurred_at": cases["created_at"],
+        }
+    )
     d = cases[cases["dispatched_at"].notna()]
-    disp = pd.DataFrame({"case_id": d["id"], "from_state": INITIAL,
-                         "to_state": DISPATCHED, "action": "dispatch", "actor": "system",
-                         "department": d["department"], "reason": "responsibility list",
-                         "occurred_at": d["dispatched_at"]})  # fmt: skip
+    disp = pd.DataFrame(
+        {
+            "case_id": d["id"],
+            "from_state": INITIAL,
+            "to_state": DISPATCHED,
+            "action": "dispatch",
+            "actor": "system",
+            "department": d["department"],
+            "reason": "responsibility list",
+            "occurred_at": d["dispatched_at"],
+        }
+    )
     c = cases[cases["state"] == CLOSED]
-    close = pd.DataFrame({"case_id": c["id"],
-                          "from_state": np.where(c["_on_call"], INITIAL, DISPATCHED),
-                          "to_state": CLOSED, "action": "close", "actor": "12345",
-                          "department": c["department"],
-                          "reason": np.where(c["_on_call"], "answered on the call",
-                                             "closed by the publisher"),
-                          "occurred_at": c["closed_at"]})  # fmt: skip
+    close = pd.DataFrame(
+        {
+            "case_id": c["id"],
+            "from_state": np.where(c["_on_call"], INITIAL, DISPATCHED),
+            "to_state": CLOSED,
+            "action": "close",
+            "actor": "12345",
+            "department": c["department"],
+            "reason": np.where(c["_on_call"], "answered on the call", "closed by the publisher"),
+            "occurred_at": c["closed_at"],
+        }
+    )
     trans = pd.concat([reg, disp, close], ignore_index=True)
     trans["occurred_at"] = trans["occurred_at"].astype("datetime64[us, UTC]")
     con.register("new_trans", trans)
@@ -187,7 +236,7 @@ def insert_cases(con, svc, frame: pd.DataFrame, now: pd.Timestamp) -> int:
         {
             "department": pd.concat(
                 [o["department"], pd.Series([svc.rules.hall.id] * len(hall))], ignore_index=True
-            ),  # fmt: skip
+            ),
             "case_id": pd.concat([o["id"], hall["id"]], ignore_index=True),
             "kind": ["dispatched"] * len(o) + ["needs_decision"] * len(hall),
             "urgent": np.r_[o["urgent"].to_numpy(dtype=bool), np.ones(len(hall), dtype=bool)],

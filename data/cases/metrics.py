@@ -75,13 +75,20 @@ def _rates(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary(
-    db: Database, scope: AreaScope, *, now=None, since=None, until=None,
+    db: Database,
+    scope: AreaScope,
+    *,
+    now=None,
+    since=None,
+    until=None,
     department: str | None = None,
-) -> dict:  # fmt: skip
+) -> dict:
     """The headline figures of the cases in scope (see the module's definitions)."""
     where, params = _base(scope, since, until, department)
-    df = db.query_df(f"SELECT {_AGG} FROM cases WHERE {where}".replace("$now", "?"),
-                     [to_py(utc_now(now)), *params])  # fmt: skip
+    df = db.query_df(
+        f"SELECT {_AGG} FROM cases WHERE {where}".replace("$now", "?"),
+        [to_py(utc_now(now)), *params],
+    )
     out = {k: (None if pd.isna(v) else v) for k, v in _rates(df).iloc[0].to_dict().items()}
     for k in (
         "cases",
@@ -167,9 +174,14 @@ def by_county(db: Database, scope: AreaScope, *, now=None, since=None, until=Non
 
 
 def weekly(
-    db: Database, scope: AreaScope, *, by: str = "department", now=None, weeks: int = 8,
+    db: Database,
+    scope: AreaScope,
+    *,
+    by: str = "department",
+    now=None,
+    weeks: int = 8,
     timezone: str = "UTC",
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     """The on-time rate per week (of creation, local weeks starting Monday) per department or
     county for the last ``weeks`` weeks: the trend beside a ranking."""
     if by not in ("department", "county_key"):
@@ -187,9 +199,14 @@ def weekly(
 
 
 def ranking(
-    db: Database, scope: AreaScope, *, by: str = "department", now=None, weeks: int = 8,
+    db: Database,
+    scope: AreaScope,
+    *,
+    by: str = "department",
+    now=None,
+    weeks: int = 8,
     timezone: str = "UTC",
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     """Ranking over the last ``weeks`` weeks with trend: ``trend`` = this week's on-time rate
     minus the previous week's (None when either is missing), ``weekly`` = the rates oldest first."""
     now_ts = pd.Timestamp(to_py(utc_now(now)))
@@ -266,9 +283,15 @@ def effect(db: Database, scope: AreaScope, *, now=None, days: int = 7, since=Non
     now_ts = pd.Timestamp(to_py(utc_now(now)))
     where, params = scope.where("c")
     span = pd.Timedelta(days=days)
-    conds = [where, "NOT c.joint", "c.closed_at IS NOT NULL", "c.cell_key IS NOT NULL",
-             "c.dispatched_at IS NOT NULL",
-             "c.flag IS NULL", "c.closed_at <= ?"]  # fmt: skip
+    conds = [
+        where,
+        "NOT c.joint",
+        "c.closed_at IS NOT NULL",
+        "c.cell_key IS NOT NULL",
+        "c.dispatched_at IS NOT NULL",
+        "c.flag IS NULL",
+        "c.closed_at <= ?",
+    ]
     params = [*params, (now_ts - span).to_pydatetime()]
     if since is not None:
         conds.append("c.closed_at >= ?")

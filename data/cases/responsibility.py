@@ -157,8 +157,10 @@ class Responsibilities:
                 }
             )
         if self.unresolved_areas:
-            log.info("responsibility rules for areas not in this region skipped: %s",
-                     sorted(set(self.unresolved_areas)))  # fmt: skip
+            log.info(
+                "responsibility rules for areas not in this region skipped: %s",
+                sorted(set(self.unresolved_areas)),
+            )
         self._rules = pd.DataFrame(
             rows,
             columns=["category", "area_key", "area_level", "depth", "department", "dept_level"]

@@ -42,9 +42,15 @@ def acknowledge(db: Database, warning_id: int, user: str, comment: str = "", *, 
             [int(warning_id), at, rank, rank, user, comment or None],
         ).fetchall()
         audit.record_con(
-            con, user, "warning.acknowledge", object_type="warning", object_id=int(warning_id),
-            address=address, detail={"comment": comment or None}, at=at,
-        )  # fmt: skip
+            con,
+            user,
+            "warning.acknowledge",
+            object_type="warning",
+            object_id=int(warning_id),
+            address=address,
+            detail={"comment": comment or None},
+            at=at,
+        )
         return {"id": int(warning_id), "state": "acknowledged"}
 
     return db.write(run)
@@ -88,9 +94,15 @@ def clear(db: Database, warning_id: int, user: str, reason: str, *, now=None) ->
             [rule_id, area_key, subject, rank, at, at],
         ).fetchall()
         audit.record_con(
-            con, user, "warning.clear", object_type="warning", object_id=int(warning_id),
-            address=address, detail={"reason": reason}, at=at,
-        )  # fmt: skip
+            con,
+            user,
+            "warning.clear",
+            object_type="warning",
+            object_id=int(warning_id),
+            address=address,
+            detail={"reason": reason},
+            at=at,
+        )
         return {"id": int(warning_id), "state": "cleared"}
 
     return db.write(run)

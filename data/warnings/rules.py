@@ -16,7 +16,7 @@ from data.events import CATEGORIES, SOURCES
 
 DEFAULT_RULES = Path(__file__).resolve().parents[1] / "rules.toml"
 
-# China's four warning levels (DOMAIN.md 3), lowest first; rank = index + 1
+# China's four warning levels (docs/DOMAIN.md 3), lowest first; rank = index + 1
 LEVELS: tuple[str, ...] = ("blue", "yellow", "orange", "red")
 RANK: dict[str, int] = {name: i + 1 for i, name in enumerate(LEVELS)}
 KINDS: tuple[str, ...] = ("threshold", "anomaly", "persistence", "cross_domain", "silence")

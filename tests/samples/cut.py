@@ -81,8 +81,11 @@ def cut_beijing(src: Path, dst: Path) -> int:
     cols = next(csv.reader(io.StringIO(header.decode("utf-8-sig"))))
     pollutants = [cols.index(c) for c in ("PM2.5", "PM10", "SO2", "NO2", "CO", "O3")]
     keep = set(range(120))
-    na = [i for i, (row, _) in enumerate(records)
-          if i not in keep and any(row[j] == "NA" for j in pollutants)]  # fmt: skip
+    na = [
+        i
+        for i, (row, _) in enumerate(records)
+        if i not in keep and any(row[j] == "NA" for j in pollutants)
+    ]
     keep.update(na[:EACH])
     dst.parent.mkdir(parents=True, exist_ok=True)
     dst.write_bytes(header + b"".join(records[i][1] for i in sorted(keep)))

@@ -23,7 +23,7 @@ NYC_NAMES = {
 NYC_FILES = {name: _NYC / file for name, file in NYC_NAMES.items()}
 NYC_SAMPLES = {name: SAMPLES / "nyc" / file for name, file in NYC_NAMES.items()}
 BEIJING_SAMPLE = SAMPLES / "beijing" / "prsa_air_quality"
-# Reasons the mapper itself gives per file (SOURCES.md counts; the first reason wins, so the
+# Reasons the mapper itself gives per file (tests/samples/SOURCES.md counts; the first reason wins, so the
 # restaurants' 283 rows with empty or zero coordinates split into 141 + 63 once the 813
 # placeholder-date rows, 79 of which also lack coordinates, are counted first).
 MAPPER_REASONS = {

@@ -2,7 +2,7 @@
 
 The simulator turns a grid of cells (one row per grid cell: key, code, geometry, population, kind
 and optionally county_key) into realistic canonical event frames (docs/ARCHITECTURE.md). Mixes,
-volumes and rhythms follow /work/shared/DOMAIN.md section 2; spatial weights follow section 1
+volumes and rhythms follow docs/DOMAIN.md section 2; spatial weights follow section 1
 (people-driven feeds by population, environment stations dense in urban and sparse in rural cells).
 
 Determinism and window consistency
@@ -26,7 +26,7 @@ Rates are events per day for the whole city. For counting sources (police, marke
 accidents / hazards / violations of traffic) they scale the Poisson intensity; for regular readings
 (environment stations, traffic congestion segments) they scale the number of stations or segments.
 The hotline rate is the volume outside the heating season; heating complaints come on top of it
-from November to March (DOMAIN.md 2.5).
+from November to March (docs/DOMAIN.md 2.5).
 
 Modules
 -------

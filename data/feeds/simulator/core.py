@@ -232,7 +232,7 @@ class Simulator:
 
     @staticmethod
     def _heating_share(month: np.ndarray, day: np.ndarray) -> np.ndarray:
-        """Target share of heating in hotline volume by local date (DOMAIN.md 2.5, suggested)."""
+        """Target share of heating in hotline volume by local date (docs/DOMAIN.md 2.5, suggested)."""
         s = np.zeros(len(month))
         s = np.where(month == 11, 0.5 - 0.18 * (day - 1) / 29.0, s)
         s = np.where((month == 12) | (month <= 2), 0.2, s)

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from data.feeds.simulator.core import Simulator
     from data.feeds.simulator.episodes import Episode
 
-# --- AQI (HJ 633-2012, DOMAIN.md 2.3) ------------------------------------------------------------
+# --- AQI (HJ 633-2012, docs/DOMAIN.md 2.3) ------------------------------------------------------------
 
 _IAQI_STEPS = (0.0, 50.0, 100.0, 150.0, 200.0, 300.0, 400.0, 500.0)
 AQI_BREAKPOINTS: dict[str, tuple[float, ...]] = {

@@ -1,0 +1,83 @@
+"""Translation tables: every display string of OneGrid, in zh-CN (default) and English.
+
+The tables are data files beside this module, one per language (``zh.json``, ``en.json``), read
+once at import and never changed afterwards. Code never shows a literal string to a user; it asks
+``t(key, lang)``. A key missing from a table is a bug that the tests catch (``test_i18n``), not a
+silent fallback. Strings with ``{name}`` placeholders are filled with ``t(key, lang).format(...)``.
+
+Numbers and dates are formatted per language with Babel (``format_number``, ``format_decimal``,
+``format_percent``, ``format_datetime``), so a figure reads the way each language writes it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from types import MappingProxyType
+
+from babel import dates as _dates
+from babel import numbers as _numbers
+
+LANGUAGES = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
+
+# Babel's locale for each language code the app uses.
+_LOCALES = {"zh": "zh_Hans_CN", "en": "en_GB"}
+
+_HERE = Path(__file__).resolve().parent
+
+
+def _load(lang: str) -> MappingProxyType:
+    """One language's table from its JSON file, read-only so nothing can change it later."""
+    with open(_HERE / f"{lang}.json", encoding="utf-8") as f:
+        return MappingProxyType(json.load(f))
+
+
+TRANSLATIONS: MappingProxyType = MappingProxyType({lang: _load(lang) for lang in LANGUAGES})
+
+
+def t(key: str, lang: str | None = None) -> str:
+    """The display string for ``key`` in ``lang`` (zh by default); KeyError when untranslated."""
+    table = TRANSLATIONS.get(lang or DEFAULT_LANGUAGE, TRANSLATIONS[DEFAULT_LANGUAGE])
+    return table[key]
+
+
+def normalise_language(lang: str | None) -> str:
+    """A supported language code for ``lang`` (anything unknown gives the default)."""
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def area_name(row: dict, lang: str) -> str:
+    """An area's display name (from the region's own data) in ``lang``."""
+    name = row.get("name_en") if normalise_language(lang) == "en" else row.get("name_zh")
+    return str(name or row.get("code") or "")
+
+
+def _locale(lang: str | None) -> str:
+    return _LOCALES[normalise_language(lang)]
+
+
+def format_number(value: int | float, lang: str | None = None) -> str:
+    """A whole number with the language's digit grouping (``12,345``)."""
+    return _numbers.format_decimal(value, format="#,##0", locale=_locale(lang))
+
+
+def format_decimal(value: float, lang: str | None = None, digits: int = 1) -> str:
+    """A number with exactly ``digits`` decimals and the language's separators."""
+    pattern = "#,##0." + "0" * digits if digits > 0 else "#,##0"
+    return _numbers.format_decimal(value, format=pattern, locale=_locale(lang))
+
+
+def format_percent(share: float, lang: str | None = None, digits: int = 1) -> str:
+    """A share (0.25) as a percentage (``25.0%``) written the language's way."""
+    pattern = "#,##0." + "0" * digits + "%" if digits > 0 else "#,##0%"
+    return _numbers.format_percent(share, format=pattern, locale=_locale(lang))
+
+
+def format_datetime(value: datetime, pattern: str, lang: str | None = None) -> str:
+    """``value`` in a CLDR ``pattern`` (``yyyy-MM-dd HH:mm``) with the language's names.
+
+    The value is shown in its own time zone; convert it to the region's zone first.
+    """
+    return _dates.format_datetime(value, pattern, tzinfo=value.tzinfo, locale=_locale(lang))
