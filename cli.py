@@ -265,8 +265,9 @@ def _run_replay(args: argparse.Namespace, runtime) -> int:
 
 
 def _run_folder(args: argparse.Namespace, runtime) -> int:
-    spec = FolderFeed(name=f"folder:{args.path.name}", path=args.path, mapping=args.mapping,
-                      source=args.source)  # fmt: skip
+    spec = FolderFeed(
+        name=f"folder:{args.path.name}", path=args.path, mapping=args.mapping, source=args.source
+    )
     reports = FolderDropFeed(spec, runtime.pipeline).scan_once()
     for r in reports:
         print(

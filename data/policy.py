@@ -52,9 +52,19 @@ PAGES: dict[str, str] = {
 # case actions a department takes on its own case; the rest (and "create") are the hall's
 DEPARTMENT_CASE_ACTIONS = frozenset({"accept", "return", "request_extension", "report_handled"})
 HALL_CASE_ACTIONS = frozenset(
-    {"create", "dispatch", "reassign", "approve_extension", "refuse_extension", "verify_pass",
-     "rework", "close", "set_urgent", "joint_dispatch"}
-)  # fmt: skip
+    {
+        "create",
+        "dispatch",
+        "reassign",
+        "approve_extension",
+        "refuse_extension",
+        "verify_pass",
+        "rework",
+        "close",
+        "set_urgent",
+        "joint_dispatch",
+    }
+)
 CASE_ACTIONS = DEPARTMENT_CASE_ACTIONS | HALL_CASE_ACTIONS
 
 ALL = "all"  # any object of the kind
@@ -80,21 +90,21 @@ RULES: dict[tuple[str, str], dict[str, str]] = {
         "county_leader": OWN,
         "grid_worker": OWN,
         "department": OWN,
-    },  # fmt: skip
+    },
     ("view", "warning"): {**_CITY_READERS, "county_leader": OWN, "department": OWN},
     ("view", "case"): {
         **_CITY_READERS,
         "county_leader": OWN,
         "department": OWN,
         "grid_worker": OWN,
-    },  # fmt: skip
+    },
     # feed health: live/stale per source; totals: counts received; errors: the last error text
     ("view", "feeds:health"): {
         **_CITY_READERS,
         "county_leader": ALL,
         "grid_worker": ALL,
         "department": ALL,
-    },  # fmt: skip
+    },
     ("view", "feeds:totals"): {**_CITY_READERS, "county_leader": OWN, "grid_worker": OWN},
     ("view", "feeds:errors"): {"admin": ALL, "operator": ALL},
     ("acknowledge", "warning"): {"admin": ALL, "operator": ALL, "analyst": ALL},
@@ -203,8 +213,12 @@ def may(user, action: str, target: Target | None = None) -> bool:
     if role not in ROLES:
         return False
     if action in CASE_ACTIONS:  # a case action named directly: the transition it is
-        target = Target("case", action, target.areas if target else (),
-                        target.departments if target else frozenset())  # fmt: skip
+        target = Target(
+            "case",
+            action,
+            target.areas if target else (),
+            target.departments if target else frozenset(),
+        )
         action = "transition"
     if target is None:
         kind = _DEFAULT_KIND.get(action)
@@ -283,9 +297,7 @@ def _codes(db: Database, where: str, params: list) -> tuple[str, ...]:
     """The codes of an area and its ancestors (the area row selected by ``where``)."""
     row = db.query_one(
         "SELECT a.code, "
-        + ", ".join(
-            f"(SELECT code FROM areas x WHERE x.key = a.{c})" for c in _LINEAGE_COLS
-        )  # fmt: skip
+        + ", ".join(f"(SELECT code FROM areas x WHERE x.key = a.{c})" for c in _LINEAGE_COLS)
         + f" FROM areas a WHERE {where}",
         params,
     )
@@ -345,14 +357,19 @@ def case_target(db: Database, case_id: int, action: str | None = None) -> Target
     A joint parent concerns every department of its sub-cases; a sub-case's department also
     concerns its parent.
     """
-    row = db.query_one("SELECT area_key, department, parent_id FROM cases WHERE id = ?",
-                       [int(case_id)])  # fmt: skip
+    row = db.query_one(
+        "SELECT area_key, department, parent_id FROM cases WHERE id = ?", [int(case_id)]
+    )
     if row is None:
         return Target("case", action, ("<none>",), frozenset())
     depts = {row[1]} if row[1] else set()
-    depts |= {r[0] for r in db.query(
-        "SELECT DISTINCT department FROM cases WHERE parent_id = ? AND department IS NOT NULL",
-        [int(case_id)])}  # fmt: skip
+    depts |= {
+        r[0]
+        for r in db.query(
+            "SELECT DISTINCT department FROM cases WHERE parent_id = ? AND department IS NOT NULL",
+            [int(case_id)],
+        )
+    }
     areas = _codes(db, "a.key = ?", [int(row[0])]) if row[0] is not None else ()
     return Target("case", action or "view", areas, frozenset(depts))
 
@@ -362,11 +379,17 @@ def warning_target(db: Database, warning_id: int) -> Target:
     row = db.query_one("SELECT area_key FROM warnings WHERE id = ?", [int(warning_id)])
     if row is None:
         return Target("warning", areas=("<none>",))
-    depts = {r[0] for r in db.query(
-        "SELECT DISTINCT department FROM cases WHERE origin = 'warning' AND origin_ref = ? "
-        "AND department IS NOT NULL", [str(int(warning_id))])}  # fmt: skip
-    return Target("warning", areas=_codes(db, "a.key = ?", [int(row[0])]),
-                  departments=frozenset(depts))  # fmt: skip
+    depts = {
+        r[0]
+        for r in db.query(
+            "SELECT DISTINCT department FROM cases WHERE origin = 'warning' AND origin_ref = ? "
+            "AND department IS NOT NULL",
+            [str(int(warning_id))],
+        )
+    }
+    return Target(
+        "warning", areas=_codes(db, "a.key = ?", [int(row[0])]), departments=frozenset(depts)
+    )
 
 
 def department_case_sql() -> str:

@@ -142,9 +142,13 @@ def events_by_source(db: Database, scope: AreaScope) -> dict[str, int]:
     cond, params = scope.where("g")
     if scope.level == "grid":
         cond, params = "g.key = ?", [int(scope.key)]
-    got = dict(db.query(
-        f"SELECT cc.source, sum(cc.n) FROM cell_counts cc JOIN areas g ON g.key = cc.cell_key "
-        f"WHERE {cond} GROUP BY cc.source", params))  # fmt: skip
+    got = dict(
+        db.query(
+            f"SELECT cc.source, sum(cc.n) FROM cell_counts cc JOIN areas g ON g.key = cc.cell_key "
+            f"WHERE {cond} GROUP BY cc.source",
+            params,
+        )
+    )
     return {s: int(got.get(s) or 0) for s in SOURCES}
 
 

@@ -144,9 +144,12 @@ def test_user_changes_by_the_cli_are_recorded_while_the_server_holds_the_store(r
 
     def cli(*args):
         done = subprocess.run(
-            [sys.executable, "app.py", "user", *args], cwd=ROOT, env=env, capture_output=True,
+            [sys.executable, "app.py", "user", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
             text=True,
-        )  # fmt: skip
+        )
         assert done.returncode == 0, done.stderr
         runtime.users.users()  # the server reads the file again on its next request
 

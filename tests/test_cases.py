@@ -122,11 +122,13 @@ def test_area_override_deepest_wins(runtime, svc) -> None:
     [
         (('department = "roads"', 'department = "nobody"'), "unknown department"),
         (('normal = "48h"', 'normal = "48 hours"'), "duration"),
-        (('category = "market.food_safety"', 'category = "hotline.heating"\narea = "T02"'),
-         "more than one rule"),
-        (("level = \"county\"", "level = \"village\""), "level"),
+        (
+            ('category = "market.food_safety"', 'category = "hotline.heating"\narea = "T02"'),
+            "more than one rule",
+        ),
+        (('level = "county"', 'level = "village"'), "level"),
     ],
-)  # fmt: skip
+)
 def test_invalid_lists_are_refused(tmp_path, patch, message) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(LIST.replace(*patch, 1), encoding="utf-8")
@@ -167,8 +169,9 @@ def test_full_loop_records_every_step(svc) -> None:
     lon, lat = cell()
     svc.place = None
     area = svc.db.query_one("SELECT key FROM areas WHERE level = 'grid' ORDER BY key LIMIT 1")[0]
-    cid = svc.create("hotline.heating", area_key=area, title="cold flat", dispatch=False,
-                     actor="op1", now=MON_10)  # fmt: skip
+    cid = svc.create(
+        "hotline.heating", area_key=area, title="cold flat", dispatch=False, actor="op1", now=MON_10
+    )
     assert svc.get(cid)["state"] == "registered"
     t = MON_10
     c = svc.dispatch(cid, "heat", actor="op1", now=t)
@@ -180,13 +183,15 @@ def test_full_loop_records_every_step(svc) -> None:
     svc.accept(cid, "heat", actor="w1", now=t + pd.Timedelta(hours=1))
     with pytest.raises(InvalidTransition, match="needs a reason"):
         svc.request_extension(cid, "heat", "24h", "", actor="w1")
-    svc.request_extension(cid, "heat", "24h", "parts on order", actor="w1",
-                          now=t + pd.Timedelta(hours=2))  # fmt: skip
+    svc.request_extension(
+        cid, "heat", "24h", "parts on order", actor="w1", now=t + pd.Timedelta(hours=2)
+    )
     c = svc.decide_extension(cid, True, actor="op1", now=t + pd.Timedelta(hours=3))
     assert c["deadline_at"] == t + pd.Timedelta(hours=48) and c["extensions"] == 1
     svc.report_handled(cid, "heat", actor="w1", now=t + pd.Timedelta(hours=5))
-    c = svc.verify(cid, False, actor="insp", reason="still 14 degrees",
-                   now=t + pd.Timedelta(hours=6))  # fmt: skip
+    c = svc.verify(
+        cid, False, actor="insp", reason="still 14 degrees", now=t + pd.Timedelta(hours=6)
+    )
     assert (c["state"], c["reworks"]) == ("handling", 1)
     svc.report_handled(cid, "heat", actor="w1", now=t + pd.Timedelta(hours=7))
     c = svc.verify(cid, True, actor="insp", now=t + pd.Timedelta(hours=8))
@@ -195,9 +200,16 @@ def test_full_loop_records_every_step(svc) -> None:
         svc.close(cid, "again", actor="op1")
     h = svc.transitions(cid)
     assert h["action"].tolist() == [
-        "register", "dispatch", "accept", "request_extension", "approve_extension",
-        "report_handled", "rework", "report_handled", "verify_pass",
-    ]  # fmt: skip
+        "register",
+        "dispatch",
+        "accept",
+        "request_extension",
+        "approve_extension",
+        "report_handled",
+        "rework",
+        "report_handled",
+        "verify_pass",
+    ]
     assert h["actor"].notna().all() and h["occurred_at"].is_monotonic_increasing
     assert h.loc[h["action"] == "rework", "reason"].item() == "still 14 degrees"
 
@@ -250,16 +262,25 @@ def test_quiet_hours_hold_non_urgent_notices(svc) -> None:
     a = svc.create("hotline.heating", area_key=area, now=SAT_10)
     b = svc.create("hotline.heating", area_key=area, urgency="urgent", now=SAT_10)
     monday = pd.Timestamp("2026-11-30 08:30", tz=TZ).tz_convert("UTC")
-    notes = svc.db.query_df("SELECT case_id, deliver_at, delivered FROM notifications "
-                            "WHERE department = 'heat'").set_index("case_id")  # fmt: skip
+    notes = svc.db.query_df(
+        "SELECT case_id, deliver_at, delivered FROM notifications WHERE department = 'heat'"
+    ).set_index("case_id")
     assert notes.loc[a, "deliver_at"] == monday and not notes.loc[a, "delivered"]
     assert notes.loc[b, "deliver_at"] == SAT_10 and notes.loc[b, "delivered"]
     assert svc.inbox("heat", now=SAT_10)["case_id"].tolist() == [b]
     assert svc.deliver_due(now=monday) == 1
     assert set(svc.inbox("heat", now=monday)["case_id"]) == {a, b}
     # a red warning breaks through quiet hours
-    w = svc.from_warning({"id": 77, "rule_id": "traffic_accident_cell", "kind": "threshold",
-                          "area_key": area, "level_rank": 4}, now=SAT_10)  # fmt: skip
+    w = svc.from_warning(
+        {
+            "id": 77,
+            "rule_id": "traffic_accident_cell",
+            "kind": "threshold",
+            "area_key": area,
+            "level_rank": 4,
+        },
+        now=SAT_10,
+    )
     c = svc.get(w)
     assert (c["department"], c["urgent"], c["warning_level"]) == ("roads", True, "red")
     assert w in set(svc.inbox("roads", now=SAT_10)["case_id"])
@@ -325,8 +346,9 @@ def test_every_hotline_event_becomes_a_case(runtime) -> None:
     db = runtime.db
     assert db.query_one("SELECT count(*) FROM cases")[0] == 2000
     assert db.query_one("SELECT count(*) FROM events WHERE case_id IS NULL")[0] == 0
-    df = db.query_df("SELECT category, state, department, needs_decision, origin, urgent "
-                     "FROM cases")  # fmt: skip
+    df = db.query_df(
+        "SELECT category, state, department, needs_decision, origin, urgent FROM cases"
+    )
     heat = df[df["category"] == "hotline.heating"]
     assert (heat["department"] == "city.housing").all() and (heat["state"] == "dispatched").all()
     assert df.loc[df["category"] == "hotline.other", "needs_decision"].all()
@@ -343,8 +365,13 @@ def test_every_hotline_event_becomes_a_case(runtime) -> None:
 
 def test_case_from_warning_adapter_is_idempotent(runtime, svc) -> None:
     area = runtime.db.query_one("SELECT key FROM areas WHERE level = 'community' LIMIT 1")[0]
-    row = {"id": 5, "rule_id": "multi_domain_cell", "kind": "cross_domain", "area_key": area,
-           "level_rank": 2}  # fmt: skip
+    row = {
+        "id": 5,
+        "rule_id": "multi_domain_cell",
+        "kind": "cross_domain",
+        "area_key": area,
+        "level_rank": 2,
+    }
     cid = case_from_warning(runtime.db, row, now=MON_10)
     assert case_from_warning(runtime.db, row, now=MON_10) == cid
     c = svc.get(cid)
@@ -361,17 +388,29 @@ def _simulate(svc, seed: int = 7, n: int = 240):
     cells = [r[0] for r in svc.db.query("SELECT key FROM areas WHERE level = 'grid' ORDER BY key")]
     county_of = dict(svc.db.query("SELECT key, county_key FROM areas WHERE level = 'grid'"))
     start = pd.Timestamp("2026-10-01", tz="UTC")
-    limits = {("hotline.heating", "heat"): 24, ("hotline.heating", "heat2"): 24,
-              ("traffic.accident", "roads"): 2}  # fmt: skip
+    limits = {
+        ("hotline.heating", "heat"): 24,
+        ("hotline.heating", "heat2"): 24,
+        ("traffic.accident", "roads"): 2,
+    }
     log = []
     for _ in range(n):
         cat = rng.choice(["hotline.heating", "traffic.accident", "market.food_safety"])
         area = rng.choice(cells)
         created = start + pd.Timedelta(minutes=rng.randrange(0, 30 * 24 * 60))
         cid = svc.create(cat, area_key=area, dispatch=False, now=created)
-        rec = {"id": cid, "created": created, "county": county_of[area], "returns": {},
-               "reassigned_from": {}, "reworked": False, "extended": False, "closed": None,
-               "accepted": None, "handled": False}  # fmt: skip
+        rec = {
+            "id": cid,
+            "created": created,
+            "county": county_of[area],
+            "returns": {},
+            "reassigned_from": {},
+            "reworked": False,
+            "extended": False,
+            "closed": None,
+            "accepted": None,
+            "handled": False,
+        }
         t = created + pd.Timedelta(minutes=rng.randrange(1, 120))
         dept = svc.rules.route(cat, {"county": county_of[area]}).department
         svc.dispatch(cid, dept, actor="op", now=t)
@@ -506,8 +545,9 @@ def test_effect_counts_events_around_closing(svc, runtime) -> None:
     svc.verify(cid, True, actor="i", now=closed_at)
     times = [closed_at - pd.Timedelta(days=d) for d in (1, 2, 3, 5, 6)]
     times += [closed_at + pd.Timedelta(days=2), closed_at + pd.Timedelta(days=8)]
-    frame = _hotline(len(times), closed_at, id=[f"e{i}" for i in range(len(times))], time=times,
-                     lon=lon, lat=lat)  # fmt: skip
+    frame = _hotline(
+        len(times), closed_at, id=[f"e{i}" for i in range(len(times))], time=times, lon=lon, lat=lat
+    )
     runtime.pipeline.ingest_frame("hotline", frame, now=closed_at + pd.Timedelta(days=9))
     eff = metrics.effect(runtime.db, runtime.scope, now=closed_at + pd.Timedelta(days=9))
     row = eff["per_case"].set_index("id").loc[cid]

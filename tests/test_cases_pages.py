@@ -13,8 +13,14 @@ from layouts.i18n import TRANSLATIONS
 from tests.support.region import tiny_cell_center
 
 ROOT = Path(__file__).resolve().parents[1]
-FILES = ["layouts/cases_page.py", "layouts/report_page.py", "layouts/metrics_page.py",
-         "layouts/response_panel.py", "callbacks/cases_page.py", "callbacks/report_page.py"]  # fmt: skip
+FILES = [
+    "layouts/cases_page.py",
+    "layouts/report_page.py",
+    "layouts/metrics_page.py",
+    "layouts/response_panel.py",
+    "callbacks/cases_page.py",
+    "callbacks/report_page.py",
+]
 
 
 def test_grid_report_enters_through_the_pipeline(runtime) -> None:
@@ -25,8 +31,10 @@ def test_grid_report_enters_through_the_pipeline(runtime) -> None:
     assert reason is None
     c = runtime.cases.get(case_id)
     assert (c["origin"], c["category"], c["department"]) == (
-        "grid_report", "hotline.city_appearance", "city.urban_mgmt",
-    )  # fmt: skip
+        "grid_report",
+        "hotline.city_appearance",
+        "city.urban_mgmt",
+    )
     ev = runtime.db.query_one("SELECT feed, case_id FROM events WHERE source = 'hotline'")
     assert ev == ("grid_worker", case_id)
     case_id, reason = submit_report(runtime, "city_appearance", "x", 10.0, 10.0, "gw7")

@@ -84,8 +84,14 @@ def good_records(draw, source: str) -> dict:
     tz = draw(OFFSETS)
     when = (pd.Timestamp.now(tz="UTC") - pd.Timedelta(minutes=ago + 1)).tz_convert(tz)
     rec = {
-        "id": draw(st.one_of(GOOD_IDS, st.text(st.characters(codec="utf-8"), min_size=1, max_size=8)
-                             .filter(lambda s: s.strip() == s and s))),
+        "id": draw(
+            st.one_of(
+                GOOD_IDS,
+                st.text(st.characters(codec="utf-8"), min_size=1, max_size=8).filter(
+                    lambda s: s.strip() == s and s
+                ),
+            )
+        ),
         "time": when.isoformat(),
         # strictly inside the tiny region (8 x 4 cells from TINY_X0, TINY_Y0)
         "lon": draw(st.floats(TINY_X0 + 1e-4, TINY_X0 + 8 * TINY_STEP - 1e-4)),
@@ -94,10 +100,14 @@ def good_records(draw, source: str) -> dict:
         "severity": draw(st.one_of(st.none(), st.integers(1, 5))),
         "value": draw(st.floats(-1e6, 1e6)),
         "text": draw(st.one_of(st.none(), st.text(st.characters(codec="utf-8"), max_size=20))),
-        "attributes": draw(st.dictionaries(st.text(st.characters(codec="utf-8"), max_size=5),
-                                           st.integers() | st.text(st.characters(codec="utf-8"), max_size=5),
-                                           max_size=3)),
-    }  # fmt: skip
+        "attributes": draw(
+            st.dictionaries(
+                st.text(st.characters(codec="utf-8"), max_size=5),
+                st.integers() | st.text(st.characters(codec="utf-8"), max_size=5),
+                max_size=3,
+            )
+        ),
+    }
     return rec
 
 
@@ -277,8 +287,11 @@ def write_drop(folder, fmt: str, source: str, records: list) -> int:
             {k: v for k, v in (r.items() if isinstance(r, dict) else []) if isinstance(k, str)}
             for r in records
         ]
-        frame = pd.DataFrame(rows, columns=["id", "time", "lon", "lat", "category", "severity",
-                                            "value", "text"], dtype=object)  # fmt: skip
+        frame = pd.DataFrame(
+            rows,
+            columns=["id", "time", "lon", "lat", "category", "severity", "value", "text"],
+            dtype=object,
+        )
         tmp.write_text(frame.to_csv(index=False), encoding="utf-8", errors="backslashreplace")
     tmp.rename(path)
     return len(records)

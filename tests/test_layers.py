@@ -25,8 +25,3 @@ def test_no_sql_and_no_store_calls(path: Path) -> None:
     assert not SQL.findall(text), f"SQL in {path.name}: it belongs in a data/ function"
     calls = STORE_CALL.findall(text)
     assert not calls, f"store calls in {path.name}: {calls}"
-
-
-def test_no_fmt_skip_markers() -> None:
-    marked = [p.name for p in FILES if "fmt: skip" in p.read_text(encoding="utf-8")]
-    assert not marked

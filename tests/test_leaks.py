@@ -73,9 +73,17 @@ def _simulate(rt: Runtime, now: pd.Timestamp) -> None:
     for c in counties.itertuples():
         cell = cells[cells.county_key == c.key].iloc[0]
         for i in range(14):  # a cluster of accidents: a warning in the cell
-            rows.append({"id": f"LEAKEV-{c.code}-{i}", "time": now - pd.Timedelta(minutes=3 + i),
-                         "lon": cell.lon, "lat": cell.lat, "category": "accident",
-                         "severity": 5, "text": f"LEAKTX-{c.code}"})  # fmt: skip
+            rows.append(
+                {
+                    "id": f"LEAKEV-{c.code}-{i}",
+                    "time": now - pd.Timedelta(minutes=3 + i),
+                    "lon": cell.lon,
+                    "lat": cell.lat,
+                    "category": "accident",
+                    "severity": 5,
+                    "text": f"LEAKTX-{c.code}",
+                }
+            )
     frame = pd.DataFrame(rows)
     frame["time"] = pd.to_datetime(frame["time"], utc=True)
     rt.pipeline.ingest_frame("traffic", frame, feed="test", now=now)
@@ -87,8 +95,14 @@ def _simulate(rt: Runtime, now: pd.Timestamp) -> None:
     for c in counties.itertuples():
         cell = cells[cells.county_key == c.key].iloc[5]
         for cat in ("hotline.heating", "hotline.city_appearance", "market.food_safety"):
-            svc.create(cat, lon=float(cell.lon), lat=float(cell.lat), title=f"LEAKCASE-{c.code}-{cat}",
-                       actor="test", now=now - pd.Timedelta(hours=2))  # fmt: skip
+            svc.create(
+                cat,
+                lon=float(cell.lon),
+                lat=float(cell.lat),
+                title=f"LEAKCASE-{c.code}-{cat}",
+                actor="test",
+                now=now - pd.Timedelta(hours=2),
+            )
     svc.deliver_due(now + pd.Timedelta(days=3))
     # some warnings become cases
     for w in rt.db.query_df("SELECT id, rule_id, kind, area_key, level_rank FROM warnings").to_dict(
@@ -191,8 +205,9 @@ def _foreign(w: World, user) -> Foreign:
         allowed = areas
     elif s.area:
         me = areas[areas.code == s.area].iloc[0]
-        col = {"county": "county_key", "township": "township_key",
-               "community": "community_key"}[me.level]  # fmt: skip
+        col = {"county": "county_key", "township": "township_key", "community": "community_key"}[
+            me.level
+        ]
         inside = areas[(areas[col] == me.key) | (areas.key == me.key)]
         ancestors = areas[areas.key.isin([me.city_key, me.county_key, me.township_key])]
         allowed = pd.concat([inside, ancestors])
@@ -223,8 +238,11 @@ def _foreign(w: World, user) -> Foreign:
         markers.discard(f"LEAKEV-{HOME}-")  # outside it or not; ask the policy per event below
         markers.discard(f"LEAKTX-{HOME}")
     # objects to ask about: another county's, another department's
-    far = cases[(cases.county_key != areas[areas.code == HOME].key.iloc[0])
-                & ~cases.id.isin(visible) & cases.title.str.startswith("LEAKCASE-", na=False)]  # fmt: skip
+    far = cases[
+        (cases.county_key != areas[areas.code == HOME].key.iloc[0])
+        & ~cases.id.isin(visible)
+        & cases.title.str.startswith("LEAKCASE-", na=False)
+    ]
     if not len(far):  # a city role: every case is its own; ask about another county's anyway
         far = cases[cases.title.str.startswith(f"LEAKCASE-{far_county_code(areas)}", na=False)]
     far_case = far.iloc[0]
@@ -267,7 +285,8 @@ def _case_targets(w: World) -> dict[int, policy.Target]:
         out = {}
         for c in w.cases.itertuples():
             depts = ({c.department} if isinstance(c.department, str) else set()) | {
-                d for d in subs.get(c.id, set()) if isinstance(d, str)}  # fmt: skip
+                d for d in subs.get(c.id, set()) if isinstance(d, str)
+            }
             areas_ = lineage.get(int(c.area_key), ()) if pd.notna(c.area_key) else ()
             out[int(c.id)] = policy.Target("case", "view", areas_, frozenset(depts))
         w._targets = out
@@ -311,8 +330,16 @@ def _value(cid, prop: str, ask: dict, variant: str):
     if prop == "selectedRows":
         return [{"id": ask["warning_id"] if "warn" in name else ask["case_id"]}]
     if prop == "clickData":
-        return {"points": [{"location": ask["cell_key"], "curveNumber": 0, "lon": ask["lon"],
-                            "lat": ask["lat"]}]}  # fmt: skip
+        return {
+            "points": [
+                {
+                    "location": ask["cell_key"],
+                    "curveNumber": 0,
+                    "lon": ask["lon"],
+                    "lat": ask["lat"],
+                }
+            ]
+        }
     if prop == "id":
         return cid
     if prop in ("pathname",):
@@ -321,8 +348,14 @@ def _value(cid, prop: str, ask: dict, variant: str):
         return f"?county={ask['county']}&township={ask['township']}&cell={ask['cell']}"
     if prop == "data":
         if name == ids.VIEW:
-            return {"county": ask["county"], "township": ask["township"], "cell": ask["cell"],
-                    "level": "grid", "metric": "all", "window": "24h"}  # fmt: skip
+            return {
+                "county": ask["county"],
+                "township": ask["township"],
+                "cell": ask["cell"],
+                "level": "grid",
+                "metric": "all",
+                "window": "24h",
+            }
         if "selected" in name:
             return ask["warning_id"]
         if name in (ids.LANG, ids.URL_LANG):
@@ -332,9 +365,15 @@ def _value(cid, prop: str, ask: dict, variant: str):
         return None
     if prop == "value":
         up = name.upper()
-        for key, val in (("DEPT", ask["department"]), ("TARGET", [ask["department"]]),
-                         ("AREA", ask["county"]), ("CELL", ask["cell"]), ("LON", ask["lon"]),
-                         ("LAT", ask["lat"]), ("CATEGORY", "hotline.heating")):  # fmt: skip
+        for key, val in (
+            ("DEPT", ask["department"]),
+            ("TARGET", [ask["department"]]),
+            ("AREA", ask["county"]),
+            ("CELL", ask["cell"]),
+            ("LON", ask["lon"]),
+            ("LAT", ask["lat"]),
+            ("CATEGORY", "hotline.heating"),
+        ):
             if key in up.replace("-", "_"):
                 return val
         return "leak test text"
@@ -363,8 +402,9 @@ def _entries(specs: list[dict], layout_ids, ask, variant):
         cid, is_pattern = _concrete(spec["id"], layout_ids)
         prop = spec["property"]
         if is_pattern:
-            out.append([{"id": c, "property": prop, "value": _value(c, prop, ask, variant)}
-                        for c in cid])  # fmt: skip
+            out.append(
+                [{"id": c, "property": prop, "value": _value(c, prop, ask, variant)} for c in cid]
+            )
         else:
             out.append({"id": cid, "property": prop, "value": _value(cid, prop, ask, variant)})
     return out
@@ -447,14 +487,24 @@ def _routes(app, ask) -> list[str]:
         for arg in rule.arguments:
             url = re.sub(rf"<(?:[a-z]+:)?{arg}>", str(fill.get(arg, ask["township"])), url)
         out.append(url)
-        out.append(f"{url}?area={ask['county']}&county={ask['county']}&case={ask['case_id']}"
-                   f"&warning={ask['warning_id']}&department={ask['department']}")  # fmt: skip
+        out.append(
+            f"{url}?area={ask['county']}&county={ask['county']}&case={ask['case_id']}"
+            f"&warning={ask['warning_id']}&department={ask['department']}"
+        )
         out.append(f"{url}?area=abc&since=9999-99&limit=x")
     return out
 
 
-ROLES = ("admin", "operator", "analyst", "wall", "leader", "town_leader", "department",
-         "grid_worker")  # fmt: skip
+ROLES = (
+    "admin",
+    "operator",
+    "analyst",
+    "wall",
+    "leader",
+    "town_leader",
+    "department",
+    "grid_worker",
+)
 
 
 @pytest.mark.parametrize("name", ROLES)
@@ -509,9 +559,25 @@ def test_the_walk_covers_a_callback_added_later(world):
         calls.append(view)
         return json.dumps(view)
 
-    requests = [b for k, _, b in _requests(world.app, world.layout_ids, {"county": "X",
-                "township": "Y", "cell": "Z", "cell_key": 1, "lon": 0, "lat": 0, "case_id": 1,
-                "warning_id": 1, "department": "d"}) if k == "leak-probe.children"]  # fmt: skip
+    requests = [
+        b
+        for k, _, b in _requests(
+            world.app,
+            world.layout_ids,
+            {
+                "county": "X",
+                "township": "Y",
+                "cell": "Z",
+                "cell_key": 1,
+                "lon": 0,
+                "lat": 0,
+                "case_id": 1,
+                "warning_id": 1,
+                "department": "d",
+            },
+        )
+        if k == "leak-probe.children"
+    ]
     assert requests, "the new callback was not discovered"
     world.app.callback_map.pop("leak-probe.children")
 

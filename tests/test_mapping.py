@@ -583,12 +583,26 @@ def test_melt_with_lookup_dataframe_and_missing_values():
     )
     raw = _frame(
         [
-            {"year": "2014", "month": "1", "day": "2", "hour": "3", "PM2.5": "80",
-             "NO2": "NA", "station": "A"},
-            {"year": "2014", "month": "1", "day": "2", "hour": "4", "PM2.5": "x",
-             "NO2": "", "station": "B"},
+            {
+                "year": "2014",
+                "month": "1",
+                "day": "2",
+                "hour": "3",
+                "PM2.5": "80",
+                "NO2": "NA",
+                "station": "A",
+            },
+            {
+                "year": "2014",
+                "month": "1",
+                "day": "2",
+                "hour": "4",
+                "PM2.5": "x",
+                "NO2": "",
+                "station": "B",
+            },
         ]
-    )  # fmt: skip
+    )
     table = pd.DataFrame({"station": ["A", "B"], "lon": ["116.4", "116.2"], "lat": ["39.9", "40"]})
     out = apply_mapping(m, raw, lookups={"st": table})
     assert out["id"].tolist() == ["A-3-pm25", "A-3-no2", "B-4-pm25", "B-4-no2"]

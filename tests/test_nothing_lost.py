@@ -135,11 +135,23 @@ def test_lone_surrogate_in_attributes_is_quarantined(runtime):
 
     lon, lat = tiny_cell_center(1, 0, 0)
     rows = [
-        {"id": "s", "time": "2026-11-26T05:00:00Z", "lon": lon, "lat": lat,
-         "category": "accident", "attributes": {"k": "a\ud800b"}},
-        {"id": "t", "time": "2026-11-26T05:00:00Z", "lon": lon, "lat": lat,
-         "category": "accident", "attributes": {"k": "fine"}},
-    ]  # fmt: skip
+        {
+            "id": "s",
+            "time": "2026-11-26T05:00:00Z",
+            "lon": lon,
+            "lat": lat,
+            "category": "accident",
+            "attributes": {"k": "a\ud800b"},
+        },
+        {
+            "id": "t",
+            "time": "2026-11-26T05:00:00Z",
+            "lon": lon,
+            "lat": lat,
+            "category": "accident",
+            "attributes": {"k": "fine"},
+        },
+    ]
     res = runtime.pipeline.ingest_frame(
         "traffic", pd.DataFrame(rows), now=pd.Timestamp("2026-11-26T06:00Z")
     )

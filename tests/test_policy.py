@@ -55,24 +55,48 @@ def two_county_cases(runtime) -> tuple[int, int]:
     made = []
     for county in (1, 2):
         lon, lat = tiny_cell_center(county, 1, 1)
-        made.append(svc.create("hotline.heating", lon=lon, lat=lat, title=f"heat-{county}",
-                               now=NOW - pd.Timedelta(hours=1)))  # fmt: skip
+        made.append(
+            svc.create(
+                "hotline.heating",
+                lon=lon,
+                lat=lat,
+                title=f"heat-{county}",
+                now=NOW - pd.Timedelta(hours=1),
+            )
+        )
     svc.deliver_due(NOW + pd.Timedelta(days=3))
     assert {svc.get(c)["department"] for c in made} == {HEATING}
     return made[0], made[1]
 
 
 def board(app, client, dept):
-    resp = call(app, client, ids.CASES_INBOX, [(ids.CASES_DEPT, "value", dept),
-                (ids.CASES_VERSION, "data", 1), (ids.REFRESH, "n_intervals", 1),
-                (ids.LANG, "data", "en")], [(ids.CASES_GRID, "selectedRows", None)])  # fmt: skip
+    resp = call(
+        app,
+        client,
+        ids.CASES_INBOX,
+        [
+            (ids.CASES_DEPT, "value", dept),
+            (ids.CASES_VERSION, "data", 1),
+            (ids.REFRESH, "n_intervals", 1),
+            (ids.LANG, "data", "en"),
+        ],
+        [(ids.CASES_GRID, "selectedRows", None)],
+    )
     assert resp.status_code == 200
     return resp.get_data(as_text=True)
 
 
 def history(app, client, case_id):
-    resp = call(app, client, ids.CASES_HISTORY, [(ids.CASES_GRID, "selectedRows", [{"id": case_id}]),
-                (ids.CASES_VERSION, "data", 1), (ids.LANG, "data", "en")])  # fmt: skip
+    resp = call(
+        app,
+        client,
+        ids.CASES_HISTORY,
+        [
+            (ids.CASES_GRID, "selectedRows", [{"id": case_id}]),
+            (ids.CASES_VERSION, "data", 1),
+            (ids.LANG, "data", "en"),
+        ],
+    )
     assert resp.status_code == 200
     return resp.get_data(as_text=True)
 
@@ -105,26 +129,45 @@ def test_department_sees_its_own_cases_history_events_only(app, runtime):
     events = []
     for i, (county, cat) in enumerate(((1, "heating"), (2, "city_appearance"), (2, "heating"))):
         lon, lat = tiny_cell_center(county, 2, 2)
-        events.append({"id": f"h{i}", "time": (NOW - pd.Timedelta(minutes=5)).isoformat(),
-                       "lon": lon, "lat": lat, "category": cat})  # fmt: skip
-    got = client.post("/api/ingest/hotline", json={"events": events},
-                      headers={"Authorization": "Bearer test-token"}).get_json()  # fmt: skip
+        events.append(
+            {
+                "id": f"h{i}",
+                "time": (NOW - pd.Timedelta(minutes=5)).isoformat(),
+                "lon": lon,
+                "lat": lat,
+                "category": cat,
+            }
+        )
+    got = client.post(
+        "/api/ingest/hotline",
+        json={"events": events},
+        headers={"Authorization": "Bearer test-token"},
+    ).get_json()
     assert got["accepted"] == 3
     police = [{"id": "p1", "time": NOW.isoformat(), "lon": lon, "lat": lat, "category": "dispute"}]
-    client.post("/api/ingest/police", json={"events": police},
-                headers={"Authorization": "Bearer test-token"})  # fmt: skip
+    client.post(
+        "/api/ingest/police",
+        json={"events": police},
+        headers={"Authorization": "Bearer test-token"},
+    )
     dept = login(app, "heat", "department", department=HEATING)
     seen = dept.get("/api/events?limit=100").get_json()["events"]
     assert sorted(e["id"] for e in seen) == ["h0", "h2"]
     assert history(app, dept, own) and "dispatch" in history(app, dept, own).lower()
     assert "dispatch" not in history(app, dept, other).lower()
     # no area aggregates: the metrics page and its callbacks are refused
-    resp = call(app, dept, ids.METRICS_HEAD, [(ids.REFRESH, "n_intervals", 1),
-                (ids.LANG, "data", "en")])  # fmt: skip
+    resp = call(
+        app, dept, ids.METRICS_HEAD, [(ids.REFRESH, "n_intervals", 1), (ids.LANG, "data", "en")]
+    )
     assert resp.status_code == 403
     assert dept.get("/api/areas/T01/summary").status_code == 403
-    wall = call(app, dept, ids.TICKER, [(ids.REFRESH, "n_intervals", 1), (ids.VIEW, "data", {}),
-                (ids.LANG, "data", "en")], [(ids.TICKER_SIG, "data", None)])  # fmt: skip
+    wall = call(
+        app,
+        dept,
+        ids.TICKER,
+        [(ids.REFRESH, "n_intervals", 1), (ids.VIEW, "data", {}), (ids.LANG, "data", "en")],
+        [(ids.TICKER_SIG, "data", None)],
+    )
     assert wall.status_code == 403
 
 
@@ -134,13 +177,26 @@ def test_feed_health_by_role(app, runtime):
     for county, n in ((1, 2), (2, 3)):
         for i in range(n):
             lon, lat = tiny_cell_center(county, 0, i)
-            events.append({"id": f"e{county}{i}", "time": NOW.isoformat(), "lon": lon,
-                           "lat": lat, "category": "dispute"})  # fmt: skip
+            events.append(
+                {
+                    "id": f"e{county}{i}",
+                    "time": NOW.isoformat(),
+                    "lon": lon,
+                    "lat": lat,
+                    "category": "dispute",
+                }
+            )
     events.append({"id": "bad", "time": "yesterday", "lon": 0, "lat": 0, "category": "dispute"})
-    client.post("/api/ingest/police", json={"events": events},
-                headers={"Authorization": "Bearer test-token"})  # fmt: skip
-    runtime.db.write(lambda con: con.execute(
-        "UPDATE feed_status SET last_error = 'drop file: secret text' WHERE source = 'police'"))  # fmt: skip
+    client.post(
+        "/api/ingest/police",
+        json={"events": events},
+        headers={"Authorization": "Bearer test-token"},
+    )
+    runtime.db.write(
+        lambda con: con.execute(
+            "UPDATE feed_status SET last_error = 'drop file: secret text' WHERE source = 'police'"
+        )
+    )
 
     def police(c):
         return next(f for f in c.get("/api/feeds").get_json()["feeds"] if f["source"] == "police")
@@ -157,10 +213,19 @@ def test_feed_health_by_role(app, runtime):
 
 
 def report(app, client, lon, lat):
-    resp = call(app, client, ids.REPORT_MSG, [(ids.REPORT_SUBMIT, "n_clicks", 1)], [
-        (ids.REPORT_CATEGORY, "value", "city_appearance"), (ids.REPORT_TEXT, "value", "litter"),
-        (ids.REPORT_LON, "value", lon), (ids.REPORT_LAT, "value", lat),
-        (ids.LANG, "data", "en")])  # fmt: skip
+    resp = call(
+        app,
+        client,
+        ids.REPORT_MSG,
+        [(ids.REPORT_SUBMIT, "n_clicks", 1)],
+        [
+            (ids.REPORT_CATEGORY, "value", "city_appearance"),
+            (ids.REPORT_TEXT, "value", "litter"),
+            (ids.REPORT_LON, "value", lon),
+            (ids.REPORT_LAT, "value", lat),
+            (ids.LANG, "data", "en"),
+        ],
+    )
     return resp
 
 
@@ -171,7 +236,7 @@ def report(app, client, lon, lat):
         ("analyst", {}),
         ("county_leader", {"area": "T01"}),
         ("department", {"department": HEATING}),
-    ],  # fmt: skip
+    ],
 )
 def test_read_only_roles_file_no_report(app, runtime, role, kw):
     client = login(app, "someone", role, **kw)
@@ -194,8 +259,16 @@ def test_grid_worker_reports_only_inside_own_area(app, runtime):
     )
     assert runtime.db.query_one("SELECT count(*) FROM cases")[0] == 1
     # and opens the report page only
-    assert call(app, worker, ids.TICKER, [(ids.REFRESH, "n_intervals", 1), (ids.VIEW, "data", {}),
-                (ids.LANG, "data", "en")], [(ids.TICKER_SIG, "data", None)]).status_code == 403  # fmt: skip
+    assert (
+        call(
+            app,
+            worker,
+            ids.TICKER,
+            [(ids.REFRESH, "n_intervals", 1), (ids.VIEW, "data", {}), (ids.LANG, "data", "en")],
+            [(ids.TICKER_SIG, "data", None)],
+        ).status_code
+        == 403
+    )
 
 
 def test_grid_worker_needs_an_area(runtime):
@@ -205,18 +278,40 @@ def test_grid_worker_needs_an_area(runtime):
 
 def test_malformed_callback_inputs_answer_400(app):
     hall = login(app, "hall", "operator")
-    resp = call(app, hall, ids.WARN_TITLE, [(ids.WARN_SELECTED, "data", "abc"),
-                (ids.WARN_VERSION, "data", 1), (ids.LANG, "data", "en")])  # fmt: skip
+    resp = call(
+        app,
+        hall,
+        ids.WARN_TITLE,
+        [
+            (ids.WARN_SELECTED, "data", "abc"),
+            (ids.WARN_VERSION, "data", 1),
+            (ids.LANG, "data", "en"),
+        ],
+    )
     assert resp.status_code == 400 and "abc" in resp.get_json()["error"]
-    resp = call(app, hall, ids.TICKER, [(ids.REFRESH, "n_intervals", 1),
-                (ids.VIEW, "data", "abc"), (ids.LANG, "data", "en")],
-                [(ids.TICKER_SIG, "data", None)], trigger=1)  # fmt: skip
+    resp = call(
+        app,
+        hall,
+        ids.TICKER,
+        [(ids.REFRESH, "n_intervals", 1), (ids.VIEW, "data", "abc"), (ids.LANG, "data", "en")],
+        [(ids.TICKER_SIG, "data", None)],
+        trigger=1,
+    )
     assert resp.status_code == 400
-    resp = call(app, hall, ids.CASES_HISTORY, [(ids.CASES_GRID, "selectedRows", [{"id": "x"}]),
-                (ids.CASES_VERSION, "data", 1), (ids.LANG, "data", "en")])  # fmt: skip
+    resp = call(
+        app,
+        hall,
+        ids.CASES_HISTORY,
+        [
+            (ids.CASES_GRID, "selectedRows", [{"id": "x"}]),
+            (ids.CASES_VERSION, "data", 1),
+            (ids.LANG, "data", "en"),
+        ],
+    )
     assert resp.status_code == 400
-    bad = hall.post("/_dash-update-component", data=json.dumps([1, 2]),
-                    content_type="application/json")  # fmt: skip
+    bad = hall.post(
+        "/_dash-update-component", data=json.dumps([1, 2]), content_type="application/json"
+    )
     assert bad.status_code == 400
     unknown = hall.post("/_dash-update-component", json={"output": "nope.children", "inputs": []})
     assert unknown.status_code == 400
@@ -225,8 +320,11 @@ def test_malformed_callback_inputs_answer_400(app):
 def open_page(app, client, path: str) -> str:
     """The page content Dash's router answers for ``path`` (as the browser asks for it)."""
     client.get(path)  # the router's callback is registered at the first request
-    key = next(k for k, v in app.callback_map.items()
-               if any(i["property"] == "pathname" for i in v["inputs"]))  # fmt: skip
+    key = next(
+        k
+        for k, v in app.callback_map.items()
+        if any(i["property"] == "pathname" for i in v["inputs"])
+    )
     cb = app.callback_map[key]
     values = {"pathname": path, "search": "", "hash": "", "href": f"http://x{path}"}
     body = {
@@ -234,7 +332,7 @@ def open_page(app, client, path: str) -> str:
         "outputs": [
             dict(zip(("id", "property"), p.rsplit(".", 1), strict=True))
             for p in key[2:-2].split("...")
-        ],  # fmt: skip
+        ],
         "inputs": [dict(i, value=values.get(i["property"])) for i in cb["inputs"]],
         "state": [dict(s, value=values.get(s["property"])) for s in cb.get("state", [])],
         "changedPropIds": [f"{cb['inputs'][0]['id']}.{cb['inputs'][0]['property']}"],

@@ -150,19 +150,46 @@ def test_cli(squares_3857, tmp_path, capsys) -> None:
     parser = _parser()
     out = tmp_path / "cli"
     args = parser.parse_args(
-        ["import-region", "--input", str(squares_3857), "--name", "sq", "--out", str(out),
-         "--county-id", "cty", "--county-name", "cty_name", "--township-id", "twp",
-         "--cell-size", "2500", "--cell-shape", "square", "--timezone", "Europe/Berlin"]
-    )  # fmt: skip
+        [
+            "import-region",
+            "--input",
+            str(squares_3857),
+            "--name",
+            "sq",
+            "--out",
+            str(out),
+            "--county-id",
+            "cty",
+            "--county-name",
+            "cty_name",
+            "--township-id",
+            "twp",
+            "--cell-size",
+            "2500",
+            "--cell-shape",
+            "square",
+            "--timezone",
+            "Europe/Berlin",
+        ]
+    )
     assert args.handler is run
     assert run(args) == 0
     text = capsys.readouterr().out
     assert "cut 4/4 polygons" in text and "Region('sq'" in text
     assert "Europe/Berlin" in (out / "region.toml").read_text()
     bad = parser.parse_args(
-        ["import-region", "--input", str(squares_3857), "--name", "sq", "--out", str(out),
-         "--county-id", "missing"]
-    )  # fmt: skip
+        [
+            "import-region",
+            "--input",
+            str(squares_3857),
+            "--name",
+            "sq",
+            "--out",
+            str(out),
+            "--county-id",
+            "missing",
+        ]
+    )
     assert run(bad) == 2
     assert "available fields" in capsys.readouterr().out
     with pytest.raises(SystemExit):

@@ -209,9 +209,16 @@ def test_cli_replay_and_ingest_folder(settings, mapping, tmp_path, capsys):
     drop.mkdir()
     write_events(drop / "more.csv", [("c", iso(5), (2, 1, 1))])
     args = parser.parse_args(
-        ["ingest-folder", "--path", str(drop), "--mapping", str(mapping.path),
-         "--config", str(config)]
-    )  # fmt: skip
+        [
+            "ingest-folder",
+            "--path",
+            str(drop),
+            "--mapping",
+            str(mapping.path),
+            "--config",
+            str(config),
+        ]
+    )
     assert run(args, Runtime) == 0
     assert "more.csv: done, accepted 1" in capsys.readouterr().out
 

@@ -392,9 +392,17 @@ def test_area_cannot_inject_a_user_into_the_users_file(runtime):
     """Defect: `user add --area` wrote unescaped text; a crafted value added an admin."""
     crafted = 'T01"\n\n[users.mallory]\nrole = "admin"\npassword_hash = "x'
     done = cli(
-        runtime, "user", "add", "lead", "--role", "county_leader", "--area", crafted,
-        "--password", TEST_PASSWORD,
-    )  # fmt: skip
+        runtime,
+        "user",
+        "add",
+        "lead",
+        "--role",
+        "county_leader",
+        "--area",
+        crafted,
+        "--password",
+        TEST_PASSWORD,
+    )
     assert done.returncode == 2 and "area" in done.stderr
     assert "mallory" not in UserStore(runtime.settings.users_file).users()
     # and the writer itself escapes whatever a record holds
@@ -517,8 +525,11 @@ def test_first_admin_password_never_reaches_the_log(tmp_path, tiny_region_dir):
         assert browser.get(f"{base}/api/events", timeout=10).status_code == 200
         done = subprocess.run(
             [sys.executable, "app.py", "user", "passwd", "admin", "--password", "new-pass-123"],
-            cwd=ROOT, env=env, capture_output=True, text=True,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 0, done.stderr
         assert browser.get(f"{base}/api/events", timeout=10).status_code == 401
         assert password not in (tmp_path / "server.log").read_text()

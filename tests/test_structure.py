@@ -220,3 +220,30 @@ def test_tests_stand_alone():
             if mod == "tests" or mod.startswith("tests."):
                 bad.append(f"{path.relative_to(ROOT)} imports {mod}")
     assert not bad, "\n".join(bad)
+
+
+def _python_files(*, tests: bool) -> list[Path]:
+    skip = {".venv", ".git", "node_modules"}
+    files = [p for p in ROOT.rglob("*.py") if not skip & set(p.relative_to(ROOT).parts)]
+    return [p for p in files if tests or p.relative_to(ROOT).parts[0] != "tests"]
+
+
+def test_no_module_outside_tests_is_over_800_lines() -> None:
+    """Big modules are split along their seams (issue 9)."""
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in _python_files(tests=False)
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > 800
+    }
+    assert long == {}
+
+
+def test_no_formatter_skip_markers() -> None:
+    """Code is written so the formatter keeps it readable, not fenced off from it."""
+    marker = "fmt: " + "skip"  # split, so this file does not match itself
+    marked = [
+        str(p.relative_to(ROOT))
+        for p in _python_files(tests=True)
+        if marker in p.read_text(encoding="utf-8")
+    ]
+    assert marked == []

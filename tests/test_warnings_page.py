@@ -17,8 +17,13 @@ S = pd.Timedelta(seconds=30)
 
 
 def _raise_accident_warning(rt, cell=(1, 0, 0), n=5, escalate=None):
-    ingest(rt, "police", [T0 - pd.Timedelta(minutes=k) for k in range(n)], cell=cell,
-           category="traffic")  # fmt: skip
+    ingest(
+        rt,
+        "police",
+        [T0 - pd.Timedelta(minutes=k) for k in range(n)],
+        cell=cell,
+        category="traffic",
+    )
     rt.warnings = WarningEngine(rt.db, load_rules(), escalate_after=escalate)
     rt.warnings.evaluate(T0)
     rt.warnings.evaluate(T0 + S)
@@ -98,10 +103,14 @@ def test_page_and_empty_figure_render():
     assert _text(page("zh"))
     assert len(evidence_figure(None, "en").data) == 0
     fig = evidence_figure(
-        {"times": ["2026-06-01T00:00:00+00:00", "2026-06-01T01:00:00+00:00"], "values": [1, 9],
-         "baseline": [1.0, 1.5], "limits": {}},
+        {
+            "times": ["2026-06-01T00:00:00+00:00", "2026-06-01T01:00:00+00:00"],
+            "values": [1, 9],
+            "baseline": [1.0, 1.5],
+            "limits": {},
+        },
         "en",
-    )  # fmt: skip
+    )
     assert [t.name for t in fig.data] == ["Observed", "Baseline (same hour, past weeks)"]
 
 

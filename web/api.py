@@ -215,8 +215,13 @@ def feeds() -> Response:
     for r in rows:
         if not totals:
             # an area role reads its own area's accepted events; the rest are city-wide
-            r.update(accepted=None if own is None else own[r["source"]], duplicates=None,
-                     quarantined=None, errors=None, events_per_min=None)  # fmt: skip
+            r.update(
+                accepted=None if own is None else own[r["source"]],
+                duplicates=None,
+                quarantined=None,
+                errors=None,
+                events_per_min=None,
+            )
         if not errors:
             r.update(last_error=None, last_error_at=None)
     return jsonify({"feeds": rows})
@@ -287,6 +292,7 @@ def area_summary(code: str) -> Response:
     user = _reader()
     if not policy.may(user, "view", policy.area_target(rt.db, key=area.key)):
         return _error(403, "area outside your scope")
-    summary = queries.area_summary(rt.db, policy.area_scope(rt.db, user), area, since=since,
-                                   until=until)  # fmt: skip
+    summary = queries.area_summary(
+        rt.db, policy.area_scope(rt.db, user), area, since=since, until=until
+    )
     return jsonify(summary)

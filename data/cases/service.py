@@ -1,4 +1,4 @@
-"""Cases: creation, the state machine, department notifications (quiet hours) and board queries.
+"""Cases: creation, the state machine and board queries (notifications: data/cases/notices.py).
 
 States (docs/CASES.md): registered (立案) -> dispatched (派遣) -> handling (处置, on signing) ->
 verification (核查) -> closed (结案); returned (退单) sends a case back to the hall with a reason;
@@ -12,11 +12,8 @@ in ``case_transitions``, and raises :class:`InvalidTransition` (nothing written)
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
-import threading
-import urllib.request
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -27,6 +24,7 @@ import pandas as pd
 from data import audit
 from data.areas import LEVEL_COLUMN, AreaScope
 from data.cases.calendar import WorkCalendar
+from data.cases.notices import BREAK_THROUGH, CaseNotices
 from data.cases.responsibility import Responsibilities
 from data.cases.states import (  # noqa: F401 (the table, re-exported for callers)
     ACTIONS,
@@ -43,7 +41,6 @@ log = logging.getLogger(__name__)
 ORIGINS: tuple[str, ...] = ("warning", "hotline", "grid_report", "operator")
 URGENCIES: tuple[str, ...] = ("urgent", "normal", "complex")
 WARNING_COLOURS = {1: "blue", 2: "yellow", 3: "orange", 4: "red"}
-BREAK_THROUGH = frozenset({"orange", "red"})  # warning levels whose notices ignore quiet hours
 LEVEL_KEYS = ("city_key", "county_key", "township_key", "community_key", "cell_key")
 
 
@@ -58,7 +55,7 @@ class CaseNotFound(KeyError):
 _REGISTRY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-class CaseService:
+class CaseService(CaseNotices):
     """Cases on one store. ``rules``: the responsibility list; ``calendar``: working time;
     ``place(lon, lat) -> cell key or None``: puts a point in its grid cell (the pipeline's placer)."""
 
@@ -182,41 +179,6 @@ class CaseService:
         """
         return self.db.query_df(sql, [to_py(now), *params])
 
-    def inbox(
-        self,
-        department: str,
-        *,
-        now: pd.Timestamp | None = None,
-        limit: int = 100,
-        scope: AreaScope | None = None,
-    ) -> pd.DataFrame:
-        """A department's notifications already due (quiet hours respected), newest first.
-
-        ``scope``: only notes about cases inside this area (a county leader reading a board);
-        a city scope or None reads them all.
-        """
-        cond, params = "true", []
-        if scope is not None and scope.level != "city":
-            cond, params = scope.where("c")
-        return self.db.query_df(
-            f"""
-            SELECT n.id, n.case_id, n.kind, n.urgent, n.created_at, n.deliver_at, n.read_at,
-                   c.title, c.category, c.state
-            FROM notifications n LEFT JOIN cases c ON c.id = n.case_id
-            WHERE n.department = ? AND n.deliver_at <= ? AND {cond}
-            ORDER BY n.deliver_at DESC, n.id DESC LIMIT ?
-            """,
-            [department, to_py(utc_now(now)), *params, int(limit)],
-        )
-
-    def mark_read(self, notification_id: int, *, now: pd.Timestamp | None = None) -> None:
-        self.db.write(
-            lambda con: con.execute(
-                "UPDATE notifications SET read_at = ? WHERE id = ? AND read_at IS NULL",
-                [to_py(utc_now(now)), int(notification_id)],
-            )
-        )
-
     # --------------------------------------------------------------------------- creating
 
     def create(
@@ -275,23 +237,47 @@ class CaseService:
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'registered', ?, ?)
                 """,
                 [
-                    case_id, origin, origin_ref, category, keys.get("area_key"),
-                    keys.get("area_level"), keys.get("cell_key"), keys.get("community_key"),
-                    keys.get("township_key"), keys.get("county_key"), keys.get("city_key"),
-                    lon, lat, title, description, "urgent" if urgent else urgency, urgent,
-                    warning_level, route is None, to_py(now), to_py(now),
+                    case_id,
+                    origin,
+                    origin_ref,
+                    category,
+                    keys.get("area_key"),
+                    keys.get("area_level"),
+                    keys.get("cell_key"),
+                    keys.get("community_key"),
+                    keys.get("township_key"),
+                    keys.get("county_key"),
+                    keys.get("city_key"),
+                    lon,
+                    lat,
+                    title,
+                    description,
+                    "urgent" if urgent else urgency,
+                    urgent,
+                    warning_level,
+                    route is None,
+                    to_py(now),
+                    to_py(now),
                 ],
-            )  # fmt: skip
+            )
             self._log(con, case_id, None, "registered", "register", actor, None, None, now)
-            audit.record_con(con, actor, "case.register", object_type="case", object_id=case_id,
-                             address=address, detail={"origin": origin, "category": category},
-                             at=now)  # fmt: skip
+            audit.record_con(
+                con,
+                actor,
+                "case.register",
+                object_type="case",
+                object_id=case_id,
+                address=address,
+                detail={"origin": origin, "category": category},
+                at=now,
+            )
             case = self._read(con, case_id)
             if route is None:
                 self._notify(con, self.rules.hall.id, case_id, "needs_decision", True, now)
             elif dispatch:
-                self._do(con, case, "dispatch", "system", route.department,
-                         "responsibility list", now)  # fmt: skip
+                self._do(
+                    con, case, "dispatch", "system", route.department, "responsibility list", now
+                )
             return case_id
 
         return self.db.write(write)
@@ -355,45 +341,73 @@ class CaseService:
             case = self._read(con, case_id)
             self._do(con, case, action, actor, department, reason, now, extension=extension)
             after = self._read(con, case_id)
-            audit.record_con(con, actor, f"case.{action}", object_type="case", object_id=case_id,
-                             address=address, at=now,
-                             detail={"from": case["state"], "to": after["state"],
-                                     "department": department, "reason": reason})  # fmt: skip
+            audit.record_con(
+                con,
+                actor,
+                f"case.{action}",
+                object_type="case",
+                object_id=case_id,
+                address=address,
+                at=now,
+                detail={
+                    "from": case["state"],
+                    "to": after["state"],
+                    "department": department,
+                    "reason": reason,
+                },
+            )
             return after
 
         return self.db.write(write)
 
     # convenience wrappers with the vocabulary of the domain
     def dispatch(self, case_id, department=None, *, actor, reason=None, now=None) -> dict:
-        return self.act(case_id, "dispatch", actor=actor, department=department, reason=reason,
-                        now=now)  # fmt: skip
+        return self.act(
+            case_id, "dispatch", actor=actor, department=department, reason=reason, now=now
+        )
 
     def accept(self, case_id, department, *, actor, now=None) -> dict:
         return self.act(case_id, "accept", actor=actor, department=department, now=now)
 
     def hand_back(self, case_id, department, reason, *, actor, now=None) -> dict:
-        return self.act(case_id, "return", actor=actor, department=department, reason=reason,
-                        now=now)  # fmt: skip
+        return self.act(
+            case_id, "return", actor=actor, department=department, reason=reason, now=now
+        )
 
     def reassign(self, case_id, department, reason, *, actor, now=None) -> dict:
-        return self.act(case_id, "reassign", actor=actor, department=department, reason=reason,
-                        now=now)  # fmt: skip
+        return self.act(
+            case_id, "reassign", actor=actor, department=department, reason=reason, now=now
+        )
 
     def report_handled(self, case_id, department, *, actor, reason=None, now=None) -> dict:
-        return self.act(case_id, "report_handled", actor=actor, department=department,
-                        reason=reason, now=now)  # fmt: skip
+        return self.act(
+            case_id, "report_handled", actor=actor, department=department, reason=reason, now=now
+        )
 
     def verify(self, case_id, passed: bool, *, actor, reason=None, now=None) -> dict:
-        return self.act(case_id, "verify_pass" if passed else "rework", actor=actor,
-                        reason=reason, now=now)  # fmt: skip
+        return self.act(
+            case_id, "verify_pass" if passed else "rework", actor=actor, reason=reason, now=now
+        )
 
     def request_extension(self, case_id, department, extension, reason, *, actor, now=None):
-        return self.act(case_id, "request_extension", actor=actor, department=department,
-                        reason=reason, extension=extension, now=now)  # fmt: skip
+        return self.act(
+            case_id,
+            "request_extension",
+            actor=actor,
+            department=department,
+            reason=reason,
+            extension=extension,
+            now=now,
+        )
 
     def decide_extension(self, case_id, approve: bool, *, actor, reason=None, now=None):
-        return self.act(case_id, "approve_extension" if approve else "refuse_extension",
-                        actor=actor, reason=reason, now=now)  # fmt: skip
+        return self.act(
+            case_id,
+            "approve_extension" if approve else "refuse_extension",
+            actor=actor,
+            reason=reason,
+            now=now,
+        )
 
     def close(self, case_id, reason, *, actor, now=None) -> dict:
         return self.act(case_id, "close", actor=actor, reason=reason, now=now)
@@ -402,9 +416,14 @@ class CaseService:
         return self.act(case_id, "set_urgent", actor=actor, reason=reason, now=now)
 
     def joint_dispatch(
-        self, case_id: int, departments: Iterable[str], *, actor: str, reason: str | None = None,
+        self,
+        case_id: int,
+        departments: Iterable[str],
+        *,
+        actor: str,
+        reason: str | None = None,
         now: pd.Timestamp | None = None,
-    ) -> list[int]:  # fmt: skip
+    ) -> list[int]:
         """Split a case into one sub-case per department (at least two); returns their ids."""
         depts = list(dict.fromkeys(departments))
         if len(depts) < 2:
@@ -431,8 +450,17 @@ class CaseService:
                     """,
                     [sub, to_py(now), case_id],
                 )
-                self._log(con, sub, None, "registered", "register", actor, None,
-                          f"sub-case of {case_id}", now)  # fmt: skip
+                self._log(
+                    con,
+                    sub,
+                    None,
+                    "registered",
+                    "register",
+                    actor,
+                    None,
+                    f"sub-case of {case_id}",
+                    now,
+                )
                 self._do(con, self._read(con, sub), "dispatch", actor, dept, reason, now)
                 ids.append(sub)
             con.execute(
@@ -440,12 +468,27 @@ class CaseService:
                 "dispatched_at = coalesce(dispatched_at, ?), updated_at = ? WHERE id = ?",
                 [to_py(now), to_py(now), case_id],
             )
-            self._log(con, case_id, case["state"], "dispatched", "joint_dispatch", actor,
-                      ",".join(depts), reason, now)  # fmt: skip
-            audit.record_con(con, actor, "case.joint_dispatch", object_type="case",
-                             object_id=case_id, address=address, at=now,
-                             detail={"departments": depts, "sub_cases": ids,
-                                     "reason": reason})  # fmt: skip
+            self._log(
+                con,
+                case_id,
+                case["state"],
+                "dispatched",
+                "joint_dispatch",
+                actor,
+                ",".join(depts),
+                reason,
+                now,
+            )
+            audit.record_con(
+                con,
+                actor,
+                "case.joint_dispatch",
+                object_type="case",
+                object_id=case_id,
+                address=address,
+                at=now,
+                detail={"departments": depts, "sub_cases": ids, "reason": reason},
+            )
             return ids
 
         return self.db.write(write)
@@ -523,8 +566,9 @@ class CaseService:
         elif action == "accept":
             sets["accepted_at"] = case["accepted_at"] or now
         elif action == "return":
-            sets.update(returns=case["returns"] + 1, department=None, dept_level=None,
-                        extension_until=None)  # fmt: skip
+            sets.update(
+                returns=case["returns"] + 1, department=None, dept_level=None, extension_until=None
+            )
             self._notify(con, hall, cid, "returned", True, now)
         elif action == "request_extension":
             if case["extension_until"] is not None:
@@ -565,8 +609,17 @@ class CaseService:
             f"UPDATE cases SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
             [to_py(v) if isinstance(v, pd.Timestamp) else v for v in sets.values()] + [cid],
         )
-        self._log(con, cid, case["state"], to, action, actor,
-                  department if action in DEPARTMENT_ACTIONS else note_dept, reason, now)  # fmt: skip
+        self._log(
+            con,
+            cid,
+            case["state"],
+            to,
+            action,
+            actor,
+            department if action in DEPARTMENT_ACTIONS else note_dept,
+            reason,
+            now,
+        )
         if to == "closed" and case["parent_id"] is not None:
             self._close_parent(con, case["parent_id"], now)
 
@@ -583,8 +636,17 @@ class CaseService:
             "UPDATE cases SET state = 'closed', closed_at = ?, updated_at = ? WHERE id = ?",
             [to_py(now), to_py(now), parent_id],
         )
-        self._log(con, parent_id, parent["state"], "closed", "close", "system", None,
-                  "all sub-cases closed", now)  # fmt: skip
+        self._log(
+            con,
+            parent_id,
+            parent["state"],
+            "closed",
+            "close",
+            "system",
+            None,
+            "all sub-cases closed",
+            now,
+        )
 
     @staticmethod
     def _known_department(con, dept: str) -> bool:
@@ -601,71 +663,6 @@ class CaseService:
             [case_id, from_state, to_state, action, actor, department, reason, to_py(at)],
         )
 
-    def deliver_at(self, department: str, urgent: bool, now: pd.Timestamp) -> pd.Timestamp:
-        """When a notice to ``department`` is delivered: at once for the hall (24 h) and for
-        urgent / orange / red notices, else at the next working time (quiet hours)."""
-        if urgent or department == self.rules.hall.id:
-            return now
-        return self.calendar.next_working([now])[0]
-
-    def _notify(self, con, department, case_id, kind, urgent, now, case=None) -> None:
-        if not department:
-            return
-        urgent = bool(urgent) or bool(case and case.get("warning_level") in BREAK_THROUGH)
-        at = self.deliver_at(department, urgent, now)
-        delivered = at <= now
-        con.execute(
-            "INSERT INTO notifications (department, case_id, kind, urgent, created_at, "
-            "deliver_at, delivered, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [department, case_id, kind, urgent, to_py(now), to_py(at), delivered,
-             to_py(now) if delivered else None],
-        )  # fmt: skip
-        if delivered:
-            self._mirror([{"department": department, "case_id": case_id, "kind": kind,
-                           "urgent": urgent, "at": now.isoformat()}])  # fmt: skip
-
-    def deliver_due(self, now: pd.Timestamp | None = None) -> int:
-        """Mark held notifications whose time has come as delivered (and mirror them)."""
-        now = utc_now(now)
-
-        def write(con) -> list:
-            return con.execute(
-                "UPDATE notifications SET delivered = true, delivered_at = ? "
-                "WHERE NOT delivered AND deliver_at <= ? "
-                "RETURNING department, case_id, kind, urgent",
-                [to_py(now), to_py(now)],
-            ).fetchall()
-
-        rows = self.db.write(write)
-        self._mirror([{"department": d, "case_id": c, "kind": k, "urgent": u,
-                       "at": now.isoformat()} for d, c, k, u in rows])  # fmt: skip
-        return len(rows)
-
-    # webhook mirror: a daemon thread posts JSON; failures are logged and never block
-    def _mirror(self, items: list[dict]) -> None:
-        if not self.webhook_url or not items:
-            return
-        if self._outbox is None:
-            self._outbox = queue.Queue()
-            threading.Thread(target=self._post_loop, name="case-webhook", daemon=True).start()
-        for item in items:
-            self._outbox.put(item)
-
-    def _post_loop(self) -> None:
-        while True:
-            item = self._outbox.get()
-            try:
-                req = urllib.request.Request(
-                    self.webhook_url,
-                    data=json.dumps(item, default=str).encode(),
-                    headers={"Content-Type": "application/json"},
-                    method="POST",
-                )
-                with urllib.request.urlopen(req, timeout=self.webhook_timeout_s):
-                    pass
-            except Exception as exc:  # noqa: BLE001 - a mirror must never take the app down
-                log.warning("case webhook %s failed: %s", self.webhook_url, exc)
-
     def _area_keys(self, area_key: int | None) -> dict:
         if area_key is None:  # no place given: the whole region (the city)
             row = self.db.query_one("SELECT key FROM areas WHERE level = 'city' LIMIT 1")
@@ -680,8 +677,14 @@ class CaseService:
         if row is None:
             raise ValueError(f"no area with key {area_key}")
         key, level, city, county, township, community = row
-        out = {"area_key": key, "area_level": level, "city_key": city, "county_key": county,
-               "township_key": township, "community_key": community}  # fmt: skip
+        out = {
+            "area_key": key,
+            "area_level": level,
+            "city_key": city,
+            "county_key": county,
+            "township_key": township,
+            "community_key": community,
+        }
         out[LEVEL_COLUMN[level]] = key
         depth = list(LEVEL_COLUMN).index(level)
         for lvl in list(LEVEL_COLUMN)[depth + 1 :]:

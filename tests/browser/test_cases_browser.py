@@ -24,8 +24,9 @@ def test_case_closed_loop_in_browser(site, page) -> None:
     url, rt = site
     metrics_page = page.context.new_page()
     metrics_page.goto(url + "/metrics")
-    metrics_page.wait_for_function("document.querySelector('#metric-closed') !== null",
-                                   timeout=30_000)  # fmt: skip
+    metrics_page.wait_for_function(
+        "document.querySelector('#metric-closed') !== null", timeout=30_000
+    )
     assert metric(metrics_page, "closed") == "0"
 
     page.goto(url + "/cases")
@@ -33,8 +34,9 @@ def test_case_closed_loop_in_browser(site, page) -> None:
     page.fill("#cases-new-cell", tiny_cell_code(1, 0, 0))
     page.fill("#cases-new-title", "burst pipe (browser)")
     page.click("#cases-new-btn")
-    page.wait_for_function("document.querySelector('#cases-msg').innerText.match(/\\d/)",
-                           timeout=15_000)  # fmt: skip
+    page.wait_for_function(
+        "document.querySelector('#cases-msg').innerText.match(/\\d/)", timeout=15_000
+    )
     case_id = int(rt.db.query_one("SELECT max(id) FROM cases")[0])
     assert rt.cases.get(case_id)["state"] == "registered"
 
@@ -72,8 +74,13 @@ def test_case_closed_loop_in_browser(site, page) -> None:
     run(page, action("verify_pass"))
     wait_state(rt, case_id, "closed")
     hist = rt.cases.transitions(case_id)
-    assert hist["action"].tolist() == ["register", "dispatch", "accept", "report_handled",
-                                       "verify_pass"]  # fmt: skip
+    assert hist["action"].tolist() == [
+        "register",
+        "dispatch",
+        "accept",
+        "report_handled",
+        "verify_pass",
+    ]
 
     metrics_page.reload()
     metrics_page.wait_for_function(
