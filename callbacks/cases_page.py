@@ -14,6 +14,7 @@ from data import policy
 from data.areas import AreaScope, scope_for_code
 from data.cases import CaseNotFound, InvalidTransition, board
 from data.catalogue import CATEGORIES
+from data.times import utc_now as _now
 from layouts import ids
 from layouts.i18n import normalise_language, t
 
@@ -43,10 +44,6 @@ def _board_scope() -> AreaScope:
     """The area the board reads for the signed-in user (:func:`data.policy.board_scope`)."""
     rt = _rt()
     return policy.board_scope(rt.db, _user(), rt.scope)
-
-
-def _now() -> pd.Timestamp:
-    return pd.Timestamp.now(tz="UTC")
 
 
 def category_name(category: str, lang: str) -> str:

@@ -11,6 +11,7 @@ from callbacks.wiring import Wiring
 from callbacks.wiring import runtime as _rt
 from callbacks.wiring import scope as _scope
 from data.cases import metrics
+from data.times import utc_now as _now
 from layouts import ids
 from layouts.i18n import normalise_language, t
 from layouts.response_panel import response_panel
@@ -19,10 +20,6 @@ _wiring = Wiring(page="metrics")
 callback = _wiring.callback
 clientside_callback = _wiring.clientside_callback
 register = _wiring.register
-
-
-def _now() -> pd.Timestamp:
-    return pd.Timestamp.now(tz="UTC")
 
 
 def _pct(v) -> str | None:

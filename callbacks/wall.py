@@ -26,6 +26,7 @@ from callbacks.wiring import scope as _scope
 from data import queries
 from data.areas import AreaScope
 from data.events import SOURCES
+from data.times import utc_now as _now
 from layouts import figures, ids, wall
 from layouts.i18n import area_name, format_decimal, normalise_language, t
 
@@ -45,10 +46,6 @@ TICKER_SPAN = pd.Timedelta(hours=24)
 CELL_EVENTS_SPAN = pd.Timedelta(days=7)
 # above this share of changed cells the whole value array is cheaper than indices + values
 FULL_DIFF_SHARE = 0.4
-
-
-def _now() -> pd.Timestamp:
-    return pd.Timestamp.now(tz="UTC")
 
 
 # --- the view ------------------------------------------------------------------------------------
