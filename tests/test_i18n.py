@@ -20,6 +20,7 @@ from layouts.i18n import (
     format_percent,
     t,
 )
+from tests.support.source import parse
 
 LAYOUTS = Path(__file__).resolve().parents[1] / "layouts"
 CALLBACKS = Path(__file__).resolve().parents[1] / "callbacks"
@@ -49,7 +50,7 @@ def test_every_source_and_category_is_translated():
 def _literal_texts(path: Path) -> list[tuple[int, str]]:
     """String constants that are display text: CJK anywhere, or words passed as a component's
     children (a first positional argument of an html.* call made of letters and spaces)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = parse(path)
     found = []
     for node in ast.walk(tree):
         if (

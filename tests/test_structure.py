@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.source import parse
+
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ("data", "web", "layouts", "callbacks")
 
@@ -58,7 +60,7 @@ def import_graph() -> dict[str, set[str]]:
 
     graph: dict[str, set[str]] = {}
     for mod, path in mods.items():
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        tree = parse(path)
         skip = _type_checking_nodes(tree)
         package = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
         deps: set[str] = set()
@@ -148,7 +150,7 @@ def test_command_line_parsing_lives_in_cli_only():
     for mod, path in _modules().items():
         if mod in ("app", "cli"):
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        tree = parse(path)
         for node in ast.walk(tree):
             names = []
             if isinstance(node, ast.Import):
@@ -197,7 +199,7 @@ def test_import_linter_reports_a_broken_contract(tmp_path):
 
 
 def _imported_modules(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = parse(path)
     out: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
