@@ -17,7 +17,8 @@ summary, docs/SECURITY.md the full one.
 
 The scope is computed here, on the server, from the user record; screens and the API never take
 a scope from the browser. Users live in a TOML file (``settings.users_file``) holding salted
-password hashes (werkzeug's scrypt), managed with ``python app.py user ...``.
+password hashes (scrypt, in werkzeug's format: :mod:`data.passwords`), managed with
+``python app.py user ...``.
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import tomli_w
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from data.areas import AreaScope, scope_for_code
+from data.passwords import PasswordHashError, check_method, hash_password, verify_password
 from data.policy import AREA_ROLES, HALL, ROLES, PolicyDenied, area_scope
 from data.store import Database
 
@@ -109,7 +110,7 @@ class UserStore:
         """The user when the password matches, else None (same cost either way)."""
         user = self.get(username)
         digest = user.password_hash if user else _DUMMY_HASH
-        ok = check_password_hash(digest, password or "")
+        ok = verify_password(digest, password or "")
         return user if (user and ok) else None
 
     def add(
@@ -134,7 +135,7 @@ class UserStore:
                 "role": role,
                 "area": area,
                 "department": department,
-                "password_hash": generate_password_hash(password),
+                "password_hash": hash_password(password),
             },
         )
         users = dict(self.users())
@@ -148,7 +149,7 @@ class UserStore:
         users = dict(self.users())
         if username not in users:
             raise AuthError(f"no user {username!r}")
-        users[username] = replace(users[username], password_hash=generate_password_hash(password))
+        users[username] = replace(users[username], password_hash=hash_password(password))
         self._write(users)
         return users[username]
 
@@ -238,6 +239,10 @@ def _user(name: str, rec: dict) -> User:
         raise AuthError(f"user {name!r}: a grid worker needs an area (community or cell code)")
     if role == "department" and not rec.get("department"):
         raise AuthError(f"user {name!r}: a department user needs a department id")
+    try:
+        check_method(rec.get("password_hash", ""))
+    except PasswordHashError as exc:
+        raise AuthError(f"user {name!r}: {exc}") from exc
     return User(
         name,
         role,
@@ -247,7 +252,7 @@ def _user(name: str, rec: dict) -> User:
     )
 
 
-_DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
+_DUMMY_HASH = hash_password(secrets.token_hex(8))
 
 
 def scope_for_user(db: Database, user: User) -> AreaScope:
