@@ -24,7 +24,6 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 import argparse  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
@@ -40,6 +39,7 @@ from data.feeds.simulator import DEFAULT_RATES, Simulator  # noqa: E402
 from data.ingest import Pipeline  # noqa: E402
 from data.region import load_region  # noqa: E402
 from data.store import Database  # noqa: E402
+from harness.ports import free_port  # noqa: E402
 
 TOKEN = "bench-token"
 
@@ -96,12 +96,6 @@ def bench_raw(db: Database, workdir: Path) -> float:
     elapsed = time.perf_counter() - t0
     raw.close()
     return rows.num_rows / elapsed
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def bench_push(chunks, n: int, workdir: Path, batch: int = 500, clients: int = 4) -> float:

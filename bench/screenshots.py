@@ -26,9 +26,9 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.browser_harness import chromium, serve, wait_map  # noqa: E402
 from data.runtime import Runtime  # noqa: E402
 from data.settings import load_settings  # noqa: E402
+from harness.browser import chromium, serve, wait_map  # noqa: E402
 
 SHOTS = [
     # (file, path, width, height)

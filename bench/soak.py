@@ -50,7 +50,6 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import re  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
@@ -66,17 +65,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from data.events import CATEGORIES, SOURCES  # noqa: E402
+from harness.ports import free_port  # noqa: E402
 
 TOKEN = "soak-token"
 USER, PASSWORD = "soak", "soak-password-1"
 SAMPLE_S = 10.0
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:

@@ -249,3 +249,22 @@ def test_no_formatter_skip_markers() -> None:
         if marker in p.read_text(encoding="utf-8")
     ]
     assert marked == []
+
+
+def test_one_copy_of_the_shared_drivers():
+    """The server/Chromium/port drivers are defined once, in harness/: tests/ and bench/ import
+    them instead of keeping their own copies (bench/ may not import tests/)."""
+    shared = {
+        node.name
+        for path in sorted((ROOT / "harness").rglob("*.py"))
+        for node in ast.walk(parse(path))
+        if isinstance(node, ast.FunctionDef)
+    }
+    assert {"serve", "chromium", "wait_map", "free_port"} <= shared
+    copies = []
+    for folder in ("tests", "bench"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(parse(path)):
+                if isinstance(node, ast.FunctionDef) and node.name in shared:
+                    copies.append(f"{path.relative_to(ROOT)}:{node.lineno} defines {node.name}")
+    assert not copies, "\n".join(copies)

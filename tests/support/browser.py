@@ -1,97 +1,32 @@
-"""Run the real OneGrid web server in a background thread, and drive Debian's Chromium.
-
-Used by the browser tests (``bench/browser_harness.py`` is the benchmarks' own copy): waitress serves ``create_app(...).server``
-on a free 127.0.0.1 port, exactly as ``python app.py`` does.
+"""The browser tests' waits, on top of harness/browser.py (the server and Chromium they share
+with bench/screenshots.py): waitress serves ``create_app(...).server`` on a free 127.0.0.1 port,
+exactly as ``python app.py`` does.
 """
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-import urllib.request
 from contextlib import contextmanager
 
-CHROMIUM = "/usr/bin/chromium"
-# the wall's refresh interval in the browser tests (ms)
-REFRESH_MS = 1000
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
+from harness.browser import CHROMIUM, CHROMIUM_ARGS, MAP_READY_JS, chromium, serve, wait_map
+from harness.ports import free_port
+
+__all__ = [
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "MAP_READY_JS",
+    "REFRESH_MS",
+    "chromium",
+    "dash_quiet",
+    "free_port",
+    "live_site",
+    "serve",
+    "track_dash",
+    "wait_map",
+    "wait_ticks",
 ]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def serve(runtime, *, start_feeds: bool = False):
-    """Serve OneGrid on ``runtime``; yields the base URL (``http://127.0.0.1:<port>``)."""
-    from waitress import create_server
-
-    from app import create_app
-
-    app = create_app(runtime=runtime)
-    if start_feeds:
-        runtime.start()  # as serve() does: the app factory starts no thread
-    port = free_port()
-    server = create_server(app.server, host="127.0.0.1", port=port, threads=8, ident="OneGrid")
-    thread = threading.Thread(target=server.run, name="onegrid-test-server", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/login", timeout=2):
-                break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-    try:
-        yield url
-    finally:
-        server.close()
-        thread.join(timeout=5)
-
-
-@contextmanager
-def chromium():
-    """A headless Debian Chromium driven by Playwright (never ``playwright install``)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-MAP_READY_JS = """
-() => {
-  const gd = document.querySelector('#cell-map .js-plotly-plot');
-  if (!gd || !gd._fullData || !gd._fullData.length) return false;
-  const sub = gd._fullLayout.map && gd._fullLayout.map._subplot;
-  const layer = document.getElementById('map-label-layer');
-  return !!(sub && sub.map && sub.map.loaded() && !sub.map.isMoving()
-            && gd._fullData[0].locations.length > 0
-            && layer && layer.dataset.fitted === gd._fullLayout.uirevision);
-}
-"""
-
-
-def wait_map(page, timeout_ms: int = 30_000) -> None:
-    """Wait until the map has drawn its first figure."""
-    page.wait_for_function(MAP_READY_JS, timeout=timeout_ms)
-
+# the wall's refresh interval in the browser tests (ms)
+REFRESH_MS = 1000
 
 # Counts the page's Dash callback requests (Dash posts them with fetch): how many are in flight
 # and how many have completed, so a test can wait for "the callbacks answered" instead of a sleep.

@@ -4,7 +4,6 @@ talk to it over real HTTP."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,15 +11,13 @@ from pathlib import Path
 
 import requests
 
+from harness.ports import free_port
+
+__all__ = ["READ", "TOKEN", "free_port", "start_server", "ROOT"]
+
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "crash-token"
 READ = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(db: Path, region: Path, port: int) -> subprocess.Popen:

@@ -1,16 +1,28 @@
-"""Serve OneGrid in a background thread and drive Debian's Chromium, for bench/screenshots.py.
+"""Serve OneGrid in a background thread and drive Debian's Chromium.
 
-The benchmarks' own copy of the few lines they need (tests/support/browser.py has the tests'
-copy): bench/ never imports tests/.
+The one copy of these lines: the browser tests (through tests/support/browser.py, which adds
+their waits) and bench/screenshots.py both import it, since bench/ never imports tests/. Waitress
+serves ``create_app(...).server`` on a free 127.0.0.1 port, exactly as ``python app.py`` does.
 """
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import urllib.request
 from contextlib import contextmanager
+
+from harness.ports import free_port
+
+__all__ = [
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "MAP_READY_JS",
+    "chromium",
+    "free_port",
+    "serve",
+    "wait_map",
+]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -21,12 +33,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
@@ -41,7 +47,7 @@ def serve(runtime, *, start_feeds: bool = False):
         runtime.start()  # as serve() does: the app factory starts no thread
     port = free_port()
     server = create_server(app.server, host="127.0.0.1", port=port, threads=8, ident="OneGrid")
-    thread = threading.Thread(target=server.run, name="onegrid-test-server", daemon=True)
+    thread = threading.Thread(target=server.run, name="onegrid-harness-server", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
