@@ -351,6 +351,45 @@ def since_for_period(period: str | None, now: pd.Timestamp | None = None) -> pd.
     return (now or pd.Timestamp.now(tz="UTC")) - pd.Timedelta(seconds=seconds)
 
 
+def trail_view(
+    db: Database,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    period: str | None = None,
+    object_text: str | None = None,
+    limit: int = 2000,
+    now: pd.Timestamp | None = None,
+) -> dict:
+    """What the audit page shows for these filters, as plain values.
+
+    ``rows``: the matching rows, newest first, at most ``limit`` (a DataFrame, times in UTC);
+    ``actors`` and ``actions``: the values to filter by; ``period``: the period applied (an
+    unknown name falls back to ``24h``, so a hand-edited address still shows the page);
+    ``periods``: the period names to choose from.
+    """
+    try:
+        since = since_for_period(period, now)
+    except ValueError:
+        period = "24h"
+        since = since_for_period(period, now)
+    rows = query(
+        db,
+        actor=actor or None,
+        action=action or None,
+        object_text=(object_text or "").strip() or None,
+        since=since,
+        limit=limit,
+    )
+    return {
+        "rows": rows,
+        "actors": actors(db),
+        "actions": actions(db),
+        "period": period,
+        "periods": list(PERIODS),
+    }
+
+
 def _may_audit(user) -> bool:
     """True when ``user`` may read and export the audit trail (administrators only)."""
     # policy: audit_view  (at merge: `return policy.may(user, "audit_view", None)`)

@@ -3,12 +3,53 @@ what; filtered by actor, action, period and object, and exported to CSV."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import dash_ag_grid as dag
 from dash import dcc, html
 
 from layouts import ids
 from layouts.cases_page import OFFICE_GRID_THEME
+from layouts.i18n import format_moment, t
 from layouts.shell import framed, i18n_text
+
+# the grid's columns and the translation key of each one's header
+COLUMNS = (
+    ("occurred_at", "audit.time"),
+    ("actor", "audit.actor"),
+    ("action", "audit.action"),
+    ("object_type", "audit.object"),
+    ("object_id", "audit.object"),
+    ("address", "audit.address"),
+    ("outcome", "audit.outcome"),
+    ("detail", "audit.detail"),
+)
+
+
+def export_href(actor=None, action=None, period=None, obj=None) -> str:
+    """The CSV export's address for these filters."""
+    given = {"actor": actor, "action": action, "period": period, "object": obj}
+    params = {k: v for k, v in given.items() if v}
+    return "/audit/export.csv" + ("?" + urlencode(params) if params else "")
+
+
+def trail_outputs(view: dict, filters: dict, lang: str, timezone: str) -> tuple:
+    """The page's outputs for ``view`` (from :func:`data.audit.trail_view`): grid rows (times
+    in the region's zone, the language's way), columns, the count line, the export link for the
+    same ``filters`` (actor, action, object), and the three filters' options."""
+    frame = view["rows"]
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    for row in rows:
+        row["occurred_at"] = format_moment(row["occurred_at"], timezone, lang, "date_time_seconds")
+    columns = [{"field": f, "headerName": t(key, lang)} for f, key in COLUMNS]
+    everyone = [{"label": t("audit.any", lang), "value": ""}]
+    actors = everyone + [{"label": a, "value": a} for a in view["actors"]]
+    actions = everyone + [{"label": a, "value": a} for a in view["actions"]]
+    periods = [{"label": t(f"audit.period.{p}", lang), "value": p} for p in view["periods"]]
+    obj = (filters.get("object") or "").strip() or None
+    href = export_href(filters.get("actor"), filters.get("action"), view["period"], obj)
+    count = t("audit.count", lang).format(n=len(rows))
+    return rows, columns, count, href, actors, actions, periods
 
 
 def _filter(key: str, control) -> html.Label:
@@ -22,7 +63,6 @@ def page() -> html.Div:
         style={"padding": "1rem", "display": "flex", "flexDirection": "column", "gap": "0.8rem"},
         children=[
             i18n_text("audit.title", tag=html.H2),
-            html.Div(id=ids.AUDIT_DENIED),
             html.Div(
                 style={"display": "flex", "gap": "1rem", "flexWrap": "wrap"},
                 children=[

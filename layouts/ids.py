@@ -118,4 +118,3 @@ AUDIT_OBJECT = "audit-object"  # filter: text in the object's type or id
 AUDIT_GRID = "audit-grid"  # dash-ag-grid: the rows
 AUDIT_COUNT = "audit-count"
 AUDIT_EXPORT = "audit-export"  # link: the same rows as CSV (/audit/export.csv)
-AUDIT_DENIED = "audit-denied"  # message for non-admins

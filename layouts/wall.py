@@ -14,7 +14,14 @@ from dash import dcc, html
 
 from data.catalogue import SOURCES, WALL_METRICS
 from layouts import ids
-from layouts.i18n import DEFAULT_LANGUAGE, area_name, format_number, normalise_language, t
+from layouts.i18n import (
+    DEFAULT_LANGUAGE,
+    area_name,
+    format_moment,
+    format_number,
+    normalise_language,
+    t,
+)
 from layouts.shell import frame, i18n_text
 
 WINDOWS: tuple[str, ...] = ("1h", "24h", "7d")
@@ -279,14 +286,11 @@ def event_columns(lang: str) -> list[dict]:
 
 def event_rows(events: list[dict], lang: str, tz: str) -> list[dict]:
     """Rows of the cell's events table (local time, translated domain and category)."""
-    import pandas as pd
-
     rows = []
     for ev in events:
-        local = pd.Timestamp(ev["event_time"]).tz_convert(tz)
         rows.append(
             {
-                "time": f"{local:%m-%d %H:%M}",
+                "time": format_moment(ev["event_time"], tz, lang, "day_time"),
                 "source": t(f"source.{ev['source']}", lang),
                 "category": t(f"category.{ev['source']}.{ev['category']}", lang),
                 "severity": ev.get("severity"),
@@ -309,9 +313,7 @@ def kpi_texts(today: int, last_week: int, lang: str) -> tuple[str, str, str]:
 
 def warning_tick(w: dict, lang: str, tz: str) -> html.Li:
     """A warning in the ticker: its colour, rule and area, marked like the map's marks."""
-    import pandas as pd
-
-    local = pd.Timestamp(w["raised_at"]).tz_convert(tz)
+    local = format_moment(w["raised_at"], tz, lang, "time")
     place = area_name(
         {
             "name_zh": w.get("area_name_zh"),
@@ -325,7 +327,7 @@ def warning_tick(w: dict, lang: str, tz: str) -> html.Li:
     return html.Li(
         className=f"og-tick og-tick-warn og-warn-{w['level']}",
         children=[
-            html.Span(f"{local:%H:%M}", className="og-tick-time"),
+            html.Span(local, className="og-tick-time"),
             html.Span(t(f"warn.level.{w['level']}", lang), className="og-tick-sev og-warn-badge"),
             html.Div(
                 className="og-tick-body",
@@ -343,14 +345,12 @@ def ticker_items(
 ) -> list:
     """The ticker's rows: active warnings first (newest first), then significant events (local
     time, domain, category, place, severity)."""
-    import pandas as pd
-
     warn_items = [warning_tick(w, lang, tz) for w in (warnings or [])]
     if not events:
         return warn_items or [html.Li(t("wall.ticker.empty", lang), className="og-tick og-empty")]
     items = warn_items
     for ev in events:
-        local = pd.Timestamp(ev["event_time"]).tz_convert(tz)
+        local = format_moment(ev["event_time"], tz, lang, "time")
         place = area_name(
             {"name_zh": ev.get("township_zh"), "name_en": ev.get("township_en")}, lang
         )
@@ -358,7 +358,7 @@ def ticker_items(
             html.Li(
                 className=f"og-tick og-src-{ev['source']} og-sev-{ev['severity']}",
                 children=[
-                    html.Span(f"{local:%H:%M}", className="og-tick-time"),
+                    html.Span(local, className="og-tick-time"),
                     html.Span(
                         t("wall.ticker.severity", lang).format(n=ev["severity"]),
                         className="og-tick-sev",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dash import dcc, html
 
 from layouts import ids
-from layouts.i18n import area_name, normalise_language, t
+from layouts.i18n import area_name, format_moment, normalise_language, t
 
 LEVEL_NAMES = ("red", "orange", "yellow", "blue")
 
@@ -31,13 +31,9 @@ def _area(w: dict, lang: str) -> str:
     return f"{name} · {w['subject']}" if w.get("subject") else name
 
 
-def _time(w: dict, timezone: str | None) -> str:
-    import pandas as pd
-
-    ts = pd.Timestamp(w["raised_at"])
-    if timezone:
-        ts = ts.tz_convert(timezone)
-    return ts.strftime("%H:%M")
+def _time(w: dict, timezone: str | None, lang: str) -> str:
+    """When the warning was raised, in the region's zone (UTC when none is given)."""
+    return format_moment(w["raised_at"], timezone or "UTC", lang, "time")
 
 
 def warnings_panel(
@@ -81,7 +77,7 @@ def warnings_panel(
             className=f"og-warn-item og-warn-{w['level']}"
             + (" og-warn-unack" if w.get("state") == "raised" else ""),
             children=[
-                html.Span(_time(w, timezone), className="og-warn-time"),
+                html.Span(_time(w, timezone, lang), className="og-warn-time"),
                 html.Span(t(f"warn.level.{w['level']}", lang), className="og-warn-badge"),
                 html.Span(f"{_rule(w, lang)} · {_area(w, lang)}", className="og-warn-text"),
                 html.Span(t(f"warn.state.{w['state']}", lang), className="og-warn-state"),

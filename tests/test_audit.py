@@ -18,8 +18,9 @@ from app import create_app
 from data import audit
 from data.runtime import Runtime
 from data.warnings import acknowledge, clear
+from layouts import ids
 from tests.support.warnings import T0, S, accidents, engine, warnings_df
-from tests.support.web import TEST_PASSWORD, form_token, post_login, sign_in
+from tests.support.web import TEST_PASSWORD, form_token, open_page, post_login, sign_in
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE = ["app.py", "data", "web", "callbacks", "layouts", "bench"]
@@ -224,7 +225,7 @@ def audit_request(period="24h", actor=None, action=None, obj=None):
     return {
         "output": "..audit-grid.rowData...audit-grid.columnDefs...audit-count.children..."
         "audit-export.href...audit-actor.options...audit-action.options..."
-        "audit-period.options...audit-denied.children..",
+        "audit-period.options..",
         "outputs": [
             {"id": "audit-grid", "property": "rowData"},
             {"id": "audit-grid", "property": "columnDefs"},
@@ -233,7 +234,6 @@ def audit_request(period="24h", actor=None, action=None, obj=None):
             {"id": "audit-actor", "property": "options"},
             {"id": "audit-action", "property": "options"},
             {"id": "audit-period", "property": "options"},
-            {"id": "audit-denied", "property": "children"},
         ],
         "inputs": [
             {"id": "audit-actor", "property": "value", "value": actor},
@@ -261,9 +261,22 @@ def test_audit_page_lists_and_filters_for_admins_only(admin_site):
         "response"
     ]["audit-grid"]["rowData"]
     assert by_object and {r["object_id"] for r in by_object} == {"boss"}
-    denied = analyst.post("/_dash-update-component", json=audit_request()).get_json()
-    assert denied["response"]["audit-grid"]["rowData"] == []
-    assert denied["response"]["audit-denied"]["children"]
+    # refused by the one page guard (403, no row), and the page is the common refusal page
+    denied = analyst.post("/_dash-update-component", json=audit_request())
+    assert denied.status_code == 403 and "rowData" not in denied.get_data(as_text=True)
+    page = open_page(_app, analyst, "/audit")
+    assert ids.FORBIDDEN in page and ids.AUDIT_GRID not in page
+    assert ids.AUDIT_GRID in open_page(_app, admin, "/audit")
+
+
+def test_audit_times_are_shown_in_the_regions_zone_per_language(admin_site, runtime):
+    _app, admin, _analyst = admin_site
+    audit.record(runtime.db, "boss", "probe.time", at=pd.Timestamp("2026-11-25T16:05:09Z"))
+    for lang, shown in (("en", "26 Nov 2026, 00:05:09"), ("zh", "2026年11月26日 00:05:09")):
+        body = audit_request(period="all", action="probe.time")
+        body["inputs"][-1]["value"] = lang
+        grid = admin.post("/_dash-update-component", json=body).get_json()["response"]
+        assert [r["occurred_at"] for r in grid["audit-grid"]["rowData"]] == [shown]
 
 
 def test_csv_export_is_admin_only_and_audited(admin_site, runtime):

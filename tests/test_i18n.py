@@ -13,9 +13,11 @@ import pytest
 from data.events import CATEGORIES, SOURCES
 from layouts.i18n import (
     LANGUAGES,
+    MOMENTS,
     TRANSLATIONS,
     format_datetime,
     format_decimal,
+    format_moment,
     format_number,
     format_percent,
     t,
@@ -112,3 +114,26 @@ def test_numbers_and_dates_are_formatted_per_language():
     assert format_datetime(moment, "yyyy-MM-dd HH:mm", "zh") == "2026-03-05 14:07"
     assert format_datetime(moment, "MMMM", "en") == "March"
     assert format_datetime(moment, "MMMM", "zh") == "三月"
+
+
+def test_moments_are_shown_per_language_in_the_regions_time_zone():
+    """One stored UTC moment: the region's local day and hour, in each language's own way (the
+    words and order come from Babel's CLDR data, so zh and en differ as the locales do)."""
+    stored = "2026-11-25T16:05:09Z"  # 00:05:09 on the 26th in Shanghai (UTC+8)
+    shanghai = {
+        lang: format_moment(stored, "Asia/Shanghai", lang, "date_time") for lang in LANGUAGES
+    }
+    assert shanghai == {"zh": "2026年11月26日 00:05", "en": "26 Nov 2026, 00:05"}
+    assert format_moment(stored, "Asia/Shanghai", "zh", "day_time") == "11月26日 00:05"
+    assert format_moment(stored, "Asia/Shanghai", "en", "day_time") == "26 Nov, 00:05"
+    assert format_moment(stored, "Asia/Shanghai", "zh", "date_time_seconds").endswith("00:05:09")
+    assert format_moment(stored, "Asia/Shanghai", "en", "time") == "00:05"
+    # the same moment in another zone is another local day
+    assert format_moment(stored, "Europe/London", "en", "date") == "25 Nov 2026"
+    # naive stored times are UTC; a calendar day without a zone stays that day
+    assert format_moment("2026-11-25 16:05:09", "Asia/Shanghai", "en", "time") == "00:05"
+    assert format_moment(datetime(2026, 11, 23).date(), "Asia/Shanghai", "en", "date") == (
+        "23 Nov 2026"
+    )
+    assert format_moment(None, "Asia/Shanghai", "en") is None
+    assert set(MOMENTS) >= {"time", "day_time", "date_time", "date_time_seconds", "date"}

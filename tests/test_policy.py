@@ -13,7 +13,7 @@ from app import create_app
 from data.auth import AuthError
 from layouts import ids
 from tests.support.region import tiny_cell_center
-from tests.support.web import TEST_PASSWORD, post_login
+from tests.support.web import TEST_PASSWORD, open_page, post_login
 
 NOW = pd.Timestamp.now(tz="UTC").floor("s")
 HEATING = "city.housing"
@@ -315,31 +315,6 @@ def test_malformed_callback_inputs_answer_400(app):
     assert bad.status_code == 400
     unknown = hall.post("/_dash-update-component", json={"output": "nope.children", "inputs": []})
     assert unknown.status_code == 400
-
-
-def open_page(app, client, path: str) -> str:
-    """The page content Dash's router answers for ``path`` (as the browser asks for it)."""
-    client.get(path)  # the router's callback is registered at the first request
-    key = next(
-        k
-        for k, v in app.callback_map.items()
-        if any(i["property"] == "pathname" for i in v["inputs"])
-    )
-    cb = app.callback_map[key]
-    values = {"pathname": path, "search": "", "hash": "", "href": f"http://x{path}"}
-    body = {
-        "output": key,
-        "outputs": [
-            dict(zip(("id", "property"), p.rsplit(".", 1), strict=True))
-            for p in key[2:-2].split("...")
-        ],
-        "inputs": [dict(i, value=values.get(i["property"])) for i in cb["inputs"]],
-        "state": [dict(s, value=values.get(s["property"])) for s in cb.get("state", [])],
-        "changedPropIds": [f"{cb['inputs'][0]['id']}.{cb['inputs'][0]['property']}"],
-    }
-    resp = client.post("/_dash-update-component", json=body)
-    assert resp.status_code == 200
-    return json.dumps(resp.get_json(), ensure_ascii=False)  # plain "/" (Dash escapes it)
 
 
 def test_pages_open_by_role(app):

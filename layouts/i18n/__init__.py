@@ -75,6 +75,43 @@ def format_percent(share: float, lang: str | None = None, digits: int = 1) -> st
     return _numbers.format_percent(share, format=pattern, locale=_locale(lang))
 
 
+# What a screen shows of a moment, as CLDR skeletons (date part, time part): the locale's data
+# picks the order, the month names and the separators ("11月26日 08:05" / "26 Nov, 08:05").
+MOMENTS = {
+    "time": (None, "Hm"),
+    "day_time": ("MMMd", "Hm"),
+    "date_time": ("yMMMd", "Hm"),
+    "date_time_seconds": ("yMMMd", "Hms"),
+    "date": ("yMMMd", None),
+}
+
+
+def format_moment(value, timezone: str, lang: str | None = None, kind: str = "date_time"):
+    """``value`` (a stored time: naive means UTC) shown in the region's ``timezone`` the
+    language's way; ``kind`` is a key of :data:`MOMENTS`. None, NaT and NaN give None.
+
+    A ``date`` with no time zone (a calendar day, such as a week's first day) is shown as is.
+    """
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    date_part, time_part = MOMENTS[kind]
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is not None or kind != "date":
+        ts = (ts.tz_localize("UTC") if ts.tzinfo is None else ts).tz_convert(timezone)
+    moment, locale = ts.to_pydatetime(), _locale(lang)
+    parts = [
+        _dates.format_skeleton(sk, moment, tzinfo=moment.tzinfo, locale=locale)
+        for sk in (date_part, time_part)
+        if sk
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    joined = _dates.get_datetime_format("medium", locale=locale)
+    return joined.replace("{1}", parts[0]).replace("{0}", parts[1])
+
+
 def format_datetime(value: datetime, pattern: str, lang: str | None = None) -> str:
     """``value`` in a CLDR ``pattern`` (``yyyy-MM-dd HH:mm``) with the language's names.
 

@@ -27,3 +27,30 @@ def sign_in(client, runtime, username: str = "op", role: str = "operator", **kw)
     runtime.users.add(username, TEST_PASSWORD, role, **kw)
     resp = post_login(client, username, TEST_PASSWORD)
     assert resp.status_code == 302, resp.data
+
+
+def open_page(app, client, path: str) -> str:
+    """The page content Dash's router answers for ``path`` (as the browser asks for it)."""
+    import json
+
+    client.get(path)  # the router's callback is registered at the first request
+    key = next(
+        k
+        for k, v in app.callback_map.items()
+        if any(i["property"] == "pathname" for i in v["inputs"])
+    )
+    cb = app.callback_map[key]
+    values = {"pathname": path, "search": "", "hash": "", "href": f"http://x{path}"}
+    body = {
+        "output": key,
+        "outputs": [
+            dict(zip(("id", "property"), p.rsplit(".", 1), strict=True))
+            for p in key[2:-2].split("...")
+        ],
+        "inputs": [dict(i, value=values.get(i["property"])) for i in cb["inputs"]],
+        "state": [dict(s, value=values.get(s["property"])) for s in cb.get("state", [])],
+        "changedPropIds": [f"{cb['inputs'][0]['id']}.{cb['inputs'][0]['property']}"],
+    }
+    resp = client.post("/_dash-update-component", json=body)
+    assert resp.status_code == 200
+    return json.dumps(resp.get_json(), ensure_ascii=False)  # plain "/" (Dash escapes it)
