@@ -8,58 +8,24 @@ A report goes through the same ingest pipeline as every feed: a 12345 (``hotline
 from __future__ import annotations
 
 import dash
-import pandas as pd
-import plotly.graph_objects as go
 from dash import Input, Output, State
 
 from callbacks.wiring import Wiring
 from callbacks.wiring import runtime as _rt
-from data import audit, policy, queries
+from data import policy, queries
 from data.catalogue import CATEGORIES
-from data.field_reports import submit_report  # noqa: F401 - the page's helper, as tests call it
+from data.field_reports import (
+    file_report,
+    submit_report,  # noqa: F401 - the page's helper, as tests call it
+)
 from layouts import ids
-from layouts.figures import BACKGROUND, fit_view, offline_style
 from layouts.i18n import normalise_language, t
+from layouts.report_page import report_map
 
 _wiring = Wiring(page="report")
 callback = _wiring.callback
 clientside_callback = _wiring.clientside_callback
 register = _wiring.register
-
-
-def report_map(rt, cells: pd.DataFrame, picked: tuple[float, float] | None = None) -> go.Figure:
-    """The grid cells to tap (offline style: nothing fetched from outside) and the picked point."""
-    traces = [
-        go.Choroplethmap(
-            geojson="/geo/grid.json",
-            featureidkey="id",
-            locations=cells["key"].tolist(),
-            z=[0] * len(cells),
-            colorscale=[[0, "rgba(56,189,248,0.15)"], [1, "rgba(56,189,248,0.15)"]],
-            showscale=False,
-            marker={"line": {"width": 0.6, "color": "#5b6b86"}},
-            customdata=cells["code"].tolist(),
-            hovertemplate="%{customdata}<extra></extra>",
-        )
-    ]
-    if picked:
-        marker = {"size": 16, "color": "#f78c3a"}
-        pick = go.Scattermap(
-            lon=[picked[0]], lat=[picked[1]], mode="markers", marker=marker, hoverinfo="skip"
-        )
-        traces.append(pick)
-    bounds = (cells["lon"].min(), cells["lat"].min(), cells["lon"].max(), cells["lat"].max())
-    center, zoom = fit_view(bounds, width_px=460, height_px=320)
-    fig = go.Figure(traces)
-    fig.update_layout(
-        map={"style": offline_style(tile_url=rt.settings.tile_url), "center": center, "zoom": zoom},
-        margin={"l": 0, "r": 0, "t": 0, "b": 0},
-        paper_bgcolor=BACKGROUND,
-        uirevision="report",
-        showlegend=False,
-        clickmode="event",
-    )
-    return fig
 
 
 @callback(
@@ -78,7 +44,7 @@ def report_options(lang, value):
     return (
         opts,
         value or "city_appearance",
-        report_map(rt, queries.grid_cells(rt.db, current_scope())),
+        report_map(queries.grid_cells(rt.db, current_scope()), rt.settings.tile_url),
     )
 
 
@@ -126,21 +92,13 @@ def report(_n, category, text, lon, lat, lang):
         return t("report.need_text", lang)
     if lon is None or lat is None:
         return t("report.need_place", lang)
-    user = current_user()
-    rt = _rt()
     try:
         lon, lat = float(lon), float(lat)
     except (TypeError, ValueError):
         return t("report.need_place", lang)
-    # only roles the policy lets report, and only inside their own area
-    if not policy.may(user, "report", policy.point_target(rt.db, rt.pipeline.placer, lon, lat)):
+    case_id, reason = file_report(_rt(), current_user(), category, str(text).strip(), lon, lat)
+    if reason == "not_allowed":
         return t("report.not_allowed", lang)
-    reporter = getattr(user, "username", "grid_worker")
-    case_id, reason = submit_report(rt, category, str(text).strip(), lon, lat, reporter)
     if case_id is None:
         return t("report.rejected", lang).format(reason=reason)
-    detail = {"category": category, "lon": lon, "lat": lat}
-    audit.record(
-        rt.db, reporter, "field_report.submit", object_type="case", object_id=case_id, detail=detail
-    )
     return t("report.done", lang).format(id=case_id)

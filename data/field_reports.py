@@ -1,7 +1,8 @@
 """Grid workers' field reports (page ``/report``): a report is a hotline event that becomes a case.
 
 The report goes through the one ingest pipeline (validation, placement, quarantine of bad input),
-then case intake; the page's callback checks the policy and records the audit entry.
+then case intake. :func:`file_report` is what the page does: the policy's word, the report,
+the audit entry.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import json
 import uuid
 
 import pandas as pd
+
+from data import audit, policy
 
 
 def _case_of(db, event_id: str) -> int | None:
@@ -52,4 +55,26 @@ def submit_report(
     if case_id is None:  # hotline intake turned off: make this one case now
         rt.cases.intake_hotline()
         case_id = _case_of(rt.db, event_id)
+    return case_id, None
+
+
+def file_report(
+    rt, user, category: str, text: str, lon: float, lat: float
+) -> tuple[int | None, str | None]:
+    """File ``user``'s report, if the policy lets them report at (lon, lat) (only roles that
+    report, only inside their own area), and record it in the audit trail.
+
+    Returns (case id, None); (None, ``"not_allowed"``) when the policy refuses; (None, the
+    quarantine reason) when the pipeline does not accept it.
+    """
+    if not policy.may(user, "report", policy.point_target(rt.db, rt.pipeline.placer, lon, lat)):
+        return None, "not_allowed"
+    reporter = getattr(user, "username", "grid_worker")
+    case_id, reason = submit_report(rt, category, text, lon, lat, reporter)
+    if case_id is None:
+        return None, reason
+    detail = {"category": category, "lon": lon, "lat": lat}
+    audit.record(
+        rt.db, reporter, "field_report.submit", object_type="case", object_id=case_id, detail=detail
+    )
     return case_id, None

@@ -10,7 +10,7 @@ import dash_ag_grid as dag
 from dash import dcc, html
 
 from layouts import ids
-from layouts.i18n import DEFAULT_LANGUAGE
+from layouts.i18n import DEFAULT_LANGUAGE, format_moment, t
 from layouts.shell import framed, i18n_text
 
 # the buttons of the action bar, in the order of the case flow (each one an action of the case
@@ -36,6 +36,100 @@ OFFICE_GRID_THEME = (
     "headerBackgroundColor: '#13223b', borderColor: '#22324d', accentColor: '#38bdf8', "
     "fontSize: 15, headerFontSize: 15, rowHeight: 32, headerHeight: 36})"
 )
+
+
+BOARD_COLUMNS = (
+    *("id", "state", "category", "title", "department"),
+    *("deadline", "overdue", "urgent", "returns", "reworks"),
+)
+HISTORY_COLUMNS = ("time", "action", "actor", "department", "reason")
+
+
+def category_name(category: str, lang: str) -> str:
+    """Display name of a case category (the code itself for warning rules without a name)."""
+    try:
+        return t(f"category.{category}", lang)
+    except KeyError:
+        return category
+
+
+def department_name(names: dict, department, lang: str) -> str:
+    """A department's name in ``lang`` (``names``: id -> ``{"zh", "en"}``; else the id)."""
+    if not isinstance(department, str) or not department:
+        return ""
+    found = names.get(department)
+    return found["en" if lang == "en" else "zh"] if found else department
+
+
+def department_options(departments: list[str], names: dict, lang: str) -> list[dict]:
+    """Dropdown options for ``departments``, labelled in ``lang``."""
+    return [{"label": department_name(names, d, lang), "value": d} for d in departments]
+
+
+def category_options(categories: list[str], lang: str) -> list[dict]:
+    """The new-case category dropdown: display name and code."""
+    return [{"label": f"{category_name(c, lang)} ({c})", "value": c} for c in categories]
+
+
+def board_rows(view: dict, lang: str, timezone: str) -> list[dict]:
+    """The board grid's rows for ``view`` (from :func:`data.cases.desk.board_view`)."""
+    rows = []
+    for r in view["cases"].to_dict("records"):
+        if r["department"]:
+            dept = department_name(view["names"], r["department"], lang)
+        else:
+            dept = t("cases.needs_decision", lang) if r["needs_decision"] else ""
+        rows.append(
+            {
+                "id": int(r["id"]),
+                "state": t(f"case.state.{r['state']}", lang),
+                "state_code": r["state"],
+                "category": category_name(r["category"], lang),
+                "title": r["title"] or "",
+                "department": dept,
+                "deadline": format_moment(r["deadline_at"], timezone, lang, "day_time"),
+                "overdue": t("cases.yes", lang) if r["overdue"] else "",
+                "urgent": t("cases.yes", lang) if r["urgent"] else "",
+                "returns": int(r["returns"]),
+                "reworks": int(r["reworks"]),
+            }
+        )
+    return rows
+
+
+def board_columns(lang: str) -> list[dict]:
+    """The board grid's column definitions in ``lang``."""
+    return [{"field": c, "headerName": t(f"cases.col.{c}", lang)} for c in BOARD_COLUMNS]
+
+
+def inbox_list(inbox, lang: str, timezone: str):
+    """The department's inbox (a frame of due notes) as a list, or the empty-inbox line."""
+    items = []
+    for note in inbox.to_dict("records"):
+        when = format_moment(note["deliver_at"], timezone, lang, "day_time")
+        kind = t("note." + note["kind"], lang)
+        items.append(html.Li(f"{when} · {kind} · #{note['case_id']} {note['title'] or ''}"))
+    return html.Ul(items) if items else t("cases.inbox.empty", lang)
+
+
+def history_table(view: dict | None, lang: str, timezone: str):
+    """A case's history (from :func:`data.cases.desk.history_view`) as a table; "" for none."""
+    if view is None:
+        return ""
+    head = html.Tr([html.Th(t(f"cases.col.{c}", lang)) for c in HISTORY_COLUMNS])
+    body = [
+        html.Tr(
+            [
+                html.Td(format_moment(r["occurred_at"], timezone, lang, "day_time")),
+                html.Td(t(f"case.action.{r['action']}", lang)),
+                html.Td(r["actor"]),
+                html.Td(department_name(view["names"], r["department"], lang)),
+                html.Td(r["reason"] if isinstance(r["reason"], str) else ""),
+            ]
+        )
+        for r in view["transitions"].to_dict("records")
+    ]
+    return html.Table([head, *body], className="og-history")
 
 
 def board_grid() -> dag.AgGrid:

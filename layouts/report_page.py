@@ -4,10 +4,51 @@ a 12345 event with ``attributes.channel = "grid_worker"`` and becomes a case."""
 
 from __future__ import annotations
 
+import pandas as pd
+import plotly.graph_objects as go
 from dash import dcc, html
 
 from layouts import ids
+from layouts.figures import BACKGROUND, fit_view, offline_style
 from layouts.shell import framed, i18n_text
+
+
+def report_map(
+    cells: pd.DataFrame, tile_url: str | None = None, picked: tuple[float, float] | None = None
+) -> go.Figure:
+    """The grid cells to tap and the picked point (offline style: nothing fetched from outside
+    unless an intranet ``tile_url`` is configured)."""
+    traces = [
+        go.Choroplethmap(
+            geojson="/geo/grid.json",
+            featureidkey="id",
+            locations=cells["key"].tolist(),
+            z=[0] * len(cells),
+            colorscale=[[0, "rgba(56,189,248,0.15)"], [1, "rgba(56,189,248,0.15)"]],
+            showscale=False,
+            marker={"line": {"width": 0.6, "color": "#5b6b86"}},
+            customdata=cells["code"].tolist(),
+            hovertemplate="%{customdata}<extra></extra>",
+        )
+    ]
+    if picked:
+        marker = {"size": 16, "color": "#f78c3a"}
+        pick = go.Scattermap(
+            lon=[picked[0]], lat=[picked[1]], mode="markers", marker=marker, hoverinfo="skip"
+        )
+        traces.append(pick)
+    bounds = (cells["lon"].min(), cells["lat"].min(), cells["lon"].max(), cells["lat"].max())
+    center, zoom = fit_view(bounds, width_px=460, height_px=320)
+    fig = go.Figure(traces)
+    fig.update_layout(
+        map={"style": offline_style(tile_url=tile_url), "center": center, "zoom": zoom},
+        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        paper_bgcolor=BACKGROUND,
+        uirevision="report",
+        showlegend=False,
+        clickmode="event",
+    )
+    return fig
 
 
 def page() -> html.Div:

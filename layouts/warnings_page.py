@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from layouts import ids
-from layouts.i18n import DEFAULT_LANGUAGE, t
+from layouts.i18n import DEFAULT_LANGUAGE, area_name, format_moment, t
 from layouts.shell import framed, i18n_text
 
 LEVEL_NAMES = ("blue", "yellow", "orange", "red")
@@ -71,6 +71,124 @@ def history_columns(lang: str) -> list[dict]:
         {"field": "actor", "headerName": t("warn.col.actor", lang), "width": 130},
         {"field": "note", "headerName": t("warn.col.note", lang), "flex": 1},
     ]
+
+
+def rule_label(names: dict, rule_id: str, lang: str) -> str:
+    """A rule's name in ``lang`` (``names``: id -> ``{"zh", "en"}``); the id when unnamed."""
+    found = names.get(rule_id)
+    return found["en" if lang == "en" else "zh"] if found else rule_id
+
+
+def rule_options(names: dict, lang: str) -> list[dict]:
+    """The rule filter's options, in the rules file's order."""
+    return [{"label": rule_label(names, r, lang), "value": r} for r in names]
+
+
+def _area(w: dict, lang: str) -> str:
+    return area_name(
+        {"name_zh": w["area_name_zh"], "name_en": w["area_name_en"], "code": w["area_code"]}, lang
+    )
+
+
+def list_rows(view: dict, lang: str, timezone: str) -> list[dict]:
+    """The list's rows of ``view`` (from :func:`data.warnings.desk.list_view`), labelled in
+    ``lang``, times in the region's ``timezone``."""
+    rows = []
+    for w in view["rows"]:
+        r = dict(w)
+        r["level_label"] = t(f"warn.level.{r['level']}", lang)
+        r["rule_label"] = rule_label(view["rules"], r["rule_id"], lang)
+        r["area_label"] = _area(r, lang)
+        r["state_label"] = t(f"warn.state.{r['state']}", lang)
+        r["raised_label"] = format_moment(r["raised_at"], timezone, lang)
+        r["escalated_label"] = t(f"level.{r['escalated_to']}", lang) if r["escalated_to"] else ""
+        r["value"] = None if r["value"] is None else round(r["value"], 1)
+        rows.append(r)
+    return rows
+
+
+def counts_line(counts: dict, lang: str) -> str:
+    """The line of counts by colour above the list."""
+    return t("warn.counts", lang).format(**counts)
+
+
+def _history_levels(h: dict, lang: str) -> str:
+    """A history entry's levels: "from → to" for a level change, else the level it names."""
+    if h["action"] in ("upgraded", "downgraded"):
+        steps = [x for x in (h["from_level"], h["to_level"]) if x]
+        return " → ".join(t(f"warn.level.{x}", lang) for x in steps)
+    return t(f"warn.level.{h['to_level']}", lang) if h["to_level"] else ""
+
+
+def _category(source: str, category: str, lang: str) -> str:
+    try:
+        return t(f"category.{source}.{category}", lang)
+    except KeyError:
+        return category
+
+
+def detail_outputs(view: dict | None, lang: str, timezone: str) -> dict:
+    """Everything the detail pane shows for ``view`` (from
+    :func:`data.warnings.desk.detail_view`; None: nothing selected or not visible), labelled in
+    ``lang``, times in the region's ``timezone``."""
+    if view is None:
+        empty = {"title": t("warn.detail.empty", lang), "summary": ""}
+        empty |= {"figure": evidence_figure(None, lang), "events": [], "history": []}
+        return empty | {"can_ack": False, "can_clear": False}
+    w = view["warning"]
+    area = _area(w, lang)
+    if w["subject"]:
+        area = f"{area} · {w['subject']}"
+    summary = t("warn.detail.summary", lang).format(
+        level=t(f"warn.level.{w['level']}", lang),
+        state=t(f"warn.state.{w['state']}", lang),
+        value="-" if w["value"] is None else round(w["value"], 1),
+        raised=format_moment(w["raised_at"], timezone, lang),
+    )
+    if w["escalated_to"] and w["state"] == "raised":
+        summary += " · " + t("warn.escalated_to", lang).format(
+            level=t(f"level.{w['escalated_to']}", lang)
+        )
+    events = [
+        {
+            **e,
+            "time_label": format_moment(e["event_time"], timezone, lang),
+            "source_label": t(f"source.{e['source']}", lang),
+            "category_label": _category(e["source"], e["category"], lang),
+        }
+        for e in view["events"]
+    ]
+    history = []
+    for h in view["history"]:
+        note = h["note"] or ""
+        if h["action"] == "escalated" and note:
+            note = t(f"level.{note}", lang)
+        history.append(
+            {
+                "time_label": format_moment(h["changed_at"], timezone, lang),
+                "action_label": t(f"warn.action.{h['action']}", lang),
+                "level_label": _history_levels(h, lang),
+                "actor": t("warn.system", lang) if h["actor"] == "system" else h["actor"],
+                "note": note,
+            }
+        )
+    title = t("warn.detail.title", lang).format(
+        id=w["id"], rule=rule_label(view["rules"], w["rule_id"], lang), area=area
+    )
+    return {
+        "title": title,
+        "summary": summary,
+        "figure": evidence_figure(view["series"], lang),
+        "events": events,
+        "history": history,
+        "can_ack": view["can_ack"],
+        "can_clear": view["can_clear"],
+    }
+
+
+def action_message(outcome: str, values: dict, lang: str) -> str:
+    """The message for an action's outcome (from :func:`data.warnings.desk.act`)."""
+    return t(f"warn.msg.{outcome}", lang).format(**values)
 
 
 def _grid(id_, columns, height, selectable=False):

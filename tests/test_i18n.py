@@ -137,3 +137,16 @@ def test_moments_are_shown_per_language_in_the_regions_time_zone():
     )
     assert format_moment(None, "Asia/Shanghai", "en") is None
     assert set(MOMENTS) >= {"time", "day_time", "date_time", "date_time_seconds", "date"}
+
+
+def test_no_screen_formats_a_time_by_hand():
+    """Layouts and callbacks show times through format_moment (Babel), never strftime or an
+    f-string time format, so every date follows the language."""
+    by_hand = re.compile(r"strftime\(|isoformat\(|:%[HMmdY]")
+    found = []
+    for folder in (LAYOUTS, CALLBACKS):
+        for path in sorted(folder.rglob("*.py")):
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if by_hand.search(line):
+                    found.append(f"{path.name}:{n}: {line.strip()}")
+    assert not found, "\n".join(found)

@@ -268,3 +268,140 @@ def test_one_copy_of_the_shared_drivers():
                 if isinstance(node, ast.FunctionDef) and node.name in shared:
                     copies.append(f"{path.relative_to(ROOT)}:{node.lineno} defines {node.name}")
     assert not copies, "\n".join(copies)
+
+
+# --- thin callbacks: one function of data/ per callback -----------------------------------------
+
+# The callback modules whose callbacks are held to "call one function of data/ (or the access
+# policy), no rules" (issue 9). wall.py: checked by test_wall_tick (integrator).
+THIN_CALLBACK_MODULES = (
+    "callbacks/audit_page.py",
+    "callbacks/cases_page.py",
+    "callbacks/metrics_page.py",
+    "callbacks/report_page.py",
+    "callbacks/warnings_page.py",
+)
+# Calls into these are not counted: the access policy, time helpers and settings are what a
+# callback may ask besides its one function of data/.
+NOT_COUNTED = ("data.policy", "data.times", "data.settings")
+# (module, callback) -> the data calls it may make beyond one, each with its reason. Empty: no
+# callback needs more than one.
+ALLOWED_EXTRA_DATA_CALLS: dict[tuple[str, str], dict[str, str]] = {}
+# the name callbacks.wiring gives the running runtime (imported as ``runtime`` or an alias)
+_RUNTIME_ACCESSOR = ("callbacks.wiring", "runtime")
+
+
+def _dotted(node: ast.AST) -> list[str] | None:
+    """``a.b.c`` as ["a", "b", "c"]; a chain starting with a call ``f().b`` as ["f()", "b"]."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return [node.id, *reversed(parts)]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return [node.func.id + "()", *reversed(parts)]
+    return None
+
+
+def data_calls_per_callback(tree: ast.Module) -> dict[str, set[str]]:
+    """For each callback of a module (a function decorated with ``@callback(...)``), the distinct
+    calls it makes into data/, following the module's own helper functions.
+
+    A call counts when its name resolves to a ``data.*`` import (``audit.trail_view``,
+    ``desk.act``, an imported function) outside :data:`NOT_COUNTED`, or when it is a method of
+    the running runtime (``rt.cases.board(...)``, ``_rt().evaluate_warnings()``; ``rt`` is what
+    ``callbacks.wiring.runtime()`` returned, or a helper's parameter of that name).
+    """
+    imported: dict[str, str] = {}
+    runtime_accessors: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                local = alias.asname or alias.name
+                imported[local] = f"{node.module}.{alias.name}"
+                if (node.module, alias.name) == _RUNTIME_ACCESSOR:
+                    runtime_accessors.add(local)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                imported[alias.asname or alias.name.split(".")[0]] = alias.name
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+
+    def is_callback(fn: ast.FunctionDef) -> bool:
+        return any(
+            isinstance(d, ast.Call) and (_dotted(d.func) or [""])[-1] == "callback"
+            for d in fn.decorator_list
+        )
+
+    def calls_of(fn: ast.FunctionDef, seen: set[str]) -> set[str]:
+        found: set[str] = set()
+        # names holding the runtime or a part of it: ``rt = _rt()``, ``svc = rt.cases``
+        runtime_names = {"rt"}
+        for n in ast.walk(fn):
+            if not (isinstance(n, ast.Assign) and len(n.targets) == 1):
+                continue
+            target, value = n.targets[0], n.value
+            chain = _dotted(value.func if isinstance(value, ast.Call) else value) or [""]
+            from_accessor = isinstance(value, ast.Call) and chain == [chain[0]]
+            if isinstance(target, ast.Name) and (
+                (from_accessor and chain[0] in runtime_accessors)
+                or (chain[0] in runtime_names and len(chain) > 1)
+            ):
+                runtime_names.add(target.id)
+        for node in ast.walk(fn):
+            if not isinstance(node, ast.Call):
+                continue
+            chain = _dotted(node.func)
+            if not chain:
+                continue
+            head, rest = chain[0], chain[1:]
+            on_runtime = head in runtime_names or head.removesuffix("()") in runtime_accessors
+            if on_runtime and rest:
+                found.add("runtime." + ".".join(rest))
+            elif head in imported and imported[head].startswith("data."):
+                target = ".".join([imported[head], *rest])
+                if not target.startswith(NOT_COUNTED):
+                    found.add(target)
+            elif head in functions and not rest and head not in seen:
+                found |= calls_of(functions[head], seen | {head})
+        return found
+
+    return {n: calls_of(fn, {n}) for n, fn in functions.items() if is_callback(fn)}
+
+
+def test_the_counter_sees_data_calls_through_helpers_and_the_runtime():
+    """The rule below can fail: two data calls, one of them in a helper and one through the
+    runtime, are both seen; the policy and the clock are not counted."""
+    source = (
+        "from callbacks.wiring import runtime as _rt\n"
+        "from data import audit, policy\n"
+        "from data.times import utc_now\n"
+        "def helper(rt):\n"
+        "    return rt.cases.board('x', None)\n"
+        "@callback(Output('a', 'children'))\n"
+        "def show(x):\n"
+        "    policy.require(None, 'audit_view')\n"
+        "    rt = _rt()\n"
+        "    svc = rt.cases\n"
+        "    svc.get(1)\n"
+        "    return audit.query(rt.db, since=utc_now()), helper(rt)\n"
+    )
+    assert data_calls_per_callback(ast.parse(source)) == {
+        "show": {"data.audit.query", "runtime.cases.board", "runtime.get"}
+    }
+
+
+def test_callbacks_call_one_function_of_data():
+    """Each callback reads its inputs, calls ONE function of data/ (or the access policy) and
+    hands the result to layouts/: no SQL, no rules, no gathering of several reads (issue 9)."""
+    assert THIN_CALLBACK_MODULES, "no module to check"
+    too_many = []
+    for rel in THIN_CALLBACK_MODULES:
+        per_callback = data_calls_per_callback(parse(ROOT / rel))
+        assert per_callback, f"{rel}: no callback found (has the decorator changed?)"
+        for name, calls in per_callback.items():
+            allowed = ALLOWED_EXTRA_DATA_CALLS.get((rel, name), {})
+            counted = calls - set(allowed)
+            if len(counted) > 1:
+                too_many.append(f"{rel}:{name} calls {sorted(counted)}")
+    assert not too_many, "\n".join(too_many)

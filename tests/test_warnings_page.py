@@ -174,3 +174,20 @@ def test_warnings_engine_starts_once_under_concurrent_requests(settings):
         assert rt.warning_scheduler is not None
     finally:
         rt.stop()
+
+
+def test_list_and_detail_times_are_local_and_per_language(runtime):
+    """The same raise time, in the region's zone (Asia/Shanghai), written each language's way."""
+    from layouts.i18n import format_moment
+
+    _raise_accident_warning(runtime)
+    scope = AreaScope("city", 1)
+    zh = cb.list_rows(runtime, scope, {}, "zh")[0]
+    en = cb.list_rows(runtime, scope, {}, "en")[0]
+    local = pd.Timestamp(zh["raised_at"]).tz_convert("Asia/Shanghai")
+    assert zh["raised_label"] == f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    assert en["raised_label"] == f"{local.day} {local:%b %Y}, {local:%H:%M}"
+    detail = cb.detail_view(runtime, scope, zh["id"], "en")
+    assert detail["history"][0]["time_label"] == format_moment(
+        zh["raised_at"], "Asia/Shanghai", "en"
+    )

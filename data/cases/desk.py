@@ -1,0 +1,158 @@
+"""What the case board (``/cases``) and the response metrics page (``/metrics``) read and do, as
+plain values (dicts, lists, DataFrames): one function per callback.
+
+Every read runs inside the signed-in user's area and department, decided by :mod:`data.policy`;
+every action is asked of the policy first. ``rt`` is the running :class:`~data.runtime.Runtime`
+(its store, its case service and the responsibility list). Display text is the layouts'
+business: departments come with their names in both languages (``names``: id ->
+``{"zh", "en"}``), times in UTC.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from data import policy
+from data.areas import AreaScope, scope_for_code
+from data.cases import board, metrics
+from data.cases.responsibility import Responsibilities
+from data.catalogue import CATEGORIES
+
+DEFAULT_CATEGORY = "hotline.heating"
+INBOX_LIMIT = 20
+
+
+def department_names(rules: Responsibilities, departments) -> dict[str, dict[str, str]]:
+    """Department id -> its names (``zh``, ``en``); an id outside the list is its own name."""
+    return {
+        d: {"zh": rules.department_name(d, "zh"), "en": rules.department_name(d, "en")}
+        for d in departments
+        if d
+    }
+
+
+def board_options(rt, user, requested: str | None, category: str | None) -> dict:
+    """The board's choices for ``user``: ``departments`` to read (a department user: their own
+    only), the ``department`` chosen (their own, else ``requested``, else the command hall),
+    dispatch ``targets`` (empty for those who may not dispatch), the case ``categories`` and the
+    ``category`` chosen for a new case; ``names`` of every department shown."""
+    scope = policy.board_scope(rt.db, user, rt.scope)
+    rules = rt.cases.rules
+    departments = board.department_choices(rt.db, rules, scope=scope)
+    own = policy.board_department(user, None)
+    if own is not None:
+        departments = [d for d in departments if d == own]
+    targets = (
+        board.department_choices(rt.db, rules, with_hall=False, scope=scope)
+        if policy.may_some(user, "dispatch", "case:dispatch")
+        else []
+    )
+    return {
+        "departments": departments,
+        "department": own or requested or rules.hall.id,
+        "targets": targets,
+        "categories": [f"{s}.{c}" for s, cs in CATEGORIES.items() for c in cs],
+        "category": category or DEFAULT_CATEGORY,
+        "names": department_names(rules, [*departments, *targets]),
+    }
+
+
+def board_view(rt, user, requested: str | None, now: pd.Timestamp) -> dict | None:
+    """The board of the department ``user`` reads (:func:`data.policy.board_department`) inside
+    their area: ``department``, ``cases`` (the service's board frame), ``inbox`` (notes already
+    due, only about cases inside that area) and department ``names``. None: no department."""
+    department = policy.board_department(user, requested)
+    if not department:
+        return None
+    scope = policy.board_scope(rt.db, user, rt.scope)
+    cases = rt.cases.board(department, scope, now=now)
+    # the inbox holds notes about cases anywhere: only those inside the reader's scope
+    inbox = rt.cases.inbox(department, now=now, limit=INBOX_LIMIT, scope=scope)
+    names = department_names(rt.cases.rules, cases["department"].dropna().unique())
+    return {"department": department, "cases": cases, "inbox": inbox, "names": names}
+
+
+def history_view(rt, user, case_id: int | None) -> dict | None:
+    """A case's history (oldest first) with department ``names``; None when no case is chosen
+    or ``user`` may not see it (another county's or department's case: as for an unknown id)."""
+    if case_id is None:
+        return None
+    if not policy.may(user, "view", policy.case_target(rt.db, case_id)):
+        return None
+    history = rt.cases.transitions(case_id)
+    departments = [d for d in history["department"] if isinstance(d, str)]
+    return {"transitions": history, "names": department_names(rt.cases.rules, departments)}
+
+
+def act(
+    rt,
+    user,
+    action: str,
+    *,
+    case_id: int | None = None,
+    department: str | None = None,
+    targets: list[str] | None = None,
+    reason: str | None = None,
+    extension: float | None = None,
+    category: str | None = None,
+    cell: str | None = None,
+    title: str | None = None,
+) -> int | None:
+    """Do ``action`` (a case action, or ``create`` for a new case) as ``user`` on the board of
+    ``department``; returns the case's id (None when an allowed action names no case).
+
+    Raises :class:`~data.policy.PolicyDenied` when the policy refuses, ``CaseNotFound`` for an
+    unknown case (asked before the policy, so an unknown id is not a refusal),
+    ``InvalidTransition``, ``KeyError`` for an unknown cell, ``ValueError`` for bad values.
+    """
+    svc = rt.cases
+    actor = getattr(user, "username", None) or "anonymous"
+    targets = [targets] if isinstance(targets, str) else list(targets or [])
+    department = policy.board_department(user, department)
+    policy.require_case_action(rt.db, user, action)
+    if action == "create":
+        area = None
+        if cell:
+            found = scope_for_code(rt.db, str(cell).strip())
+            policy.require(user, "create", policy.area_target(rt.db, key=found.key))
+            area = found.key
+        return svc.create(
+            category,
+            origin="operator",
+            actor=actor,
+            title=title or None,
+            area_key=area,
+            dispatch=False,
+        )
+    if case_id is None:
+        return None  # allowed, but no case chosen: the page asks for one
+    svc.get(case_id)  # CaseNotFound first: an unknown id is not a refusal
+    policy.require_case_action(rt.db, user, action, case_id)
+    if action == "joint_dispatch":
+        svc.joint_dispatch(case_id, targets, actor=actor, reason=reason)
+    else:
+        own = board.acting_department(action, department, targets)
+        svc.act(
+            case_id,
+            action,
+            actor=actor,
+            department=own,
+            reason=reason,
+            extension=extension or None,
+        )
+    return case_id
+
+
+def metrics_view(rt, scope: AreaScope, now: pd.Timestamp) -> dict:
+    """The response metrics page inside ``scope``: ``summary``, ``effect`` (did the grid calm
+    down), ``wall`` (the response panel's figures), the ``departments`` and ``counties``
+    rankings (:mod:`data.cases.metrics`) and department ``names``."""
+    departments = metrics.ranking(rt.db, scope, by="department", now=now, timezone=rt.timezone)
+    return {
+        "summary": metrics.summary(rt.db, scope, now=now),
+        "effect": metrics.effect(rt.db, scope, now=now),
+        "wall": metrics.wall(rt.db, scope, now=now),
+        "departments": departments,
+        "counties": metrics.ranking(rt.db, scope, by="county", now=now, timezone=rt.timezone),
+        "names": department_names(rt.cases.rules, departments["department"].dropna()),
+    }
