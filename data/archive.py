@@ -78,7 +78,7 @@ EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 _NAMES = ", ".join(name for name, _ in EVENT_COLUMNS)
 # what a file holds: JSON as plain text, so every Parquet reader sees a string column
-_FILE_COLUMNS = ", ".join(
+FILE_COLUMNS = ", ".join(
     f"{name}::VARCHAR AS {name}" if typ == "JSON" else name
     for name, typ in EVENT_COLUMNS
     if name != "source"
@@ -87,7 +87,10 @@ _FILE_COLUMNS = ", ".join(
 _ARCHIVED_COLUMNS = ", ".join(f"{name}::{typ} AS {name}" for name, typ in EVENT_COLUMNS)
 # source names become folder names: only the vocabulary's plain words
 _SOURCE_RE = re.compile(r"^[a-z0-9_]+$")
-PART_RE = re.compile(r"^date=(\d{4}-\d{2}-\d{2})/source=([a-z0-9_]+)/part-[0-9a-f]{32}\.parquet$")
+# part names: part-<uuid>.parquet (hex, or with dashes as DuckDB's COPY ... PARTITION_BY names them)
+PART_RE = re.compile(
+    r"^date=(\d{4}-\d{2}-\d{2})/source=([a-z0-9_]+)/part-[0-9a-f-]{32,36}\.parquet$"
+)
 META_KEY = "archive_dir"
 UNRECORDED = "_unrecorded"
 
@@ -325,7 +328,7 @@ class Archive:
 
         def fn(con: duckdb.DuckDBPyConnection) -> dict | None:
             table = con.sql(
-                f"SELECT {_FILE_COLUMNS} FROM events WHERE {where}"
+                f"SELECT {FILE_COLUMNS} FROM events WHERE {where}"
                 " ORDER BY event_time, source_event_id",
                 params=bounds,
             ).to_arrow_table()
@@ -371,6 +374,57 @@ class Archive:
             return
         path.unlink()
         log.warning("archive move of %s did not commit; its file was removed", rel)
+
+    def adopt(self) -> list[dict]:
+        """Record the part files that a bulk tool wrote straight into the folder; returns them.
+
+        For archives built outside the archiver (``bench/wall.py --archive-older-than-days``, a
+        migration from another system): the files must follow the layout and hold the archived
+        columns, and their events must not also be in ``events``. Call it before the archiver
+        or :meth:`reconcile` runs (reconcile treats unrecorded files as the leftovers of a crash).
+        """
+        recorded = {r[0] for r in self.db.query("SELECT path FROM archive_parts")}
+        new = {}
+        for path in sorted(self.root.glob("date=*/source=*/part-*.parquet")):
+            rel = path.relative_to(self.root).as_posix()
+            if rel not in recorded and (m := PART_RE.match(rel)):
+                new[str(path)] = (rel, dt.date.fromisoformat(m.group(1)), m.group(2), path)
+        if not new:
+            return []
+        stats = self.db.query(
+            "SELECT filename, count(*), min(event_time), max(event_time)"
+            " FROM read_parquet(?::VARCHAR[], filename = true, hive_partitioning = false)"
+            " GROUP BY filename",
+            [list(new)],
+        )
+        moved_at = utc_now().to_pydatetime()
+        rows = []
+        for filename, n, t0, t1 in stats:
+            rel, day, source, path = new[filename]
+            rows.append(
+                {
+                    "path": rel,
+                    "day": day,
+                    "source": source,
+                    "rows": int(n),
+                    "min_time": t0,
+                    "max_time": t1,
+                    "bytes": path.stat().st_size,
+                    "sha256": _sha256(path),
+                    "moved_at": moved_at,
+                }
+            )
+        frame = pd.DataFrame(rows)
+
+        def record(con: duckdb.DuckDBPyConnection) -> None:
+            con.register("adopted_parts", frame)
+            try:
+                con.execute("INSERT INTO archive_parts BY NAME SELECT * FROM adopted_parts")
+            finally:
+                con.unregister("adopted_parts")
+
+        self.db.write(record)
+        return rows
 
     # -- the check at start ----------------------------------------------------------------------
 
