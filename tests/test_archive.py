@@ -300,3 +300,35 @@ def test_the_runtime_runs_the_archiver_periodically(settings):
     finally:
         rt.stop()
     assert not rt.archiver.running
+
+
+def test_files_written_by_a_bulk_tool_are_adopted(runtime):
+    """bench/wall.py writes old days straight into the folder with DuckDB's COPY ...
+    PARTITION_BY; once adopted they read like moved days and survive the start-time check."""
+    now = _now()
+    ingest_history(runtime, now)
+    before = _snapshot(runtime, now)
+    cutoff = runtime.archive.cutoff(now).to_pydatetime()
+    root = str(runtime.archive.root).replace("'", "''")
+
+    def bulk(con):
+        con.execute(
+            f"COPY (SELECT {archive.FILE_COLUMNS}, source, timezone('UTC', event_time)::DATE"
+            f" AS date FROM events WHERE event_time < ?) TO '{root}' (FORMAT parquet,"
+            " PARTITION_BY (date, source), FILENAME_PATTERN 'part-{uuid}')",
+            [cutoff],
+        )
+        return con.execute("DELETE FROM events WHERE event_time < ?", [cutoff]).fetchone()[0]
+
+    gone = runtime.db.write(bulk)
+    assert gone > 0
+    adopted = runtime.archive.adopt()
+    assert sum(p["rows"] for p in adopted) == gone
+    assert runtime.archive.adopt() == []  # once
+    assert runtime.archive.reconcile() == {
+        "removed": [],
+        "set_aside": [],
+        "missing": [],
+        "changed": [],
+    }
+    _assert_same(before, _snapshot(runtime, now))
