@@ -357,3 +357,22 @@ def test_the_read_api_serves_archived_days_as_before(runtime):
     assert runtime.archive.run(now)
     after = client.get(f"/api/events?{query}&area=T01").get_json()
     assert after == before
+
+
+def test_an_old_warnings_evidence_reads_the_archive(runtime):
+    """The reports and the series behind a warning whose events have since been archived."""
+    from data.warnings import queries as wq
+    from tests.support.warnings import T0, S, accidents, engine, rules
+
+    accidents(runtime, 9)
+    eng = engine(runtime, ["acc"])
+    eng.evaluate(T0)
+    eng.evaluate(T0 + S)
+    city = AreaScope("city", 1)
+    wid = wq.list_warnings(runtime.db, city)[0]["id"]
+    before = wq.warning_detail(runtime.db, city, wid, rules(["acc"]), now=T0 + S)
+    assert len(before["events"]) == 9 and before["series"]["values"][-1] == 9
+    moved = runtime.archive.run(T0 + 120 * DAY)
+    assert sum(p["rows"] for p in moved) == 9 and _total(runtime) == 0
+    after = wq.warning_detail(runtime.db, city, wid, rules(["acc"]), now=T0 + S)
+    assert after == before
