@@ -214,7 +214,10 @@ def write_atomic(table, path: Path) -> tuple[int, str]:
     with a dot), fsynced, renamed over ``path``, and the folder fsynced, so after a crash the
     file is either whole or absent.
     """
-    new_dirs = [p for p in (path.parent.parent, path.parent) if not p.exists()]
+    new_dirs, d = [], path.parent
+    while not d.exists():
+        new_dirs.append(d)
+        d = d.parent
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.tmp"
     try:
