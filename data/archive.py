@@ -44,6 +44,7 @@ from pathlib import Path, PurePosixPath
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -92,6 +93,8 @@ PART_RE = re.compile(
     r"^date=(\d{4}-\d{2}-\d{2})/source=([a-z0-9_]+)/part-[0-9a-f-]{32,36}\.parquet$"
 )
 META_KEY = "archive_dir"
+# the youngest age an archived event can have (archive_after_days is 0 or at least 1)
+MIN_AFTER = pd.Timedelta(days=1)
 UNRECORDED = "_unrecorded"
 
 
@@ -178,6 +181,41 @@ def events_relation(
     return sql, [files]
 
 
+def drop_archived(con: duckdb.DuckDBPyConnection, source: str, table):
+    """``table`` (an Arrow batch of new events of ``source``) without the events already archived.
+
+    De-duplication for the ingest pipeline's write transaction (``con`` is the writer's): the
+    events table's primary key only knows the events still in the database, so an event re-sent
+    after its day moved to the archive would be stored, and counted, twice. Only the archived
+    files of ``source`` for the batch's days are read, so a live batch costs one small lookup.
+    """
+    if table.num_rows == 0:
+        return table
+    times = pc.min_max(table["event_time"])
+    lo, hi = times["min"].as_py(), times["max"].as_py()
+    if lo >= dt.datetime.now(dt.UTC) - MIN_AFTER.to_pytimedelta():
+        # archived days end at least MIN_AFTER ago: a live batch needs no look-up at all
+        return table
+    row = con.execute(
+        "SELECT (SELECT value FROM meta WHERE key = ?), list(path) FROM archive_parts"
+        " WHERE source = ? AND day >= timezone('UTC', ?::TIMESTAMPTZ)::DATE"
+        " AND day <= timezone('UTC', ?::TIMESTAMPTZ)::DATE",
+        [META_KEY, source, lo, hi],
+    ).fetchall()[0]
+    root, paths = row
+    if not paths:
+        return table
+    ids = table["source_event_id"]
+    seen = con.execute(
+        "SELECT DISTINCT source_event_id FROM read_parquet(?::VARCHAR[])"
+        " WHERE source_event_id IN (SELECT unnest(?::VARCHAR[]))",
+        [[str(Path(root) / p) for p in paths], ids.to_pylist()],
+    ).fetchall()
+    if not seen:
+        return table
+    return table.filter(pc.invert(pc.is_in(ids, value_set=pa.array([r[0] for r in seen]))))
+
+
 def parts(db: Database) -> pd.DataFrame:
     """Every recorded archive file: path, day, source, rows, min/max time, bytes, sha256."""
     return db.query_df("SELECT * FROM archive_parts ORDER BY day, source, path")
@@ -257,6 +295,8 @@ class Archive:
         self.db = db
         self.root = Path(root).resolve()
         self.after_days = float(after_days or 0)
+        if 0 < self.after_days < MIN_AFTER / pd.Timedelta(days=1):
+            raise ValueError(f"archive after {after_days} days: must be 0 (off) or at least 1")
         self._after_file_written = after_file_written
         root_text = str(self.root)
         # queries find the folder through the database (archive_parts paths are relative to it)

@@ -24,7 +24,7 @@ from data.areas import AreaScope
 from data.catalogue import CATEGORIES
 from data.runtime import Runtime
 from data.settings import load_settings
-from tests.support.archive import ingest_history
+from tests.support.archive import history_frames_by_source, ingest_history
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY = pd.Timedelta(days=1)
@@ -140,6 +140,10 @@ def test_an_empty_archive_and_a_disabled_one(runtime, tmp_path):
     assert not (tmp_path / "other").exists()
     assert load_settings(archive_after_days="none").archive_after_days == 0
     assert load_settings(archive_after_days="off").archive_after_days == 0
+    with pytest.raises(ValueError):
+        load_settings(archive_after_days=0.5)
+    with pytest.raises(ValueError):
+        archive.Archive(runtime.db, tmp_path / "other", after_days=0.5)
     with pytest.raises(ValueError):
         load_settings(archive_after_days=-1)
 
@@ -376,3 +380,18 @@ def test_an_old_warnings_evidence_reads_the_archive(runtime):
     assert sum(p["rows"] for p in moved) == 9 and _total(runtime) == 0
     after = wq.warning_detail(runtime.db, city, wid, rules(["acc"]), now=T0 + S)
     assert after == before
+
+
+def test_an_event_re_sent_after_its_day_was_archived_is_a_duplicate(runtime):
+    """Replaying an old file after its days moved out must not store or count anything twice."""
+    now = _now()
+    n = ingest_history(runtime, now)
+    assert runtime.archive.run(now)
+    before = _snapshot(runtime, now)
+    status = runtime.db.query("SELECT source, accepted, duplicates FROM feed_status ORDER BY 1")
+    again = runtime.pipeline.ingest_frames(history_frames_by_source(now), feed="test", now=now)
+    assert (again.accepted, again.duplicates) == (0, n)
+    _assert_same(before, _snapshot(runtime, now))
+    after = runtime.db.query("SELECT source, accepted, duplicates FROM feed_status ORDER BY 1")
+    assert [(s, a) for s, a, _ in after] == [(s, a) for s, a, _ in status]
+    assert sum(d for *_, d in after) == sum(d for *_, d in status) + n

@@ -46,9 +46,13 @@ def history_frames(
 
 def ingest_history(runtime, now: pd.Timestamp, **kw) -> int:
     """Ingest :func:`history_frames` through the real pipeline; returns events accepted."""
+    batches = history_frames_by_source(now, **kw)
+    return runtime.pipeline.ingest_frames(batches, feed="test", now=now).accepted
+
+
+def history_frames_by_source(now: pd.Timestamp, **kw) -> list[tuple[str, pd.DataFrame]]:
+    """:func:`history_frames` as one batch per source (the pipeline's cost is per batch)."""
     by_source: dict[str, list[pd.DataFrame]] = {}
     for source, frame in history_frames(now, **kw):
         by_source.setdefault(source, []).append(frame)
-    # one batch per source: the pipeline's cost is per batch
-    batches = [(s, pd.concat(f, ignore_index=True)) for s, f in by_source.items()]
-    return runtime.pipeline.ingest_frames(batches, feed="test", now=now).accepted
+    return [(s, pd.concat(f, ignore_index=True)) for s, f in by_source.items()]
