@@ -141,6 +141,19 @@ def _day(ts: pd.Timestamp) -> dt.date:
     return utc(ts).date()
 
 
+def _day_conds(since: pd.Timestamp | None, until: pd.Timestamp | None) -> tuple[str, list]:
+    """An archive_parts condition for the days overlapping [since, until), and its parameters."""
+    conds, params = [], []
+    if since is not None:
+        conds.append("day >= ?")
+        params.append(_day(since))
+    if until is not None:
+        # [since, until): a period ending at midnight does not reach into that day
+        conds.append("day <= ?")
+        params.append(_day(utc(until) - pd.Timedelta(microseconds=1)))
+    return " AND ".join(conds) or "TRUE", params
+
+
 def events_relation(
     db: Database, since: pd.Timestamp | None = None, until: pd.Timestamp | None = None
 ) -> tuple[str, list]:
@@ -153,15 +166,7 @@ def events_relation(
     the relation's parameters before the query's own (the relation sits in its FROM clause), and
     run both this and the query inside :func:`snapshot`.
     """
-    conds, params = [], []
-    if since is not None:
-        conds.append("day >= ?")
-        params.append(_day(since))
-    if until is not None:
-        # [since, until): a period ending at midnight does not reach into that day
-        conds.append("day <= ?")
-        params.append(_day(utc(until) - pd.Timedelta(microseconds=1)))
-    where = " AND ".join(conds) or "TRUE"
+    where, params = _day_conds(since, until)
     row = db.query_one(
         f"SELECT (SELECT value FROM meta WHERE key = ?), list(path ORDER BY path)"
         f" FROM archive_parts WHERE {where}",
@@ -214,6 +219,15 @@ def drop_archived(con: duckdb.DuckDBPyConnection, source: str, table):
     if not seen:
         return table
     return table.filter(pc.invert(pc.is_in(ids, value_set=pa.array([r[0] for r in seen]))))
+
+
+def newest_time(
+    db: Database, since: pd.Timestamp | None = None, until: pd.Timestamp | None = None
+) -> pd.Timestamp | None:
+    """The newest archived event time on the archived days overlapping [since, until), or None."""
+    conds, params = _day_conds(since, until)
+    row = db.query_one(f"SELECT max(max_time) FROM archive_parts WHERE {conds}", params)
+    return None if row is None or row[0] is None else utc(row[0])
 
 
 def parts(db: Database) -> pd.DataFrame:

@@ -109,26 +109,30 @@ def list_events(
         conds.append("e.event_time < ?")
         params.append(utc(until).to_pydatetime())
     params.append(int(limit))
+    sql = f"""
+        SELECT e.source, e.source_event_id AS id, e.category, e.severity, e.value,
+               e.event_time, e.received_at, e.lon, e.lat, g.code AS cell,
+               cm.code AS community, t.code AS township, c.code AS county, e.text, e.attributes
+        FROM <events> e
+        JOIN areas g ON g.key = e.cell_key
+        LEFT JOIN areas cm ON cm.key = e.community_key
+        LEFT JOIN areas t ON t.key = e.township_key
+        LEFT JOIN areas c ON c.key = e.county_key
+        WHERE {" AND ".join(conds)}
+        ORDER BY e.event_time DESC, e.source, e.source_event_id
+        LIMIT ?
+        """
     # a period reaching back past the archive horizon reads the archived days too
     with archive.snapshot(db):
         events, rel_params = archive.events_relation(db, since, until)
-        rows = db.query_df(
-            f"""
-            SELECT e.source, e.source_event_id AS id, e.category, e.severity, e.value,
-                   e.event_time, e.received_at, e.lon, e.lat, g.code AS cell,
-                   cm.code AS community, t.code AS township, c.code AS county, e.text,
-                   e.attributes
-            FROM {events} e
-            JOIN areas g ON g.key = e.cell_key
-            LEFT JOIN areas cm ON cm.key = e.community_key
-            LEFT JOIN areas t ON t.key = e.township_key
-            LEFT JOIN areas c ON c.key = e.county_key
-            WHERE {" AND ".join(conds)}
-            ORDER BY e.event_time DESC, e.source, e.source_event_id
-            LIMIT ?
-            """,
-            [*rel_params, *params],
-        )
+        rows = db.query_df(sql.replace("<events>", "events"), params)
+        newest_archived = archive.newest_time(db, since, until) if rel_params else None
+        # newest first: when the database alone fills the page with events newer than anything
+        # archived in the period, the archive cannot change it (an open-ended period stays fast)
+        if newest_archived is not None and not (
+            len(rows) == limit and utc(rows["event_time"].min()) > utc(newest_archived)
+        ):
+            rows = db.query_df(sql.replace("<events>", events), [*rel_params, *params])
     out = []
     for rec in rows.to_dict(orient="records"):
         rec["event_time"] = iso(rec["event_time"])

@@ -395,3 +395,20 @@ def test_an_event_re_sent_after_its_day_was_archived_is_a_duplicate(runtime):
     after = runtime.db.query("SELECT source, accepted, duplicates FROM feed_status ORDER BY 1")
     assert [(s, a) for s, a, _ in after] == [(s, a) for s, a, _ in status]
     assert sum(d for *_, d in after) == sum(d for *_, d in status) + n
+
+
+def test_an_open_ended_page_of_newest_events_does_not_open_the_archive(runtime):
+    """/api/events without since: the newest page comes from the database when it fills it."""
+    now = _now()
+    n = ingest_history(runtime, now)
+    newest = queries.list_events(runtime.db, runtime.scope, limit=5)
+    everything = queries.list_events(runtime.db, runtime.scope, limit=10_000)
+    assert len(everything) == n
+    assert runtime.archive.run(now)
+    root = runtime.archive.root
+    root.rename(root.with_name("archive-away"))
+    try:  # the archive is unreachable: a page the database fills still answers
+        assert queries.list_events(runtime.db, runtime.scope, limit=5) == newest
+    finally:
+        root.with_name("archive-away").rename(root)
+    assert queries.list_events(runtime.db, runtime.scope, limit=10_000) == everything
