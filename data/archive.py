@@ -8,7 +8,8 @@ Layout (Hive-style, what DuckDB, Spark and Trino all read as partitions)::
 partition column ``source``, sorted by event time. The 5-minute rollups (``cell_counts``) stay in
 the database, so the wall, KPIs and warnings never read the archive.
 
-One move is one day of one source, on the store's single writer, in one transaction:
+One move is (at most ``archive_rows_per_move`` events of) one day of one source, on the store's
+single writer, in one transaction:
 
 1. the day's rows are read, written to ``.part-<uuid>.parquet.tmp`` in the partition folder,
    fsynced and renamed to ``part-<uuid>.parquet`` (the folder is fsynced too);
@@ -295,7 +296,9 @@ class Archive:
     ``root``: the archive folder (a setting, see :func:`default_dir`). ``after_days``: events
     older than this many days (whole UTC days) are moved; 0 moves nothing. ``after_file_written``:
     called with the file's path between writing it and committing the move (the crash tests
-    stop the process there).
+    stop the process there). ``rows_per_move``: the most rows one transaction moves (a bigger
+    day and source becomes several files): DuckDB removes each deleted row's primary-key entry
+    at commit, 50-80 µs a row on a busy 2-core machine, and other writes wait meanwhile.
     """
 
     def __init__(
@@ -304,11 +307,13 @@ class Archive:
         root: str | Path,
         *,
         after_days: float,
+        rows_per_move: int = 10_000,
         after_file_written: Callable[[Path], None] | None = None,
     ) -> None:
         self.db = db
         self.root = Path(root).resolve()
         self.after_days = float(after_days or 0)
+        self.rows_per_move = max(1, int(rows_per_move))
         if 0 < self.after_days < MIN_AFTER / pd.Timedelta(days=1):
             raise ValueError(f"archive after {after_days} days: must be 0 (off) or at least 1")
         self._after_file_written = after_file_written
@@ -351,10 +356,10 @@ class Archive:
         """
         moved = []
         for day, source in self.due(now):
-            if stop is not None and stop.is_set():
-                break
-            part = self.move(day, source)
-            if part is not None:
+            while not (stop is not None and stop.is_set()):
+                part = self.move(day, source)
+                if part is None:
+                    break
                 moved.append(part)
         if moved:
             log.info(
@@ -367,7 +372,8 @@ class Archive:
         return moved
 
     def move(self, day: dt.date, source: str) -> dict | None:
-        """Move one UTC day of one source from ``events`` into a new archive file.
+        """Move the oldest ``rows_per_move`` events (whole event times) of one UTC day of one
+        source from ``events`` into a new archive file; call again until it returns None.
 
         Returns the recorded part (None when there was nothing to move). On any failure the
         transaction is rolled back and the file, if written, removed: the rows stay in the
@@ -384,17 +390,24 @@ class Archive:
         where = "source = ? AND event_time >= ? AND event_time < ?"
 
         def fn(con: duckdb.DuckDBPyConnection) -> dict | None:
+            cond, params = where, list(bounds)
+            last = con.execute(
+                f"SELECT event_time FROM events WHERE {where} ORDER BY event_time LIMIT 1 OFFSET ?",
+                [*bounds, self.rows_per_move - 1],
+            ).fetchall()
+            if last:  # more than one move's worth: up to this event time, inclusive
+                cond, params = f"{where} AND event_time <= ?", [*bounds, last[0][0]]
             table = con.sql(
-                f"SELECT {FILE_COLUMNS} FROM events WHERE {where}"
+                f"SELECT {FILE_COLUMNS} FROM events WHERE {cond}"
                 " ORDER BY event_time, source_event_id",
-                params=bounds,
+                params=params,
             ).to_arrow_table()
             if table.num_rows == 0:
                 return None
             nbytes, digest = write_atomic(table, path)
             if self._after_file_written is not None:
                 self._after_file_written(path)
-            deleted = con.execute(f"DELETE FROM events WHERE {where}", bounds).fetchone()[0]
+            deleted = con.execute(f"DELETE FROM events WHERE {cond}", params).fetchall()[0][0]
             if deleted != table.num_rows:  # cannot happen with one writer; never lose a row
                 raise ArchiveError(f"{rel}: wrote {table.num_rows} rows but would delete {deleted}")
             times = pc.min_max(table["event_time"])
@@ -552,7 +565,12 @@ class Archive:
 def from_settings(db: Database, settings) -> Archive:
     """The store's archive as the settings describe it (folder checked against the database)."""
     root = settings.archive_dir or default_dir(settings.db)
-    archive = Archive(db, root, after_days=settings.archive_after_days or 0)
+    archive = Archive(
+        db,
+        root,
+        after_days=settings.archive_after_days or 0,
+        rows_per_move=settings.archive_rows_per_move,
+    )
     archive.reconcile()
     return archive
 

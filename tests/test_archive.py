@@ -412,3 +412,18 @@ def test_an_open_ended_page_of_newest_events_does_not_open_the_archive(runtime):
     finally:
         root.with_name("archive-away").rename(root)
     assert queries.list_events(runtime.db, runtime.scope, limit=10_000) == everything
+
+
+def test_a_big_day_moves_in_several_transactions_and_files(runtime, tmp_path):
+    """rows_per_move bounds each transaction (other writes wait while it commits)."""
+    now = _now()
+    n = ingest_history(runtime, now)
+    before = _snapshot(runtime, now)
+    small = archive.Archive(runtime.db, runtime.archive.root, after_days=90, rows_per_move=2)
+    moved = small.run(now)
+    days = {(p["day"], p["source"]) for p in moved}
+    assert len(moved) > len(days)  # some day and source took more than one move
+    # each part holds at most 2 events, unless events share its last event time
+    assert all(p["rows"] <= 2 or p["min_time"] == p["max_time"] for p in moved)
+    assert sum(p["rows"] for p in moved) + _total(runtime) == n
+    _assert_same(before, _snapshot(runtime, now))
