@@ -3,6 +3,15 @@
     python bench/wall.py                       # 10,000,000 events (a few minutes)
     python bench/wall.py --events 1000000      # a quick run
 
+History beyond the database (issue 12): with ``--archive-older-than-days D`` the days older than
+D go straight into the Parquet archive (data/archive.py's layout, recorded in ``archive_parts``)
+and only the recent days into ``events``; the rollups cover all of it. Same events per day, a
+hundred times the history (docs/SCALE.md)::
+
+    python bench/wall.py --events 1000000 --days 11 --db /tmp/wall1m.duckdb
+    python bench/wall.py --events 100000000 --days 1100 --archive-older-than-days 90 \
+        --db /tmp/wall100m.duckdb
+
 How the store is filled: the default region (data/regions/anshan) in a fresh DuckDB file; the
 simulator (``data.feeds.simulator.Simulator``, rates scaled up so ``--events`` fall in ``--days``
 days ending now) generates one day at a time; each day's points are placed in their grid cells with
@@ -50,24 +59,37 @@ import pyarrow as pa  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from data import archive  # noqa: E402
 from data.areas import cell_lineage, lineage_arrays  # noqa: E402
 from data.feeds.simulator import DEFAULT_RATES, Simulator  # noqa: E402
 from data.runtime import Runtime  # noqa: E402
 from data.schema import BUCKET_SECONDS  # noqa: E402
 from data.settings import load_settings  # noqa: E402
+from data.times import floor_bucket  # noqa: E402
 
 DEFAULT_PER_DAY = sum(DEFAULT_RATES.values())
 
 
-def fill(rt: Runtime, n_events: int, days: float, seed: int) -> int:
-    """Bulk-fill ``events`` and ``cell_counts`` with about ``n_events`` simulated events."""
-    scale = n_events / (days * DEFAULT_PER_DAY)
+def fill(rt: Runtime, n_events: int, days: float, seed: int, archive_days: float = 0) -> int:
+    """Bulk-fill ``events`` and ``cell_counts`` with about ``n_events`` simulated events.
+
+    ``archive_days`` > 0: the days older than that (whole UTC days, as the archiver counts them)
+    go straight into the Parquet archive (``COPY ... PARTITION_BY (date, source)``, the layout
+    data/archive.py writes) instead of ``events``, and are recorded in ``archive_parts``; their
+    5-minute rollups go into ``cell_counts`` like every other day's, as ingest would have left
+    them. Returns the events made (database and archive).
+    """
+    # days start at UTC midnight and the last one ends on a bucket boundary, so each day's
+    # rollups are whole buckets and each archived day is one partition
+    now = floor_bucket(pd.Timestamp.now(tz="UTC"))
+    start = (now - pd.Timedelta(days=days)).floor("D")
+    scale = n_events / ((now - start) / pd.Timedelta(days=1) * DEFAULT_PER_DAY)
     rates = {s: r * scale for s, r in DEFAULT_RATES.items()}
     sim = Simulator.from_region(rt.region, seed=seed, rates=rates, timezone=rt.timezone)
     lin = lineage_arrays(cell_lineage(rt.db))
-    now = pd.Timestamp.now(tz="UTC").floor("min")
-    start = now - pd.Timedelta(days=days)
-    total = 0
+    cutoff = (now - pd.Timedelta(days=archive_days)).floor("D") if archive_days > 0 else None
+    root = str(rt.archive.root).replace("'", "''")
+    total = archived = 0
     t0 = time.perf_counter()
     for day in pd.date_range(start, now, freq="1D"):
         end = min(day + pd.Timedelta(days=1), now)
@@ -106,25 +128,47 @@ def fill(rt: Runtime, n_events: int, days: float, seed: int) -> int:
                 )
             )
         batch = pa.concat_tables(tables).sort_by("event_time")
+        to_archive = cutoff is not None and day < cutoff
 
-        def write(con, batch=batch):
+        def write(con, batch=batch, to_archive=to_archive):
             con.register("bench_batch", batch)
-            con.execute("INSERT INTO events BY NAME SELECT * FROM bench_batch")
-            con.unregister("bench_batch")
+            try:
+                if to_archive:
+                    # the events table's shape (every column, its types), then the archive's files
+                    con.execute("CREATE OR REPLACE TEMP TABLE bench_day AS FROM events LIMIT 0")
+                    con.execute("INSERT INTO bench_day BY NAME SELECT * FROM bench_batch")
+                    con.execute(
+                        f"COPY (SELECT {archive.FILE_COLUMNS}, source,"
+                        " timezone('UTC', event_time)::DATE AS date FROM bench_day"
+                        f" ORDER BY event_time) TO '{root}' (FORMAT parquet,"
+                        " PARTITION_BY (date, source), FILENAME_PATTERN 'part-{uuid}', APPEND,"
+                        " COMPRESSION zstd)"
+                    )
+                    con.execute("DROP TABLE bench_day")
+                else:
+                    con.execute("INSERT INTO events BY NAME SELECT * FROM bench_batch")
+                con.execute(
+                    f"""
+                    INSERT INTO cell_counts
+                    SELECT time_bucket(INTERVAL {BUCKET_SECONDS} SECOND, event_time) AS bucket,
+                           cell_key, source, count(*), coalesce(sum(severity), 0), max(value)
+                    FROM bench_batch GROUP BY ALL ORDER BY bucket
+                    """
+                )
+            finally:
+                con.unregister("bench_batch")
 
         rt.db.write(write)
         total += batch.num_rows
-        print(f"  {day:%Y-%m-%d}: {total:,} events ({time.perf_counter() - t0:.0f} s)", flush=True)
-    rt.db.write(
-        lambda con: con.execute(
-            f"""
-            INSERT INTO cell_counts
-            SELECT time_bucket(INTERVAL {BUCKET_SECONDS} SECOND, event_time) AS bucket, cell_key,
-                   source, count(*), coalesce(sum(severity), 0), max(value)
-            FROM events GROUP BY ALL ORDER BY bucket
-            """
+        archived += batch.num_rows if to_archive else 0
+        print(
+            f"  {day:%Y-%m-%d}: {total:,} events, {archived:,} archived"
+            f" ({time.perf_counter() - t0:.0f} s)",
+            flush=True,
         )
-    )
+    if archived:
+        parts = rt.archive.adopt()
+        print(f"archive: {len(parts):,} files, {sum(p['bytes'] for p in parts) / 2**20:,.0f} MB")
     rt.db.checkpoint()
     return total
 
@@ -228,6 +272,20 @@ def naive_refresh(rt, hours: float = 24) -> tuple[float, int]:
     return (time.perf_counter() - t0) * 1000, size
 
 
+def _stored(rt) -> tuple[int, int]:
+    """Events in the database and in the archive."""
+    in_db = rt.db.query_one("SELECT count(*) FROM events")[0]
+    archived = rt.db.query_one("SELECT coalesce(sum(rows), 0) FROM archive_parts")[0]
+    return int(in_db), int(archived)
+
+
+def _mb(path: Path) -> int:
+    """Megabytes on disk of a file (with its WAL) or a folder."""
+    path = Path(path)
+    files = list(path.rglob("*")) if path.is_dir() else [path, Path(f"{path}.wal")]
+    return round(sum(f.stat().st_size for f in files if f.is_file()) / 2**20)
+
+
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=float), q))
 
@@ -240,6 +298,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tick-s", type=float, default=5.0, help="simulated seconds per tick")
     parser.add_argument("--db", help="DuckDB file (default: a temporary one)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--archive-older-than-days",
+        type=float,
+        default=0.0,
+        help="days older than this go straight into the Parquet archive (0: none archived)",
+    )
     args = parser.parse_args(argv)
 
     import logging
@@ -251,17 +315,29 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = tempfile.TemporaryDirectory()
     db = Path(args.db) if args.db else Path(tmp.name) / "wall.duckdb"
-    settings = load_settings(db=db, region="anshan", simulator=False, auth=False)
+    settings = load_settings(
+        db=db,
+        region="anshan",
+        simulator=False,
+        auth=False,
+        archive_after_days=args.archive_older_than_days,
+    )
     rt = Runtime(settings)
     try:
-        have = rt.db.query_one("SELECT count(*) FROM events")[0]
+        in_db, archived = _stored(rt)
+        have = in_db + archived
         if have == 0:
             print(f"filling {db} with ~{args.events:,} events over {args.days:g} days ...")
             t0 = time.perf_counter()
-            have = fill(rt, args.events, args.days, args.seed)
+            have = fill(rt, args.events, args.days, args.seed, args.archive_older_than_days)
             print(f"filled {have:,} events in {time.perf_counter() - t0:.0f} s")
+            in_db, archived = _stored(rt)
         n_rows = rt.db.query_one("SELECT count(*) FROM cell_counts")[0]
-        print(f"store: {have:,} events, {n_rows:,} cell_counts rows, {len(rt.cell_keys):,} cells")
+        print(
+            f"store: {have:,} events ({in_db:,} in the database, {archived:,} archived),"
+            f" {n_rows:,} cell_counts rows, {len(rt.cell_keys):,} cells;"
+            f" database {_mb(db)} MB, archive {_mb(rt.archive.root)} MB"
+        )
         app = create_app(runtime=rt)
         scale = have / (args.days * DEFAULT_PER_DAY)
         live = Simulator.from_region(
@@ -318,7 +394,12 @@ def main(argv: list[str] | None = None) -> int:
         bytes_per = statistics.mean(main_r["sizes"])
         print(
             json.dumps(
-                {"events": have, "ticks": len(main_r["times"]), "tick_s": args.tick_s},
+                {
+                    "events": have,
+                    "archived": archived,
+                    "ticks": len(main_r["times"]),
+                    "tick_s": args.tick_s,
+                },
                 separators=(",", ":"),
             )
         )

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from data import archive
 from data.areas import cell_lineage, install_region, lineage_arrays
 from data.events import SOURCES, normalise_frame, storable_text, validate_frame
 from data.placement import OUTSIDE, Placer
@@ -285,6 +286,9 @@ class Pipeline:
             con.unregister("q_batch")
         accepted = 0
         last_event = None
+        offered = events.num_rows
+        # events whose day is already archived are de-duplicated against the archive too
+        events = archive.drop_archived(con, source, events)
         if events.num_rows:
             con.register("e_batch", events)
             # RETURNING gives the rows really inserted (not duplicates): the counts follow them
@@ -313,7 +317,7 @@ class Pipeline:
                 )
                 last_event = con.execute("SELECT max(event_time) FROM e_new").fetchall()[0][0]
                 con.unregister("e_new")
-        dup = events.num_rows - accepted + repeats
+        dup = offered - accepted + repeats
         q = len(quarantine)
         con.execute(
             """

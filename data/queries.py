@@ -10,7 +10,7 @@ import json
 
 import pandas as pd
 
-from data import catalogue
+from data import archive, catalogue
 from data.areas import LEVEL_COLUMN, AreaScope
 from data.events import SOURCES
 from data.schema import BUCKET_SECONDS
@@ -109,12 +109,11 @@ def list_events(
         conds.append("e.event_time < ?")
         params.append(utc(until).to_pydatetime())
     params.append(int(limit))
-    rows = db.query_df(
-        f"""
-        SELECT e.source, e.source_event_id AS id, e.category, e.severity, e.value, e.event_time,
-               e.received_at, e.lon, e.lat, g.code AS cell, cm.code AS community,
-               t.code AS township, c.code AS county, e.text, e.attributes
-        FROM events e
+    sql = f"""
+        SELECT e.source, e.source_event_id AS id, e.category, e.severity, e.value,
+               e.event_time, e.received_at, e.lon, e.lat, g.code AS cell,
+               cm.code AS community, t.code AS township, c.code AS county, e.text, e.attributes
+        FROM <events> e
         JOIN areas g ON g.key = e.cell_key
         LEFT JOIN areas cm ON cm.key = e.community_key
         LEFT JOIN areas t ON t.key = e.township_key
@@ -122,9 +121,18 @@ def list_events(
         WHERE {" AND ".join(conds)}
         ORDER BY e.event_time DESC, e.source, e.source_event_id
         LIMIT ?
-        """,
-        params,
-    )
+        """
+    # a period reaching back past the archive horizon reads the archived days too
+    with archive.snapshot(db):
+        events, rel_params = archive.events_relation(db, since, until)
+        rows = db.query_df(sql.replace("<events>", "events"), params)
+        newest_archived = archive.newest_time(db, since, until) if rel_params else None
+        # newest first: when the database alone fills the page with events newer than anything
+        # archived in the period, the archive cannot change it (an open-ended period stays fast)
+        if newest_archived is not None and not (
+            len(rows) == limit and utc(rows["event_time"].min()) > utc(newest_archived)
+        ):
+            rows = db.query_df(sql.replace("<events>", events), [*rel_params, *params])
     out = []
     for rec in rows.to_dict(orient="records"):
         rec["event_time"] = iso(rec["event_time"])
@@ -135,6 +143,28 @@ def list_events(
         rec["attributes"] = json.loads(attrs) if isinstance(attrs, str) and attrs else {}
         out.append(rec)
     return out
+
+
+def events_per_day(
+    db: Database, scope: AreaScope, *, since: pd.Timestamp, until: pd.Timestamp
+) -> pd.DataFrame:
+    """Events per UTC day and source inside ``scope`` with event time in [since, until).
+
+    Counted from the events themselves, archived days included (data/archive.py): the figure a
+    distributed engine reading the archive must reproduce. Columns day (date), source, n.
+    """
+    cond, params = scope.where("e")
+    with archive.snapshot(db):
+        events, rel_params = archive.events_relation(db, since, until)
+        return db.query_df(
+            f"""
+            SELECT timezone('UTC', e.event_time)::DATE AS day, e.source, count(*) AS n
+            FROM {events} e
+            WHERE {cond} AND e.event_time >= ? AND e.event_time < ?
+            GROUP BY ALL ORDER BY day, e.source
+            """,
+            [*rel_params, *params, utc(since).to_pydatetime(), utc(until).to_pydatetime()],
+        )
 
 
 def events_by_source(db: Database, scope: AreaScope) -> dict[str, int]:

@@ -43,6 +43,10 @@ class Runtime:
             self.db.close()
             raise
         self.scope: AreaScope = city_scope(self.db)
+        from data.archive import ArchiveScheduler, from_settings  # history beyond the database
+
+        self.archive = from_settings(self.db, settings)
+        self.archiver = ArchiveScheduler(self.archive, settings.archive_interval_s)
         from data.cases import CaseService  # closed-loop cases: hotline intake (docs/CASES.md)
 
         self.cases = CaseService.for_runtime(self)
@@ -126,6 +130,8 @@ class Runtime:
                 feed.start()
         if self.warning_scheduler is not None:
             self.warning_scheduler.start()
+        if self.archive.after_days > 0:
+            self.archiver.start()
         log.info("feeds started in %.1f s", time.monotonic() - t0)
 
     def _start_simulator(self) -> None:
@@ -189,6 +195,7 @@ class Runtime:
         timeout = self.settings.stop_timeout_s if timeout is None else timeout
         deadline = time.monotonic() + timeout
         threads = [t for t in (self.warning_scheduler, self.responders) if t is not None]
+        threads.append(self.archiver)
         threads += self._feeds
         for t in threads:
             if hasattr(t, "request_stop"):

@@ -323,6 +323,28 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        12,
+        "the event archive: Parquet files that hold events moved out of the database",
+        """
+        -- one row per Parquet file of the archive (data/archive.py); path is relative to the
+        -- archive folder (date=YYYY-MM-DD/source=NAME/part-UUID.parquet). A row is written in
+        -- the same transaction that deletes the file's events from the events table, so a file
+        -- without a row is never read (a crash before that commit leaves such a file behind)
+        CREATE TABLE archive_parts (
+            path VARCHAR PRIMARY KEY,
+            day DATE NOT NULL,
+            source VARCHAR NOT NULL,
+            rows BIGINT NOT NULL,
+            min_time TIMESTAMPTZ NOT NULL,
+            max_time TIMESTAMPTZ NOT NULL,
+            bytes BIGINT NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            moved_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE INDEX archive_parts_day ON archive_parts (day);
+        """,
+    ),
 ]
 
 

@@ -68,6 +68,17 @@ class Settings(BaseSettings):
     # checkpoint and close before it exits anyway (what is acknowledged is in the WAL already)
     stop_timeout_s: float = Field(default=12.0, gt=0)
 
+    # the event archive (data/archive.py): events older than archive_after_days (whole UTC days,
+    # at least 1; 0 keeps every event in the database) move to Parquet files under archive_dir (default:
+    # "archive" beside the database file), checked every archive_interval_s. The 5-minute
+    # rollups stay in the database; queries over older periods read the files transparently.
+    archive_after_days: float = Field(default=90.0, ge=0)
+    archive_dir: Path | None = None
+    archive_interval_s: float = Field(default=600.0, gt=0)
+    # the most events one move (one transaction, one file) takes: other writes wait while it
+    # commits (about 50-80 µs an event on a busy 2-core machine)
+    archive_rows_per_move: int = Field(default=10_000, ge=100)
+
     simulator: bool = True
     simulator_speed: float = Field(default=1.0, gt=0)
     simulator_interval_s: float = Field(default=2.0, gt=0)
@@ -131,6 +142,22 @@ class Settings(BaseSettings):
     cases_from_hotline: bool = True  # every accepted 12345 event becomes a case
     case_webhook_url: str | None = None  # optional mirror of delivered notifications (POST JSON)
     case_webhook_timeout_s: float = Field(default=3.0, gt=0)
+
+    @field_validator("archive_after_days", mode="before")
+    @classmethod
+    def _archive_off(cls, v: Any) -> Any:
+        # "none"/"off" (or an empty value) disable the archive, like 0
+        if v is None or (isinstance(v, str) and v.strip().lower() in {"", "none", "off"}):
+            return 0.0
+        return v
+
+    @field_validator("archive_after_days")
+    @classmethod
+    def _archive_whole_days(cls, v: float) -> float:
+        # ingest skips the archive look-up for events younger than a day (data/archive.py)
+        if 0 < v < 1:
+            raise ValueError("must be 0 (off) or at least 1 day")
+        return v
 
     @field_validator("simulator", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from data import archive
 from data.areas import LEVEL_COLUMN, AreaScope
 from data.store import Database
 from data.times import iso, utc
@@ -253,9 +254,22 @@ def warning_detail(
     out = {"warning": w, "history": history(db, scope, warning_id), "series": None, "events": []}
     if rule is None:
         return out
-    out["series"] = _series(db, rule, w, end)
-    out["events"] = _events(db, rule, w, end)
+    # an old warning's events may have moved to the archive: read them through it, in one snapshot
+    since = min(utc(w["raised_at"]), end) - _lookback(rule)
+    with archive.snapshot(db):
+        ev = archive.events_relation(db, since, end + pd.Timedelta(microseconds=1))
+        out["series"] = _series(db, rule, w, end, ev)
+        out["events"] = _events(db, rule, w, end, ev=ev)
     return out
+
+
+def _lookback(rule) -> pd.Timedelta:
+    """How far before a warning (or its end) its evidence reaches, at most (every rule kind)."""
+    return (
+        SERIES_POINTS * pd.Timedelta(minutes=rule.window_min)
+        + pd.Timedelta(days=7 * rule.weeks)
+        + pd.Timedelta(hours=rule.hours + 49)
+    )
 
 
 def _area_cond(rule, w, alias="e") -> tuple[str, list]:
@@ -282,18 +296,23 @@ def _limits(rule) -> dict[str, float]:
     return {level_name(r): v for r, v in rule.levels.items()}
 
 
-def _series(db: Database, rule, w: dict, end: pd.Timestamp) -> dict:
-    """The evidence series: what the rule measured, point by point, against its limits."""
+def _series(db: Database, rule, w: dict, end: pd.Timestamp, ev: tuple[str, list]) -> dict:
+    """The evidence series: what the rule measured, point by point, against its limits.
+
+    ``ev``: the events relation and its parameters (data/archive.py).
+    """
+    events, ev_params = ev
     if rule.kind == "persistence":
         start = end - pd.Timedelta(hours=48)
         rows = db.query(
-            """
-            SELECT date_trunc('hour', e.event_time) AS h, max(e.value) FROM events e
+            f"""
+            SELECT date_trunc('hour', e.event_time) AS h, max(e.value) FROM {events} e
             WHERE e.source = ? AND e.category = ? AND e.cell_key = ?
               AND json_extract_string(e.attributes, ?) = ? AND e.event_time > ? AND e.event_time <= ?
             GROUP BY 1 ORDER BY 1
             """,
             [
+                *ev_params,
                 rule.sources[0],
                 rule.categories[0],
                 int(w["area_key"]),
@@ -334,11 +353,12 @@ def _series(db: Database, rule, w: dict, end: pd.Timestamp) -> dict:
         e_k = end - k * pd.Timedelta(days=7)
         parts.append(
             f"SELECT {k} AS wk, floor((epoch(?::TIMESTAMPTZ) - epoch(e.event_time)) / {step_s})::INT"
-            f" AS j, count(*) AS n FROM events e WHERE {area} AND {filt}"
+            f" AS j, count(*) AS n FROM {events} e WHERE {area} AND {filt}"
             " AND e.event_time > ? AND e.event_time <= ? GROUP BY ALL"
         )
         params += [
             e_k.to_pydatetime(),
+            *ev_params,
             *ap,
             *fp,
             (e_k - SERIES_POINTS * step).to_pydatetime(),
@@ -347,10 +367,11 @@ def _series(db: Database, rule, w: dict, end: pd.Timestamp) -> dict:
     if rule.kind == "cross_domain":
         rows = db.query(
             f"""SELECT floor((epoch(?::TIMESTAMPTZ) - epoch(e.event_time)) / {step_s})::INT AS j,
-                   count(DISTINCT e.source) FROM events e WHERE {area} AND {filt}
+                   count(DISTINCT e.source) FROM {events} e WHERE {area} AND {filt}
                    AND e.event_time > ? AND e.event_time <= ? GROUP BY 1""",
             [
                 end.to_pydatetime(),
+                *ev_params,
                 *ap,
                 *fp,
                 (end - SERIES_POINTS * step).to_pydatetime(),
@@ -382,9 +403,16 @@ def _series(db: Database, rule, w: dict, end: pd.Timestamp) -> dict:
     }
 
 
-def _events(db: Database, rule, w: dict, end: pd.Timestamp, limit: int = 200) -> list[dict]:
+def _events(
+    db: Database,
+    rule,
+    w: dict,
+    end: pd.Timestamp,
+    limit: int = 200,
+    ev: tuple[str, list] = ("events", []),
+) -> list[dict]:
     """The reports behind a warning: matching events in its area from one window before it was
-    raised until it cleared (or now)."""
+    raised until it cleared (or now). ``ev``: the events relation (data/archive.py)."""
     start = utc(w["raised_at"]) - pd.Timedelta(minutes=rule.window_min)
     if rule.kind == "persistence":
         start = utc(w["raised_at"]) - pd.Timedelta(hours=rule.hours + 1)
@@ -410,12 +438,12 @@ def _events(db: Database, rule, w: dict, end: pd.Timestamp, limit: int = 200) ->
         f"""
         SELECT e.source, e.source_event_id AS id, e.category, e.severity, e.value, e.event_time,
                g.code AS cell, e.text, ie.incident_id
-        FROM events e JOIN areas g ON g.key = e.cell_key
+        FROM {ev[0]} e JOIN areas g ON g.key = e.cell_key
         LEFT JOIN incident_events ie ON ie.source = e.source AND ie.source_event_id = e.source_event_id
         WHERE {cond} AND e.event_time > ? AND e.event_time <= ?
         ORDER BY e.event_time DESC LIMIT ?
         """,
-        [*params, start.to_pydatetime(), end.to_pydatetime(), int(limit)],
+        [*ev[1], *params, start.to_pydatetime(), end.to_pydatetime(), int(limit)],
     )
     out = []
     for rec in df.to_dict(orient="records"):
