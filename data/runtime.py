@@ -59,6 +59,19 @@ class Runtime:
         self.sessions = SessionStore(
             self.db, idle_s=settings.session_idle_s, max_s=settings.session_max_s
         )
+        from data.wallview import WallViews
+
+        # the wall's views, computed once per data version for every screen (issue 12)
+        self.wall = WallViews(
+            self.db,
+            self.region,
+            timezone=self.timezone,
+            stale_after=settings.stale_after,
+            warnings=lambda: self.warnings,
+            refresh_s=settings.refresh_ms / 1000,
+            coalesce_s=settings.view_coalesce_ms / 1000,
+        )
+        self.pipeline.add_listener(self.wall.bump)
         self._feeds: list = []
         self._lock = threading.Lock()
         # guards the lazy start of the warnings engine: two requests must not build two engines

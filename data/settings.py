@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     stale_after_s: float = Field(default=300.0, gt=0)
     stale_after_s_by_feed: dict[str, float] = Field(default_factory=dict)
     refresh_ms: int = Field(default=5000, ge=500)
+    # the wall's views are shared by every screen that shows them (data/wallview.py): a view is
+    # recomputed when a new batch arrives, but not more often than this (issue 12)
+    view_coalesce_ms: int = Field(default=1000, ge=0)
     tile_url: str | None = None
 
     pull_feeds: list[PullFeed] = Field(default_factory=list)
