@@ -288,7 +288,9 @@ class Viewer(threading.Thread):
         if resp.status_code == 204:
             return
         if resp.status_code != 200:
-            raise RuntimeError(f"HTTP {resp.status_code} for {dep['output'][:40]}: {resp.text[:300]}")
+            raise RuntimeError(
+                f"HTTP {resp.status_code} for {dep['output'][:40]}: {resp.text[:300]}"
+            )
         out = resp.json()["response"]
         if ids.MAP_Z in out:
             self.values[ids.MAP_Z] = out[ids.MAP_Z]["data"]

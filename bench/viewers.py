@@ -112,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     for k, code in enumerate(counties):
         server.add_user(f"leader{k}", "county_leader", area=code)
     first_start = server.start()
-    print(f"server up in {first_start:.1f} s (back-fill of {args.backfill_days:g} days)", flush=True)
+    print(
+        f"server up in {first_start:.1f} s (back-fill of {args.backfill_days:g} days)", flush=True
+    )
     try:
         stats = Stats()
         deps = requests.Session()

@@ -158,9 +158,7 @@ def build_map(st: WallState, lang: str, tile_url: str | None = None) -> dict:
 
 def _map_part(st: WallState, lang: str, shown_z: dict | None, full: bool, tile_url) -> list:
     sig = f"{st.view['sig']}|{lang}"
-    if full or not shown_z or shown_z.get("sig") != sig or len(shown_z.get("z") or []) != len(
-        st.z
-    ):
+    if full or not shown_z or shown_z.get("sig") != sig or len(shown_z.get("z") or []) != len(st.z):
         built = build_map(st, lang, tile_url)
         return [built["figure"], built["store"], None, built["legend"], built["labels"]]
     diff = value_diff(sig, shown_z["z"], st.z)
