@@ -276,6 +276,7 @@ class Viewer(threading.Thread):
         ids = calls.ids
         self.values = {ids.VIEW: view or parse_view({}), ids.LANG: "zh"}
         self.response_every = max(1, response_every)
+        self.sessions: list[requests.Session] | None = None
         self.stop = threading.Event()
 
     def _post(self, session: requests.Session, dep: dict, n: int, initial: bool) -> None:
@@ -300,17 +301,25 @@ class Viewer(threading.Thread):
             if key in out:
                 self.values[key] = out[key]["data"]
 
-    def run(self) -> None:
+    def prepare(self) -> bool:
+        """Sign in, open the wall and fetch the grid's geometry, as a browser does once."""
         try:
             session = sign_in(self.url, self.user, self.password)
             session.get(self.url + "/geo/grid.json", timeout=60)
         except Exception as exc:  # noqa: BLE001 - counted, the run goes on
             self.stats.error(f"viewer sign-in: {exc}")
-            return
+            return False
         width = len(self.calls.tick) + len(self.calls.slow)
-        sessions = [requests.Session() for _ in range(width)]
-        for s in sessions:
+        self.sessions = [requests.Session() for _ in range(width)]
+        for s in self.sessions:
             s.cookies.update(session.cookies)
+        session.close()  # a browser reuses its connections; the sign-in's is not kept open
+        return True
+
+    def run(self) -> None:
+        if self.sessions is None and not self.prepare():
+            return
+        sessions, width = self.sessions, len(self.sessions)
         n = 0
         with ThreadPoolExecutor(width) as pool:
             while not self.stop.is_set():

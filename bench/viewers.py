@@ -10,7 +10,8 @@ What it does, in order:
    ``app.py user add``: a wall account for the city, a county leader for every county, analysts;
    then ``python app.py serve`` (the REAL server: waitress, the simulator on, ``--backfill-days``
    of simulated history back-filled at the first start) on a free port;
-2. ``--viewers`` screens sign in through the login form, each as its own session: half watch the
+2. ``--viewers`` screens sign in through the login form (four at a time, before the clock
+   starts: a shift beginning), each as its own session: half watch the
    city wall, three in ten are county leaders on their own county (spread over the counties), two
    in ten are analysts on other views (a county's townships by risk, a township's cells, one
    source over the last hour). Every ``--refresh-s`` seconds (screens spread over the period)
@@ -43,6 +44,7 @@ import argparse  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -138,6 +140,14 @@ def main(argv: list[str] | None = None) -> int:
             for user, query in mix
         ]
         pusher = Pusher(server.url, args.push, region_points(), stats) if args.push > 0 else None
+        t_sign = time.monotonic()
+        with ThreadPoolExecutor(4) as pool:  # a shift starting: screens sign in, a few at a time
+            signed = sum(pool.map(lambda v: v.prepare(), viewers))
+        print(
+            f"{signed} of {len(viewers)} screens signed in and opened the wall in "
+            f"{time.monotonic() - t_sign:.1f} s",
+            flush=True,
+        )
         if pusher:
             pusher.start()
         for v in viewers:
@@ -149,12 +159,14 @@ def main(argv: list[str] | None = None) -> int:
             stats.errors, stats.requests = 0, 0
             stats.first_errors.clear()
         pushed0, t0 = (pusher.count if pusher else 0), time.monotonic()
+        cpu0 = time.process_time()
         load0 = os.getloadavg()[0]
         time.sleep(args.seconds)
         with stats.lock:
             ms = list(stats.refresh_ms)
             errors, sent = stats.errors, stats.requests
         elapsed = time.monotonic() - t0
+        client_cpu = time.process_time() - cpu0
         push_eps = ((pusher.count if pusher else 0) - pushed0) / elapsed
         stats.closed = True
         for v in viewers:
@@ -170,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             f"p99 {np.percentile(ms, 99) if ms else float('nan'):.0f} ms, max "
             f"{max(ms) if ms else float('nan'):.0f} ms; load average {load0:.2f} at the start, "
             f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end; server rss "
-            f"{server.rss_mb():.0f} MB",
+            f"{server.rss_mb():.0f} MB; this client's CPU {client_cpu / elapsed:.0%} of a core; "
+            f"expected about {len(viewers) * elapsed / args.refresh_s:.0f} refreshes",
             flush=True,
         )
         print(

@@ -156,6 +156,16 @@ def build_map(st: WallState, lang: str, tile_url: str | None = None) -> dict:
     }
 
 
+def _rendered(shared, part: str, lang: str, render):
+    """``render()`` once per shared state, part and language: every screen showing the state
+    gets the same components (a second render of a race is harmless)."""
+    key = (part, lang)
+    hit = shared.rendered.get(key)
+    if hit is None:
+        hit = shared.rendered[key] = render()
+    return hit
+
+
 def _map_part(st: WallState, lang: str, shown_z: dict | None, full: bool, tile_url) -> list:
     sig = f"{st.view['sig']}|{lang}"
     if full or not shown_z or shown_z.get("sig") != sig or len(shown_z.get("z") or []) != len(st.z):
@@ -184,6 +194,10 @@ def _kpi_part(st: WallState, lang: str) -> list:
         out[4].append(t("wall.kpi.stale" if k["stale"] else "wall.kpi.live", lang))
         out[5].append(f"og-kpi og-src-{src} " + ("og-stale" if k["stale"] else "og-live"))
     return out
+
+
+def _ticker_part(st: WallState, lang: str, tz: str):
+    return wall.ticker_items(st.ticker_events, lang, tz, warnings=st.ticker_warnings)
 
 
 def _crumb_part(st: WallState, lang: str, tz: str) -> list:
@@ -235,14 +249,24 @@ def tick(_n, view, lang, shown_z, shown):
     fresh = {p for p in PARTS if full or shown.get(p) != now_shown[p]}
     out = _map_part(st, lang, shown_z, full or "map" in fresh, rt.settings.tile_url)
     # a wildcard output's "no update" is one per matched component
-    out += _kpi_part(st, lang) if "kpi" in fresh else [[_NU] * len(SOURCES)] * len(_KPI_PROPS)
+    tz = rt.timezone
+    if "kpi" in fresh:
+        out += _rendered(st, "kpi", lang, lambda: _kpi_part(st, lang))
+    else:  # a wildcard output's "no update" is one per matched component
+        out += [[_NU] * len(SOURCES)] * len(_KPI_PROPS)
+    if "ticker" in fresh:
+        out += _rendered(st, "ticker", lang, lambda: [_ticker_part(st, lang, tz)])
+    else:
+        out += [_NU]
     out += (
-        [wall.ticker_items(st.ticker_events, lang, rt.timezone, warnings=st.ticker_warnings)]
-        if "ticker" in fresh
-        else [_NU]
+        _rendered(st, "crumb", lang, lambda: _crumb_part(st, lang, tz))
+        if "crumb" in fresh
+        else [_NU] * 6
     )
-    out += _crumb_part(st, lang, rt.timezone) if "crumb" in fresh else [_NU] * 6
-    out += _warnings_part(st, lang, rt.timezone) if "warnings" in fresh else [_NU] * 2
+    if "warnings" in fresh:
+        out += _rendered(st, "warnings", lang, lambda: _warnings_part(st, lang, tz))
+    else:
+        out += [_NU] * 2
     if not fresh and all(o is _NU for o in out[:5]):  # no part, no cell changed
         raise dash.exceptions.PreventUpdate
     out.append(now_shown if fresh else _NU)
@@ -413,7 +437,9 @@ def refresh_response(_n, view, lang):
     """The response metrics (on-time gauge, overdue by county, worst cases). They move slowly
     and read every case of 30 days, so they refresh on their own, slower timer."""
     rt = _rt()
-    return response_panel(rt.wall.response(view, _base(rt)), normalise_language(lang))
+    lang = normalise_language(lang)
+    shared = rt.wall.response(view, _base(rt))
+    return _rendered(shared, "response", lang, lambda: response_panel(shared.value, lang))
 
 
 # the marks pulse over the map as HTML (assets/wall.js), like the area names

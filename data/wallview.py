@@ -218,6 +218,18 @@ class WallState:
     warnings: dict | None  # counts, newest, escalations, marks (None: no warnings engine)
     cell_events: list[dict] | None  # the selected cell's recent events
     sigs: dict[str, str] = field(default_factory=dict)
+    warnings_made: float = 0.0  # time.monotonic() of the warnings part's computation
+    # what the screens render from this state (per part and language), shared like the state
+    # itself: filled by the UI layer, opaque here
+    rendered: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Shared:
+    """A value shared by every screen for a while, with room for what they render from it."""
+
+    value: dict
+    rendered: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def _sig(value) -> str:
@@ -270,6 +282,7 @@ class WallViews:
         self._resolved: collections.OrderedDict = collections.OrderedDict()
         self._frames: collections.OrderedDict = collections.OrderedDict()
         self._response: dict = {}
+        self._health: tuple[float, dict] | None = None
         self.computations = 0  # states computed so far (for tests and benchmarks)
 
     # -- the data version --
@@ -322,7 +335,7 @@ class WallViews:
         with slot.lock:  # single flight: the others wait for this computation
             if slot.state is None or not self._fresh(slot):
                 version = self._version  # read first: a batch committed meanwhile recomputes
-                slot.state = self._compute(resolved, base, version)
+                slot.state = self._compute(resolved, base, version, slot.state)
                 slot.made = time.monotonic()
                 with self._lock:
                     self.computations += 1
@@ -334,16 +347,24 @@ class WallViews:
             return True
         return slot.state.version == self._version and age < self.refresh_s
 
-    def _compute(self, resolved: dict, base: AreaScope, version: int) -> WallState:
+    def _compute(
+        self, resolved: dict, base: AreaScope, version: int, previous: WallState | None
+    ) -> WallState:
         now = self._clock()
         frame = self.frame(resolved)
         scope = resolved["scope"]
         z = map_values(self.db, resolved, frame.keys, now)
         kpis = self._kpis(scope, now)
         events = queries.significant_events(self.db, scope, since=now - TICKER_SPAN)
-        engine = self._warnings()
-        warns = self._ticker_warnings(engine, scope, now)
-        summary = self._warnings_summary(engine, scope)
+        # warnings change with their engine's evaluations and with actions on them, not with
+        # event batches: their part is recomputed once per refresh period, not per version
+        if previous is not None and time.monotonic() - previous.warnings_made < self.refresh_s:
+            summary, warns = previous.warnings, previous.ticker_warnings
+            warnings_made = previous.warnings_made
+        else:
+            summary = self._warnings_summary(self._warnings(), scope)
+            warns = self._ticker_warnings(summary, now)
+            warnings_made = time.monotonic()
         cell_events = None
         if resolved["cell"] is not None:
             cell_events = queries.list_events(
@@ -370,6 +391,7 @@ class WallViews:
             ticker_warnings=warns,
             warnings=summary,
             cell_events=cell_events,
+            warnings_made=warnings_made,
             sigs={
                 "map": resolved["sig"],
                 "kpi": _sig(kpis),
@@ -384,15 +406,12 @@ class WallViews:
         hour, and the feed's health."""
         midnight = now.tz_convert(self.timezone).normalize().tz_convert("UTC")
         week = pd.Timedelta(days=7)
-        today = queries.counts_by_source_between(self.db, scope, midnight, now)
-        last = queries.counts_by_source_between(self.db, scope, midnight - week, now - week)
-        hour = queries.counts_by_source_between(self.db, scope, now - pd.Timedelta(hours=1), now)
-        health = {
-            h["source"]: h
-            for h in queries.feed_health(
-                self.db, now=now, stale_after={s: self._stale_after(s) for s in SOURCES}
-            )
-        }
+        today, last, hour = queries.counts_by_source_spans(
+            self.db,
+            scope,
+            [(midnight, now), (midnight - week, now - week), (now - pd.Timedelta(hours=1), now)],
+        )
+        health = self._feed_health(now)
         return {
             s: {
                 "today": today[s],
@@ -407,19 +426,27 @@ class WallViews:
             for s in SOURCES
         }
 
-    def _ticker_warnings(self, engine, scope: AreaScope, now: pd.Timestamp) -> list[dict]:
-        """Active warnings raised in the ticker's span, newest first, with their rule names."""
-        if engine is None:
-            return []
-        from data.warnings import queries as wq
+    def _feed_health(self, now: pd.Timestamp) -> dict[str, dict]:
+        """Every feed's health (the same for every view): shared for ``coalesce_s``."""
+        with self._lock:
+            hit = self._health
+        if hit is not None and time.monotonic() - hit[0] < max(self.coalesce_s, 0.5):
+            return hit[1]
+        stale_after = {s: self._stale_after(s) for s in SOURCES}
+        value = {
+            h["source"]: h for h in queries.feed_health(self.db, now=now, stale_after=stale_after)
+        }
+        with self._lock:
+            self._health = (time.monotonic(), value)
+        return value
 
-        names = wq.rule_names(engine.rules)
-        out = []
-        for w in wq.newest(self.db, scope, limit=5):
-            if pd.Timestamp(w["raised_at"]) >= now - TICKER_SPAN:
-                name = names.get(w["rule_id"], {})
-                out.append(dict(w, rule_name_zh=name.get("zh"), rule_name_en=name.get("en")))
-        return out
+    @staticmethod
+    def _ticker_warnings(summary: dict | None, now: pd.Timestamp) -> list[dict]:
+        """The ticker's warnings: the newest active ones raised in its span (from the summary)."""
+        if summary is None:
+            return []
+        since = now - TICKER_SPAN
+        return [w for w in summary["newest"][:5] if pd.Timestamp(w["raised_at"]) >= since]
 
     def _warnings_summary(self, engine, scope: AreaScope) -> dict | None:
         """Warnings by colour, the newest, escalations, and marks (a point inside each cell with
@@ -448,7 +475,7 @@ class WallViews:
             "marks": marks,
         }
 
-    def response(self, view: dict | None, base: AreaScope) -> dict:
+    def response(self, view: dict | None, base: AreaScope) -> Shared:
         """The response metrics of the view's area (on-time gauge, overdue by county, worst
         cases), shared for ``RESPONSE_TTL_S`` seconds: they move slowly and read a month of
         cases."""
@@ -460,7 +487,7 @@ class WallViews:
             hit = self._response.get(key)
         if hit is not None and time.monotonic() - hit[0] < RESPONSE_TTL_S:
             return hit[1]
-        value = metrics.wall(self.db, scope, now=self._clock())
+        value = Shared(metrics.wall(self.db, scope, now=self._clock()))
         with self._lock:
             self._response[key] = (time.monotonic(), value)
         return value
