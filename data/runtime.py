@@ -216,6 +216,7 @@ class Runtime:
             elif time.monotonic() - t_one > 0.5:
                 log.info("%s took %.1f s to finish its step", name, time.monotonic() - t_one)
         self._feeds.clear()
+        self.wall.close()  # no view renewal may read the store while it closes
         t1 = time.monotonic()
         self.db.close(timeout=max(1.0, deadline - time.monotonic()))
         log.info(

@@ -22,9 +22,11 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +37,8 @@ from data.areas import AreaScope, scope_for_code
 from data.catalogue import DEFAULT_WALL_WINDOW, MAP_LEVELS, SOURCES, WALL_METRICS
 from data.store import Database
 from data.times import utc_now
+
+log = logging.getLogger(__name__)
 
 WINDOW_SPAN = {
     "1h": pd.Timedelta(hours=1),
@@ -238,12 +242,13 @@ def _sig(value) -> str:
 
 
 class _Slot:
-    __slots__ = ("lock", "state", "made")
+    __slots__ = ("lock", "state", "made", "renewing")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.state: WallState | None = None
         self.made = 0.0
+        self.renewing = False  # a background recomputation is under way
 
 
 class WallViews:
@@ -284,6 +289,9 @@ class WallViews:
         self._response: dict = {}
         self._health: tuple[float, dict] | None = None
         self.computations = 0  # states computed so far (for tests and benchmarks)
+        # a state older than this is recomputed before it is served (a view nobody watched)
+        self.max_stale_s = 2 * self.refresh_s
+        self._renewer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="wall-views")
 
     # -- the data version --
 
@@ -332,14 +340,43 @@ class WallViews:
                     self._slots.popitem(last=False)
             else:
                 self._slots.move_to_end(key)
-        with slot.lock:  # single flight: the others wait for this computation
-            if slot.state is None or not self._fresh(slot):
-                version = self._version  # read first: a batch committed meanwhile recomputes
-                slot.state = self._compute(resolved, base, version, slot.state)
-                slot.made = time.monotonic()
-                with self._lock:
-                    self.computations += 1
+        with slot.lock:
+            if slot.state is not None and self._fresh(slot):
+                return slot.state
+            age = time.monotonic() - slot.made
+            if slot.state is not None and age < self.max_stale_s:
+                # out of date but recent: every screen gets it at once while one background
+                # computation renews it (a screen never waits for a computation on a tick)
+                if not slot.renewing:
+                    slot.renewing = True
+                    self._renewer.submit(self._renew, slot, resolved, base)
+                return slot.state
+            # the first screen on a view (or one long unwatched): computed now, single flight
+            self._store(slot, resolved, base)
             return slot.state
+
+    def _store(self, slot: _Slot, resolved: dict, base: AreaScope) -> None:
+        version = self._version  # read first: a batch committed meanwhile renews again
+        slot.state = self._compute(resolved, base, version, slot.state)
+        slot.made = time.monotonic()
+        with self._lock:
+            self.computations += 1
+
+    def _renew(self, slot: _Slot, resolved: dict, base: AreaScope) -> None:
+        try:
+            state = self._compute(resolved, base, self._version, slot.state)
+            with slot.lock:
+                slot.state, slot.made = state, time.monotonic()
+            with self._lock:
+                self.computations += 1
+        except Exception:  # noqa: BLE001 - the next tick tries again; the screens keep the last
+            log.exception("renewing a wall view failed")
+        finally:
+            slot.renewing = False
+
+    def close(self) -> None:
+        """Stop the background renewals (the runtime's stop)."""
+        self._renewer.shutdown(wait=True, cancel_futures=True)
 
     def _fresh(self, slot: _Slot) -> bool:
         age = time.monotonic() - slot.made

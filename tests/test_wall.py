@@ -39,6 +39,17 @@ def key(runtime, code: str) -> int:
     return int(runtime.db.query_one("SELECT key FROM areas WHERE code = ?", [code])[0])
 
 
+def renewed(runtime, view: dict) -> None:
+    """Wait until the view's shared state holds every committed batch (renewed in the
+    background within one refresh period)."""
+    import time
+
+    deadline = time.monotonic() + runtime.settings.refresh_ms / 1000
+    while runtime.wall.state(view, runtime.scope).version != runtime.wall.version:
+        assert time.monotonic() < deadline, "the view was not renewed within one refresh"
+        time.sleep(0.02)
+
+
 @pytest.fixture
 def app(runtime):
     return create_app(runtime=runtime)
@@ -174,6 +185,7 @@ def test_refresh_over_http_sends_only_changed_cells(app, runtime):
     client = app.server.test_client()
     runtime.wall.coalesce_s = 0  # every batch seen at once (the sharing is tested below)
     runtime.pipeline.ingest_frame("police", frame(2, 1, (0, 0)))
+    renewed(runtime, parse_view({}))
     built = cb.build_map(runtime.wall.state(parse_view({}), runtime.scope), "zh")
     store = built["store"]
     first = client.post(
@@ -181,6 +193,7 @@ def test_refresh_over_http_sends_only_changed_cells(app, runtime):
     )
     shown = first.get_json()["response"][ids.WALL_SHOWN]["data"]
     runtime.pipeline.ingest_frame("police", frame(3, 2, (3, 3), minutes_ago=1))
+    renewed(runtime, parse_view({}))
     resp = client.post(
         "/_dash-update-component",
         json=cb.refresh_request_body(store, parse_view({}), n=4, shown=shown),
@@ -232,12 +245,14 @@ def test_two_viewers_of_one_view_share_one_computation(app, runtime):
     assert runtime.wall.computations == before + 1
     first = runtime.wall.state(view, runtime.scope)
     assert runtime.wall.computations == before + 1  # the same state again
-    # a new batch: within one refresh period both screens see a new version
+    # a new batch: within one refresh period both screens see a new version (renewed in the
+    # background: a screen is served the last state at once while one computation renews it)
     runtime.pipeline.ingest_frame("police", frame(2, 2, (0, 0), minutes_ago=1))
-    time.sleep(runtime.wall.coalesce_s)
     deadline = time.monotonic() + runtime.settings.refresh_ms / 1000
+    while runtime.wall.state(view, runtime.scope).version == first.version:
+        assert time.monotonic() < deadline, "no new version within one refresh period"
+        time.sleep(0.05)
     resp = a.post("/_dash-update-component", json=cb.refresh_request_body(None, view, n=2))
-    assert time.monotonic() < deadline
     assert resp.status_code == 200
     second = runtime.wall.state(view, runtime.scope)
     assert second.version > first.version and second is not first
