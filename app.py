@@ -205,7 +205,8 @@ def serve(args: argparse.Namespace) -> int:
             app.server,
             host=settings.host,
             port=settings.port,
-            threads=8,
+            threads=settings.server_threads,
+            connection_limit=settings.server_connection_limit,
             channel_timeout=60,
             ident="OneGrid",
         )

@@ -119,22 +119,34 @@ def install_region(db: Database, region) -> None:
         con.execute("INSERT INTO meta VALUES ('region', ?)", [region.name])
 
     db.write(load)
+    db.memo.clear()  # lookups made before the region was installed
 
 
 def city_scope(db: Database) -> AreaScope:
     """The whole region."""
+    hit = db.memo.get("city_scope")
+    if hit is not None:
+        return hit
     row = db.query_one("SELECT key FROM areas WHERE level = 'city' LIMIT 1")
     if row is None:
         raise RuntimeError("no region installed in the database")
-    return AreaScope("city", int(row[0]))
+    # areas are written once (install_region): a lookup stays true while the store is open
+    found = db.memo["city_scope"] = AreaScope("city", int(row[0]))
+    return found
 
 
 def scope_for_code(db: Database, code: str) -> AreaScope:
     """The scope of the area with public id ``code``; KeyError when there is none."""
-    row = db.query_one("SELECT level, key FROM areas WHERE code = ?", [str(code)])
-    if row is None:
+    codes = db.memo.get("area_codes")
+    if codes is None:  # one read of every code (a few thousand rows) instead of one per lookup
+        rows = db.query("SELECT code, level, key FROM areas")
+        codes = {c: AreaScope(level, int(key)) for c, level, key in rows}
+        if codes:  # an empty store may still get its region: remember only an installed one
+            db.memo["area_codes"] = codes
+    found = codes.get(str(code))
+    if found is None:
         raise KeyError(f"no area with id {code!r}")
-    return AreaScope(row[0], int(row[1]))
+    return found
 
 
 def cell_lineage(db: Database) -> pd.DataFrame:

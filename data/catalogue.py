@@ -59,3 +59,8 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
 
 # Metrics the wall can colour the map by: every event, one source, or the combined risk index.
 WALL_METRICS: tuple[str, ...] = ("all", *SOURCES, "risk")
+
+# The wall's time windows (rolling, ending now) and the levels its map can colour.
+WALL_WINDOWS: tuple[str, ...] = ("1h", "24h", "7d")
+DEFAULT_WALL_WINDOW = "24h"
+MAP_LEVELS: tuple[str, ...] = ("county", "township", "community", "grid")

@@ -417,6 +417,38 @@ def counts_by_source_between(
     return out
 
 
+def counts_by_source_spans(
+    db: Database, scope: AreaScope, spans: list[tuple[pd.Timestamp, pd.Timestamp]]
+) -> list[dict[str, int]]:
+    """:func:`counts_by_source_between` for several spans in one pass over the rollups (the
+    wall's KPI tiles: today, the same span last week, the last hour). One dict per span."""
+    cond, params = scope.where("g")
+    if scope.level == "grid":
+        cond, params = "g.key = ?", [int(scope.key)]
+    bounds = [
+        (floor_bucket(a), floor_bucket(b) + pd.Timedelta(seconds=BUCKET_SECONDS)) for a, b in spans
+    ]
+    sums = ", ".join("sum(cc.n) FILTER (WHERE cc.bucket >= ? AND cc.bucket < ?)" for _ in bounds)
+    flat = [t.to_pydatetime() for pair in bounds for t in pair]
+    rows = db.query(
+        f"""
+        SELECT cc.source, {sums} FROM cell_counts cc JOIN areas g ON g.key = cc.cell_key
+        WHERE {cond} AND cc.bucket >= ? AND cc.bucket < ? GROUP BY cc.source
+        """,
+        [
+            *flat,
+            *params,
+            min(a for a, _ in bounds).to_pydatetime(),
+            max(b for _, b in bounds).to_pydatetime(),
+        ],
+    )
+    out = [{s: 0 for s in SOURCES} for _ in bounds]
+    for r in rows:
+        for i in range(len(bounds)):
+            out[i][r[0]] = int(r[1 + i] or 0)
+    return out
+
+
 def significant_events(
     db: Database,
     scope: AreaScope,

@@ -63,6 +63,19 @@ class Runtime:
         self.sessions = SessionStore(
             self.db, idle_s=settings.session_idle_s, max_s=settings.session_max_s
         )
+        from data.wallview import WallViews
+
+        # the wall's views, computed once per data version for every screen (issue 12)
+        self.wall = WallViews(
+            self.db,
+            self.region,
+            timezone=self.timezone,
+            stale_after=settings.stale_after,
+            warnings=lambda: self.warnings,
+            refresh_s=settings.refresh_ms / 1000,
+            coalesce_s=settings.view_coalesce_ms / 1000,
+        )
+        self.pipeline.add_listener(self.wall.bump)
         self._feeds: list = []
         self._lock = threading.Lock()
         # guards the lazy start of the warnings engine: two requests must not build two engines
@@ -210,6 +223,7 @@ class Runtime:
             elif time.monotonic() - t_one > 0.5:
                 log.info("%s took %.1f s to finish its step", name, time.monotonic() - t_one)
         self._feeds.clear()
+        self.wall.close()  # no view renewal may read the store while it closes
         t1 = time.monotonic()
         self.db.close(timeout=max(1.0, deadline - time.monotonic()))
         log.info(

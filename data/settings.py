@@ -117,6 +117,14 @@ class Settings(BaseSettings):
     stale_after_s: float = Field(default=300.0, gt=0)
     stale_after_s_by_feed: dict[str, float] = Field(default_factory=dict)
     refresh_ms: int = Field(default=5000, ge=500)
+    # the wall's views are shared by every screen that shows them (data/wallview.py): a view is
+    # recomputed when a new batch arrives, but not more often than this (issue 12)
+    view_coalesce_ms: int = Field(default=2000, ge=0)
+    # the web server's worker threads: screens waiting for a shared view computation hold one
+    server_threads: int = Field(default=16, ge=1, le=256)
+    # open connections the web server keeps (waitress' own default is 100): every screen holds a
+    # few keep-alive connections, and past the limit new ones wait unanswered
+    server_connection_limit: int = Field(default=2000, ge=10)
     tile_url: str | None = None
 
     pull_feeds: list[PullFeed] = Field(default_factory=list)

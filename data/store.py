@@ -71,6 +71,9 @@ class Database:
         self._con = duckdb.connect(self.path, config=config)
         migrate(self._con)
         self._local = threading.local()
+        # lookups in tables written once while the store is open (the areas: data.areas), kept
+        # here so they live and die with the store
+        self.memo: dict = {}
         # every live read cursor, closed at close (weak: a finished thread's cursor goes with it)
         self._cursors: weakref.WeakSet = weakref.WeakSet()
         self._cursor_lock = threading.Lock()
@@ -110,6 +113,16 @@ class Database:
         # grew without bound (issue 8)
         rows = self.cursor().execute(sql, params or []).fetchall()
         return rows[0] if rows else None
+
+    def query_records(
+        self, sql: str, params: Sequence[Any] | dict | None = None
+    ) -> list[dict[str, Any]]:
+        """Run a parameterised read query; returns one dict per row (column name -> value).
+
+        For small results read on every screen refresh: no DataFrame is built."""
+        cur = self.cursor().execute(sql, params or [])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def query_df(self, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
         """Run a parameterised read query; returns a pandas DataFrame."""

@@ -34,8 +34,9 @@ URL_SINK = "url-sink"  # dcc.Store: output of the clientside address-bar sync
 LEGEND = "legend"
 KPI_TILES = "kpi-tiles"
 TICKER = "ticker"
-TICKER_SIG = "ticker-sig"
-CRUMB_SIG = "crumb-sig"
+# dcc.Store: per part of the wall (map, kpi, ticker, crumb, warnings) the signature of what the
+# screen shows, so a refresh sends only the parts that changed
+WALL_SHOWN = "wall-shown"
 CELL_PANEL = "cell-panel"
 CELL_TITLE = "cell-title"
 CELL_EVENTS = "cell-events"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dash_ag_grid as dag
 from dash import dcc, html
 
-from data.catalogue import SOURCES, WALL_METRICS
+from data.catalogue import DEFAULT_WALL_WINDOW, MAP_LEVELS, SOURCES, WALL_METRICS, WALL_WINDOWS
 from layouts import ids
 from layouts.i18n import (
     DEFAULT_LANGUAGE,
@@ -24,9 +24,8 @@ from layouts.i18n import (
 )
 from layouts.shell import frame, i18n_text
 
-WINDOWS: tuple[str, ...] = ("1h", "24h", "7d")
-DEFAULT_WINDOW = "24h"
-MAP_LEVELS: tuple[str, ...] = ("county", "township", "community", "grid")
+WINDOWS = WALL_WINDOWS
+DEFAULT_WINDOW = DEFAULT_WALL_WINDOW
 MAX_TOUR_S = 3600
 # AG Grid's theming API (no stylesheet, nothing fetched): dark, large type, the wall's font stack.
 GRID_THEME = (
@@ -110,8 +109,7 @@ def wall(view: dict, lang: str) -> html.Div:
             dcc.Store(id=ids.MAP_DIFF),
             dcc.Store(id=ids.MAP_LABELS),
             dcc.Store(id=ids.WARN_MARKS),
-            dcc.Store(id=ids.TICKER_SIG),
-            dcc.Store(id=ids.CRUMB_SIG),
+            dcc.Store(id=ids.WALL_SHOWN),
             dcc.Store(id=ids.LABELS_SINK),
             dcc.Store(id=ids.URL_SINK),
             dcc.Interval(id=ids.RESPONSE_REFRESH, interval=RESPONSE_REFRESH_MS, n_intervals=0),

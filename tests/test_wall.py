@@ -12,6 +12,7 @@ import pytest
 from app import create_app
 from callbacks import wall as cb
 from data import queries
+from data import wallview as wv
 from data.areas import AreaScope
 from layouts import ids
 from layouts.wall import parse_view, view_query
@@ -36,6 +37,17 @@ def frame(n: int, county: int, cell: tuple[int, int], *, minutes_ago: float = 5,
 
 def key(runtime, code: str) -> int:
     return int(runtime.db.query_one("SELECT key FROM areas WHERE code = ?", [code])[0])
+
+
+def renewed(runtime, view: dict) -> None:
+    """Wait until the view's shared state holds every committed batch (renewed in the
+    background within one refresh period)."""
+    import time
+
+    deadline = time.monotonic() + runtime.settings.refresh_ms / 1000
+    while runtime.wall.state(view, runtime.scope).version != runtime.wall.version:
+        assert time.monotonic() < deadline, "the view was not renewed within one refresh"
+        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -116,14 +128,15 @@ def test_url_view_round_trip_and_defaults():
 
 
 def test_resolve_view_checks_codes_and_picks_levels(runtime):
-    r = cb.resolve_view(runtime, {"county": "T02"})
+    city = runtime.scope
+    r = wv.resolve_view(runtime.db, {"county": "T02"}, city)
     assert (r["scope"].level, r["level"]) == ("county", "township")
-    r = cb.resolve_view(runtime, {"county": "T02", "township": "T01001"})  # not inside T02
+    r = wv.resolve_view(runtime.db, {"county": "T02", "township": "T01001"}, city)  # not in T02
     assert (r["scope"].level, r["level"]) == ("county", "township")
-    r = cb.resolve_view(runtime, {"county": "NOPE", "level": "township"})
+    r = wv.resolve_view(runtime.db, {"county": "NOPE", "level": "township"}, city)
     assert (r["scope"].level, r["level"]) == ("city", "township")
-    r = cb.resolve_view(
-        runtime, {"county": "T01", "township": "T01001", "cell": tiny_cell_code(1, 0, 0)}
+    r = wv.resolve_view(
+        runtime.db, {"county": "T01", "township": "T01001", "cell": tiny_cell_code(1, 0, 0)}, city
     )
     assert r["cell"]["code"] == tiny_cell_code(1, 0, 0)
     assert [p["code"] for p in r["path"]] == ["T", "T01", "T01001"]
@@ -131,7 +144,7 @@ def test_resolve_view_checks_codes_and_picks_levels(runtime):
 
 def test_build_map_sends_geometry_by_url_only(runtime):
     runtime.pipeline.ingest_frame("police", frame(2, 1, (0, 0)))
-    built = cb.build_map(runtime, cb.resolve_view(runtime, {}), "en", NOW)
+    built = cb.build_map(runtime.wall.state({}, runtime.scope), "en")
     data = built["figure"].to_plotly_json()["data"]
     assert data[0]["geojson"] == "/geo/grid.json"
     assert data[1]["geojson"] == "/geo/county.json"  # county boundaries on top
@@ -146,15 +159,15 @@ def test_value_diff_is_small_and_exact():
     cur = prev.copy()
     changed = rng.choice(5000, 40, replace=False)
     cur[changed] += 1
-    diff = cb.value_diff("s", prev.tolist(), cur)
+    diff = wv.value_diff("s", prev.tolist(), cur)
     assert sorted(diff["i"]) == sorted(changed.tolist())
-    assert diff["base"] == cb.checksum(prev)
+    assert diff["base"] == wv.checksum(prev)
     applied = prev.copy()
     applied[diff["i"]] = diff["v"]
     assert (applied == cur).all()
     assert len(json.dumps(diff, separators=(",", ":"))) < 30 * 40 + 2048
-    assert cb.value_diff("s", cur.tolist(), cur) is None
-    assert "z" in cb.value_diff("s", prev.tolist(), prev + 1)  # most changed: whole array
+    assert wv.value_diff("s", cur.tolist(), cur) is None
+    assert "z" in wv.value_diff("s", prev.tolist(), prev + 1)  # most changed: whole array
 
 
 def test_geometry_route_is_cached_and_compact(app, runtime):
@@ -167,48 +180,122 @@ def test_geometry_route_is_cached_and_compact(app, runtime):
 
 
 def test_refresh_over_http_sends_only_changed_cells(app, runtime):
-    """A real refresh through /_dash-update-component: a stale store gets back only the diff."""
+    """A real refresh through /_dash-update-component: a stale store gets back only the diff of
+    the map (never the figure again), and the parts whose signature did not move stay out."""
     client = app.server.test_client()
+    runtime.wall.coalesce_s = 0  # every batch seen at once (the sharing is tested below)
     runtime.pipeline.ingest_frame("police", frame(2, 1, (0, 0)))
-    resolved = cb.resolve_view(runtime, parse_view({}))
-    built = cb.build_map(runtime, resolved, "zh", NOW)
+    renewed(runtime, parse_view({}))
+    built = cb.build_map(runtime.wall.state(parse_view({}), runtime.scope), "zh")
     store = built["store"]
-    runtime.pipeline.ingest_frame("police", frame(3, 2, (3, 3), minutes_ago=1))
-    resp = client.post(
+    first = client.post(
         "/_dash-update-component", json=cb.refresh_request_body(store, parse_view({}), n=3)
+    )
+    shown = first.get_json()["response"][ids.WALL_SHOWN]["data"]
+    runtime.pipeline.ingest_frame("police", frame(3, 2, (3, 3), minutes_ago=1))
+    renewed(runtime, parse_view({}))
+    resp = client.post(
+        "/_dash-update-component",
+        json=cb.refresh_request_body(store, parse_view({}), n=4, shown=shown),
     )
     assert resp.status_code == 200
     body = resp.get_json()["response"]
-    assert set(body) == {ids.MAP_DIFF}
+    assert ids.CELL_MAP not in body and ids.MAP_Z not in body  # no figure, no geometry
+    assert ids.BREADCRUMB not in body and ids.WARNINGS_BODY not in body  # unchanged parts
     diff = body[ids.MAP_DIFF]["data"]
     idx = built["figure"].data[0].locations.index(key(runtime, tiny_cell_code(2, 3, 3)))
     assert (diff["i"], diff["v"]) == ([idx], [3])
-    assert len(resp.data) < 30 * 1 + 2048
-    # nothing changed since: no body at all
+    shown = body[ids.WALL_SHOWN]["data"]
+    assert len(resp.data) < 4096  # the diff, the KPI texts and the new signatures
+    # one part out of date (the ticker): only it comes back, the KPI tiles stay as they are
     store["z"][idx] = 3
+    resp = client.post(
+        "/_dash-update-component",
+        json=cb.refresh_request_body(store, parse_view({}), n=5, shown=dict(shown, ticker="old")),
+    )
+    assert resp.status_code == 200, resp.data[:500]
+    body = resp.get_json()["response"]
+    assert set(body) == {ids.TICKER, ids.WALL_SHOWN}
+    # nothing changed since: no body at all
     again = client.post(
-        "/_dash-update-component", json=cb.refresh_request_body(store, parse_view({}), n=3)
+        "/_dash-update-component",
+        json=cb.refresh_request_body(store, parse_view({}), n=5, shown=shown),
     )
     assert again.status_code == 204
 
 
-def test_a_tick_resolves_the_view_once(runtime):
-    """The wall's callbacks of one tick share one resolution of the view (it once ran in each of
-    7 callbacks on every tick); a later tick resolves afresh, and the result is the same view."""
-    import inspect
+def test_two_viewers_of_one_view_share_one_computation(app, runtime):
+    """Two signed-in screens on the same view: one computation serves both; a new batch gives
+    both a new version within one refresh period; another view is computed apart."""
     import time
 
-    view = {"county": "T02", "metric": "police"}
-    first = cb._tick_views.get(runtime, view, runtime.scope)
-    again = cb._tick_views.get(runtime, dict(view), runtime.scope)
-    assert again is first  # same tick, same view: no second resolution
-    assert first == cb.resolve_view(runtime, view, runtime.scope)
-    other = cb._tick_views.get(runtime, {"county": "T01"}, runtime.scope)
-    assert other is not first and other["scope"] != first["scope"]
-    time.sleep(runtime.settings.refresh_ms / 2000 + 0.05)  # the next tick
-    later = cb._tick_views.get(runtime, view, runtime.scope)
-    assert later is not first and later == first
-    # every wall callback reads the view through the per-tick resolution
-    source = inspect.getsource(cb)
-    assert source.count("tick_view(rt, view)") == 7
-    assert source.count("resolve_view(rt, view, base)") == 1
+    from tests.support.web import sign_in
+
+    a, b = app.server.test_client(), app.server.test_client()
+    sign_in(a, runtime, "wall1", "wall")
+    runtime.users.add("wall2", "correct-horse-battery", "wall")
+    from tests.support.web import post_login
+
+    assert post_login(b, "wall2", "correct-horse-battery").status_code == 302
+    view = parse_view({"county": "T02"})
+    body = cb.refresh_request_body(None, view, n=1)
+    before = runtime.wall.computations
+    assert a.post("/_dash-update-component", json=body).status_code == 200
+    assert b.post("/_dash-update-component", json=body).status_code == 200
+    assert runtime.wall.computations == before + 1
+    first = runtime.wall.state(view, runtime.scope)
+    assert runtime.wall.computations == before + 1  # the same state again
+    # a new batch: within one refresh period both screens see a new version (renewed in the
+    # background: a screen is served the last state at once while one computation renews it)
+    runtime.pipeline.ingest_frame("police", frame(2, 2, (0, 0), minutes_ago=1))
+    deadline = time.monotonic() + runtime.settings.refresh_ms / 1000
+    while runtime.wall.state(view, runtime.scope).version == first.version:
+        assert time.monotonic() < deadline, "no new version within one refresh period"
+        time.sleep(0.05)
+    resp = a.post("/_dash-update-component", json=cb.refresh_request_body(None, view, n=2))
+    assert resp.status_code == 200
+    second = runtime.wall.state(view, runtime.scope)
+    assert second.version > first.version and second is not first
+    assert runtime.wall.computations == before + 2
+    got = resp.get_json()["response"]
+    police = got[json.dumps({"source": "police", "type": ids.KPI_VALUE}, separators=(",", ":"))]
+    assert police["children"][0] == "2"
+    assert b.post("/_dash-update-component", json=cb.refresh_request_body(None, view, n=2))
+    assert runtime.wall.computations == before + 2  # the second screen shares it
+    runtime.wall.state(parse_view({"county": "T01"}), runtime.scope)
+    assert runtime.wall.computations == before + 3  # another view: its own computation
+
+
+def test_concurrent_viewers_wait_for_one_computation(runtime):
+    """Viewers arriving while a view is computed wait for it (single flight)."""
+    import threading
+
+    view = parse_view({})
+    states, start = [], threading.Barrier(8)
+
+    def look():
+        start.wait()
+        states.append(runtime.wall.state(view, runtime.scope))
+
+    before = runtime.wall.computations
+    threads = [threading.Thread(target=look) for _ in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert runtime.wall.computations == before + 1
+    assert all(s is states[0] for s in states)
+
+
+def test_one_request_per_tick(app):
+    """A wall tick is one server callback: every live part answers from it (the response panel
+    keeps its own slow timer)."""
+    live = (ids.CELL_MAP, ids.KPI_VALUE, ids.TICKER, ids.BREADCRUMB, ids.WARNINGS_BODY)
+    per_refresh = [
+        k
+        for k, v in app.callback_map.items()
+        if any(i["id"] == ids.REFRESH for i in v["inputs"])
+        and any(f"{x}." in k or f'"{x}"' in k for x in live)
+    ]
+    assert len(per_refresh) == 1, per_refresh
+    assert all(f"{x}." in per_refresh[0] or f'"{x}"' in per_refresh[0] for x in live)

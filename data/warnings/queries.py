@@ -61,9 +61,11 @@ _LIST_COLS = """
 """
 
 
-def _records(df: pd.DataFrame) -> list[dict]:
+def _records(rows: pd.DataFrame | list[dict]) -> list[dict]:
     out = []
-    for rec in df.to_dict(orient="records"):
+    if isinstance(rows, pd.DataFrame):
+        rows = rows.to_dict(orient="records")
+    for rec in rows:
         for k in ("raised_at", "updated_at", "acknowledged_at", "cleared_at", "escalated_at"):
             if k in rec:
                 rec[k] = iso(rec[k])
@@ -139,7 +141,7 @@ def list_warnings(
 def newest(db: Database, scope: AreaScope, *, limit: int = 8) -> list[dict]:
     """The newest active warnings (the wall's ticker), newest first."""
     cond, params = _scope(scope)
-    df = db.query_df(
+    df = db.query_records(
         f"""
         SELECT {_LIST_COLS} FROM warnings w
         JOIN areas a ON a.key = w.area_key LEFT JOIN areas t ON t.key = w.township_key
@@ -154,7 +156,7 @@ def newest(db: Database, scope: AreaScope, *, limit: int = 8) -> list[dict]:
 def escalations(db: Database, scope: AreaScope, *, limit: int = 20) -> list[dict]:
     """Escalated warnings still unacknowledged, most recently escalated first."""
     cond, params = _scope(scope)
-    df = db.query_df(
+    df = db.query_records(
         f"""
         SELECT {_LIST_COLS} FROM warnings w
         JOIN areas a ON a.key = w.area_key LEFT JOIN areas t ON t.key = w.township_key
