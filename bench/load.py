@@ -35,7 +35,6 @@ TOKEN = "bench-token"
 USER, PASSWORD = "bench", "bench-password-1"
 
 
-
 class Server:
     """The real OneGrid server as a subprocess on a fresh folder."""
 

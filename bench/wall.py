@@ -22,10 +22,12 @@ for the bulk fill (the simulator's ids are unique); the live ticks go through th
 
 What is measured, in one run:
 
-* refresh: the map's real refresh callback through Dash's HTTP endpoint
-  (``POST /_dash-update-component`` via the Flask test client, State = the values the browser
-  shows), after ingesting each tick's new simulated events through ``Pipeline.ingest_frame``;
-  server time p50/p95 and the response bytes (only the changed cells travel);
+* refresh: after ingesting each tick's new simulated events through ``Pipeline.ingest_frame``,
+  the view's shared computation (``WallViews.state(..., fresh=True)``: map values, KPIs, ticker,
+  warnings, done once per data version for every screen on the view) plus the wall's one real
+  refresh request through Dash's HTTP endpoint (``POST /_dash-update-component`` via the Flask
+  test client, State = the values and part signatures the browser shows); server time p50/p95
+  and the response bytes (only the changed cells and the parts that changed travel);
 * the other per-tick reads (KPI counts, feed health, ticker) timed through the same queries;
 * geometry: the bytes of ``/geo/grid.json`` (fetched once per browser);
 * naive: the same view the naive way -- the window's events read, a geopandas spatial join with
@@ -193,8 +195,9 @@ def measure_refresh(app, rt, sim, view: dict, ticks: int, tick_s: float, clock: 
     from layouts import ids
 
     client = app.server.test_client()
-    resolved = cb.resolve_view(rt, view)
-    store = cb.build_map(rt, resolved, "zh", pd.Timestamp.now(tz="UTC"))["store"]
+    rt.wall.coalesce_s = 0  # every tick's batch is a new version, computed for the timed request
+    store = cb.build_map(rt.wall.state(view, rt.scope, fresh=True), "zh")["store"]
+    shown = None
     times, sizes, changed = [], [], []
     t = clock["t"]
     for _ in range(ticks):
@@ -205,18 +208,22 @@ def measure_refresh(app, rt, sim, view: dict, ticks: int, tick_s: float, clock: 
                 frame["id"] = "live-" + frame["id"].astype(str)
                 rt.pipeline.ingest_frame(source, frame, feed="bench")
         t = clock["t"] = nxt
-        body = cb.refresh_request_body(store, view)
+        body = cb.refresh_request_body(store, view, shown=shown)
         t0 = time.perf_counter()
+        rt.wall.state(view, rt.scope, fresh=True)  # the view's computation, shared by its screens
         resp = client.post("/_dash-update-component", json=body)
         times.append((time.perf_counter() - t0) * 1000)
         if resp.status_code == 204:
             sizes.append(0)
             changed.append(0)
             continue
-        diff = resp.get_json()["response"][ids.MAP_DIFF]["data"]
+        out = resp.get_json()["response"]
+        shown = out.get(ids.WALL_SHOWN, {}).get("data", shown)
+        diff = out.get(ids.MAP_DIFF, {}).get("data") or {}
         sizes.append(len(resp.data))
         changed.append(len(diff.get("i", diff.get("z", []))))
-        store = apply_diff(store, diff)
+        if diff:
+            store = apply_diff(store, diff)
     return {"times": times, "sizes": sizes, "changed": changed}
 
 
@@ -231,9 +238,11 @@ def measure_other_reads(rt, ticks: int) -> list[float]:
         t0 = time.perf_counter()
         midnight = now.tz_convert(rt.timezone).normalize().tz_convert("UTC")
         week = pd.Timedelta(days=7)
-        queries.counts_by_source_between(rt.db, rt.scope, midnight, now)
-        queries.counts_by_source_between(rt.db, rt.scope, midnight - week, now - week)
-        queries.counts_by_source_between(rt.db, rt.scope, now - pd.Timedelta(hours=1), now)
+        queries.counts_by_source_spans(
+            rt.db,
+            rt.scope,
+            [(midnight, now), (midnight - week, now - week), (now - pd.Timedelta(hours=1), now)],
+        )
         queries.feed_health(rt.db, now=now, stale_after={s: 300.0 for s in SOURCES})
         queries.significant_events(rt.db, rt.scope, since=now - pd.Timedelta(hours=24))
         out.append((time.perf_counter() - t0) * 1000)

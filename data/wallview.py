@@ -327,8 +327,11 @@ class WallViews:
             self._remember(self._frames, key, hit)
         return hit
 
-    def state(self, view: dict | None, base: AreaScope) -> WallState:
-        """The view's current state for a user whose scope is ``base`` (shared, read-only)."""
+    def state(self, view: dict | None, base: AreaScope, *, fresh: bool = False) -> WallState:
+        """The view's current state for a user whose scope is ``base`` (shared, read-only).
+
+        ``fresh``: holding every batch committed so far, computed now if need be (benchmarks, and
+        a screen right after its own action); otherwise a state up to one refresh period old."""
         resolved = self.resolve(view, base)
         cell = resolved["cell"]["key"] if resolved["cell"] else None
         key = (resolved["sig"], cell, base.level, base.key)
@@ -341,10 +344,12 @@ class WallViews:
             else:
                 self._slots.move_to_end(key)
         with slot.lock:
-            if slot.state is not None and self._fresh(slot):
+            if fresh and slot.state is not None and slot.state.version == self._version:
+                return slot.state
+            if not fresh and slot.state is not None and self._fresh(slot):
                 return slot.state
             age = time.monotonic() - slot.made
-            if slot.state is not None and age < self.max_stale_s:
+            if not fresh and slot.state is not None and age < self.max_stale_s:
                 # out of date but recent: every screen gets it at once while one background
                 # computation renews it (a screen never waits for a computation on a tick)
                 if not slot.renewing:
