@@ -704,7 +704,9 @@ class CaseService(CaseNotices):
             intake.EVENT_SQL.format(relation="events", cond="AND received_at = ?"),
             [self.rules.hotline.department_attribute or "agency", to_py(now)],
         ).df()
-        return intake.insert_cases(con, self, frame, now) if len(frame) else 0
+        if not len(frame):
+            return 0
+        return intake.insert_cases(con, self, frame, now, received_at=now)
 
     def intake_hotline(self, now: pd.Timestamp | None = None) -> int:
         """Make a case of every hotline event without one (bulk SQL); returns how many."""
