@@ -21,7 +21,7 @@ from callbacks.wiring import scope as _scope
 from data.areas import AreaScope
 from data.catalogue import WALL_METRICS
 from data.events import SOURCES
-from data.wallview import LEVEL_ORDER, WallState, value_diff
+from data.wallview import LEVEL_ORDER, WallState
 from layouts import figures, ids, wall
 from layouts.i18n import area_name, format_decimal, normalise_language, t
 from layouts.response_panel import response_panel
@@ -171,7 +171,7 @@ def _map_part(st: WallState, lang: str, shown_z: dict | None, full: bool, tile_u
     if full or not shown_z or shown_z.get("sig") != sig or len(shown_z.get("z") or []) != len(st.z):
         built = build_map(st, lang, tile_url)
         return [built["figure"], built["store"], None, built["legend"], built["labels"]]
-    diff = value_diff(sig, shown_z["z"], st.z)
+    diff = st.diff_from(shown_z["z"], sig)
     return [_NU, _NU, _NU if diff is None else diff, _NU, _NU]
 
 

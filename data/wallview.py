@@ -227,6 +227,10 @@ class WallState:
     # itself: filled by the UI layer, opaque here
     rendered: dict = field(default_factory=dict, compare=False, repr=False)
 
+    def diff_from(self, previous: list[int], sig: str) -> dict | None:
+        """The map's change from the values a screen shows (:func:`value_diff`)."""
+        return value_diff(sig, previous, self.z)
+
 
 @dataclass(frozen=True)
 class Shared:
