@@ -354,3 +354,28 @@ def wall(db: Database, scope: AreaScope, *, now=None, worst: int = 5, days: int 
         "overdue_by_county": overdue,
         "worst": worst_df,
     }
+
+
+# the columns cases may be grouped by in :func:`grouped` (a fixed list: never user text)
+GROUP_COLUMNS = frozenset(
+    {"city_key", "county_key", "township_key", "community_key", "cell_key", "department"}
+)
+
+
+def grouped(
+    db: Database, scope: AreaScope, by: list[str], *, now=None, since=None, until=None
+) -> pd.DataFrame:
+    """The figures of :func:`summary` (same SQL, same definitions) per group of ``by`` columns
+    (area keys of one level and/or ``department``), one row per group that has cases. The
+    indicator catalogue (data/indicators) reads cases through here, so a figure on the screen,
+    in an export and in a briefing is one definition."""
+    bad = [c for c in by if c not in GROUP_COLUMNS]
+    if bad or not by:
+        raise ValueError(f"cannot group cases by {bad or by}")
+    where, params = _base(scope, since, until)
+    cols = ", ".join(by)
+    df = db.query_df(
+        f"SELECT {cols}, {_AGG} FROM cases WHERE {where} GROUP BY {cols}".replace("$now", "?"),
+        [to_py(utc_now(now)), *params],
+    )
+    return _rates(df)
