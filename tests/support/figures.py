@@ -25,11 +25,15 @@ def _times(rng, n: int, start=START, end=END) -> pd.Series:
 
 
 def add_events(rt, *, n: int = 700, seed: int = 1) -> None:
-    """``n`` events of every source in random cells of both counties, plus 40 last year."""
+    """``n`` events of every source in random cells of both counties, plus 40 a year earlier
+    (mid-October to mid-December 2025: the history a year-on-year comparison needs)."""
     rng = np.random.default_rng(seed)
     total = n + 40
     times = pd.concat(
-        [_times(rng, n), _times(rng, 40, LAST_YEAR, LAST_YEAR + pd.Timedelta(days=28))],
+        [
+            _times(rng, n),
+            _times(rng, 40, LAST_YEAR - pd.Timedelta(days=20), LAST_YEAR + pd.Timedelta(days=40)),
+        ],
         ignore_index=True,
     )
     # hotline twice as often: the top-subjects list has something to rank
