@@ -4,13 +4,10 @@ equals the indicator catalogue's value for the same area and period."""
 
 from __future__ import annotations
 
-import re
 import subprocess
-from html.parser import HTMLParser
 
 import pandas as pd
 import pytest
-from docx import Document
 
 import cli
 from data import indicators
@@ -20,9 +17,7 @@ from data.settings import load_settings
 from data.times import calendar_period, previous_period
 from tests.support import figures
 from tests.support.figures import TZ
-
-# a number, its unit word (件, 起, 小时, events, hours...) and its indicator tag
-TAG = re.compile(r"(\d[\d,]*(?:\.\d+)?)%?(?: ?[^\W\d_]{1,8})?\[([a-z_.0-9]+)\]")
+from tests.support.reading import read_back, tagged
 
 
 @pytest.fixture(scope="module")
@@ -55,41 +50,6 @@ def env(store, monkeypatch):
 
 def _run(*argv) -> int:
     return cli.main(list(argv), serve=lambda a: 1)
-
-
-class _Text(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.parts: list[str] = []
-
-    def handle_data(self, data):
-        self.parts.append(data)
-
-
-def read_back(path) -> str:
-    """The text of a written briefing, by an independent reader per format."""
-    if path.suffix == ".docx":
-        doc = Document(str(path))
-        parts = [p.text for p in doc.paragraphs]
-        for table in doc.tables:
-            parts += [c.text for row in table.rows for c in row.cells]
-        return "\n".join(parts)
-    if path.suffix == ".pdf":
-        out = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True)
-        return out.stdout.decode("utf-8")
-    p = _Text()
-    p.feed(path.read_text(encoding="utf-8"))
-    return "".join(p.parts)
-
-
-def tagged(text: str) -> dict[str, list[float]]:
-    """Every number followed by an indicator tag, per indicator, in reading order (the PDF
-    keeps a number and its tag on one line; lines are rejoined with a space)."""
-    flat = re.sub(r"\s+", " ", text)
-    out: dict[str, list[float]] = {}
-    for m in TAG.finditer(flat):
-        out.setdefault(m.group(2), []).append(float(m.group(1).replace(",", "")))
-    return out
 
 
 def catalogue(db, ind, code, since, until, **kw) -> pd.DataFrame:
