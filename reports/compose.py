@@ -44,6 +44,7 @@ class Block:
     segments: list[Segment] = field(default_factory=list)
     header: list[list[Segment]] = field(default_factory=list)
     rows: list[list[list[Segment]]] = field(default_factory=list)
+    widths: tuple[int, ...] | None = None  # relative column widths (None: even)
 
 
 @dataclass
@@ -137,9 +138,9 @@ def compose(b: Briefing, lang: str = "zh") -> Document:
     def para(segments: list[Segment]) -> None:
         blocks.append(Block("para", segments))
 
-    def table(header: list[list[Segment]], rows: list[list[list[Segment]]]) -> None:
+    def table(header: list[list[Segment]], rows: list[list[list[Segment]]], widths=None) -> None:
         if rows:
-            blocks.append(Block("table", header=header, rows=rows))
+            blocks.append(Block("table", header=header, rows=rows, widths=widths))
 
     prev_word = t(f"brief.previous.{b.period}", lang)
     # 1. overview: events by domain against the previous period and last year
@@ -337,6 +338,7 @@ def compose(b: Briefing, lang: str = "zh") -> Document:
             [[ind], [t(f"indicator.{ind}.name", lang)], [t(f"indicator.{ind}.definition", lang)]]
             for ind in b.used
         ],
+        widths=(3, 3, 8),  # the definitions need the room
     )
     para(
         [

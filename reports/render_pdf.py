@@ -3,6 +3,7 @@ from the system's fonts: fonts-wqy-zenhei), so it prints and reads the same anyw
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -17,6 +18,9 @@ FONT_PATHS = (
     "/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc",
 )
 FONT = "cjk"
+# subsetting the collection, fontTools warns that it drops its bitmap table (BDF): expected, and
+# said on every briefing otherwise
+logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
 
 
 class FontMissing(RuntimeError):
@@ -91,6 +95,8 @@ def render_pdf(doc: Document) -> bytes:
                 line_height=5.5,
                 headings_style=FontFace(fill_color=(242, 242, 242)),
                 first_row_as_headings=True,
+                col_widths=b.widths,
+                text_align="LEFT",
             ) as table:
                 # a column's indicator id on its own line under the column name
                 table.row([_text(h, "\n") for h in b.header])
