@@ -222,3 +222,15 @@ def test_unknown_period_is_refused_by_the_parser(env):
             str(env / "y.pdf"),
         )
     assert exc.value.code == 2
+
+
+def test_no_year_on_year_comparison_without_last_years_history(env):
+    """The store's history starts in October 2025: a week of October 2025 has no year before."""
+    out = env / "early.html"
+    argv = ["briefing", "--period", "week", "--date", "2025-10-20", "--format", "html"]
+    assert _run(*argv, "--out", str(out)) == 0
+    text = read_back(out)
+    assert "去年同期" not in text
+    total, _before, *communities = tagged(text)["events.total"]
+    # this week, the week before, then the two communities' counts (no year-ago figure between)
+    assert len(communities) == 2 and sum(communities) == total > 0

@@ -9,7 +9,7 @@ import pytest
 from data import indicators
 from data.areas import AreaScope, scope_for_code
 from data.cases import metrics
-from data.times import calendar_period, parse_bound
+from data.times import calendar_period, parse_bound, previous_period
 from data.warnings.rules import LEVELS as WLEVELS
 from layouts.i18n import LANGUAGES, t
 from tests.support import figures
@@ -258,3 +258,21 @@ def test_every_indicator_has_names_definitions_and_unit_in_both_languages():
             assert t(f"indicator.{ind.id}.name", lang)
             assert len(t(f"indicator.{ind.id}.definition", lang)) > 15
             assert t(f"unit.{ind.unit}", lang)
+
+
+def test_calendar_periods_follow_local_midnights_across_daylight_saving():
+    ny = "America/New_York"
+    since, until = calendar_period("day", "2026-03-08", ny)  # clocks go forward: 23 hours
+    assert until - since == pd.Timedelta(hours=23)
+    since, until = calendar_period("month", "2026-11-15", ny)
+    assert since == pd.Timestamp("2026-11-01", tz=ny) and until == pd.Timestamp("2026-12-01", tz=ny)
+    assert previous_period("month", since, ny) == (
+        pd.Timestamp("2026-10-01", tz=ny),
+        pd.Timestamp("2026-11-01", tz=ny),
+    )
+    assert previous_period("week", *calendar_period("week", "2026-01-01", ny)[:1], ny) == (
+        pd.Timestamp("2025-12-22", tz=ny),
+        pd.Timestamp("2025-12-29", tz=ny),
+    )
+    with pytest.raises(ValueError, match="unknown period"):
+        calendar_period("year", "2026-01-01", ny)

@@ -83,13 +83,11 @@ def summary(
     until=None,
     department: str | None = None,
 ) -> dict:
-    """The headline figures of the cases in scope (see the module's definitions)."""
-    where, params = _base(scope, since, until, department)
-    df = db.query_df(
-        f"SELECT {_AGG} FROM cases WHERE {where}".replace("$now", "?"),
-        [to_py(utc_now(now)), *params],
-    )
-    out = {k: (None if pd.isna(v) else v) for k, v in _rates(df).iloc[0].to_dict().items()}
+    """The headline figures of the cases in scope (see the module's definitions): the wall's
+    response panel and the indicator catalogue's case figures are this one query
+    (:func:`grouped`, without groups)."""
+    df = grouped(db, scope, [], now=now, since=since, until=until, department=department)
+    out = {k: (None if pd.isna(v) else v) for k, v in df.iloc[0].to_dict().items()}
     for k in (
         "cases",
         "closed",
@@ -363,19 +361,27 @@ GROUP_COLUMNS = frozenset(
 
 
 def grouped(
-    db: Database, scope: AreaScope, by: list[str], *, now=None, since=None, until=None
+    db: Database,
+    scope: AreaScope,
+    by: list[str],
+    *,
+    now=None,
+    since=None,
+    until=None,
+    department: str | None = None,
 ) -> pd.DataFrame:
-    """The figures of :func:`summary` (same SQL, same definitions) per group of ``by`` columns
-    (area keys of one level and/or ``department``), one row per group that has cases. The
-    indicator catalogue (data/indicators) reads cases through here, so a figure on the screen,
-    in an export and in a briefing is one definition."""
+    """The response figures per group of ``by`` columns (area keys of one level and/or
+    ``department``), one row per group that has cases; without ``by``, one row for the whole
+    scope (:func:`summary`). The indicator catalogue (data/indicators) reads cases through
+    here, so a figure on the wall, in an export and in a briefing is one definition."""
     bad = [c for c in by if c not in GROUP_COLUMNS]
-    if bad or not by:
-        raise ValueError(f"cannot group cases by {bad or by}")
-    where, params = _base(scope, since, until)
+    if bad:
+        raise ValueError(f"cannot group cases by {bad}")
+    where, params = _base(scope, since, until, department)
     cols = ", ".join(by)
+    select, group = (f"{cols}, {_AGG}", f" GROUP BY {cols}") if by else (_AGG, "")
     df = db.query_df(
-        f"SELECT {cols}, {_AGG} FROM cases WHERE {where} GROUP BY {cols}".replace("$now", "?"),
+        f"SELECT {select} FROM cases WHERE {where}{group}".replace("$now", "?"),
         [to_py(utc_now(now)), *params],
     )
     return _rates(df)
