@@ -144,7 +144,7 @@ def run_briefing(args: argparse.Namespace) -> int:
             escalate_after=settings.warnings_escalate_after_s,
             department_name=runtime.cases.rules.department_name,
         )
-        body = render(brief, args.fmt, args.lang)
+        body = render(brief, args.fmt, args.lang, areas=runtime.region.areas)
     finally:
         runtime.stop()
     args.out.parent.mkdir(parents=True, exist_ok=True)

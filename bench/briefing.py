@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             times = {}
             for fmt in ("pdf", "docx", "html"):
                 t1 = time.perf_counter()
-                body = render(brief, fmt, "zh")
+                body = render(brief, fmt, "zh", areas=rt.region.areas)
                 times[fmt] = (time.perf_counter() - t1, len(body))
         finally:
             rt.stop()

@@ -45,6 +45,7 @@ class Block:
     header: list[list[Segment]] = field(default_factory=list)
     rows: list[list[list[Segment]]] = field(default_factory=list)
     widths: tuple[int, ...] | None = None  # relative column widths (None: even)
+    image: bytes | None = None  # an "image" block's PNG (its caption is in ``segments``)
 
 
 @dataclass
@@ -126,8 +127,8 @@ def _period_label(b: Briefing, lang: str) -> str:
     )
 
 
-def compose(b: Briefing, lang: str = "zh") -> Document:
-    """The briefing ``b`` written in ``lang`` (zh or en)."""
+def compose(b: Briefing, lang: str = "zh", *, picture: bytes | None = None) -> Document:
+    """The briefing ``b`` written in ``lang`` (zh or en); ``picture``: its map (PNG) or None."""
     area = _name(b.area, lang)
     label = _period_label(b, lang)
     blocks: list[Block] = []
@@ -210,6 +211,9 @@ def compose(b: Briefing, lang: str = "zh") -> Document:
                 t("brief.areas.item", lang), name=_name(a, lang), n=fig(a["figure"], lang, "events")
             )
         para(fill(t("brief.areas.text", lang), k=str(len(b.top_areas)), level=level, list=items))
+        if picture is not None:
+            caption = t("brief.map.caption", lang).format(level=level)
+            blocks.append(Block("image", [caption, Fig("", "events.total")], image=picture))
         table(
             [
                 [t("brief.col.rank", lang)],

@@ -7,7 +7,7 @@ import io
 from docx import Document as WordDocument
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
-from docx.shared import Pt, RGBColor
+from docx.shared import Cm, Pt, RGBColor
 
 from reports.compose import Document, Fig, Segment
 
@@ -41,6 +41,12 @@ def render_docx(doc: Document) -> bytes:
     for b in doc.blocks:
         if b.kind == "heading":
             _runs(word.add_heading(level=1), b.segments)
+        elif b.kind == "image":
+            word.add_picture(io.BytesIO(b.image or b""), width=Cm(15))
+            word.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+            cap = word.add_paragraph()
+            cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            _runs(cap, b.segments)
         elif b.kind == "para":
             p = word.add_paragraph()
             p.paragraph_format.first_line_indent = Pt(22)

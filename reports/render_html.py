@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from html import escape
 
 from reports.compose import Document, Fig, Segment
@@ -30,6 +31,10 @@ def _segments(segments: list[Segment]) -> str:
     return "".join(out)
 
 
+def _plain(segments: list[Segment]) -> str:
+    return "".join(s if isinstance(s, str) else s.text + s.tag for s in segments)
+
+
 def render_html(doc: Document) -> bytes:
     """The document as UTF-8 HTML."""
     parts = [
@@ -44,6 +49,13 @@ def render_html(doc: Document) -> bytes:
             parts.append(f"<h2>{_segments(b.segments)}</h2>")
         elif b.kind == "para":
             parts.append(f"<p>{_segments(b.segments)}</p>")
+        elif b.kind == "image":
+            data = base64.b64encode(b.image or b"").decode("ascii")
+            parts.append(
+                f'<figure><img src="data:image/png;base64,{data}" style="max-width:100%" '
+                f'alt="{escape(_plain(b.segments))}"><figcaption>{_segments(b.segments)}'
+                "</figcaption></figure>"
+            )
         else:
             head = "".join(f"<th>{_segments(h)}</th>" for h in b.header)
             rows = "".join(

@@ -3,6 +3,7 @@ from the system's fonts: fonts-wqy-zenhei), so it prints and reads the same anyw
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from pathlib import Path
@@ -18,6 +19,7 @@ FONT_PATHS = (
     "/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc",
 )
 FONT = "cjk"
+MAP_MM = 105  # the map's largest height on the page
 # subsetting the collection, fontTools warns that it drops its bitmap table (BDF): expected, and
 # said on every briefing otherwise
 logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
@@ -50,7 +52,8 @@ def _write(pdf: FPDF, segments: list[Segment], size: float) -> None:
             pdf.set_font(FONT, size=size * 0.6)
             width += pdf.get_string_width(s.tag)
             pdf.set_font(FONT, size=size)
-            if width > pdf.w - pdf.r_margin - pdf.get_x():
+            # (write() keeps a cell margin each side, and rounds: a millimetre to spare)
+            if width + 2 * pdf.c_margin + 1 > pdf.w - pdf.r_margin - pdf.get_x():
                 pdf.ln(size * 0.55)
             if s.text:
                 pdf.write(size * 0.55, s.text)
@@ -84,6 +87,16 @@ def render_pdf(doc: Document) -> bytes:
             pdf.ln(2)
             pdf.set_font(FONT, size=14)
             pdf.multi_cell(0, 8, _text(b.segments), new_x="LMARGIN", new_y="NEXT")
+        elif b.kind == "image":
+            from PIL import Image
+
+            w_px, h_px = Image.open(io.BytesIO(b.image or b"")).size
+            # at most MAP_MM high: the map sits beside its section, not on a page of its own
+            width = min(pdf.epw * 0.85, MAP_MM * w_px / h_px)
+            pdf.image(io.BytesIO(b.image or b""), x=pdf.l_margin + (pdf.epw - width) / 2, w=width)
+            pdf.set_font(FONT, size=9)
+            pdf.multi_cell(0, 5, _text(b.segments), align="C", new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(2)
         elif b.kind == "para":
             pdf.set_font(FONT, size=11)
             pdf.cell(8)  # first-line indent

@@ -4,10 +4,12 @@ equals the indicator catalogue's value for the same area and period."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 
 import pandas as pd
 import pytest
+from docx import Document
 
 import cli
 from data import indicators
@@ -112,6 +114,8 @@ def test_a_briefing_states_the_catalogues_numbers(env, fmt, lang, code, period, 
     args = ["briefing", "--period", period, "--date", day, "--area", code]
     assert _run(*args, "--lang", lang, "--format", fmt, "--out", str(out)) == 0
     text = read_back(out)
+    if fmt == "pdf":  # a number's tag is never cut across lines
+        assert all(line.count("[") == line.count("]") for line in text.splitlines())
     if lang == "zh":
         assert {"week": "周报", "month": "月报", "day": "日报"}[period] in text
         assert "按时办结率" in text and "附录" in text
@@ -234,3 +238,32 @@ def test_no_year_on_year_comparison_without_last_years_history(env):
     total, _before, *communities = tagged(text)["events.total"]
     # this week, the week before, then the two communities' counts (no year-ago figure between)
     assert len(communities) == 2 and sum(communities) == total > 0
+
+
+def test_the_map_is_darker_where_there_are_more_events(tiny_region):
+    """Drawn from the region's polygons: the east county (ten times the events) in the ramp's
+    darkest colour, the west one in its lightest."""
+    from PIL import Image
+
+    from reports.map_image import RAMP, render_map
+
+    png = render_map(tiny_region.areas, {"T01001001": 10, "T02001001": 100})
+    img = Image.open(io.BytesIO(png)).convert("RGB")
+    w, h = img.size
+    mid = (20 + h - 70) // 2  # halfway down the map (20 px margin above, legend below)
+    assert img.getpixel((w // 4, mid)) == RAMP[0]
+    assert img.getpixel((3 * w // 4, mid)) == RAMP[-1]
+
+
+def test_every_format_carries_the_map(env):
+    for fmt in ("docx", "pdf", "html"):
+        out = env / f"map.{fmt}"
+        argv = ["briefing", "--period", "week", "--date", "2026-11-18", "--format", fmt]
+        assert _run(*argv, "--out", str(out)) == 0
+        if fmt == "docx":
+            assert len(Document(str(out)).inline_shapes) == 1
+        elif fmt == "pdf":
+            listing = subprocess.run(["pdfimages", "-list", str(out)], capture_output=True)
+            assert len(listing.stdout.decode().splitlines()) >= 3  # two header lines, an image
+        else:
+            assert 'src="data:image/png;base64,' in out.read_text(encoding="utf-8")

@@ -72,6 +72,8 @@ class Briefing:
     by_source: list[tuple[Figure, Figure, Figure | None]]
     top_level: str | None  # the level of top_areas (community, or the finest named level)
     top_areas: list[dict]  # code, name_zh, name_en, figure
+    # events.total of every area of top_level (code -> value): the map's colours
+    area_counts: dict[str, float]
     warnings: dict[str, dict[str, Figure]]  # level -> raised / acknowledged / cleared
     warnings_total: dict[str, Figure]  # raised / acknowledged / cleared over every level
     cases: dict[str, Figure]  # indicator id -> figure
@@ -136,11 +138,12 @@ def build(
     by_source.sort(key=lambda t: -(t[0].value or 0))
 
     top_level = _top_level(scope)
-    top_areas = []
+    top_areas, area_counts = [], {}
     if top_level is not None:
         df = frame("events.total", by=top_level).sort_values(
             ["value", "area"], ascending=[False, True]
         )
+        area_counts = dict(zip(df["area"], df["value"].astype(float), strict=True))
         for r in df.head(TOP_AREAS).itertuples():
             if r.value > 0:
                 fig = Figure("events.total", float(r.value), None, since, until)
@@ -183,6 +186,7 @@ def build(
         by_source=by_source,
         top_level=top_level,
         top_areas=top_areas,
+        area_counts=area_counts,
         warnings=warn,
         warnings_total=warn_total,
         cases=cases,
