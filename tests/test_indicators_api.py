@@ -66,6 +66,7 @@ def test_values_as_json_csv_and_excel_are_the_catalogues(rt):
     rows = pd.DataFrame(body["rows"])
     assert list(rows["area"]) == list(want["area"]) and set(rows["area"]) == {"T01", "T02"}
     assert list(rows["value"]) == list(want["value"]) and rows["value"].sum() > 0
+    assert all(isinstance(r["value"], int) for r in body["rows"])  # a count is whole
 
     resp = client.get(q + "&format=csv")
     assert resp.status_code == 200 and resp.mimetype == "text/csv"

@@ -113,11 +113,11 @@ def values(indicator: str) -> Response:
     except indicators.IndicatorError as exc:
         return _error(400, str(exc))
     code = rt.db.query_one("SELECT code FROM areas WHERE key = ?", [area.key])[0]
-    if fmt == "csv":
-        return _file(_csv(df), "text/csv; charset=utf-8", indicator, code, "csv")
-    if fmt == "xlsx":
-        return _file(_xlsx(df, indicator), XLSX, indicator, code, "xlsx")
     ind = indicators.get(indicator)
+    if fmt == "csv":
+        return _file(_csv(df, ind.unit), "text/csv; charset=utf-8", indicator, code, "csv")
+    if fmt == "xlsx":
+        return _file(_xlsx(df, ind.unit, indicator), XLSX, indicator, code, "xlsx")
     return jsonify(
         {
             "indicator": indicator,
@@ -127,7 +127,7 @@ def values(indicator: str) -> Response:
             "by": by,
             "since": iso(since),
             "until": iso(until),
-            "rows": indicators.records(df),
+            "rows": indicators.records(df, ind.unit),
         }
     )
 
@@ -139,24 +139,24 @@ def _file(body: bytes, mimetype: str, indicator: str, code: str, ext: str) -> Re
     return resp
 
 
-def _csv(df: pd.DataFrame) -> bytes:
+def _csv(df: pd.DataFrame, unit: str) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(indicators.COLUMNS)
-    for rec in indicators.records(df):
+    for rec in indicators.records(df, unit):
         writer.writerow(["" if rec[c] is None else rec[c] for c in indicators.COLUMNS])
     # a byte-order mark, so spreadsheet programs read the Chinese names as UTF-8
     return out.getvalue().encode("utf-8-sig")
 
 
-def _xlsx(df: pd.DataFrame, indicator: str) -> bytes:
+def _xlsx(df: pd.DataFrame, unit: str, indicator: str) -> bytes:
     from openpyxl import Workbook
 
     wb = Workbook()
     ws = wb.active
     ws.title = indicator[:31]  # Excel's limit on a sheet name
     ws.append(indicators.COLUMNS)
-    for rec in indicators.records(df):
+    for rec in indicators.records(df, unit):
         ws.append([rec[c] for c in indicators.COLUMNS])
     out = io.BytesIO()
     wb.save(out)

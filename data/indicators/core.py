@@ -183,7 +183,12 @@ def value(db: Database, ind_id: str, scope: AreaScope, since, until, **kw) -> fl
     return None if pd.isna(v) else float(v)
 
 
-def records(df: pd.DataFrame) -> list[dict]:
-    """A computed frame as JSON-ready dicts (NaN becomes None)."""
+def records(df: pd.DataFrame, unit: str | None = None) -> list[dict]:
+    """A computed frame as JSON-ready dicts (NaN becomes None; a count is a whole number)."""
     out = df.astype(object).where(df.notna(), None)
-    return out.to_dict("records")
+    rows = out.to_dict("records")
+    if unit == "count":
+        for r in rows:
+            if r["value"] is not None:
+                r["value"] = int(r["value"])
+    return rows
