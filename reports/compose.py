@@ -105,6 +105,16 @@ def _change(now: Figure, before: Figure | None, lang: str) -> str:
     return t(key, lang).format(pct=format_percent(abs(delta), lang))
 
 
+def _effect(f: Figure, lang: str) -> list[Segment]:
+    """The effect sentence: events around closed cases after against before (none without)."""
+    if f.value is None:
+        return []
+    change = Fig(
+        _change(Figure(f.indicator, 1 + f.value), Figure(f.indicator, 1.0), lang), f.indicator
+    )
+    return fill(t("brief.cases.effect", lang), change=change)
+
+
 def _name(row: dict, lang: str) -> str:
     return str(row.get("name_en" if lang == "en" else "name_zh") or row.get("code") or "")
 
@@ -278,6 +288,7 @@ def compose(b: Briefing, lang: str = "zh", *, picture: bytes | None = None) -> D
             returns=fig(c["cases.returns"], lang, "times"),
             extended=fig(c["cases.extended"], lang, "cases"),
         )
+        + _effect(c["cases.effect"], lang)
     )
     table(
         [

@@ -87,6 +87,9 @@ def check_numbers(tmp, text: str, code: str, period: str, day: str) -> None:
             one("cases.median_close_hours"), abs=0.051
         )
         assert got["events.per_10k"][0] == pytest.approx(one("events.per_10k"), abs=0.051)
+        effect = catalogue(db, "cases.effect", code, since, until)["value"].iloc[0]
+        if pd.notna(effect):  # stated as a rise or fall in percent
+            assert got["cases.effect"] == [pytest.approx(abs(100 * effect), abs=0.051)]
         raised = catalogue(db, "warnings.raised", code, since, until).set_index("key")["value"]
         assert got["warnings.raised"][0] == raised.sum()
         order = [raised[lv] for lv in ("red", "orange", "yellow", "blue") if raised[lv]]

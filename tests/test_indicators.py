@@ -90,6 +90,8 @@ def expected(rt, ind_id: str, scope: AreaScope):
             limit = r.raised_rank.map(lambda k: ESCALATE[WLEVELS[k - 1]])
             r = r[r.acknowledged_at.notna() & (took <= limit)]
         return {WLEVELS[k - 1]: n for k, n in r.raised_rank.value_counts().items()}
+    if ind_id == "cases.effect":
+        return _effect(rt, scope)
     c = _raw(rt, "cases")
     c = _in(_inside(c, scope), "created_at")
     c = c[~c.joint & c.dispatched_at.notna() & c.flag.isna()]
@@ -103,6 +105,26 @@ def expected(rt, ind_id: str, scope: AreaScope):
             out[dept] = _case_figure(g, figure)
         return out
     return _case_figure(c, ind_id.removeprefix("cases."), closed, overdue, hours)
+
+
+def _effect(rt, scope: AreaScope):
+    """Events in each closed case's cell 7 days after closing against 7 days before, counted
+    by 5-minute bucket as the store keeps them (cases closed in the period, 7 days before NOW)."""
+    c = _inside(_raw(rt, "cases"), scope)
+    c = c[~c.joint & c.dispatched_at.notna() & c.flag.isna() & c.cell_key.notna()]
+    c = _in(c[c.closed_at.notna()], "closed_at")
+    c = c[c.closed_at <= NOW - pd.Timedelta(days=7)]
+    ev = _raw(rt, "events")
+    ev = ev.assign(bucket=ev.event_time.dt.floor("5min"))
+    week = pd.Timedelta(days=7)
+    before = after = 0
+    for case in c.itertuples():
+        cell = ev[(ev.cell_key == case.cell_key) & (ev.bucket >= case.closed_at - week)]
+        cell = cell[cell.bucket < case.closed_at + week]
+        before += int((cell.bucket < case.closed_at).sum())
+        after += int((cell.bucket >= case.closed_at).sum())
+    assert len(c) > 5 and before > 0
+    return (after - before) / before
 
 
 def _case_figure(c, figure, closed=None, overdue=None, hours=None):

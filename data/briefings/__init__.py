@@ -36,6 +36,7 @@ CASE_FIGURES = (
     "cases.reworked",
     "cases.returns",
     "cases.extended",
+    "cases.effect",
 )
 
 

@@ -275,9 +275,12 @@ def department_detail(db: Database, scope: AreaScope, department: str, *, now=No
     }
 
 
-def effect(db: Database, scope: AreaScope, *, now=None, days: int = 7, since=None) -> dict:
-    """Did the grid calm down? For cases closed at least ``days`` days before ``now`` (and after
-    ``since``), events in the case's cell ``days`` days before closing against after."""
+def effect(
+    db: Database, scope: AreaScope, *, now=None, days: int = 7, since=None, until=None
+) -> dict:
+    """Did the grid calm down? For cases closed at least ``days`` days before ``now`` (and in
+    ``[since, until)`` when given), events in the case's cell ``days`` days before closing
+    against after. ``per_case`` carries each case's area keys (for figures per area)."""
     now_ts = pd.Timestamp(to_py(utc_now(now)))
     where, params = scope.where("c")
     span = pd.Timedelta(days=days)
@@ -294,9 +297,13 @@ def effect(db: Database, scope: AreaScope, *, now=None, days: int = 7, since=Non
     if since is not None:
         conds.append("c.closed_at >= ?")
         params.append(pd.Timestamp(since).to_pydatetime())
+    if until is not None:
+        conds.append("c.closed_at < ?")
+        params.append(pd.Timestamp(until).to_pydatetime())
     per_case = db.query_df(
         f"""
-        SELECT c.id, c.cell_key, c.department,
+        SELECT c.id, c.cell_key, c.department, c.community_key, c.township_key, c.county_key,
+               c.city_key,
                coalesce(sum(k.n) FILTER (k.bucket < c.closed_at), 0) AS before,
                coalesce(sum(k.n) FILTER (k.bucket >= c.closed_at), 0) AS after
         FROM cases c LEFT JOIN cell_counts k
@@ -304,7 +311,7 @@ def effect(db: Database, scope: AreaScope, *, now=None, days: int = 7, since=Non
          AND k.bucket >= c.closed_at - INTERVAL {int(days)} DAY
          AND k.bucket < c.closed_at + INTERVAL {int(days)} DAY
         WHERE {" AND ".join(conds)}
-        GROUP BY c.id, c.cell_key, c.department ORDER BY c.id
+        GROUP BY ALL ORDER BY c.id
         """,
         params,
     )

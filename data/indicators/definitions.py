@@ -219,3 +219,22 @@ def cases_department_on_time_rate(ask: Ask) -> pd.DataFrame:
 def cases_department_median_close_hours(ask: Ask) -> pd.DataFrame:
     """The median handling time (as cases.median_close_hours) per department."""
     return _cases(ask, "median_close_h", department=True)
+
+
+EFFECT_DAYS = 7  # the response metrics' window before and after closing
+
+
+@indicator("cases.effect", "share", zero=None)
+def cases_effect(ask: Ask) -> pd.DataFrame:
+    """Did the problem go away? For the cases closed in the period (and at least 7 days before
+    the time of reading), events in each case's cell in the 7 days after closing against the 7
+    days before: (after - before) / before; negative means calmer (metrics.effect)."""
+    eff = metrics.effect(
+        ask.db, ask.scope, now=ask.now, days=EFFECT_DAYS, since=ask.since, until=ask.until
+    )
+    per = eff["per_case"].rename(columns={ask.group: "area_key"})
+    sums = per.groupby("area_key")[["before", "after"]].sum().reset_index()
+    before = sums["before"].astype("float64")
+    sums["value"] = (sums["after"] - before) / before.where(before > 0)
+    sums["key"] = None
+    return sums[["area_key", "key", "value"]]
