@@ -6,7 +6,7 @@
 How the store is filled: the default region (data/regions/anshan) in a fresh DuckDB file; events
 spread uniformly over the grid cells and over ``--days`` days ending now (default 400, so the
 same month last year is in the store and the briefing compares with it), every source and
-category; cases (one per 50 events, dispatched, about 70 % closed) and warnings (one per 2,000
+category, with the per-cell 5-minute counts ingest keeps; cases (one per 50 events, dispatched, about 70 % closed) and warnings (one per 2,000
 events) spread the same way. Rows are generated with numpy and appended as Arrow tables, 1 M at
 a time (validation and placement are the ingest benchmark's business, not this one's).
 
@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from data import briefings  # noqa: E402
 from data.catalogue import CATEGORIES, SOURCES  # noqa: E402
 from data.runtime import Runtime  # noqa: E402
+from data.schema import BUCKET_SECONDS  # noqa: E402
 from data.settings import load_settings  # noqa: E402
 from reports import render  # noqa: E402
 
@@ -99,6 +100,17 @@ def fill(rt, n_events: int, days: float, seed: int) -> None:
         _insert(rt, "events", pa.table(cols))
         done += n
         print(f"  {done:,} events ({time.perf_counter() - t0:.0f} s)", flush=True)
+    # the per-cell 5-minute counts ingest keeps (the effect of closed cases reads them)
+    rt.db.write(
+        lambda con: con.execute(
+            f"""
+            INSERT INTO cell_counts
+            SELECT time_bucket(INTERVAL {BUCKET_SECONDS} SECOND, event_time) AS bucket, cell_key,
+                   source, count(*), coalesce(sum(severity), 0), max(value)
+            FROM events GROUP BY ALL ORDER BY bucket
+            """
+        )
+    )
     _fill_cases(rt, rng, cells, n_events // 50, start, span, now)
     _fill_warnings(rt, rng, cells, n_events // 2000, start, span)
     rt.db.checkpoint()
