@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_import_region_parser(sub)
     add_feeds_parsers(sub)
     add_user_parser(sub)
+    add_briefing_parser(sub)
     g = sub.add_parser("generate-region", help="regenerate the default Anshan-like region")
     g.add_argument(
         "--out", type=Path, default=None, help="output folder (default data/regions/anshan/)"
@@ -79,6 +80,79 @@ def run_generate_region(args: argparse.Namespace) -> int:
     from data import region_gen
 
     print(region_gen.write_default_region(args.out))
+    return 0
+
+
+# ---------------------------------------------------------------- briefing
+
+
+def add_briefing_parser(subparsers) -> None:
+    """Register ``briefing``: a daily, weekly or monthly report written from the catalogue."""
+    from data.times import PERIODS
+    from reports import FORMATS
+
+    p = subparsers.add_parser(
+        "briefing",
+        help="write a briefing (城市运行日报/周报/月报) from the indicator catalogue",
+        description="Write the briefing of a local calendar day, ISO week (Monday to Sunday) "
+        "or month for the city or an area, from the database and region of the settings. "
+        "Stop OneGrid first: DuckDB allows one writing process per file.",
+    )
+    p.add_argument("--period", required=True, choices=PERIODS, help="day, week or month")
+    p.add_argument("--date", required=True, help="a date inside the period, YYYY-MM-DD (local)")
+    p.add_argument("--area", default=None, help="area code (default: the whole city)")
+    p.add_argument("--lang", default="zh", choices=("zh", "en"), help="language (default zh)")
+    p.add_argument("--format", required=True, choices=FORMATS, dest="fmt", help="file format")
+    p.add_argument("--out", required=True, type=Path, help="file to write")
+    p.add_argument("--config", default=argparse.SUPPRESS, help="OneGrid TOML config file")
+    p.set_defaults(handler=run_briefing)
+
+
+def run_briefing(args: argparse.Namespace) -> int:
+    """Write the briefing asked for; prints where, or the reason it could not (exit 2)."""
+    import datetime as dt
+
+    from data import briefings
+    from data.areas import city_scope, scope_for_code
+    from data.runtime import Runtime
+    from reports import render
+
+    try:
+        day = dt.date.fromisoformat(args.date)
+    except ValueError:
+        print(f"briefing: error: --date {args.date!r} is not a date YYYY-MM-DD", file=sys.stderr)
+        return 2
+    settings = load_settings(getattr(args, "config", None), simulator=False)
+    try:
+        runtime = Runtime(settings)
+    except duckdb.IOException as exc:
+        print(f"error: cannot open {settings.db} (is OneGrid running?): {exc}", file=sys.stderr)
+        return 2
+    try:
+        db = runtime.db
+        try:
+            scope = scope_for_code(db, args.area) if args.area else city_scope(db)
+        except KeyError as exc:
+            print(f"briefing: error: {exc.args[0]}", file=sys.stderr)
+            return 2
+        brief = briefings.build(
+            db,
+            scope,
+            period=args.period,
+            day=day,
+            timezone=runtime.timezone,
+            escalate_after=settings.warnings_escalate_after_s,
+            department_name=runtime.cases.rules.department_name,
+        )
+        body = render(brief, args.fmt, args.lang, areas=runtime.region.areas)
+    finally:
+        runtime.stop()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(body)
+    print(
+        f"wrote {args.out} ({args.fmt}, {len(body):,} bytes): {args.period} of {args.date}, "
+        f"area {brief.area['code']}, {int(brief.events_total.value or 0):,} events"
+    )
     return 0
 
 

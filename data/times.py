@@ -62,3 +62,71 @@ def to_us(ts: Any) -> int:
 def from_us(us: int) -> pd.Timestamp:
     """UTC timestamp of microseconds since the epoch."""
     return pd.Timestamp(int(us), unit="us", tz="UTC")
+
+
+def parse_bound(text: str, timezone: str) -> pd.Timestamp:
+    """A period bound given as text, in UTC: a bare date (``2026-11-26``) is that day's local
+    midnight in ``timezone`` (the region's zone); a time must carry a UTC offset, because a
+    naive time could be read in either zone. Raises ValueError with the reason."""
+    s = str(text).strip()
+    if len(s) == 10 and s[4] == "-" and s[7] == "-":
+        try:
+            day = pd.Timestamp(s)
+        except (ValueError, TypeError, OverflowError):
+            raise ValueError(f"{s!r} is not a date (YYYY-MM-DD)") from None
+        return local_midnight(day, timezone)
+    try:
+        t = pd.Timestamp(s)
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(
+            f"{s!r} is neither a date (YYYY-MM-DD) nor an ISO 8601 time with an offset"
+        ) from None
+    if t is pd.NaT:
+        raise ValueError(f"{s!r} is not a time")
+    if t.tzinfo is None:
+        raise ValueError(f"{s!r} needs a UTC offset, e.g. 2026-11-26T08:00:00+08:00")
+    return t.tz_convert("UTC")
+
+
+def local_midnight(day: Any, timezone: str) -> pd.Timestamp:
+    """The start of calendar day ``day`` (a date) in ``timezone``, in UTC."""
+    d = pd.Timestamp(day)
+    d = d.tz_localize(None) if d.tzinfo is not None else d
+    return d.normalize().tz_localize(timezone).tz_convert("UTC")
+
+
+PERIODS: tuple[str, ...] = ("day", "week", "month")
+
+
+def calendar_period(kind: str, day: Any, timezone: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """[since, until) in UTC of the local calendar ``kind`` containing date ``day``: the day;
+    the ISO week (Monday to Sunday); the calendar month. Boundaries are local midnights, so a
+    day across a daylight-saving change lasts 23 or 25 hours."""
+    d = pd.Timestamp(day)
+    d = (d.tz_localize(None) if d.tzinfo is not None else d).normalize()
+    if kind == "day":
+        start, end = d, d + pd.Timedelta(days=1)
+    elif kind == "week":
+        start = d - pd.Timedelta(days=d.weekday())
+        end = start + pd.Timedelta(days=7)
+    elif kind == "month":
+        start = d.replace(day=1)
+        end = start + pd.offsets.MonthBegin(1)
+    else:
+        raise ValueError(f"unknown period {kind!r}; expected one of {', '.join(PERIODS)}")
+    return local_midnight(start, timezone), local_midnight(end, timezone)
+
+
+def previous_period(kind: str, since: pd.Timestamp, timezone: str, *, years: int = 0):
+    """The period of the same ``kind`` before the one starting at ``since`` (or, with
+    ``years``, the same period that many years earlier), as [since, until) in UTC."""
+    local = since.tz_convert(timezone).tz_localize(None)
+    if years:
+        day = local - pd.DateOffset(years=years)
+    elif kind == "day":
+        day = local - pd.Timedelta(days=1)
+    elif kind == "week":
+        day = local - pd.Timedelta(days=7)
+    else:
+        day = local - pd.offsets.MonthBegin(1)
+    return calendar_period(kind, day, timezone)

@@ -478,7 +478,13 @@ def _counts(db) -> dict:
 
 def _routes(app, ask) -> list[str]:
     """Every GET route, its parts filled with foreign objects, with and without query strings."""
-    fill = {"code": ask["county"], "level": "county", "source": "police", "path": "cases"}
+    fill = {
+        "code": ask["county"],
+        "level": "county",
+        "source": "police",
+        "path": "cases",
+        "indicator": "events.by_category",
+    }
     out = []
     for rule in app.server.url_map.iter_rules():
         if "GET" not in rule.methods or rule.rule.startswith(SKIP_ROUTES):
@@ -492,6 +498,10 @@ def _routes(app, ask) -> list[str]:
             f"&warning={ask['warning_id']}&department={ask['department']}"
         )
         out.append(f"{url}?area=abc&since=9999-99&limit=x")
+        if "indicator" in rule.arguments:  # the catalogue's values: own area, broken down, files
+            for query in ("", "by=township", "by=grid&format=csv", "by=community&format=xlsx"):
+                out.append(f"{url}?{query}")
+                out.append(f"{url}?area={ask['county']}&{query}")
     return out
 
 

@@ -62,6 +62,8 @@ def test_document_is_openapi_3_1_that_schemathesis_loads():
         "GET /api/feeds",
         "GET /api/areas/{code}/summary",
         "GET /api/openapi.json",
+        "GET /api/indicators",
+        "GET /api/indicators/{indicator}",
     }
 
 

@@ -18,7 +18,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
+from data.areas import LEVELS
 from data.events import CATEGORIES, MAX_ID_LEN, SOURCES, PushEvent
+
+
+def indicator_ids() -> list[str]:
+    """The catalogue's ids (data/indicators), in catalogue order."""
+    from data.indicators import CATALOGUE
+
+    return list(CATALOGUE)
+
 
 VERSION = "1.0.0"
 REF = "#/components/schemas/{model}"
@@ -127,6 +136,55 @@ class AreaSummary(_Answer):
     total: int = Field(ge=0)
 
 
+class LangText(_Answer):
+    """A display text in each language."""
+
+    zh: str
+    en: str
+
+
+class IndicatorEntry(_Answer):
+    """One indicator of the catalogue (data/indicators)."""
+
+    id: str
+    unit: str = Field(description="count, per_10k, share (0-1) or hours")
+    levels: list[str] = Field(description="the area levels it exists for")
+    dimension: str | None = Field(
+        description="what its rows are broken down by besides the area (source, category, "
+        "level, subject, department), or null"
+    )
+    name: LangText
+    definition: LangText
+    unit_name: LangText
+
+
+class IndicatorList(_Answer):
+    indicators: list[IndicatorEntry]
+
+
+class IndicatorRow(_Answer):
+    """One area (and dimension member): its value, null when the figure does not exist (a
+    rate without cases, a rate per 10,000 without a population)."""
+
+    area: str
+    level: str
+    name_zh: str | None = None
+    name_en: str | None = None
+    key: str | None = Field(description="the dimension member, null without a dimension")
+    value: float | None
+
+
+class IndicatorValues(_Answer):
+    indicator: str
+    unit: str
+    dimension: str | None
+    area: str
+    by: str | None
+    since: str
+    until: str
+    rows: list[IndicatorRow]
+
+
 MODELS: tuple[type[BaseModel], ...] = (
     PushBody,
     PushEvent,
@@ -139,6 +197,11 @@ MODELS: tuple[type[BaseModel], ...] = (
     Event,
     AreaSummary,
     Area,
+    IndicatorList,
+    IndicatorEntry,
+    IndicatorValues,
+    IndicatorRow,
+    LangText,
 )
 
 
@@ -173,6 +236,12 @@ TIME_PARAM = {
     "schema": {"type": "string", "format": "date-time"},
     "description": "ISO 8601 with a UTC offset, between 1970 and 2200",
 }
+BOUND_PARAM = {
+    "schema": {"type": "string"},
+    "description": "a date YYYY-MM-DD (local midnight in the region's time zone) or an ISO 8601 "
+    "time with a UTC offset, between 1970 and 2200 (default: the last 24 hours)",
+}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 READ_SECURITY = [{"readToken": []}, {"session": []}]
 
 
@@ -300,6 +369,64 @@ def openapi_document() -> dict:
                     ],
                     "responses": {
                         "200": _json(AreaSummary, "the counts"),
+                        **_errors(400, 401, 403, 404),
+                    },
+                }
+            },
+            "/api/indicators": {
+                "get": {
+                    "operationId": "listIndicators",
+                    "summary": "The indicator catalogue: ids, names, definitions, units, levels",
+                    "security": READ_SECURITY,
+                    "responses": {
+                        "200": _json(IndicatorList, "every indicator"),
+                        **_errors(401),
+                    },
+                }
+            },
+            "/api/indicators/{indicator}": {
+                "get": {
+                    "operationId": "indicatorValues",
+                    "summary": "An indicator's values for an area and a period, optionally per "
+                    "lower-level area; JSON, CSV or Excel",
+                    "security": READ_SECURITY,
+                    "parameters": [
+                        {
+                            "name": "indicator",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "enum": indicator_ids()},
+                        },
+                        {
+                            "name": "area",
+                            "in": "query",
+                            "schema": {"type": "string", "maxLength": MAX_ID_LEN},
+                            "description": "an area code at any level (default: the reader's)",
+                        },
+                        {"name": "since", "in": "query", **BOUND_PARAM},
+                        {"name": "until", "in": "query", **BOUND_PARAM},
+                        {
+                            "name": "by",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": list(LEVELS)},
+                            "description": "one row per area of this level inside the area",
+                        },
+                        {
+                            "name": "format",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["json", "csv", "xlsx"]},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "the values (columns area, level, name_zh, name_en, "
+                            "key, value)",
+                            "content": {
+                                "application/json": {"schema": _ref(IndicatorValues)},
+                                "text/csv": {"schema": {"type": "string"}},
+                                XLSX: {"schema": {"type": "string", "format": "binary"}},
+                            },
+                        },
                         **_errors(400, 401, 403, 404),
                     },
                 }

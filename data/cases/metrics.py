@@ -83,13 +83,11 @@ def summary(
     until=None,
     department: str | None = None,
 ) -> dict:
-    """The headline figures of the cases in scope (see the module's definitions)."""
-    where, params = _base(scope, since, until, department)
-    df = db.query_df(
-        f"SELECT {_AGG} FROM cases WHERE {where}".replace("$now", "?"),
-        [to_py(utc_now(now)), *params],
-    )
-    out = {k: (None if pd.isna(v) else v) for k, v in _rates(df).iloc[0].to_dict().items()}
+    """The headline figures of the cases in scope (see the module's definitions): the wall's
+    response panel and the indicator catalogue's case figures are this one query
+    (:func:`grouped`, without groups)."""
+    df = grouped(db, scope, [], now=now, since=since, until=until, department=department)
+    out = {k: (None if pd.isna(v) else v) for k, v in df.iloc[0].to_dict().items()}
     for k in (
         "cases",
         "closed",
@@ -277,9 +275,12 @@ def department_detail(db: Database, scope: AreaScope, department: str, *, now=No
     }
 
 
-def effect(db: Database, scope: AreaScope, *, now=None, days: int = 7, since=None) -> dict:
-    """Did the grid calm down? For cases closed at least ``days`` days before ``now`` (and after
-    ``since``), events in the case's cell ``days`` days before closing against after."""
+def effect(
+    db: Database, scope: AreaScope, *, now=None, days: int = 7, since=None, until=None
+) -> dict:
+    """Did the grid calm down? For cases closed at least ``days`` days before ``now`` (and in
+    ``[since, until)`` when given), events in the case's cell ``days`` days before closing
+    against after. ``per_case`` carries each case's area keys (for figures per area)."""
     now_ts = pd.Timestamp(to_py(utc_now(now)))
     where, params = scope.where("c")
     span = pd.Timedelta(days=days)
@@ -296,9 +297,13 @@ def effect(db: Database, scope: AreaScope, *, now=None, days: int = 7, since=Non
     if since is not None:
         conds.append("c.closed_at >= ?")
         params.append(pd.Timestamp(since).to_pydatetime())
+    if until is not None:
+        conds.append("c.closed_at < ?")
+        params.append(pd.Timestamp(until).to_pydatetime())
     per_case = db.query_df(
         f"""
-        SELECT c.id, c.cell_key, c.department,
+        SELECT c.id, c.cell_key, c.department, c.community_key, c.township_key, c.county_key,
+               c.city_key,
                coalesce(sum(k.n) FILTER (k.bucket < c.closed_at), 0) AS before,
                coalesce(sum(k.n) FILTER (k.bucket >= c.closed_at), 0) AS after
         FROM cases c LEFT JOIN cell_counts k
@@ -306,7 +311,7 @@ def effect(db: Database, scope: AreaScope, *, now=None, days: int = 7, since=Non
          AND k.bucket >= c.closed_at - INTERVAL {int(days)} DAY
          AND k.bucket < c.closed_at + INTERVAL {int(days)} DAY
         WHERE {" AND ".join(conds)}
-        GROUP BY c.id, c.cell_key, c.department ORDER BY c.id
+        GROUP BY ALL ORDER BY c.id
         """,
         params,
     )
@@ -354,3 +359,36 @@ def wall(db: Database, scope: AreaScope, *, now=None, worst: int = 5, days: int 
         "overdue_by_county": overdue,
         "worst": worst_df,
     }
+
+
+# the columns cases may be grouped by in :func:`grouped` (a fixed list: never user text)
+GROUP_COLUMNS = frozenset(
+    {"city_key", "county_key", "township_key", "community_key", "cell_key", "department"}
+)
+
+
+def grouped(
+    db: Database,
+    scope: AreaScope,
+    by: list[str],
+    *,
+    now=None,
+    since=None,
+    until=None,
+    department: str | None = None,
+) -> pd.DataFrame:
+    """The response figures per group of ``by`` columns (area keys of one level and/or
+    ``department``), one row per group that has cases; without ``by``, one row for the whole
+    scope (:func:`summary`). The indicator catalogue (data/indicators) reads cases through
+    here, so a figure on the wall, in an export and in a briefing is one definition."""
+    bad = [c for c in by if c not in GROUP_COLUMNS]
+    if bad:
+        raise ValueError(f"cannot group cases by {bad}")
+    where, params = _base(scope, since, until, department)
+    cols = ", ".join(by)
+    select, group = (f"{cols}, {_AGG}", f" GROUP BY {cols}") if by else (_AGG, "")
+    df = db.query_df(
+        f"SELECT {select} FROM cases WHERE {where}{group}".replace("$now", "?"),
+        [to_py(utc_now(now)), *params],
+    )
+    return _rates(df)

@@ -1,0 +1,272 @@
+"""Briefings through the real command (``app.py briefing``): each format is written, read back
+(python-docx for Word, Debian's pdftotext for PDF, the HTML text) and every number in the text
+equals the indicator catalogue's value for the same area and period."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+
+import pandas as pd
+import pytest
+from docx import Document
+
+import cli
+from data import indicators
+from data.areas import scope_for_code
+from data.runtime import Runtime
+from data.settings import load_settings
+from data.times import calendar_period, previous_period
+from tests.support import figures
+from tests.support.figures import TZ
+from tests.support.reading import read_back, tagged
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, tiny_region_dir):
+    """A closed store file with known data (the command opens it like any other command)."""
+    tmp = tmp_path_factory.mktemp("briefings")
+    settings = load_settings(
+        db=tmp / "o.duckdb",
+        region=str(tiny_region_dir),
+        simulator=False,
+        users_file=tmp / "u.toml",
+        secret_key="s",
+        auth=False,
+    )
+    rt = Runtime(settings)
+    figures.build(rt)
+    rt.stop()
+    return tmp, tiny_region_dir
+
+
+@pytest.fixture
+def env(store, monkeypatch):
+    tmp, region = store
+    monkeypatch.setenv("ONEGRID_DB", str(tmp / "o.duckdb"))
+    monkeypatch.setenv("ONEGRID_REGION", str(region))
+    monkeypatch.setenv("ONEGRID_SIMULATOR", "off")
+    monkeypatch.setenv("ONEGRID_USERS_FILE", str(tmp / "u.toml"))
+    return tmp
+
+
+def _run(*argv) -> int:
+    return cli.main(list(argv), serve=lambda a: 1)
+
+
+def catalogue(db, ind, code, since, until, **kw) -> pd.DataFrame:
+    return indicators.compute(db, ind, scope_for_code(db, code), since, until, **kw)
+
+
+def check_numbers(tmp, text: str, code: str, period: str, day: str) -> None:
+    """The numbers tagged in ``text`` are the catalogue's for ``code`` and the period."""
+    got = tagged(text)
+    since, until = calendar_period(period, day, TZ)
+    prev = previous_period(period, since, TZ)
+    last = previous_period(period, since, TZ, years=1)
+    from data.store import Database
+
+    db = Database(tmp / "o.duckdb")
+    try:
+
+        def one(ind, s=since, u=until):
+            return float(catalogue(db, ind, code, s, u)["value"].iloc[0])
+
+        total = [one("events.total"), one("events.total", *prev), one("events.total", *last)]
+        assert got["events.total"][:3] == total
+        assert total[0] > 0
+        src = catalogue(db, "events.by_source", code, since, until)
+        assert sorted(got["events.by_source"]) == sorted(v for v in src["value"] if v)
+        for ind in ("cases.opened", "cases.closed", "cases.overdue_open", "cases.reworked"):
+            assert got[ind] == [one(ind)], ind
+        assert got["cases.returns"] == [one("cases.returns")]
+        assert got["cases.on_time_rate"][0] == pytest.approx(
+            100 * one("cases.on_time_rate"), abs=0.051
+        )
+        assert got["cases.median_close_hours"][0] == pytest.approx(
+            one("cases.median_close_hours"), abs=0.051
+        )
+        assert got["events.per_10k"][0] == pytest.approx(one("events.per_10k"), abs=0.051)
+        effect = catalogue(db, "cases.effect", code, since, until)["value"].iloc[0]
+        if pd.notna(effect):  # stated as a rise or fall in percent
+            assert got["cases.effect"] == [pytest.approx(abs(100 * effect), abs=0.051)]
+        raised = catalogue(db, "warnings.raised", code, since, until).set_index("key")["value"]
+        assert got["warnings.raised"][0] == raised.sum()
+        order = [raised[lv] for lv in ("red", "orange", "yellow", "blue") if raised[lv]]
+        assert got["warnings.raised"][1:] == order
+        ack = catalogue(db, "warnings.acknowledged_in_time", code, since, until)
+        assert got["warnings.acknowledged_in_time"] == [ack["value"].sum()]
+        top = catalogue(db, "hotline.top_subjects", code, since, until)["value"].head(5)
+        assert got["hotline.top_subjects"] == list(top)
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize(
+    "fmt, lang, code, period, day",
+    [
+        ("pdf", "zh", "T", "week", "2026-11-18"),
+        ("docx", "zh", "T", "month", "2026-11-05"),
+        ("html", "zh", "T01", "day", "2026-11-18"),
+        ("docx", "en", "T02", "week", "2026-11-18"),
+        ("pdf", "en", "T01", "month", "2026-11-30"),
+    ],
+)
+def test_a_briefing_states_the_catalogues_numbers(env, fmt, lang, code, period, day):
+    out = env / f"b-{code}-{period}.{fmt}"
+    args = ["briefing", "--period", period, "--date", day, "--area", code]
+    assert _run(*args, "--lang", lang, "--format", fmt, "--out", str(out)) == 0
+    text = read_back(out)
+    if fmt == "pdf":  # a number's tag is never cut across lines
+        assert all(line.count("[") == line.count("]") for line in text.splitlines())
+    if lang == "zh":
+        assert {"week": "周报", "month": "月报", "day": "日报"}[period] in text
+        assert "按时办结率" in text and "附录" in text
+    else:
+        assert "briefing" in text and "Appendix" in text
+    check_numbers(env, text, code, period, day)
+
+
+def test_the_pdf_embeds_its_chinese_font(env):
+    out = env / "city.pdf"
+    assert (
+        _run(
+            "briefing",
+            "--period",
+            "day",
+            "--date",
+            "2026-11-20",
+            "--format",
+            "pdf",
+            "--out",
+            str(out),
+        )
+        == 0
+    )
+    fonts = subprocess.run(["pdffonts", str(out)], capture_output=True, check=True).stdout
+    rows = [r for r in fonts.decode().splitlines()[2:] if r.strip()]
+    assert rows and all(" yes " in r for r in rows), fonts  # embedded (a subset)
+    assert "测试市城市运行日报" in read_back(out)
+
+
+def test_a_county_briefing_names_no_other_county(env):
+    out = env / "t01.html"
+    assert (
+        _run(
+            "briefing",
+            "--period",
+            "month",
+            "--date",
+            "2026-11-01",
+            "--area",
+            "T01",
+            "--format",
+            "html",
+            "--out",
+            str(out),
+        )
+        == 0
+    )
+    text = read_back(out)
+    assert "第1社区" in text and "第2社区" not in text and "第2区" not in text
+
+
+def test_the_appendix_defines_every_indicator_shown(env):
+    out = env / "def.docx"
+    assert (
+        _run(
+            "briefing",
+            "--period",
+            "week",
+            "--date",
+            "2026-11-18",
+            "--format",
+            "docx",
+            "--out",
+            str(out),
+        )
+        == 0
+    )
+    text = read_back(out)
+    from layouts.i18n import t
+
+    for ind in set(tagged(text)):
+        assert t(f"indicator.{ind}.definition", "zh") in text, ind
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--date", "2026-11-31"], "not a date"),
+        (["--area", "NOPE"], "no area"),
+    ],
+)
+def test_bad_arguments_fail_with_the_reason(env, capsys, argv, message):
+    base = {
+        "--period": "day",
+        "--date": "2026-11-18",
+        "--format": "html",
+        "--out": str(env / "x.html"),
+    }
+    base.update(dict(zip(argv[::2], argv[1::2], strict=True)))
+    args = [x for kv in base.items() for x in kv]
+    assert _run("briefing", *args) == 2
+    assert message in capsys.readouterr().err
+    assert not (env / "x.html").exists()
+
+
+def test_unknown_period_is_refused_by_the_parser(env):
+    with pytest.raises(SystemExit) as exc:
+        _run(
+            "briefing",
+            "--period",
+            "year",
+            "--date",
+            "2026-11-18",
+            "--format",
+            "pdf",
+            "--out",
+            str(env / "y.pdf"),
+        )
+    assert exc.value.code == 2
+
+
+def test_no_year_on_year_comparison_without_last_years_history(env):
+    """The store's history starts in October 2025: a week of October 2025 has no year before."""
+    out = env / "early.html"
+    argv = ["briefing", "--period", "week", "--date", "2025-10-20", "--format", "html"]
+    assert _run(*argv, "--out", str(out)) == 0
+    text = read_back(out)
+    assert "去年同期" not in text
+    total, _before, *communities = tagged(text)["events.total"]
+    # this week, the week before, then the two communities' counts (no year-ago figure between)
+    assert len(communities) == 2 and sum(communities) == total > 0
+
+
+def test_the_map_is_darker_where_there_are_more_events(tiny_region):
+    """Drawn from the region's polygons: the east county (ten times the events) in the ramp's
+    darkest colour, the west one in its lightest."""
+    from PIL import Image
+
+    from reports.map_image import RAMP, render_map
+
+    png = render_map(tiny_region.areas, {"T01001001": 10, "T02001001": 100})
+    img = Image.open(io.BytesIO(png)).convert("RGB")
+    w, h = img.size
+    mid = (20 + h - 70) // 2  # halfway down the map (20 px margin above, legend below)
+    assert img.getpixel((w // 4, mid)) == RAMP[0]
+    assert img.getpixel((3 * w // 4, mid)) == RAMP[-1]
+
+
+def test_every_format_carries_the_map(env):
+    for fmt in ("docx", "pdf", "html"):
+        out = env / f"map.{fmt}"
+        argv = ["briefing", "--period", "week", "--date", "2026-11-18", "--format", fmt]
+        assert _run(*argv, "--out", str(out)) == 0
+        if fmt == "docx":
+            assert len(Document(str(out)).inline_shapes) == 1
+        elif fmt == "pdf":
+            listing = subprocess.run(["pdfimages", "-list", str(out)], capture_output=True)
+            assert len(listing.stdout.decode().splitlines()) >= 3  # two header lines, an image
+        else:
+            assert 'src="data:image/png;base64,' in out.read_text(encoding="utf-8")
