@@ -188,3 +188,21 @@ def test_an_empty_batch_is_a_heartbeat(runtime):
     )
     assert pd.Timestamp(row[0]) == pd.Timestamp("2026-11-26T05:00:00Z")
     assert pd.Timestamp(row[1]) == later
+
+
+def test_a_csv_record_with_a_unicode_line_separator_is_kept(runtime, tmp_path):
+    """U+0085 and U+2028 inside a field are text, not line breaks: the file's other records
+    and this one are all read (the raw-JSON copy once split there and failed the whole file)."""
+    from data.feeds.connectors import _csv_chunks
+
+    path = tmp_path / "x.csv"
+    path.write_text(
+        "id,time,lon,lat,category\r\n"
+        "a\u0085b,2026-11-30T10:00:00+00:00,123.0,41.0,criminal\r\n"
+        "c\u2028d,2026-11-30T10:00:00+00:00,123.0,41.0,criminal\r\n"
+        "e,2026-11-30T10:00:00+00:00,123.0,41.0,criminal\r\n",
+        encoding="utf-8",
+    )
+    (chunk,) = list(_csv_chunks(path, 1000))
+    assert chunk["id"].tolist() == ["a\u0085b", "c\u2028d", "e"]
+    assert [json.loads(r)["id"] for r in chunk["_raw"]] == ["a\u0085b", "c\u2028d", "e"]

@@ -292,7 +292,10 @@ def write_drop(folder, fmt: str, source: str, records: list) -> int:
             columns=["id", "time", "lon", "lat", "category", "severity", "value", "text"],
             dtype=object,
         )
-        tmp.write_text(frame.to_csv(index=False), encoding="utf-8", errors="backslashreplace")
+        # RFC 4180 line ends: a field holding a bare CR is then quoted (with "\n" pandas leaves
+        # it bare, and any reader sees a line break there)
+        text = frame.to_csv(index=False, lineterminator="\r\n")
+        tmp.write_text(text, encoding="utf-8", errors="backslashreplace")
     tmp.rename(path)
     return len(records)
 
