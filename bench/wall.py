@@ -217,6 +217,8 @@ def measure_refresh(app, rt, sim, view: dict, ticks: int, tick_s: float, clock: 
             sizes.append(0)
             changed.append(0)
             continue
+        if resp.status_code != 200:
+            raise RuntimeError(f"refresh answered {resp.status_code}: {resp.data[:300]!r}")
         out = resp.get_json()["response"]
         shown = out.get(ids.WALL_SHOWN, {}).get("data", shown)
         diff = out.get(ids.MAP_DIFF, {}).get("data") or {}
