@@ -341,12 +341,20 @@ class Viewer(threading.Thread):
 
 
 class Pusher(threading.Thread):
-    """``rate`` events/s to ``/api/ingest/<source>``, remembering what was acknowledged."""
+    """``rate`` events/s to ``/api/ingest/<source>``, remembering what was acknowledged.
 
-    def __init__(self, url: str, rate: float, points: np.ndarray, stats: Stats) -> None:
+    ``clients``: feeds pushing at the same time (each ``rate / clients``, batches of
+    ``rate / 2`` events), as several systems push to a real command centre at once.
+    """
+
+    def __init__(
+        self, url: str, rate: float, points: np.ndarray, stats: Stats, clients: int = 1
+    ) -> None:
         super().__init__(daemon=True)
         self.url, self.rate, self.points, self.stats = url, rate, points, stats
+        self.clients = max(1, clients)
         self.acked: dict[str, set[str]] = {s: set() for s in SOURCES}
+        self._acked_lock = threading.Lock()
         self.stop = threading.Event()
         self.rng = np.random.default_rng(8)
 
@@ -372,15 +380,26 @@ class Pusher(threading.Thread):
         return out
 
     def run(self) -> None:
+        workers = [
+            threading.Thread(target=self._push, args=(k,), daemon=True) for k in range(self.clients)
+        ]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+
+    def _push(self, k: int) -> None:
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {TOKEN}"
-        period, size = 0.5, max(1, round(self.rate * 0.5))
-        i, seq, t_next = 0, 0, time.monotonic()
+        period, size = 0.5 * self.clients, max(1, round(self.rate * 0.5))
+        i, seq, t_next = k, 0, time.monotonic()
         while not self.stop.is_set():
             source = SOURCES[i % len(SOURCES)]
             events = self.batch(source, seq, size)
+            for e in events:
+                e["id"] = f"{e['id']}-c{k}"
             seq += size
-            i += 1
+            i += self.clients
             try:
                 resp = session.post(
                     f"{self.url}/api/ingest/{source}", json={"events": events}, timeout=60
@@ -392,7 +411,8 @@ class Pusher(threading.Thread):
             if resp.status_code == 200:
                 got = resp.json()
                 if got.get("accepted") == size:
-                    self.acked[source].update(e["id"] for e in events)
+                    with self._acked_lock:
+                        self.acked[source].update(e["id"] for e in events)
                 else:
                     self.stats.error(f"push answered {got}")
             else:
@@ -404,7 +424,8 @@ class Pusher(threading.Thread):
 
     @property
     def count(self) -> int:
-        return sum(len(v) for v in self.acked.values())
+        with self._acked_lock:
+            return sum(len(v) for v in self.acked.values())
 
 
 class Stats:

@@ -17,7 +17,9 @@ What it does, in order:
    source over the last hour). Every ``--refresh-s`` seconds (screens spread over the period)
    each sends the requests the browser sends per wall refresh, built from the server's own
    ``/_dash-dependencies`` (``bench/load.py``), and every sixth tick the response panel's;
-3. a pusher sends ``--push`` events/s to ``/api/ingest/<source>`` (batches every 0.5 s);
+3. ``--push-clients`` feeds (4, as in bench/ingest.py) push ``--push`` events/s in all to
+   ``/api/ingest/<source>`` (batches of ``--push`` / 2 events, each feed every
+   ``--push-clients`` / 2 seconds);
 4. after ``--warmup-s`` it measures for ``--seconds``: one screen's refresh is the time until all
    of its tick's requests are answered.
 
@@ -92,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--viewers", type=int, default=100)
     parser.add_argument("--push", type=float, default=1000.0, help="pushed events per second")
+    parser.add_argument(
+        "--push-clients", type=int, default=4, help="feeds pushing at once (batches of push/2)"
+    )
     parser.add_argument("--seconds", type=float, default=60.0, help="measured time")
     parser.add_argument("--warmup-s", type=float, default=15.0)
     parser.add_argument("--refresh-s", type=float, default=5.0, help="the wall's refresh period")
@@ -139,7 +144,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             for user, query in mix
         ]
-        pusher = Pusher(server.url, args.push, region_points(), stats) if args.push > 0 else None
+        pusher = (
+            Pusher(server.url, args.push, region_points(), stats, clients=args.push_clients)
+            if args.push > 0
+            else None
+        )
         t_sign = time.monotonic()
         with ThreadPoolExecutor(4) as pool:  # a shift starting: screens sign in, a few at a time
             signed = sum(pool.map(lambda v: v.prepare(), viewers))

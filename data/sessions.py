@@ -13,6 +13,7 @@ few seconds; a write per request would load the single writer for nothing). No w
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -107,11 +108,15 @@ class SessionStore:
                 return Resolved(None, "unknown")
             return Resolved(None, reason, username)
         if at - seen >= pd.Timedelta(seconds=TOUCH_EVERY_S):
-            self.db.write(
-                lambda con: con.execute(
-                    "UPDATE sessions SET last_seen = ? WHERE id_hash = ?", [at.to_pydatetime(), key]
-                ).fetchall()
-            )
+            # queued, not waited for: the request must not wait behind the writer's queue (a
+            # push batch, a checkpoint); last_seen only feeds the idle timeout
+            with contextlib.suppress(RuntimeError):  # the store closing: the server stops
+                self.db.submit(
+                    lambda con: con.execute(
+                        "UPDATE sessions SET last_seen = ? WHERE id_hash = ?",
+                        [at.to_pydatetime(), key],
+                    ).fetchall()
+                )
         return Resolved(user, "ok", username)
 
     def end(self, session_id: str | None) -> bool:
