@@ -61,6 +61,7 @@ import pyarrow as pa  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.load import apply_diff  # noqa: E402
 from data import archive  # noqa: E402
 from data.areas import cell_lineage, lineage_arrays  # noqa: E402
 from data.feeds.simulator import DEFAULT_RATES, Simulator  # noqa: E402
@@ -173,16 +174,6 @@ def fill(rt: Runtime, n_events: int, days: float, seed: int, archive_days: float
         print(f"archive: {len(parts):,} files, {sum(p['bytes'] for p in parts) / 2**20:,.0f} MB")
     rt.db.checkpoint()
     return total
-
-
-def apply_diff(store: dict, diff: dict) -> dict:
-    """What assets/wall.js does with a diff."""
-    if "z" in diff:
-        return {"sig": store["sig"], "z": diff["z"]}
-    z = list(store["z"])
-    for i, v in zip(diff["i"], diff["v"], strict=True):
-        z[i] = v
-    return {"sig": store["sig"], "z": z}
 
 
 def measure_refresh(app, rt, sim, view: dict, ticks: int, tick_s: float, clock: dict) -> dict:

@@ -8,11 +8,10 @@ import pytest
 
 import cli
 from data.cases.history import replay_history
-from data.region_import import LevelSpec, ParentSpec, import_region
 from data.runtime import Runtime
 from data.settings import load_settings
 from tests.support.reading import docx_tables, read_back, tagged
-from tests.support.realdata import REALDATA
+from tests.support.realdata import REALDATA, nyc_region
 
 # tests/samples/SOURCES.md 1.1: agency -> median created-to-closed hours, decimals stated. DOHMH's
 # stated 918 h includes the one request closed before it was created, which every OneGrid figure
@@ -24,21 +23,8 @@ ROWS, NO_COORDINATES, HEATING = 2386, 82, 1201  # SOURCES.md 1.1
 
 @pytest.fixture(scope="module")
 def nyc(tmp_path_factory):
-    polys = REALDATA / "nyc" / "polygons"
-    if not (polys / "nyc_community_districts_2013.geojson").exists():
-        pytest.skip("NYC real data absent")
     tmp = tmp_path_factory.mktemp("nyc-brief")
-    import_region(
-        polys / "nyc_community_districts_2013.geojson",
-        tmp / "nyc",
-        name="nyc",
-        levels={"township": LevelSpec("BoroCD")},
-        parent=ParentSpec(
-            polys / "nyc_boroughs.geojson", "county", LevelSpec("BoroCode", "BoroName")
-        ),
-        cell_size_m=2000,
-        timezone="America/New_York",
-    )
+    nyc_region(tmp)
     rt = Runtime(load_settings(db=tmp / "nyc.duckdb", region=str(tmp / "nyc"), simulator=False))
     counts = replay_history(
         rt.pipeline,

@@ -7,7 +7,6 @@ import pytest
 
 from data.cases import metrics
 from data.cases.history import replay_history
-from data.region_import import LevelSpec, ParentSpec, import_region
 from data.runtime import Runtime
 from data.settings import load_settings
 
@@ -25,23 +24,10 @@ EXPECTED_2019 = {"NYPD": (634, 2.5, 1), "HPD": (145, 46, 0), "DSNY": (57, 98, 0)
 
 @pytest.fixture(scope="module")
 def nyc(tmp_path_factory, request):
-    from tests.support.realdata import REALDATA
+    from tests.support.realdata import REALDATA, nyc_region
 
-    polys = REALDATA / "nyc" / "polygons"
-    if not (polys / "nyc_community_districts_2013.geojson").exists():
-        pytest.skip("NYC real data absent")
     tmp = tmp_path_factory.mktemp("nyc")
-    import_region(
-        polys / "nyc_community_districts_2013.geojson",
-        tmp / "nyc",
-        name="nyc",
-        levels={"township": LevelSpec("BoroCD")},
-        parent=ParentSpec(
-            polys / "nyc_boroughs.geojson", "county", LevelSpec("BoroCode", "BoroName")
-        ),
-        cell_size_m=2000,
-        timezone="America/New_York",
-    )
+    nyc_region(tmp)
     rt = Runtime(load_settings(db=tmp / "nyc.duckdb", region=str(tmp / "nyc"), simulator=False))
     counts = {}
     for name, mapping, f in (

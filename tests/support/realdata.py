@@ -39,3 +39,28 @@ MAPPER_REASONS = {
         "missing coordinates": 63,
     },
 }
+
+
+def nyc_region(folder: Path) -> Path:
+    """NYC's community districts (townships) under its boroughs (counties), 2 km cells, imported
+    from ../shared into ``folder / "nyc"``; returns that region folder. Skips the test when the
+    real polygons are absent."""
+    import pytest
+
+    from data.region_import import LevelSpec, ParentSpec, import_region
+
+    polys = REALDATA / "nyc" / "polygons"
+    if not (polys / "nyc_community_districts_2013.geojson").exists():
+        pytest.skip("NYC real data absent")
+    import_region(
+        polys / "nyc_community_districts_2013.geojson",
+        folder / "nyc",
+        name="nyc",
+        levels={"township": LevelSpec("BoroCD")},
+        parent=ParentSpec(
+            polys / "nyc_boroughs.geojson", "county", LevelSpec("BoroCode", "BoroName")
+        ),
+        cell_size_m=2000,
+        timezone="America/New_York",
+    )
+    return folder / "nyc"
