@@ -401,20 +401,7 @@ def counts_by_source_between(
     ``until`` is rounded up to the end of its bucket, so "today so far" and "the same time last
     week" are measured alike.
     """
-    cond, params = scope.where("g")
-    if scope.level == "grid":
-        cond, params = "g.key = ?", [int(scope.key)]
-    until = floor_bucket(until) + pd.Timedelta(seconds=BUCKET_SECONDS)
-    rows = db.query(
-        f"""
-        SELECT cc.source, sum(cc.n) FROM cell_counts cc JOIN areas g ON g.key = cc.cell_key
-        WHERE {cond} AND cc.bucket >= ? AND cc.bucket < ? GROUP BY cc.source
-        """,
-        [*params, floor_bucket(since).to_pydatetime(), until.to_pydatetime()],
-    )
-    out = {s: 0 for s in SOURCES}
-    out.update({r[0]: int(r[1]) for r in rows})
-    return out
+    return counts_by_source_spans(db, scope, [(since, until)])[0]
 
 
 def counts_by_source_spans(
