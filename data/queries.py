@@ -310,39 +310,83 @@ def area_values(
 def risk_values(
     db: Database, scope: AreaScope, *, level: str, now: pd.Timestamp, window: pd.Timedelta
 ) -> pd.DataFrame:
-    """The combined risk index per area at ``level`` inside ``scope`` (columns key, n).
-
-    risk = 100 x (S + a) / (E + a), where S is the area's severity-weighted events in the window
-    [now - window, now), E the same area's severity-weighted events in the 7 days before the window
-    scaled to the window's length, and a the mean of E over the areas shown (a prior that keeps a
-    quiet area with one event from reading as an emergency). 100 means usual, 200 twice the usual.
-    Every area of the level inside the scope is returned (areas with no events read 100).
-    """
+    """The combined risk index per area at ``level`` inside ``scope`` (columns key, n) for the
+    window [now - window, now): :func:`risk_between` over that window (rounded down to whole
+    5-minute buckets), the baseline scaled by ``window`` itself."""
     now = utc(now)
     start = floor_bucket(now - window)
+    return risk_between(db, scope, level=level, since=start, scale=window / RISK_BASELINE)
+
+
+def risk_between(
+    db: Database,
+    scope: AreaScope,
+    *,
+    level: str,
+    since: pd.Timestamp,
+    until: pd.Timestamp | None = None,
+    scale: float | None = None,
+) -> pd.DataFrame:
+    """The combined risk index per area at ``level`` inside ``scope`` over [since, until)
+    (columns key, n; ``until`` None: up to the newest bucket).
+
+    risk = 100 x (S + a) / (E + a), where S is the area's severity-weighted events in the period,
+    E the same area's severity-weighted events in the 7 days before it scaled to the period's
+    length (``scale``, default (until - since) / 7 days), and a the mean of E over every area of
+    the level in the city (a prior that keeps a quiet area with one event from reading as an
+    emergency, and the same for every reader).
+    100 means usual, 200 twice the usual. Every area of the level inside the scope is returned
+    (areas with no events read 100). Read from the 5-minute cell buckets.
+    """
+    start = utc(since)
+    if scale is None:
+        if until is None:
+            raise ValueError("risk_between needs until or scale")
+        scale = (utc(until) - start) / RISK_BASELINE
     base_start = start - RISK_BASELINE
     cond, params = scope.where("g")
     if scope.level == "grid":
         cond, params = "g.key = ?", [int(scope.key)]
+    upper, upper_params = "", []
+    if until is not None:
+        upper, upper_params = "AND cc.bucket < ?", [utc(until).to_pydatetime()]
     key = _level_key(level)
-    scale = window / RISK_BASELINE
     df = db.query_df(
         f"""
         SELECT {key} AS key,
                sum(CASE WHEN cc.bucket >= ? THEN cc.severity_sum ELSE 0 END)::DOUBLE AS s,
                sum(CASE WHEN cc.bucket < ? THEN cc.severity_sum ELSE 0 END)::DOUBLE AS b
         FROM cell_counts cc JOIN areas g ON g.key = cc.cell_key
-        WHERE {cond} AND cc.bucket >= ?
+        WHERE {cond} AND cc.bucket >= ? {upper}
         GROUP BY {key}
         """,
-        [start.to_pydatetime(), start.to_pydatetime(), *params, base_start.to_pydatetime()],
+        [
+            start.to_pydatetime(),
+            start.to_pydatetime(),
+            *params,
+            base_start.to_pydatetime(),
+            *upper_params,
+        ],
     )
     keys = area_keys(db, scope, level)
     full = pd.DataFrame({"key": keys}).merge(df, on="key", how="left").fillna(0.0)
     expected = full["b"] * scale
-    prior = max(float(expected.mean()) if len(full) else 0.0, 1e-9)
+    prior = max(scale * _mean_baseline(db, level, base_start, start), 1e-9)
     risk = 100.0 * (full["s"] + prior) / (expected + prior)
     return pd.DataFrame({"key": full["key"].astype("int64"), "n": risk.round().astype("int64")})
+
+
+def _mean_baseline(db: Database, level: str, since: pd.Timestamp, until: pd.Timestamp) -> float:
+    """The city's severity-weighted events in [since, until) per area of ``level``: the risk
+    index's prior, the same whoever looks (a county leader's view of a community reads what the
+    city's view of it reads)."""
+    total = db.query_one(
+        "SELECT coalesce(sum(severity_sum), 0)::DOUBLE FROM cell_counts "
+        "WHERE bucket >= ? AND bucket < ?",
+        [utc(since).to_pydatetime(), utc(until).to_pydatetime()],
+    )[0]
+    areas = db.query_one("SELECT count(*) FROM areas WHERE level = ?", [level])[0]
+    return float(total) / areas if areas else 0.0
 
 
 def area_keys(db: Database, scope: AreaScope, level: str) -> list[int]:

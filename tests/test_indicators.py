@@ -3,6 +3,7 @@ rows (pandas), for the city and for a county, and a county never counts another 
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -62,6 +63,12 @@ def _in(df, col, since=SINCE, until=UNTIL):
 def expected(rt, ind_id: str, scope: AreaScope):
     """The indicator's value computed independently with pandas from the raw rows: a number,
     or a dict (dimension member -> number)."""
+    if ind_id == "events.usual":
+        ev = _inside(_raw(rt, "events"), scope)
+        before = _in(ev, "event_time", SINCE - pd.Timedelta(days=28), SINCE)
+        return len(before) * ((UNTIL - SINCE) / pd.Timedelta(days=28))
+    if ind_id == "risk.index":
+        return _risk(rt, scope)
     if ind_id.startswith(("events.", "hotline.")):
         ev = _in(_inside(_raw(rt, "events"), scope), "event_time")
         if ind_id == "events.total":
@@ -105,6 +112,20 @@ def expected(rt, ind_id: str, scope: AreaScope):
             out[dept] = _case_figure(g, figure)
         return out
     return _case_figure(c, ind_id.removeprefix("cases."), closed, overdue, hours)
+
+
+def _risk(rt, scope: AreaScope) -> float:
+    """100 x (S + a) / (E + a) from the raw events: S the scope's severity in the period, E its
+    severity in the 7 days before scaled to the period, a the city's E per area of the level."""
+    ev = _raw(rt, "events")
+    ev = ev[ev.cell_key.notna()].assign(severity=ev.severity.fillna(0))
+    week = pd.Timedelta(days=7)
+    scale = (UNTIL - SINCE) / week
+    s = _in(_inside(ev, scope), "event_time").severity.sum()
+    e = _in(_inside(ev, scope), "event_time", SINCE - week, SINCE).severity.sum() * scale
+    areas = rt.db.query_one("SELECT count(*) FROM areas WHERE level = ?", [scope.level])[0]
+    a = _in(ev, "event_time", SINCE - week, SINCE).severity.sum() * scale / areas
+    return float(np.round(100 * (s + a) / (e + a)))
 
 
 def _effect(rt, scope: AreaScope):

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from data import queries
 from data.areas import LEVEL_COLUMN
 from data.cases import metrics
 from data.catalogue import SOURCES
 from data.indicators.core import Ask, areas_at, indicator
+from data.times import to_py
 from data.warnings.lifecycle import DEFAULT_ESCALATE
 from data.warnings.rules import LEVELS as WARNING_LEVELS
 
@@ -57,14 +59,58 @@ def events_per_10k(ask: Ask) -> pd.DataFrame:
     """Events per 10,000 residents: events / population x 10,000; null without a population
     (an area whose population is unknown has no rate, not a rate of zero)."""
     counts = events_total(ask)
-    level = next(lv for lv, col in LEVEL_COLUMN.items() if col == ask.group)
-    areas = areas_at(ask.db, ask.scope, level)
+    areas = areas_at(ask.db, ask.scope, _level(ask))
     out = areas.merge(counts, on="area_key", how="left")
     pop = pd.to_numeric(out["population"], errors="coerce").astype("float64")
     n = out["value"].astype("float64").fillna(0.0)
     out["value"] = (n / pop.where(pop > 0) * 10_000).astype("float64")
     out["key"] = None
     return out[["area_key", "key", "value"]]
+
+
+def _level(ask: Ask) -> str:
+    """The level whose area column ``ask.group`` is."""
+    return next(lv for lv, col in LEVEL_COLUMN.items() if col == ask.group)
+
+
+USUAL_DAYS = 28  # an area's usual: its events over the 4 weeks before the period
+
+
+@indicator("events.usual", "count", zero=None)
+def events_usual(ask: Ask) -> pd.DataFrame:
+    """An area's usual number of events for a period as long as this one: its events in the 28
+    days before the period, scaled to the period's length (read from the 5-minute buckets)."""
+    span = ask.until - ask.since
+    start = ask.since - pd.Timedelta(days=USUAL_DAYS)
+    where, params = ask.scope.where("g")
+    column = "g.key" if ask.group == "cell_key" else f"g.{ask.group}"  # areas has no cell_key
+    if ask.scope.level == "grid":
+        where = "g.key = ?"
+    df = ask.db.query_df(
+        f"SELECT {column} AS area_key, NULL AS key, sum(cc.n)::DOUBLE AS value "
+        "FROM cell_counts cc JOIN areas g ON g.key = cc.cell_key "
+        f"WHERE {where} AND cc.bucket >= ? AND cc.bucket < ? GROUP BY ALL",
+        [*params, to_py(start), to_py(ask.since)],
+    )
+    df["value"] = df["value"] * (span / pd.Timedelta(days=USUAL_DAYS))
+    out = areas_at(ask.db, ask.scope, _level(ask))[["area_key"]].merge(
+        df, on="area_key", how="left"
+    )
+    out["value"] = out["value"].astype("float64").fillna(0.0)
+    out["key"] = None
+    return out[["area_key", "key", "value"]]
+
+
+@indicator("risk.index", "index", zero=None)
+def risk_index(ask: Ask) -> pd.DataFrame:
+    """The wall's combined risk index over the period (data.queries.risk_between):
+    100 x (S + a) / (E + a), S the area's severity-weighted events in the period, E its
+    severity-weighted events in the 7 days before scaled to the period's length, a the mean of E
+    over every area of the level in the city. 100 is the area's usual, 200 twice it."""
+    df = queries.risk_between(
+        ask.db, ask.scope, level=_level(ask), since=ask.since, until=ask.until
+    )
+    return pd.DataFrame({"area_key": df["key"], "key": None, "value": df["n"].astype("float64")})
 
 
 @indicator("hotline.top_subjects", "count", dimension="subject")
