@@ -236,6 +236,38 @@ def compose(b: Briefing, lang: str = "zh", *, picture: bytes | None = None) -> D
             ],
         )
 
+    # 2b. the grid cells standing out against their own usual
+    heading("brief.h.standout")
+    if b.standing_out:
+        items = []
+        for i, c in enumerate(b.standing_out):
+            if i:
+                items.append(t("brief.sep", lang))
+            items += fill(
+                t("brief.standout.item", lang),
+                name=_name(c, lang),
+                n=fig(c["figure"], lang, "events"),
+                usual=Fig(format_decimal(c["usual"].value, lang, 1), c["usual"].indicator),
+            )
+        para(fill(t("brief.standout.text", lang), k=str(len(b.standing_out)), list=items))
+        table(
+            [
+                [t("level.grid", lang)],
+                [t("brief.col.events", lang), Fig("", "events.total")],
+                [t("brief.col.usual", lang), Fig("", "events.usual")],
+            ],
+            [
+                [
+                    [_name(c, lang)],
+                    [number(c["figure"], lang)],
+                    [format_decimal(c["usual"].value, lang, 1)],
+                ]
+                for c in b.standing_out
+            ],
+        )
+    else:
+        para([t("brief.standout.none", lang)])
+
     # 3. warnings
     heading("brief.h.warnings")
     tot = b.warnings_total

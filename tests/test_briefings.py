@@ -270,3 +270,60 @@ def test_every_format_carries_the_map(env):
             assert len(listing.stdout.decode().splitlines()) >= 3  # two header lines, an image
         else:
             assert 'src="data:image/png;base64,' in out.read_text(encoding="utf-8")
+
+
+def test_a_cell_far_above_its_own_usual_stands_out_and_a_usual_one_does_not(
+    tmp_path, tiny_region_dir
+):
+    """Four weeks of one event a day in two cells, then 12 in one of them on the day: the
+    briefing names that cell with its count and its usual (1 a day), and not the other."""
+    from data import briefings
+    from data.catalogue import CATEGORIES
+    from reports.compose import compose, plain
+    from tests.support.region import tiny_cell_center, tiny_cell_code
+
+    rt = Runtime(
+        load_settings(
+            db=tmp_path / "o.duckdb",
+            region=str(tiny_region_dir),
+            simulator=False,
+            users_file=tmp_path / "u.toml",
+            secret_key="s",
+            auth=False,
+        )
+    )
+    try:
+        day = pd.Timestamp("2026-11-20", tz=TZ)
+        rows = []
+        for d in range(1, 29):
+            for cell in ((1, 0, 0), (2, 1, 1)):
+                rows.append((day - pd.Timedelta(days=d) + pd.Timedelta(hours=10), cell))
+        rows += [(day + pd.Timedelta(hours=8, minutes=m), (1, 0, 0)) for m in range(12)]
+        rows.append((day + pd.Timedelta(hours=9), (2, 1, 1)))
+        lonlat = [tiny_cell_center(*cell) for _, cell in rows]
+        frame = pd.DataFrame(
+            {
+                "id": [f"e{i}" for i in range(len(rows))],
+                "time": pd.to_datetime([t for t, _ in rows], utc=True),
+                "lon": [p[0] for p in lonlat],
+                "lat": [p[1] for p in lonlat],
+                "category": CATEGORIES["police"][0],
+                "severity": 3,
+                "value": None,
+                "text": None,
+            }
+        )
+        got = rt.pipeline.ingest_frame("police", frame, feed="test", now=day + pd.Timedelta(days=2))
+        assert got.accepted == len(rows)
+        b = briefings.build(rt.db, rt.scope, period="day", day="2026-11-20", timezone=TZ)
+        assert [c["code"] for c in b.standing_out] == [tiny_cell_code(1, 0, 0)]
+        cell = b.standing_out[0]
+        assert cell["figure"].value == 12 and cell["usual"].value == pytest.approx(1.0)
+        for lang in ("zh", "en"):
+            doc = compose(b, lang)
+            text = "\n".join(plain(block.segments) for block in doc.blocks)
+            numbers = tagged(text)
+            assert 12 in numbers["events.total"] and numbers["events.usual"] == [1.0]
+        assert "events.usual" in b.used
+    finally:
+        rt.stop()

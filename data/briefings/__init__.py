@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
+from scipy.stats import poisson
 
 from data import indicators
 from data.areas import LEVELS, AreaScope
@@ -27,6 +28,13 @@ from data.warnings.rules import LEVELS as WARNING_LEVELS
 
 TOP_AREAS = 5  # the areas with the most events
 TOP_SUBJECTS = 5  # hotline subjects named in the text
+# A grid cell stands out against its own usual (events.usual) when it had at least STANDOUT_MIN
+# events and so many would happen by chance less than once in 1,000 periods (Poisson tail,
+# its usual floored at STANDOUT_FLOOR so a cell that is usually empty needs more than a few).
+STANDOUT_MIN = 5
+STANDOUT_P = 0.001
+STANDOUT_FLOOR = 0.5
+STANDOUT_SHOWN = 5
 CASE_FIGURES = (
     "cases.opened",
     "cases.closed",
@@ -75,6 +83,8 @@ class Briefing:
     top_areas: list[dict]  # code, name_zh, name_en, figure
     # events.total of every area of top_level (code -> value): the map's colours
     area_counts: dict[str, float]
+    # grid cells well above their own usual: code, names, figure (events.total), usual
+    standing_out: list[dict]
     warnings: dict[str, dict[str, Figure]]  # level -> raised / acknowledged / cleared
     warnings_total: dict[str, Figure]  # raised / acknowledged / cleared over every level
     cases: dict[str, Figure]  # indicator id -> figure
@@ -152,6 +162,8 @@ def build(
                     {"code": r.area, "name_zh": r.name_zh, "name_en": r.name_en, "figure": fig}
                 )
 
+    standing_out = _standing_out(frame, since, until)
+
     names = {"raised": "warnings.raised", "acknowledged": "warnings.acknowledged_in_time"}
     names["cleared"] = "warnings.cleared"
     per_kind = {kind: keyed(ind) for kind, ind in names.items()}
@@ -188,6 +200,7 @@ def build(
         top_level=top_level,
         top_areas=top_areas,
         area_counts=area_counts,
+        standing_out=standing_out,
         warnings=warn,
         warnings_total=warn_total,
         cases=cases,
@@ -219,6 +232,30 @@ def _top_level(scope: AreaScope) -> str | None:
     """Communities, or the finest named level above the grid cells below the area."""
     below = LEVELS[LEVELS.index(scope.level) + 1 : -1]
     return below[-1] if below else None
+
+
+def _standing_out(frame, since, until) -> list[dict]:
+    """The grid cells whose events in the period stand out against their own usual (see
+    STANDOUT_*), most unusual first: code, name_zh, name_en, figure, usual (Figures)."""
+    got = frame("events.total", by="grid")
+    got = got[got["value"] >= STANDOUT_MIN]
+    if got.empty:
+        return []
+    usual = frame("events.usual", by="grid").set_index("area")["value"]
+    got = got.assign(usual=got["area"].map(usual).astype("float64").fillna(0.0))
+    lam = got["usual"].clip(lower=STANDOUT_FLOOR)
+    got = got.assign(p=poisson.sf(got["value"] - 1, lam), ratio=got["value"] / lam)
+    got = got[got["p"] < STANDOUT_P].sort_values(["ratio", "area"], ascending=[False, True])
+    return [
+        {
+            "code": r.area,
+            "name_zh": r.name_zh,
+            "name_en": r.name_en,
+            "figure": Figure("events.total", float(r.value), None, since, until),
+            "usual": Figure("events.usual", float(r.usual), None, since, until),
+        }
+        for r in got.head(STANDOUT_SHOWN).itertuples()
+    ]
 
 
 def _departments(frame, since, until, department_name) -> list[dict]:
