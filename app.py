@@ -54,6 +54,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     server.extensions["onegrid"] = runtime
     server.extensions["onegrid_dash"] = app
     server.register_blueprint(api)
+    if settings.briefings:  # scheduled briefings, started and stopped with the feeds
+        from reports.schedule import BriefingScheduler
+
+        runtime.workers.append(BriefingScheduler(runtime))
     _register_geometry(server, runtime)
     web.register(server, runtime)  # sessions, sign-in, the audit trail's routes
     from callbacks.wiring import register_errors
@@ -66,7 +70,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
 def _page_layouts() -> dict:
     """Page name -> (path, layout function taking ``chrome`` and the URL's query)."""
-    from layouts import audit_page, cases_page, metrics_page, report_page, wall, warnings_page
+    from layouts import (
+        audit_page,
+        briefings_page,
+        cases_page,
+        metrics_page,
+        report_page,
+        wall,
+        warnings_page,
+    )
 
     return {
         "wall": ("/", wall.layout),
@@ -75,6 +87,7 @@ def _page_layouts() -> dict:
         "report": ("/report", report_page.layout),
         "metrics": ("/metrics", metrics_page.layout),
         "audit": ("/audit", audit_page.layout),
+        "briefings": ("/briefings", briefings_page.layout),
     }
 
 
@@ -87,6 +100,7 @@ def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
     extensions), and two apps in one process each render with their own.
     """
     from callbacks import audit_page as audit_cb
+    from callbacks import briefings_page as briefings_cb
     from callbacks import cases_page as cases_cb
     from callbacks import metrics_page as metrics_cb
     from callbacks import report_page as report_cb
@@ -94,7 +108,7 @@ def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
     from callbacks import warnings_page as warnings_cb
     from web.signin import csrf_token
 
-    for module in (wall_cb, warnings_cb, cases_cb, metrics_cb, report_cb, audit_cb):
+    for module in (wall_cb, warnings_cb, cases_cb, metrics_cb, report_cb, audit_cb, briefings_cb):
         module.register(app)
     meta = runtime.region.meta
     chrome = {

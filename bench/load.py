@@ -53,6 +53,8 @@ class Server:
             "ONEGRID_USERS_FILE": str(folder / "users.toml"),
             "ONEGRID_INGEST_TOKEN": TOKEN,
             "ONEGRID_SIMULATOR_BACKFILL_DAYS": str(backfill_days),
+            # steady state: the catch-up of scheduled briefings on a fresh store is a one-off
+            "ONEGRID_BRIEFINGS": "off",
             "PYTHONUNBUFFERED": "1",
         }
         if wal_limit_mb is not None:

@@ -47,6 +47,7 @@ PAGES: dict[str, str] = {
     "report": "/report",
     "metrics": "/metrics",
     "audit": "/audit",
+    "briefings": "/briefings",
 }
 
 # case actions a department takes on its own case; the rest (and "create") are the hall's
@@ -79,6 +80,8 @@ _PAGE_ROLES: dict[str, frozenset[str]] = {
     "report": frozenset({"admin", "operator", "grid_worker"}),
     "metrics": frozenset({"admin", "operator", "analyst", "county_leader"}),
     "audit": frozenset({"admin"}),
+    # archived briefings: the list; each file is handed out under ("export", "area")
+    "briefings": frozenset({"admin", "operator", "analyst", "county_leader"}),
 }
 _CITY_READERS = {"admin": ALL, "operator": ALL, "analyst": ALL, "wall": ALL}
 RULES: dict[tuple[str, str], dict[str, str]] = {

@@ -77,6 +77,9 @@ class Runtime:
         )
         self.pipeline.add_listener(self.wall.bump)
         self._feeds: list = []
+        # further periodic workers handed in by the app (e.g. the briefings scheduler, which
+        # renders documents and so lives above data/): started and stopped with the feeds
+        self.workers: list = []
         self._lock = threading.Lock()
         # guards the lazy start of the warnings engine: two requests must not build two engines
         self._warnings_lock = threading.Lock()
@@ -145,6 +148,8 @@ class Runtime:
             self.warning_scheduler.start()
         if self.archive.after_days > 0:
             self.archiver.start()
+        for worker in self.workers:
+            worker.start()
         log.info("feeds started in %.1f s", time.monotonic() - t0)
 
     def _start_simulator(self) -> None:
@@ -209,7 +214,7 @@ class Runtime:
         deadline = time.monotonic() + timeout
         threads = [t for t in (self.warning_scheduler, self.responders) if t is not None]
         threads.append(self.archiver)
-        threads += self._feeds
+        threads += self._feeds + self.workers
         for t in threads:
             if hasattr(t, "request_stop"):
                 t.request_stop()

@@ -345,6 +345,29 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX archive_parts_day ON archive_parts (day);
         """,
     ),
+    (
+        13,
+        "the briefings archive: scheduled briefings written to files",
+        """
+        -- one row per briefing file written by the scheduler (data/briefings/archive.py); path
+        -- is relative to the briefings folder. The row is written after the file is complete
+        -- (written to a temporary name, then renamed), so a listed file always exists whole
+        CREATE SEQUENCE briefing_files_id START 1;
+        CREATE TABLE briefing_files (
+            id BIGINT PRIMARY KEY DEFAULT nextval('briefing_files_id'),
+            period VARCHAR NOT NULL,
+            day DATE NOT NULL,
+            area_code VARCHAR NOT NULL,
+            lang VARCHAR NOT NULL,
+            fmt VARCHAR NOT NULL,
+            path VARCHAR NOT NULL,
+            bytes BIGINT NOT NULL,
+            events BIGINT NOT NULL,
+            generated_at TIMESTAMPTZ NOT NULL,
+            UNIQUE (period, day, area_code, lang, fmt)
+        );
+        """,
+    ),
 ]
 
 

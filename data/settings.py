@@ -151,6 +151,18 @@ class Settings(BaseSettings):
     case_webhook_url: str | None = None  # optional mirror of delivered notifications (POST JSON)
     case_webhook_timeout_s: float = Field(default=3.0, gt=0)
 
+    # scheduled briefings (docs/BRIEFINGS.md): the city's and every county's daily, weekly and
+    # monthly briefing, written at ``briefing_at`` local time of the first day after the period
+    # into ``briefing_dir`` (default: "briefings" beside the database file), listed on /briefings
+    briefings: bool = True
+    briefing_at: str = Field(default="07:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    briefing_dir: Path | None = None
+    briefing_formats: list[Literal["docx", "pdf", "html"]] = Field(
+        default_factory=lambda: ["docx", "pdf"]
+    )
+    briefing_langs: list[Literal["zh", "en"]] = Field(default_factory=lambda: ["zh"])
+    briefing_interval_s: float = Field(default=60.0, gt=0)  # how often the scheduler looks
+
     @field_validator("archive_after_days", mode="before")
     @classmethod
     def _archive_off(cls, v: Any) -> Any:

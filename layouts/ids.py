@@ -119,3 +119,8 @@ AUDIT_OBJECT = "audit-object"  # filter: text in the object's type or id
 AUDIT_GRID = "audit-grid"  # dash-ag-grid: the rows
 AUDIT_COUNT = "audit-count"
 AUDIT_EXPORT = "audit-export"  # link: the same rows as CSV (/audit/export.csv)
+
+# --- archived briefings (page /briefings) ------------------------------------------------------
+BRIEFINGS_GRID = "briefings-grid"  # dash-ag-grid: the archived briefings, each with its link
+BRIEFINGS_COUNT = "briefings-count"
+BRIEFINGS_SCHEDULE = "briefings-schedule"  # when briefings are written

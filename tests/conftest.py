@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,10 @@ from data.runtime import Runtime
 from data.settings import load_settings
 from tests.support.realdata import REALDATA
 from tests.support.region import tiny_areas
+
+# Scheduled briefings write files in the background of every started server; the tests that
+# are about them turn them on (tests/test_briefings_schedule.py), the rest need not pay for it.
+os.environ.setdefault("ONEGRID_BRIEFINGS", "off")
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ answer must be below 500 and conform to the document (status code, content type,
 
 from __future__ import annotations
 
-import re
 import time
 
 import pytest
@@ -19,7 +18,7 @@ from schemathesis import GenerationMode, checks
 
 from tests.support.browser import live_site
 from tests.support.region import tiny_cell_center
-from tests.support.web import TEST_PASSWORD
+from tests.support.web import TEST_PASSWORD, http_session
 
 PUSH, READ = "fuzz-push-token", "fuzz-read-token"
 EXAMPLES = 30  # per operation, mode and credential: the whole file stays well under 90 s
@@ -63,18 +62,8 @@ def site(tmp_path_factory, tiny_region_dir):
 
 
 def signed_in(url: str) -> requests.Session:
-    """A session signed in through the real login form (with its CSRF token when it has one)."""
-    s = requests.Session()
-    page = s.get(f"{url}/login", timeout=10).text
-    form = {"username": "fuzzer", "password": TEST_PASSWORD}
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', page
-    )
-    if token:
-        form["csrf_token"] = token.group(1)
-    resp = s.post(f"{url}/login", data=form, allow_redirects=False, timeout=10)
-    assert resp.status_code in (302, 303), resp.text[:300]
-    return s
+    """A session signed in through the real login form."""
+    return http_session(url, "fuzzer")
 
 
 def operations(url: str):

@@ -11,11 +11,12 @@ import dash
 import pytest
 
 from app import create_app, validation_layout
+from data.policy import PAGES as PAGE_PATHS
 from data.runtime import Runtime
 from data.settings import load_settings
 from layouts import ids
 
-PAGES = ("wall", "warnings", "cases", "report", "metrics", "audit")
+PAGES = tuple(PAGE_PATHS)  # every page the policy knows
 
 
 def _ids(component) -> list:

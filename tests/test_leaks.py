@@ -50,6 +50,7 @@ class World:
     warnings: pd.DataFrame
     layout_ids: list = field(default_factory=list)
     _targets: dict | None = None
+    briefing_id: int = 0  # an archived briefing of the far county
 
 
 def _simulate(rt: Runtime, now: pd.Timestamp) -> None:
@@ -151,8 +152,25 @@ def world(tmp_path_factory):
     app = create_app(runtime=rt)
     w = World(app, rt, users, areas, cases, warnings)
     w.layout_ids = _layout_ids(app, rt)
+    w.briefing_id = _archive_briefing(rt, far_county_code(areas), now)
     yield w
     rt.stop()
+
+
+def _archive_briefing(rt: Runtime, county: str, now: pd.Timestamp) -> int:
+    """A day's briefing of ``county`` in the briefings archive (as the scheduler files it)."""
+    from data import briefings
+    from data.areas import scope_for_code
+    from data.briefings import archive
+    from reports import render
+    from reports.schedule import folder_for
+
+    day = now.tz_convert(rt.timezone).date()
+    b = briefings.build(
+        rt.db, scope_for_code(rt.db, county), period="day", day=day, timezone=rt.timezone
+    )
+    item = archive.Due("day", day, county, "zh", "html")
+    return archive.write(rt.db, folder_for(rt.settings), item, render(b, "html"), events=1)
 
 
 def _layout_ids(app, rt) -> list:
@@ -262,6 +280,7 @@ def _foreign(w: World, user) -> Foreign:
         "case_id": int(far_case.id),
         "warning_id": int(far_warn.id.iloc[0]) if len(far_warn) else 1,
         "department": depts[0],
+        "briefing_id": w.briefing_id,
     }
     return Foreign(codes, names, markers, set(int(c) for c in foreign_cases.id), ask)
 
@@ -291,6 +310,30 @@ def _case_targets(w: World) -> dict[int, policy.Target]:
             out[int(c.id)] = policy.Target("case", "view", areas_, frozenset(depts))
         w._targets = out
     return w._targets
+
+
+def _answer_text(resp) -> str:
+    """An answer's text as a reader sees it: a zipped document (Excel, Word) is opened and its
+    cells or paragraphs read (its raw bytes are compressed: a leak inside would not show, and
+    random bytes could look like one)."""
+    import io
+
+    body = resp.get_data()
+    kind = resp.headers.get("Content-Type", "")
+    if "spreadsheetml" in kind:
+        from openpyxl import load_workbook
+
+        book = load_workbook(io.BytesIO(body), read_only=True)
+        cells = (c for ws in book.worksheets for row in ws.iter_rows(values_only=True) for c in row)
+        return "\n".join(str(c) for c in cells if c is not None)
+    if "wordprocessingml" in kind:
+        from docx import Document
+
+        doc = Document(io.BytesIO(body))
+        parts = [p.text for p in doc.paragraphs]
+        parts += [c.text for t in doc.tables for row in t.rows for c in row.cells]
+        return "\n".join(parts)
+    return body.decode("utf-8", "replace")
 
 
 def _leaks(text: str, sent: str, f: Foreign) -> list[str]:
@@ -484,6 +527,7 @@ def _routes(app, ask) -> list[str]:
         "source": "police",
         "path": "cases",
         "indicator": "events.by_category",
+        "briefing_id": ask["briefing_id"],
     }
     out = []
     for rule in app.server.url_map.iter_rules():
@@ -542,7 +586,7 @@ def test_no_foreign_object_and_no_500_for_any_role(world, name):
     for url in _routes(app, f.ask):
         resp = client.get(url)
         tried += 1
-        text = resp.get_data().decode("utf-8", "replace")
+        text = _answer_text(resp)
         if resp.status_code >= 500:
             problems.append(f"{resp.status_code} GET {url}: {text[:300]}")
         elif resp.status_code == 200:

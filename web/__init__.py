@@ -1,6 +1,7 @@
 """The HTTP layer (Flask glue kept out of ``data/``): the read/push API (:mod:`web.api`) and its
 OpenAPI document (:mod:`web.openapi`), the indicator catalogue's routes (:mod:`web.indicators`), the signed-in user of a request (:mod:`web.session`),
-sign-in and sessions (:mod:`web.signin`) and the audit trail's HTTP side (:mod:`web.audit_http`)."""
+sign-in and sessions (:mod:`web.signin`) and the audit trail's HTTP side (:mod:`web.audit_http`) and the archived briefings' downloads
+(:mod:`web.briefings`)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from __future__ import annotations
 def register(server, runtime) -> None:
     """Sessions, sign-in routes and the audit routes and hooks on ``server`` (the Flask app)."""
     from data import audit
-    from web import audit_http, indicators, signin
+    from web import audit_http, briefings, indicators, signin
 
     server.register_blueprint(indicators.blueprint)  # the indicator catalogue's read API
     signin.register(server, runtime)
     audit_http.register(server, runtime)
+    briefings.register(server, runtime)  # archived briefings' downloads
     # which settings changed since the last start (key names only, never values)
     audit.record_settings(runtime.db, runtime.settings.model_dump(mode="json"))
     # user changes made in the users file while the server was down

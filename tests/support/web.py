@@ -54,3 +54,23 @@ def open_page(app, client, path: str) -> str:
     resp = client.post("/_dash-update-component", json=body)
     assert resp.status_code == 200
     return json.dumps(resp.get_json(), ensure_ascii=False)  # plain "/" (Dash escapes it)
+
+
+def http_session(url: str, username: str, password: str = TEST_PASSWORD):
+    """A ``requests`` session signed in through the real login form of the server at ``url``
+    (with its CSRF token when the form has one)."""
+    import re
+
+    import requests
+
+    s = requests.Session()
+    page = s.get(f"{url}/login", timeout=10).text
+    form = {"username": username, "password": password}
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', page
+    )
+    if token:
+        form["csrf_token"] = token.group(1)
+    resp = s.post(f"{url}/login", data=form, allow_redirects=False, timeout=10)
+    assert resp.status_code in (302, 303), resp.text[:300]
+    return s
