@@ -151,7 +151,7 @@ class Settings(BaseSettings):
     case_webhook_url: str | None = None  # optional mirror of delivered notifications (POST JSON)
     case_webhook_timeout_s: float = Field(default=3.0, gt=0)
 
-    # scheduled briefings (docs/BRIEFINGS.md): the city's and every county's daily, weekly and
+    # scheduled briefings (README, "Scheduled briefings"): the city's and every county's daily, weekly and
     # monthly briefing, written at ``briefing_at`` local time of the first day after the period
     # into ``briefing_dir`` (default: "briefings" beside the database file), listed on /briefings
     briefings: bool = True
