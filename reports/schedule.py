@@ -11,7 +11,7 @@ import logging
 from itertools import groupby
 from pathlib import Path
 
-from data import briefings
+from data import briefings, indicators
 from data.areas import scope_for_code
 from data.briefings import archive
 from data.periodic import Periodic
@@ -72,7 +72,7 @@ class BriefingScheduler(Periodic):
                 period=period,
                 day=day,
                 timezone=rt.timezone,
-                now=now,
+                now=indicators.reading_time(rt.db, now),
                 escalate_after=rt.settings.warnings_escalate_after_s,
                 department_name=rt.cases.rules.department_name,
             )

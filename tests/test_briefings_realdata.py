@@ -57,3 +57,39 @@ def test_the_days_briefing_states_the_days_totals_and_agency_medians(nyc, monkey
     medians = {row[0]: float(row[3].replace(",", "")) for row in table[1:]}
     for agency, (hours, digits) in MEDIANS.items():
         assert round(medians[agency], digits) == hours, (agency, medians[agency])
+
+
+@pytest.mark.realdata
+def test_the_days_open_cases_are_overdue_as_of_the_files_end_not_today(nyc, monkeypatch):
+    """The file's requests still open are counted overdue only if their deadline passed before
+    the file's newest activity (right-censored, docs/CASES.md), never against today."""
+    import pandas as pd
+
+    from data.indicators import reading_time
+    from data.store import Database
+
+    tmp, _ = nyc
+    monkeypatch.setenv("ONEGRID_DB", str(tmp / "nyc.duckdb"))
+    monkeypatch.setenv("ONEGRID_REGION", str(tmp / "nyc"))
+    monkeypatch.setenv("ONEGRID_USERS_FILE", str(tmp / "users.toml"))
+    out = tmp / "2013-12-25-overdue.html"
+    argv = ["briefing", "--period", "day", "--date", "2013-12-25", "--lang", "en"]
+    assert cli.main([*argv, "--format", "html", "--out", str(out)], serve=lambda a: 1) == 0
+    got = tagged(read_back(out))["cases.overdue_open"]
+    db = Database(tmp / "nyc.duckdb")
+    try:
+        end = reading_time(db)
+        assert end < pd.Timestamp("2015-01-01", tz="UTC")
+
+        def open_late(at) -> int:
+            return db.query_one(
+                "SELECT count(*) FROM cases WHERE NOT joint AND dispatched_at IS NOT NULL "
+                "AND flag IS NULL AND closed_at IS NULL AND deadline_at < ? "
+                "AND created_at >= '2013-12-25 05:00:00+00' AND created_at < '2013-12-26 05:00:00+00'",
+                [at.to_pydatetime()],
+            )[0]
+
+        assert got == [open_late(end)]
+        assert open_late(end) < open_late(pd.Timestamp.now(tz="UTC"))
+    finally:
+        db.close()

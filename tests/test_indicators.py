@@ -319,3 +319,26 @@ def test_calendar_periods_follow_local_midnights_across_daylight_saving():
     )
     with pytest.raises(ValueError, match="unknown period"):
         calendar_period("year", "2026-01-01", ny)
+
+
+def test_an_imported_store_is_read_as_of_its_own_end_not_today(store):
+    """The store's newest activity is in late November 2026: read a year later, its open cases
+    are overdue as of that activity (right-censored), the same figure as reading then."""
+    year_later = pd.Timestamp("2027-12-01", tz="UTC")
+    newest = indicators.reading_time(store.db, year_later)
+    bucket, updated = store.db.query_one(
+        "SELECT (SELECT max(bucket) FROM cell_counts) + INTERVAL 5 MINUTE, "
+        "(SELECT greatest(max(created_at), max(closed_at)) FROM cases)"
+    )
+    assert newest == max(pd.Timestamp(bucket), pd.Timestamp(updated))
+    assert newest < pd.Timestamp("2026-12-02", tz="UTC")
+    city = scope_for_code(store.db, "T")
+
+    def overdue(now):
+        return indicators.value(store.db, "cases.overdue_open", city, SINCE, UNTIL, now=now)
+
+    assert overdue(indicators.reading_time(store.db, year_later)) == overdue(newest)
+    assert overdue(newest) < overdue(year_later)  # against "today" every open case is late
+    # a live store (newest activity within a day) is read as of now
+    soon = newest + pd.Timedelta(hours=3)
+    assert indicators.reading_time(store.db, soon) == soon

@@ -111,7 +111,8 @@ def build(
 ) -> Briefing:
     """The briefing of ``period`` (day, week, month) containing local date ``day`` for the area
     ``scope``. ``now``: when the figures are read (cases open past their deadline then are
-    overdue; default the current time). ``department_name(id, lang)`` names departments."""
+    overdue; default :func:`data.indicators.reading_time`: the current time, or an imported
+    store's newest activity). ``department_name(id, lang)`` names departments."""
     if period not in PERIODS:
         raise BriefingError(f"unknown period {period!r}; expected one of {', '.join(PERIODS)}")
     try:
@@ -121,7 +122,7 @@ def build(
     since, until = calendar_period(period, day, timezone)
     prev = previous_period(period, since, timezone)
     last = previous_period(period, since, timezone, years=1)
-    now = utc_now(now)
+    now = indicators.reading_time(db) if now is None else utc_now(now)
     used: list[str] = []
     kw = dict(now=now, escalate_after=escalate_after)
 

@@ -27,6 +27,7 @@ from data.indicators.core import (
     check_period,
     compute,
     get,
+    reading_time,
     records,
     value,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "check_period",
     "compute",
     "get",
+    "reading_time",
     "records",
     "value",
 ]

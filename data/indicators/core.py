@@ -123,6 +123,29 @@ def areas_at(db: Database, scope: AreaScope, level: str) -> pd.DataFrame:
     )
 
 
+# a store whose newest activity is older than this is not live (an imported file): it is read
+# as of that activity, not as of today
+LIVE_WITHIN = pd.Timedelta(days=1)
+
+
+def reading_time(db: Database, now=None) -> pd.Timestamp:
+    """When figures are read by default: ``now`` (default the current time), unless the store's
+    newest activity (the end of its newest 5-minute event bucket, a case's creation or closing;
+    not ``updated_at``, the wall-clock time a row was written, which an import sets) is more
+    than a day older; then that activity's time. An imported year-old file is read as of its
+    own end, so a case still open there is open at that time (right-censored: docs/CASES.md), not
+    overdue against today, while a live store quiet for an hour is still read as of now."""
+    now = utc_now(now)
+    row = db.query_one(
+        "SELECT greatest((SELECT max(bucket) FROM cell_counts) + INTERVAL 5 MINUTE, "
+        "(SELECT greatest(max(created_at), max(closed_at)) FROM cases))"
+    )
+    newest = None if row is None or row[0] is None else utc(row[0])
+    if newest is not None and now - newest > LIVE_WITHIN:
+        return newest
+    return now
+
+
 COLUMNS = ["area", "level", "name_zh", "name_en", "key", "value"]
 
 
@@ -141,7 +164,7 @@ def compute(
     dimension member) for the area, or with ``by`` one per area of that level inside it, in
     columns area (code), level, name_zh, name_en, key (dimension member or None), value.
 
-    ``now`` (default: the current time) is when the figure is read: cases open past their
+    ``now`` (default: :func:`reading_time`) is when the figure is read: cases open past their
     deadline then are overdue. Raises :class:`IndicatorError` for a bad argument.
     """
     ind = get(ind_id)
@@ -154,7 +177,13 @@ def compute(
     if level not in ind.levels:
         raise IndicatorError(f"{ind_id} does not exist at level {level}")
     ask = Ask(
-        db, scope, since, until, LEVEL_COLUMN[level], utc_now(now), dict(escalate_after or {})
+        db,
+        scope,
+        since,
+        until,
+        LEVEL_COLUMN[level],
+        reading_time(db) if now is None else utc(now),
+        dict(escalate_after or {}),
     )
     areas = areas_at(db, scope, level)
     got = ind.compute(ask)
