@@ -139,11 +139,13 @@ def page_layout(name: str, **query):
     from web.session import may
 
     chrome = current_app.extensions["onegrid_chrome"]
+    registered = set(dash.page_registry)  # keyed by the names given to register_page
+    allowed = [(n, p) for n, p in PAGES.items() if n in registered and may("view", page(n))]
     if not may("view", page(name)):
-        registered = set(dash.page_registry)  # keyed by the names given to register_page
-        allowed = [(n, p) for n, p in PAGES.items() if n in registered and may("view", page(n))]
         return forbidden(chrome, allowed)
-    return _page_layouts()[name][1](chrome, **query)
+    # every desk page gets the navigation; the wall is the hall's kiosk and keeps its screen
+    nav = [] if name == "wall" else allowed
+    return _page_layouts()[name][1]({**chrome, "nav": nav, "current": name}, **query)
 
 
 def validation_layout(chrome: dict):

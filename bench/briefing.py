@@ -100,17 +100,24 @@ def fill(rt, n_events: int, days: float, seed: int) -> None:
         _insert(rt, "events", pa.table(cols))
         done += n
         print(f"  {done:,} events ({time.perf_counter() - t0:.0f} s)", flush=True)
-    # the per-cell 5-minute counts ingest keeps (the effect of closed cases reads them)
-    rt.db.write(
-        lambda con: con.execute(
-            f"""
-            INSERT INTO cell_counts
-            SELECT time_bucket(INTERVAL {BUCKET_SECONDS} SECOND, event_time) AS bucket, cell_key,
-                   source, count(*), coalesce(sum(severity), 0), max(value)
-            FROM events GROUP BY ALL ORDER BY bucket
-            """
+    # the per-cell 5-minute counts ingest keeps (the effect of closed cases, the usual and the
+    # risk read them), 30 days per transaction: one over 10 M events outgrows the 1 GB memory limit
+    step = pd.Timedelta(days=30)
+    lo = start.floor("D")
+    while lo < now:
+        hi = lo + step
+        rt.db.write(
+            lambda con, lo=lo, hi=hi: con.execute(
+                f"""
+                INSERT INTO cell_counts
+                SELECT time_bucket(INTERVAL {BUCKET_SECONDS} SECOND, event_time) AS bucket,
+                       cell_key, source, count(*), coalesce(sum(severity), 0), max(value)
+                FROM events WHERE event_time >= ? AND event_time < ? GROUP BY ALL ORDER BY bucket
+                """,
+                [lo.to_pydatetime(), hi.to_pydatetime()],
+            )
         )
-    )
+        lo = hi
     _fill_cases(rt, rng, cells, n_events // 50, start, span, now)
     _fill_warnings(rt, rng, cells, n_events // 2000, start, span)
     rt.db.checkpoint()

@@ -32,6 +32,8 @@ def frame(
     url_lang: str | None = None,
     live_subtitle: bool = False,
     csrf_token=None,
+    nav: list[tuple[str, str]] | None = None,
+    current: str | None = None,
 ) -> html.Div:
     """A page inside the app's frame: header, language, clock and refresh timer.
 
@@ -42,6 +44,8 @@ def frame(
     name keeps another id, so no page-specific callback fires where its inputs do not exist.
     ``csrf_token``: with sign-in on, the header gets a sign-out form that POSTs it to /logout
     (a string, or a function making it for the current request).
+    ``nav``: the pages the signed-in account may open (name, path), shown as a bar under the
+    header with ``current`` (the page's name) marked; none on the wall's kiosk view.
     """
     region = region or {}
     if callable(csrf_token):  # the app passes a maker: the token belongs to this request
@@ -95,7 +99,23 @@ def frame(
                     _sign_out(csrf_token) if csrf_token else None,
                 ],
             ),
+            _nav(nav, current) if nav else None,
             html.Main(page, className="og-main"),
+        ],
+    )
+
+
+def _nav(pages: list[tuple[str, str]], current: str | None) -> html.Nav:
+    """Links to the pages the account may open (decided by the policy on the server)."""
+    return html.Nav(
+        className="og-nav",
+        children=[
+            dcc.Link(
+                i18n_text(f"page.name.{name}", place="nav"),
+                href=path,
+                className="og-nav-link og-nav-current" if name == current else "og-nav-link",
+            )
+            for name, path in pages
         ],
     )
 
@@ -123,8 +143,9 @@ def framed(page):
     """A page layout for ``dash.register_page``: ``page()`` inside :func:`frame`, given the app's
     ``chrome`` (the keyword arguments of :func:`frame`, bound when the page is registered)."""
 
-    def layout(chrome: dict | None = None, **_query) -> html.Div:
-        return frame(page(), **(chrome or {"refresh_ms": 5000}))
+    def layout(chrome: dict | None = None, **query) -> html.Div:
+        url_lang = query.get("lang") if query.get("lang") in ("zh", "en") else None
+        return frame(page(), **(chrome or {"refresh_ms": 5000}), url_lang=url_lang)
 
     return layout
 

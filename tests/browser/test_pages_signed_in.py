@@ -80,3 +80,29 @@ def test_admin_reads_the_audit_trail_and_signs_out_by_post(site, page):
     page.goto(f"{url}/audit")
     assert "/login" in page.url
     assert page.recorder.errors == []
+
+
+def test_the_navigation_offers_only_the_pages_the_account_may_open(site, page):
+    """A county leader's desk pages link to what the policy lets them open, the page they are on
+    marked; the audit trail (administrators only) is not offered."""
+    url, _ = site
+    sign_in(page, url, "leader2", "/metrics")
+    page.wait_for_selector(".og-nav .og-nav-current", timeout=20_000)
+    hrefs = page.eval_on_selector_all(".og-nav a", "els => els.map(e => e.getAttribute('href'))")
+    assert {"/", "/warnings", "/cases", "/metrics", "/briefings"} <= set(hrefs)
+    assert "/audit" not in hrefs and "/report" not in hrefs
+    assert page.inner_text(".og-nav-current") == "考核评价"
+    page.click(".og-nav a[href='/briefings']")
+    page.wait_for_selector("#briefings-grid", state="attached", timeout=20_000)
+    assert page.recorder.errors == []
+
+
+def test_a_desk_page_opens_in_the_language_of_its_address(site, page):
+    """``?lang=en`` on a desk page opened directly (no visit to the wall first) shows English."""
+    url, _ = site
+    sign_in(page, url, "hall", "/metrics?lang=en")
+    page.wait_for_function(
+        "() => document.querySelector('.og-nav-current')?.innerText === 'Response metrics'",
+        timeout=20_000,
+    )
+    assert page.recorder.errors == []
