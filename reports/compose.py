@@ -171,15 +171,24 @@ def compose(b: Briefing, lang: str = "zh", *, picture: bytes | None = None) -> D
         if i:
             joined.append(t("brief.sep", lang))
         joined.extend(s)
-    text = fill(
-        t("brief.events.total", lang),
-        label=label,
-        area=area,
-        n=fig(b.events_total, lang, "events"),
-        prev=prev_word,
-        change=_change(b.events_total, b.events_previous, lang),
-        prev_n=fig(b.events_previous, lang, "events"),
-    )
+    if b.events_previous is None:  # the store begins inside the previous period
+        text = fill(
+            t("brief.events.total_uncovered", lang),
+            label=label,
+            area=area,
+            n=fig(b.events_total, lang, "events"),
+            prev=prev_word,
+        )
+    else:
+        text = fill(
+            t("brief.events.total", lang),
+            label=label,
+            area=area,
+            n=fig(b.events_total, lang, "events"),
+            prev=prev_word,
+            change=_change(b.events_total, b.events_previous, lang),
+            prev_n=fig(b.events_previous, lang, "events"),
+        )
     if b.events_last_year is not None:
         text += fill(
             t("brief.events.last_year", lang),

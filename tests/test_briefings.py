@@ -232,15 +232,37 @@ def test_unknown_period_is_refused_by_the_parser(env):
 
 
 def test_no_year_on_year_comparison_without_last_years_history(env):
-    """The store's history starts in October 2025: a week of October 2025 has no year before."""
+    """The store's history starts in mid-October 2025: a week of late October 2025 has no year
+    before."""
     out = env / "early.html"
-    argv = ["briefing", "--period", "week", "--date", "2025-10-20", "--format", "html"]
+    argv = ["briefing", "--period", "week", "--date", "2025-10-27", "--format", "html"]
     assert _run(*argv, "--out", str(out)) == 0
     text = read_back(out)
     assert "去年同期" not in text
     total, _before, *communities = tagged(text)["events.total"]
-    # this week, the week before, then the two communities' counts (no year-ago figure between)
-    assert len(communities) == 2 and sum(communities) == total > 0
+    # this week, the week before, then the communities' counts (no year-ago figure between)
+    assert communities and sum(communities) == total > 0
+
+
+def test_no_comparison_with_a_period_the_store_does_not_reach_back_to(env):
+    """The store's first event is on 12 or 13 October 2025: the week of 13-19 October has no
+    complete week before it, so the briefing states its total without a week-on-week change
+    (a store that began last week would otherwise read as a surge)."""
+    out = env / "first-week.html"
+    argv = ["briefing", "--period", "week", "--date", "2025-10-13", "--format", "html"]
+    from data.store import Database
+
+    db = Database(env / "o.duckdb")
+    try:
+        first = pd.Timestamp(db.query_one("SELECT min(event_time) FROM events")[0])
+    finally:
+        db.close()
+    assert first > pd.Timestamp("2025-10-06", tz=TZ)  # after the previous week began
+    assert _run(*argv, "--out", str(out)) == 0
+    text = read_back(out)
+    assert "不作环比" in text and "上周为" not in text
+    total, *communities = tagged(text)["events.total"]
+    assert sum(communities) == total
 
 
 def test_the_map_is_darker_where_there_are_more_events(tiny_region):
@@ -295,7 +317,7 @@ def test_a_cell_far_above_its_own_usual_stands_out_and_a_usual_one_does_not(
     try:
         day = pd.Timestamp("2026-11-20", tz=TZ)
         rows = []
-        for d in range(1, 29):
+        for d in range(1, 30):  # 29 days: the store reaches back past the usual's 28
             for cell in ((1, 0, 0), (2, 1, 1)):
                 rows.append((day - pd.Timedelta(days=d) + pd.Timedelta(hours=10), cell))
         rows += [(day + pd.Timedelta(hours=8, minutes=m), (1, 0, 0)) for m in range(12)]

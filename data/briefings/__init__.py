@@ -74,11 +74,11 @@ class Briefing:
     previous: tuple[pd.Timestamp, pd.Timestamp]
     last_year: tuple[pd.Timestamp, pd.Timestamp] | None
     events_total: Figure
-    events_previous: Figure
+    events_previous: Figure | None  # None: the store does not reach back to that period
     events_last_year: Figure | None
     per_10k: Figure
-    # per source: this period, the previous one, last year's (or None)
-    by_source: list[tuple[Figure, Figure, Figure | None]]
+    # per source: this period, the previous one (None when not covered), last year's (or None)
+    by_source: list[tuple[Figure, Figure | None, Figure | None]]
     top_level: str | None  # the level of top_areas (community, or the finest named level)
     top_areas: list[dict]  # code, name_zh, name_en, figure
     # events.total of every area of top_level (code -> value): the map's colours
@@ -144,9 +144,12 @@ def build(
 
     history = _has_history(db, scope, last[0])
     area = _area(db, scope)
-    src_now, src_prev = keyed("events.by_source"), keyed("events.by_source", *prev)
+    # a store that starts inside the previous period would read as a surge: no comparison then
+    covered = _has_history(db, scope, prev[0])
+    src_now = keyed("events.by_source")
+    src_prev = keyed("events.by_source", *prev) if covered else {}
     src_last = keyed("events.by_source", *last) if history else {}
-    by_source = [(src_now[s], src_prev[s], src_last.get(s)) for s in SOURCES]
+    by_source = [(src_now[s], src_prev.get(s), src_last.get(s)) for s in SOURCES]
     by_source.sort(key=lambda t: -(t[0].value or 0))
 
     top_level = _top_level(scope)
@@ -194,7 +197,7 @@ def build(
         previous=prev,
         last_year=last if history else None,
         events_total=one("events.total"),
-        events_previous=one("events.total", *prev),
+        events_previous=one("events.total", *prev) if covered else None,
         events_last_year=one("events.total", *last) if history else None,
         per_10k=one("events.per_10k"),
         by_source=by_source,
@@ -243,6 +246,8 @@ def _standing_out(frame, since, until) -> list[dict]:
     if got.empty:
         return []
     usual = frame("events.usual", by="grid").set_index("area")["value"]
+    if usual.isna().all():  # the store is younger than the usual's 4 weeks: no yardstick yet
+        return []
     got = got.assign(usual=got["area"].map(usual).astype("float64").fillna(0.0))
     lam = got["usual"].clip(lower=STANDOUT_FLOOR)
     got = got.assign(p=poisson.sf(got["value"] - 1, lam), ratio=got["value"] / lam)

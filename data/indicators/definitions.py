@@ -79,7 +79,8 @@ USUAL_DAYS = 28  # an area's usual: its events over the 4 weeks before the perio
 @indicator("events.usual", "count", zero=None)
 def events_usual(ask: Ask) -> pd.DataFrame:
     """An area's usual number of events for a period as long as this one: its events in the 28
-    days before the period, scaled to the period's length (read from the 5-minute buckets)."""
+    days before the period, scaled to the period's length (read from the 5-minute buckets);
+    unknown (null) when the store's first event is later than the start of those 28 days."""
     span = ask.until - ask.since
     start = ask.since - pd.Timedelta(days=USUAL_DAYS)
     where, params = ask.scope.where("g")
@@ -96,7 +97,10 @@ def events_usual(ask: Ask) -> pd.DataFrame:
     out = areas_at(ask.db, ask.scope, _level(ask))[["area_key"]].merge(
         df, on="area_key", how="left"
     )
-    out["value"] = out["value"].astype("float64").fillna(0.0)
+    first = ask.db.query_one("SELECT min(bucket) FROM cell_counts")[0]
+    covered = first is not None and pd.Timestamp(first) <= start
+    # a store younger than the 4 weeks has no usual yet: unknown, not zero
+    out["value"] = out["value"].astype("float64").fillna(0.0) if covered else float("nan")
     out["key"] = None
     return out[["area_key", "key", "value"]]
 
