@@ -145,6 +145,8 @@ class Runtime:
             self.warning_scheduler.start()
         if self.archive.after_days > 0:
             self.archiver.start()
+        # held notices released and webhook posts sent after their transactions commit
+        self.cases.deliverer.start()
         log.info("feeds started in %.1f s", time.monotonic() - t0)
 
     def _start_simulator(self) -> None:
@@ -209,6 +211,7 @@ class Runtime:
         deadline = time.monotonic() + timeout
         threads = [t for t in (self.warning_scheduler, self.responders) if t is not None]
         threads.append(self.archiver)
+        threads.append(self.cases.deliverer)
         threads += self._feeds
         for t in threads:
             if hasattr(t, "request_stop"):

@@ -150,6 +150,11 @@ class Settings(BaseSettings):
     cases_from_hotline: bool = True  # every accepted 12345 event becomes a case
     case_webhook_url: str | None = None  # optional mirror of delivered notifications (POST JSON)
     case_webhook_timeout_s: float = Field(default=3.0, gt=0)
+    # the notice deliverer (data/cases/notices.py): releases notices held by quiet hours and posts
+    # the outbox to the webhook every case_deliver_interval_s; a failed post is tried again after
+    # case_deliver_interval_s * 2^(attempts-1), at most case_webhook_retry_max_s later
+    case_deliver_interval_s: float = Field(default=10.0, gt=0)
+    case_webhook_retry_max_s: float = Field(default=600.0, gt=0)
 
     @field_validator("archive_after_days", mode="before")
     @classmethod
