@@ -66,7 +66,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
 def _page_layouts() -> dict:
     """Page name -> (path, layout function taking ``chrome`` and the URL's query)."""
-    from layouts import audit_page, cases_page, metrics_page, report_page, wall, warnings_page
+    from layouts import (
+        audit_page,
+        cases_page,
+        inspections_page,
+        metrics_page,
+        report_page,
+        wall,
+        warnings_page,
+    )
 
     return {
         "wall": ("/", wall.layout),
@@ -74,6 +82,7 @@ def _page_layouts() -> dict:
         "cases": ("/cases", cases_page.layout),
         "report": ("/report", report_page.layout),
         "metrics": ("/metrics", metrics_page.layout),
+        "inspections": ("/inspections", inspections_page.layout),
         "audit": ("/audit", audit_page.layout),
     }
 
@@ -88,13 +97,14 @@ def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
     """
     from callbacks import audit_page as audit_cb
     from callbacks import cases_page as cases_cb
+    from callbacks import inspections_page as inspections_cb
     from callbacks import metrics_page as metrics_cb
     from callbacks import report_page as report_cb
     from callbacks import wall as wall_cb
     from callbacks import warnings_page as warnings_cb
     from web.signin import csrf_token
 
-    for module in (wall_cb, warnings_cb, cases_cb, metrics_cb, report_cb, audit_cb):
+    for module in (wall_cb, warnings_cb, cases_cb, metrics_cb, inspections_cb, report_cb, audit_cb):
         module.register(app)
     meta = runtime.region.meta
     chrome = {

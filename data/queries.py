@@ -308,7 +308,14 @@ def area_values(
 
 
 def risk_values(
-    db: Database, scope: AreaScope, *, level: str, now: pd.Timestamp, window: pd.Timedelta
+    db: Database,
+    scope: AreaScope,
+    *,
+    level: str,
+    now: pd.Timestamp,
+    window: pd.Timedelta,
+    baseline: pd.Timedelta = RISK_BASELINE,
+    bounded: bool = False,
 ) -> pd.DataFrame:
     """The combined risk index per area at ``level`` inside ``scope`` (columns key, n).
 
@@ -317,25 +324,33 @@ def risk_values(
     scaled to the window's length, and a the mean of E over the areas shown (a prior that keeps a
     quiet area with one event from reading as an emergency). 100 means usual, 200 twice the usual.
     Every area of the level inside the scope is returned (areas with no events read 100).
+    ``bounded``: leave out events from ``now`` on (a past period; the wall's ``now`` is the
+    present, so it reads without that bound).
     """
     now = utc(now)
     start = floor_bucket(now - window)
-    base_start = start - RISK_BASELINE
+    base_start = start - baseline
     cond, params = scope.where("g")
     if scope.level == "grid":
         cond, params = "g.key = ?", [int(scope.key)]
     key = _level_key(level)
-    scale = window / RISK_BASELINE
+    scale = window / baseline
     df = db.query_df(
         f"""
         SELECT {key} AS key,
                sum(CASE WHEN cc.bucket >= ? THEN cc.severity_sum ELSE 0 END)::DOUBLE AS s,
                sum(CASE WHEN cc.bucket < ? THEN cc.severity_sum ELSE 0 END)::DOUBLE AS b
         FROM cell_counts cc JOIN areas g ON g.key = cc.cell_key
-        WHERE {cond} AND cc.bucket >= ?
+        WHERE {cond} AND cc.bucket >= ? {"AND cc.bucket < ?" if bounded else ""}
         GROUP BY {key}
         """,
-        [start.to_pydatetime(), start.to_pydatetime(), *params, base_start.to_pydatetime()],
+        [
+            start.to_pydatetime(),
+            start.to_pydatetime(),
+            *params,
+            base_start.to_pydatetime(),
+            *([now.to_pydatetime()] if bounded else []),
+        ],
     )
     keys = area_keys(db, scope, level)
     full = pd.DataFrame({"key": keys}).merge(df, on="key", how="left").fillna(0.0)

@@ -119,3 +119,12 @@ AUDIT_OBJECT = "audit-object"  # filter: text in the object's type or id
 AUDIT_GRID = "audit-grid"  # dash-ag-grid: the rows
 AUDIT_COUNT = "audit-count"
 AUDIT_EXPORT = "audit-export"  # link: the same rows as CSV (/audit/export.csv)
+
+# the targeted inspection lists page (/inspections)
+INSPECT_PERIOD = "inspect-period"  # dcc.DatePickerRange: the period (end day included)
+INSPECT_LEVEL = "inspect-level"  # dropdown: county, township, community or department
+INSPECT_CSV = "inspect-csv"  # link: the list as CSV (/api/inspections)
+INSPECT_XLSX = "inspect-xlsx"  # link: the list as Excel
+INSPECT_SUMMARY = "inspect-summary"
+INSPECT_GRID = "inspect-grid"  # dash-ag-grid: the ranked list with reasons
+INSPECT_EXEMPT_GRID = "inspect-exempt-grid"  # dash-ag-grid: exempt this period, with why
