@@ -31,6 +31,8 @@ register = _wiring.register
     Output(ids.INSPECT_CSV, "href"),
     Output(ids.INSPECT_XLSX, "href"),
     Output(ids.INSPECT_LEVEL, "options"),
+    Output(ids.INSPECT_PERIOD, "start_date_placeholder_text"),
+    Output(ids.INSPECT_PERIOD, "end_date_placeholder_text"),
     Input(ids.INSPECT_PERIOD, "start_date"),
     Input(ids.INSPECT_PERIOD, "end_date"),
     Input(ids.INSPECT_LEVEL, "value"),
@@ -56,4 +58,5 @@ def show_list(start_date, end_date, level, lang):
         view_of.export_href("csv", level, *bounds, lang),
         view_of.export_href("xlsx", level, *bounds, lang),
         view_of.level_options(lang),
+        *view_of.period_placeholders(lang),
     )

@@ -13,7 +13,7 @@ from dash import dcc, html
 
 from layouts import ids
 from layouts.cases_page import OFFICE_GRID_THEME, category_name
-from layouts.i18n import format_decimal, format_moment, format_percent, t
+from layouts.i18n import DEFAULT_LANGUAGE, format_decimal, format_moment, format_percent, t
 from layouts.shell import framed, i18n_text
 
 LEVEL_CHOICES = ("county", "township", "community", "department")
@@ -116,7 +116,7 @@ def columns(fields: tuple[str, ...], lang: str) -> list[dict]:
         elif f == "name":
             col["flex"] = 1
         else:
-            col["width"] = 110
+            col["width"] = 150 if f == "level" else 100
         out.append(col)
     return out
 
@@ -124,6 +124,11 @@ def columns(fields: tuple[str, ...], lang: str) -> list[dict]:
 def level_options(lang: str) -> list[dict]:
     """The level dropdown's choices in ``lang``."""
     return [{"label": _level(v, lang), "value": v} for v in LEVEL_CHOICES]
+
+
+def period_placeholders(lang: str) -> tuple[str, str]:
+    """The period picker's empty-field texts in ``lang`` (empty: the last 7 days)."""
+    return t("inspect.since", lang), t("inspect.until", lang)
 
 
 def export_href(fmt: str, level: str, since: str | None, until: str | None, lang: str) -> str:
@@ -163,21 +168,37 @@ def page() -> html.Div:
                 className="og-filter-bar",
                 children=[
                     i18n_text("inspect.period"),
-                    dcc.DatePickerRange(
-                        id=ids.INSPECT_PERIOD, display_format="YYYY-MM-DD", clearable=True
+                    html.Div(
+                        dcc.DatePickerRange(
+                            id=ids.INSPECT_PERIOD,
+                            display_format="YYYY-MM-DD",
+                            clearable=True,
+                            start_date_placeholder_text=t("inspect.since"),
+                            end_date_placeholder_text=t("inspect.until"),
+                        ),
+                        style={"width": "360px"},
                     ),
                     i18n_text("inspect.level"),
                     dcc.Dropdown(
                         id=ids.INSPECT_LEVEL,
+                        options=level_options(DEFAULT_LANGUAGE),
                         value="county",
                         clearable=False,
                         style={"minWidth": "200px"},
                     ),
                     html.A(
-                        i18n_text("inspect.export.csv"), id=ids.INSPECT_CSV, href="", download=""
+                        i18n_text("inspect.export.csv"),
+                        id=ids.INSPECT_CSV,
+                        href="",
+                        download="",
+                        className="og-lang",
                     ),
                     html.A(
-                        i18n_text("inspect.export.xlsx"), id=ids.INSPECT_XLSX, href="", download=""
+                        i18n_text("inspect.export.xlsx"),
+                        id=ids.INSPECT_XLSX,
+                        href="",
+                        download="",
+                        className="og-lang",
                     ),
                 ],
                 style={"display": "flex", "gap": "12px", "alignItems": "center"},
