@@ -159,11 +159,12 @@ def build(
     departments: dict[str, dict[str, str]] | None = None,
 ) -> dict:
     """The inspection list of ``scope`` for ``[since, until)`` (default: the last 7 local days)
-    at ``level``: ``entries`` (ranked, each with its reasons) and ``exempt`` (with why).
+        at ``level``: ``entries`` (ranked, each with its reasons), ``exempt`` (with why) and
+    ``notes`` (codes of evidence that could not be weighed: ``risk_no_baseline``).
 
-    ``departments``: department id -> names (``zh``, ``en``) for the department level.
-    Raises :class:`InspectionError` (or :class:`data.indicators.IndicatorError`) for a bad
-    argument, such as a level above the scope's.
+        ``departments``: department id -> names (``zh``, ``en``) for the department level.
+        Raises :class:`InspectionError` (or :class:`data.indicators.IndicatorError`) for a bad
+        argument, such as a level above the scope's.
     """
     now = utc_now(now)
     if since is None or until is None:
@@ -173,6 +174,8 @@ def build(
     since, until = check(level, since, until, now)
     th = thresholds or Thresholds()
     kw = {"now": now, "escalate_after": escalate_after}
+    # evidence that could not be weighed, so that its absence is not read as good news
+    notes = [] if level == "department" or has_baseline(db, since) else ["risk_no_baseline"]
     if level == "department":
         entities, reasons, good = _departments(db, scope, since, until, th, kw, departments or {})
     else:
@@ -195,7 +198,16 @@ def build(
         "thresholds": asdict(th),
         "entries": listed,
         "exempt": exempt,
+        "notes": notes,
     }
+
+
+def has_baseline(db: Database, since) -> bool:
+    """Whether the store's history reaches back over the whole risk baseline (the 4 weeks
+    before ``since``): without it every area's risk index reads far above usual, so the risk
+    reason is not given (the list's ``notes`` say ``risk_no_baseline``)."""
+    first = db.query_one("SELECT min(bucket) FROM cell_counts")[0]
+    return first is not None and utc(first) <= utc(since) - BASELINE
 
 
 def _good(on_time, overdue: int, cases: int, th: Thresholds) -> list[dict] | None:
@@ -253,9 +265,10 @@ def _areas(db, scope, level, since, until, th: Thresholds, kw) -> tuple:
     for code, n in late.items():
         if n >= th.unacknowledged:
             add(code, _reason("unacknowledged", int(n), th.unacknowledged, warnings=int(n)))
-    for code, r in _by_key(ind("risk.index")).items():
-        if r >= th.risk:
-            add(code, _reason("risk", float(r), th.risk, risk=float(r), usual=100.0))
+    if has_baseline(db, since):
+        for code, r in _by_key(ind("risk.index")).items():
+            if r >= th.risk:
+                add(code, _reason("risk", float(r), th.risk, risk=float(r), usual=100.0))
     group = LEVEL_COLUMN[level]
     places = repeated_places(db, scope, group, since, until, th.repeat_complaints)
     for key, g in places.groupby("area_key"):

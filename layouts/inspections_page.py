@@ -141,12 +141,14 @@ def export_href(fmt: str, level: str, since: str | None, until: str | None, lang
 
 def summary(view: dict, lang: str, timezone: str) -> str:
     """The line above the list: the period and how many are listed and exempt."""
-    return t("inspect.summary", lang).format(
+    line = t("inspect.summary", lang).format(
         since=format_moment(view["since"], timezone, lang, "day_time"),
         until=format_moment(view["until"], timezone, lang, "day_time"),
         listed=len(view["entries"]),
         exempt=len(view["exempt"]),
     )
+    notes = [t(f"inspect.note.{n}", lang) for n in view.get("notes", [])]
+    return t("inspect.sep", lang).join([line, *notes])
 
 
 def _grid(grid_id: str, height: str) -> dag.AgGrid:

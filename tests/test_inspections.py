@@ -350,3 +350,14 @@ def test_the_page_callback_shows_a_county_leader_their_county_only(app):
     # a role without the page is refused; input that is not a level is a clear 400
     assert _callback(app, _client(app, "worker"), None, None, "county").status_code == 403
     assert _callback(app, leader, "2026-11-16", "2026-11-22", "planet").status_code == 400
+
+
+def test_without_four_weeks_of_history_the_risk_is_not_weighed(built):
+    """The store's history starts 4 weeks before SINCE: one day earlier, the baseline would be
+    partly empty and every risk index high, so the risk reason is left out and said so."""
+    rt, _ = built
+    assert _run(rt)["notes"] == []
+    got = _run(rt, since=SINCE - pd.Timedelta(days=1))
+    assert got["notes"] == ["risk_no_baseline"]
+    (t01,) = got["entries"]
+    assert "risk" not in _reasons(t01) and "overdue" in _reasons(t01)

@@ -106,6 +106,7 @@ def _json(view: dict, code: str, lang: str) -> dict:
         "thresholds": view["thresholds"],
         "entries": [{**e, "reasons": reasons(e["reasons"], reason_text)} for e in view["entries"]],
         "exempt": [{**e, "why": reasons(e["why"], why_text)} for e in view["exempt"]],
+        "notes": view["notes"],
     }
 
 
@@ -147,6 +148,7 @@ def _filters(view: dict, code: str, lang: str) -> list[tuple[str, object]]:
         ("until", iso(view["until"])),
         ("lang", lang),
         ("generated_at", iso(utc_now())),
+        ("notes", ",".join(view["notes"])),
     ]
     return out + [(f"threshold.{k}", v) for k, v in view["thresholds"].items()]
 

@@ -221,6 +221,10 @@ class InspectionList(_Answer):
     thresholds: dict[str, float]
     entries: list[InspectionEntry] = Field(description="ranked by score, highest first")
     exempt: list[InspectionEntry]
+    notes: list[str] = Field(
+        description="evidence that could not be weighed: risk_no_baseline (the store's history "
+        "does not reach 4 weeks before the period, so no risk reason is given)"
+    )
 
 
 MODELS: tuple[type[BaseModel], ...] = (
