@@ -159,12 +159,12 @@ def build(
     departments: dict[str, dict[str, str]] | None = None,
 ) -> dict:
     """The inspection list of ``scope`` for ``[since, until)`` (default: the last 7 local days)
-        at ``level``: ``entries`` (ranked, each with its reasons), ``exempt`` (with why) and
+    at ``level``: ``entries`` (ranked, each with its reasons), ``exempt`` (with why) and
     ``notes`` (codes of evidence that could not be weighed: ``risk_no_baseline``).
 
-        ``departments``: department id -> names (``zh``, ``en``) for the department level.
-        Raises :class:`InspectionError` (or :class:`data.indicators.IndicatorError`) for a bad
-        argument, such as a level above the scope's.
+    ``departments``: department id -> names (``zh``, ``en``) for the department level.
+    Raises :class:`InspectionError` (or :class:`data.indicators.IndicatorError`) for a bad
+    argument, such as a level above the scope's.
     """
     now = utc_now(now)
     if since is None or until is None:
@@ -175,11 +175,12 @@ def build(
     th = thresholds or Thresholds()
     kw = {"now": now, "escalate_after": escalate_after}
     # evidence that could not be weighed, so that its absence is not read as good news
-    notes = [] if level == "department" or has_baseline(db, since) else ["risk_no_baseline"]
+    risk = level != "department" and has_baseline(db, since)
+    notes = [] if level == "department" or risk else ["risk_no_baseline"]
     if level == "department":
         entities, reasons, good = _departments(db, scope, since, until, th, kw, departments or {})
     else:
-        entities, reasons, good = _areas(db, scope, level, since, until, th, kw)
+        entities, reasons, good = _areas(db, scope, level, since, until, th, kw, risk=risk)
     listed, exempt = [], []
     for ent in entities:
         rs = reasons.get(ent["entity"], [])
@@ -228,7 +229,7 @@ def _good(on_time, overdue: int, cases: int, th: Thresholds) -> list[dict] | Non
     ]
 
 
-def _areas(db, scope, level, since, until, th: Thresholds, kw) -> tuple:
+def _areas(db, scope, level, since, until, th: Thresholds, kw, *, risk: bool) -> tuple:
     def ind(ind_id: str) -> pd.DataFrame:
         return indicators.compute(db, ind_id, scope, since, until, by=level, **kw)
 
@@ -265,7 +266,7 @@ def _areas(db, scope, level, since, until, th: Thresholds, kw) -> tuple:
     for code, n in late.items():
         if n >= th.unacknowledged:
             add(code, _reason("unacknowledged", int(n), th.unacknowledged, warnings=int(n)))
-    if has_baseline(db, since):
+    if risk:
         for code, r in _by_key(ind("risk.index")).items():
             if r >= th.risk:
                 add(code, _reason("risk", float(r), th.risk, risk=float(r), usual=100.0))
