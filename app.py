@@ -74,6 +74,7 @@ def _page_layouts() -> dict:
         audit_page,
         briefings_page,
         cases_page,
+        inspections_page,
         metrics_page,
         report_page,
         wall,
@@ -86,6 +87,7 @@ def _page_layouts() -> dict:
         "cases": ("/cases", cases_page.layout),
         "report": ("/report", report_page.layout),
         "metrics": ("/metrics", metrics_page.layout),
+        "inspections": ("/inspections", inspections_page.layout),
         "audit": ("/audit", audit_page.layout),
         "briefings": ("/briefings", briefings_page.layout),
     }
@@ -102,13 +104,15 @@ def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
     from callbacks import audit_page as audit_cb
     from callbacks import briefings_page as briefings_cb
     from callbacks import cases_page as cases_cb
+    from callbacks import inspections_page as inspections_cb
     from callbacks import metrics_page as metrics_cb
     from callbacks import report_page as report_cb
     from callbacks import wall as wall_cb
     from callbacks import warnings_page as warnings_cb
     from web.signin import csrf_token
 
-    for module in (wall_cb, warnings_cb, cases_cb, metrics_cb, report_cb, audit_cb, briefings_cb):
+    pages = (wall_cb, warnings_cb, cases_cb, metrics_cb, inspections_cb, report_cb, audit_cb)
+    for module in (*pages, briefings_cb):
         module.register(app)
     meta = runtime.region.meta
     chrome = {

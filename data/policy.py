@@ -46,6 +46,7 @@ PAGES: dict[str, str] = {
     "cases": "/cases",
     "report": "/report",
     "metrics": "/metrics",
+    "inspections": "/inspections",
     "audit": "/audit",
     "briefings": "/briefings",
 }
@@ -79,6 +80,8 @@ _PAGE_ROLES: dict[str, frozenset[str]] = {
     "cases": frozenset({"admin", "operator", "analyst", "county_leader", "department"}),
     "report": frozenset({"admin", "operator", "grid_worker"}),
     "metrics": frozenset({"admin", "operator", "analyst", "county_leader"}),
+    # targeted inspection lists: a county leader's list holds their own area only (its scope)
+    "inspections": frozenset({"admin", "operator", "analyst", "county_leader"}),
     "audit": frozenset({"admin"}),
     # archived briefings: the list; each file is handed out under ("export", "area")
     "briefings": frozenset({"admin", "operator", "analyst", "county_leader"}),

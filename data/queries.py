@@ -326,15 +326,16 @@ def risk_between(
     since: pd.Timestamp,
     until: pd.Timestamp | None = None,
     scale: float | None = None,
+    baseline: pd.Timedelta = RISK_BASELINE,
 ) -> pd.DataFrame:
     """The combined risk index per area at ``level`` inside ``scope`` over [since, until)
     (columns key, n; ``until`` None: up to the newest bucket).
 
     risk = 100 x (S + a) / (E + a), where S is the area's severity-weighted events in the period,
-    E the same area's severity-weighted events in the 7 days before it scaled to the period's
-    length (``scale``, default (until - since) / 7 days), and a the mean of E over every area of
-    the level in the city (a prior that keeps a quiet area with one event from reading as an
-    emergency, and the same for every reader).
+    E the same area's severity-weighted events in the ``baseline`` before it (the wall: 7 days)
+    scaled to the period's length (``scale``, default (until - since) / baseline), and a the mean
+    of E over every area of the level in the city (a prior that keeps a quiet area with one event
+    from reading as an emergency, and the same for every reader).
     100 means usual, 200 twice the usual. Every area of the level inside the scope is returned
     (areas with no events read 100). Read from the 5-minute cell buckets.
     """
@@ -342,8 +343,8 @@ def risk_between(
     if scale is None:
         if until is None:
             raise ValueError("risk_between needs until or scale")
-        scale = (utc(until) - start) / RISK_BASELINE
-    base_start = start - RISK_BASELINE
+        scale = (utc(until) - start) / baseline
+    base_start = start - baseline
     cond, params = scope.where("g")
     if scope.level == "grid":
         cond, params = "g.key = ?", [int(scope.key)]

@@ -148,6 +148,8 @@ class Runtime:
             self.warning_scheduler.start()
         if self.archive.after_days > 0:
             self.archiver.start()
+        # held notices released and webhook posts sent after their transactions commit
+        self.cases.deliverer.start()
         for worker in self.workers:
             worker.start()
         log.info("feeds started in %.1f s", time.monotonic() - t0)
@@ -214,6 +216,7 @@ class Runtime:
         deadline = time.monotonic() + timeout
         threads = [t for t in (self.warning_scheduler, self.responders) if t is not None]
         threads.append(self.archiver)
+        threads.append(self.cases.deliverer)
         threads += self._feeds + self.workers
         for t in threads:
             if hasattr(t, "request_stop"):

@@ -368,6 +368,29 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        14,
+        "the notification outbox: webhook posts queued in the notification's own transaction",
+        """
+        -- one row per notification to mirror to the case webhook, inserted in the transaction
+        -- that inserts the notification: a rolled-back case change leaves neither behind. The
+        -- deliverer (data/cases/notices.py) posts rows whose due_at and next_try_at have come,
+        -- after commit and off the writer, and marks them sent; a failed post is tried again
+        -- later (attempts, next_try_at, last_error), never dropped
+        CREATE SEQUENCE notice_outbox_seq;
+        CREATE TABLE notice_outbox (
+            id BIGINT PRIMARY KEY DEFAULT nextval('notice_outbox_seq'),
+            notification_id BIGINT NOT NULL,
+            payload VARCHAR NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL,
+            due_at TIMESTAMPTZ NOT NULL,
+            next_try_at TIMESTAMPTZ NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error VARCHAR,
+            sent_at TIMESTAMPTZ
+        );
+        """,
+    ),
 ]
 
 

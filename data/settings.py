@@ -150,6 +150,26 @@ class Settings(BaseSettings):
     cases_from_hotline: bool = True  # every accepted 12345 event becomes a case
     case_webhook_url: str | None = None  # optional mirror of delivered notifications (POST JSON)
     case_webhook_timeout_s: float = Field(default=3.0, gt=0)
+    # the notice deliverer (data/cases/notices.py): releases notices held by quiet hours and posts
+    # the outbox to the webhook every case_deliver_interval_s; a failed post is tried again after
+    # case_deliver_interval_s * 2^(attempts-1), at most case_webhook_retry_max_s later
+    case_deliver_interval_s: float = Field(default=10.0, gt=0)
+    case_webhook_retry_max_s: float = Field(default=600.0, gt=0)
+
+    # targeted inspection lists (data/inspections.py, docs/INSPECTIONS.md): the threshold each
+    # piece of evidence must reach to put an area or department on the list, and the figures that
+    # exempt one (on-time rate at least inspect_exempt_on_time and nothing overdue)
+    inspect_overdue_min: int = Field(default=1, ge=1)  # open cases past their deadline
+    inspect_reworked_min: int = Field(default=2, ge=1)  # cases sent back for rework
+    inspect_returns_min: int = Field(default=2, ge=1)  # cases returned to the hall
+    inspect_repeat_min: int = Field(default=3, ge=2)  # complaints about one place or business
+    inspect_unacknowledged_min: int = Field(default=1, ge=1)  # warnings left past escalation
+    inspect_risk_above: float = Field(default=150.0, gt=100)  # risk index (100 = usual)
+    inspect_silent_hours: float = Field(default=24.0, gt=0)  # a source silent in an area this long
+    inspect_silent_expected: float = Field(
+        default=5.0, gt=0
+    )  # when its usual rate expects this many
+    inspect_exempt_on_time: float = Field(default=0.9, ge=0, le=1)
 
     # scheduled briefings (README, "Scheduled briefings"): the city's and every county's daily, weekly and
     # monthly briefing, written at ``briefing_at`` local time of the first day after the period

@@ -124,3 +124,12 @@ AUDIT_EXPORT = "audit-export"  # link: the same rows as CSV (/audit/export.csv)
 BRIEFINGS_GRID = "briefings-grid"  # dash-ag-grid: the archived briefings, each with its link
 BRIEFINGS_COUNT = "briefings-count"
 BRIEFINGS_SCHEDULE = "briefings-schedule"  # when briefings are written
+
+# the targeted inspection lists page (/inspections)
+INSPECT_PERIOD = "inspect-period"  # dcc.DatePickerRange: the period (end day included)
+INSPECT_LEVEL = "inspect-level"  # dropdown: county, township, community or department
+INSPECT_CSV = "inspect-csv"  # link: the list as CSV (/api/inspections)
+INSPECT_XLSX = "inspect-xlsx"  # link: the list as Excel
+INSPECT_SUMMARY = "inspect-summary"
+INSPECT_GRID = "inspect-grid"  # dash-ag-grid: the ranked list with reasons
+INSPECT_EXEMPT_GRID = "inspect-exempt-grid"  # dash-ag-grid: exempt this period, with why

@@ -301,6 +301,7 @@ def test_webhook_mirror_posts_and_failures_do_not_block(svc) -> None:
     server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     area = svc.db.query_one("SELECT key FROM areas WHERE level = 'grid' LIMIT 1")[0]
+    svc.deliverer.start()  # posts go out after commit, from the deliverer (the runtime starts it)
     try:
         svc.webhook_url = f"http://127.0.0.1:{server.server_port}/hook"
         cid = svc.create("hotline.heating", area_key=area, urgency="urgent", now=MON_10)
@@ -314,6 +315,7 @@ def test_webhook_mirror_posts_and_failures_do_not_block(svc) -> None:
     t0 = time.monotonic()
     svc.create("hotline.heating", area_key=area, urgency="urgent", now=MON_10)
     assert time.monotonic() - t0 < 2  # the POST happens off the writer, failures only logged
+    svc.deliverer.stop()
 
 
 # ------------------------------------------------------------------ hotline intake

@@ -3,7 +3,6 @@ rows (pandas), for the city and for a county, and a county never counts another 
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -92,6 +91,12 @@ def expected(rt, ind_id: str, scope: AreaScope):
             c = _in(w, "cleared_at")
             return {WLEVELS[r - 1]: n for r, n in c.level_rank.value_counts().items()}
         r = _in(w, "raised_at")
+        if ind_id == "warnings.unacknowledged_late":
+            limit = pd.to_timedelta(r.raised_rank.map(lambda k: ESCALATE[WLEVELS[k - 1]]), "s")
+            handled = pd.concat([r.acknowledged_at, r.cleared_at], axis=1).min(axis=1)
+            due = r.raised_at + limit
+            r = r[(due <= min(UNTIL, NOW)) & (handled.isna() | (handled > due))]
+            return {WLEVELS[k - 1]: n for k, n in r.raised_rank.value_counts().items()}
         if ind_id == "warnings.acknowledged_in_time":
             took = (r.acknowledged_at - r.raised_at).dt.total_seconds()
             limit = r.raised_rank.map(lambda k: ESCALATE[WLEVELS[k - 1]])
@@ -100,6 +105,21 @@ def expected(rt, ind_id: str, scope: AreaScope):
     if ind_id == "cases.effect":
         return _effect(rt, scope)
     c = _raw(rt, "cases")
+    if ind_id.endswith("overdue_at_end"):  # the backlog: whenever the case was opened
+        c = _inside(c, scope)
+        c = c[~c.joint & c.dispatched_at.notna() & c.flag.isna()]
+        end = min(UNTIL, NOW)
+        c = c[(c.created_at < end) & (c.deadline_at < end)]
+        c = c[c.closed_at.isna() | (c.closed_at > end)]
+        if ind_id.startswith("cases.department_"):
+            return c.department.value_counts().to_dict()
+        return len(c)
+    if ind_id == "cases.department_returns":  # the department that returned the case
+        c = _in(_inside(c, scope), "created_at")
+        c = c[~c.joint & c.dispatched_at.notna() & c.flag.isna()]
+        t = _raw(rt, "case_transitions")
+        t = t[(t.action == "return") & t.case_id.isin(c.id) & t.department.notna()]
+        return t.department.value_counts().to_dict()
     c = _in(_inside(c, scope), "created_at")
     c = c[~c.joint & c.dispatched_at.notna() & c.flag.isna()]
     closed = c.closed_at.notna()
@@ -114,18 +134,22 @@ def expected(rt, ind_id: str, scope: AreaScope):
     return _case_figure(c, ind_id.removeprefix("cases."), closed, overdue, hours)
 
 
-def _risk(rt, scope: AreaScope) -> float:
-    """100 x (S + a) / (E + a) from the raw events: S the scope's severity in the period, E its
-    severity in the 7 days before scaled to the period, a the city's E per area of the level."""
+def _risk(rt, scope: AreaScope):
+    """The risk index from the raw events: severity in the period (5-minute buckets from the
+    one holding SINCE) against the 4 weeks before, scaled to the period's length; the prior is
+    the mean of that baseline over every area of the scope's level in the region."""
     ev = _raw(rt, "events")
-    ev = ev[ev.cell_key.notna()].assign(severity=ev.severity.fillna(0))
-    week = pd.Timedelta(days=7)
-    scale = (UNTIL - SINCE) / week
-    s = _in(_inside(ev, scope), "event_time").severity.sum()
-    e = _in(_inside(ev, scope), "event_time", SINCE - week, SINCE).severity.sum() * scale
-    areas = rt.db.query_one("SELECT count(*) FROM areas WHERE level = ?", [scope.level])[0]
-    a = _in(ev, "event_time", SINCE - week, SINCE).severity.sum() * scale / areas
-    return float(np.round(100 * (s + a) / (e + a)))
+    ev = ev.assign(bucket=ev.event_time.dt.floor("5min"))
+    start = SINCE.floor("5min")
+    base = ev[(ev.bucket >= start - pd.Timedelta(weeks=4)) & (ev.bucket < start)]
+    scale = (UNTIL - SINCE) / pd.Timedelta(weeks=4)
+    keys = rt.db.query_df("SELECT key FROM areas WHERE level = ?", [scope.level])["key"]
+    per_area = base.groupby(scope.column).severity.sum().reindex(keys, fill_value=0) * scale
+    a = max(per_area.mean(), 1e-9)
+    s = _inside(ev[(ev.bucket >= start) & (ev.bucket < UNTIL)], scope).severity.sum()
+    e = _inside(base, scope).severity.sum() * scale
+    assert s > 0 and e > 0
+    return round(100 * (s + a) / (e + a))
 
 
 def _effect(rt, scope: AreaScope):

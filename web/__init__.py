@@ -1,7 +1,8 @@
 """The HTTP layer (Flask glue kept out of ``data/``): the read/push API (:mod:`web.api`) and its
-OpenAPI document (:mod:`web.openapi`), the indicator catalogue's routes (:mod:`web.indicators`), the signed-in user of a request (:mod:`web.session`),
-sign-in and sessions (:mod:`web.signin`) and the audit trail's HTTP side (:mod:`web.audit_http`) and the archived briefings' downloads
-(:mod:`web.briefings`)."""
+OpenAPI document (:mod:`web.openapi`), the indicator catalogue's routes (:mod:`web.indicators`),
+the targeted inspection lists (:mod:`web.inspections`), the signed-in user of a request
+(:mod:`web.session`), sign-in and sessions (:mod:`web.signin`), the audit trail's HTTP side
+(:mod:`web.audit_http`) and the archived briefings' downloads (:mod:`web.briefings`)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from __future__ import annotations
 def register(server, runtime) -> None:
     """Sessions, sign-in routes and the audit routes and hooks on ``server`` (the Flask app)."""
     from data import audit
-    from web import audit_http, briefings, indicators, signin
+    from web import audit_http, briefings, indicators, inspections, signin
 
     server.register_blueprint(indicators.blueprint)  # the indicator catalogue's read API
+    server.register_blueprint(inspections.blueprint)  # targeted inspection lists (issue 11)
     signin.register(server, runtime)
     audit_http.register(server, runtime)
     briefings.register(server, runtime)  # archived briefings' downloads

@@ -147,7 +147,7 @@ class IndicatorEntry(_Answer):
     """One indicator of the catalogue (data/indicators)."""
 
     id: str
-    unit: str = Field(description="count, per_10k, share (0-1) or hours")
+    unit: str = Field(description="count, per_10k, share (0-1), hours or index (100 = usual)")
     levels: list[str] = Field(description="the area levels it exists for")
     dimension: str | None = Field(
         description="what its rows are broken down by besides the area (source, category, "
@@ -185,6 +185,48 @@ class IndicatorValues(_Answer):
     rows: list[IndicatorRow]
 
 
+class InspectionReason(_Answer):
+    """One piece of evidence that reached its threshold (or one reason for an exemption)."""
+
+    code: str = Field(
+        description="overdue, reworked, returns, repeat_complaints, unacknowledged, risk, "
+        "feed_silent; for an exemption on_time, no_overdue, no_cases_due"
+    )
+    value: float | None = Field(None, description="the figure compared with the threshold")
+    threshold: float | None = None
+    figures: dict[str, Any] = Field(description="the figures behind it (per code, docs/API.md)")
+    score: float | None = Field(None, description="its share of the entry's score")
+    text: str = Field(description="the reason in words, in the language asked for")
+
+
+class InspectionEntry(_Answer):
+    """An area or department proposed for inspection, or exempt (then ``why``, no rank)."""
+
+    entity: str = Field(description="an area code or a department id")
+    kind: str = Field(description="area or department")
+    level: str
+    name_zh: str | None = None
+    name_en: str | None = None
+    rank: int | None = None
+    score: float | None = None
+    reasons: list[InspectionReason] | None = None
+    why: list[InspectionReason] | None = None
+
+
+class InspectionList(_Answer):
+    area: str = Field(description="the reader's own area: the list never leaves it")
+    level: str
+    since: str
+    until: str
+    thresholds: dict[str, float]
+    entries: list[InspectionEntry] = Field(description="ranked by score, highest first")
+    exempt: list[InspectionEntry]
+    notes: list[str] = Field(
+        description="evidence that could not be weighed: risk_no_baseline (the store's history "
+        "does not reach 4 weeks before the period, so no risk reason is given)"
+    )
+
+
 MODELS: tuple[type[BaseModel], ...] = (
     PushBody,
     PushEvent,
@@ -202,6 +244,9 @@ MODELS: tuple[type[BaseModel], ...] = (
     IndicatorValues,
     IndicatorRow,
     LangText,
+    InspectionList,
+    InspectionEntry,
+    InspectionReason,
 )
 
 
@@ -428,6 +473,64 @@ def openapi_document() -> dict:
                             },
                         },
                         **_errors(400, 401, 403, 404),
+                    },
+                }
+            },
+            "/api/inspections": {
+                "get": {
+                    "operationId": "inspectionList",
+                    "summary": "Targeted inspection list of the reader's area: entities ranked "
+                    "by evidence, with reasons and figures, and those exempt; JSON, CSV or Excel",
+                    "security": READ_SECURITY,
+                    "parameters": [
+                        {
+                            **BOUND_PARAM,
+                            "name": "since",
+                            "in": "query",
+                            "description": "a date (local midnight) or a time with a UTC "
+                            "offset (default: the local midnight six days before today)",
+                        },
+                        {
+                            **BOUND_PARAM,
+                            "name": "until",
+                            "in": "query",
+                            "description": "a date (local midnight) or a time with a UTC "
+                            "offset (default and latest: now)",
+                        },
+                        {
+                            "name": "level",
+                            "in": "query",
+                            "schema": {
+                                "type": "string",
+                                "enum": ["county", "township", "community", "department"],
+                            },
+                            "description": "the entities listed (default county)",
+                        },
+                        {
+                            "name": "format",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["json", "csv", "xlsx"]},
+                        },
+                        {
+                            "name": "lang",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["zh", "en"]},
+                            "description": "the language of the reasons' words (default zh)",
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "the list; a file has one row per reason "
+                            "(columns list, rank, entity, kind, level, name_zh, name_en, score, "
+                            "reason, value, threshold, text, figures) and, in Excel, the "
+                            "filters on a second sheet",
+                            "content": {
+                                "application/json": {"schema": _ref(InspectionList)},
+                                "text/csv": {"schema": {"type": "string"}},
+                                XLSX: {"schema": {"type": "string", "format": "binary"}},
+                            },
+                        },
+                        **_errors(400, 401, 403),
                     },
                 }
             },

@@ -13,7 +13,6 @@ in ``case_transitions``, and raises :class:`InvalidTransition` (nothing written)
 from __future__ import annotations
 
 import logging
-import queue
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -24,7 +23,7 @@ import pandas as pd
 from data import audit
 from data.areas import LEVEL_COLUMN, AreaScope
 from data.cases.calendar import WorkCalendar
-from data.cases.notices import BREAK_THROUGH, CaseNotices
+from data.cases.notices import BREAK_THROUGH, CaseNotices, NoticeDeliverer
 from data.cases.responsibility import Responsibilities
 from data.cases.states import (  # noqa: F401 (the table, re-exported for callers)
     ACTIONS,
@@ -68,6 +67,8 @@ class CaseService(CaseNotices):
         place: Callable[[float, float], int | None] | None = None,
         webhook_url: str | None = None,
         webhook_timeout_s: float = 3.0,
+        deliver_interval_s: float = 10.0,
+        webhook_retry_max_s: float = 600.0,
     ) -> None:
         self.db = db
         self.rules = rules
@@ -76,7 +77,10 @@ class CaseService(CaseNotices):
         self.webhook_url = webhook_url
         self.webhook_timeout_s = webhook_timeout_s
         self._mark: pd.Timestamp | None = None  # received_at already scanned for hotline cases
-        self._outbox: queue.Queue | None = None
+        # releases held notices and posts the outbox after commit (the runtime starts it)
+        self.deliverer = NoticeDeliverer(
+            self, interval_s=deliver_interval_s, retry_max_s=webhook_retry_max_s
+        )
         _REGISTRY[db] = self
 
     @classmethod
@@ -100,6 +104,8 @@ class CaseService(CaseNotices):
             place=place,
             webhook_url=s.case_webhook_url,
             webhook_timeout_s=s.case_webhook_timeout_s,
+            deliver_interval_s=s.case_deliver_interval_s,
+            webhook_retry_max_s=s.case_webhook_retry_max_s,
         )
         if s.cases_from_hotline:
             rt.pipeline.add_write_hook(svc.intake_hook)

@@ -12,7 +12,7 @@ from data.store import Database
 from data.times import to_py, utc, utc_now
 
 # units: a count of things; per 10,000 residents; a share between 0 and 1; hours; an index
-# (100 = the area's usual)
+# where 100 is the area's usual (the risk index)
 UNITS: tuple[str, ...] = ("count", "per_10k", "share", "hours", "index")
 # what an indicator's rows are broken down by besides the area
 DIMENSIONS: tuple[str, ...] = ("source", "category", "level", "subject", "department")

@@ -105,16 +105,33 @@ def events_usual(ask: Ask) -> pd.DataFrame:
     return out[["area_key", "key", "value"]]
 
 
+def _end(ask: Ask) -> pd.Timestamp:
+    """The moment a state "at the end of the period" is read: the period's end, or the time of
+    reading when the period has not ended yet."""
+    return min(ask.until, ask.now)
+
+
 @indicator("risk.index", "index", zero=None)
 def risk_index(ask: Ask) -> pd.DataFrame:
-    """The wall's combined risk index over the period (data.queries.risk_between):
-    100 x (S + a) / (E + a), S the area's severity-weighted events in the period, E its
-    severity-weighted events in the 7 days before scaled to the period's length, a the mean of E
-    over every area of the level in the city. 100 is the area's usual, 200 twice it."""
+    """The risk index over the period against the area's own usual: the wall's formula
+    (data.queries.risk_between) with the 4 weeks before the period as the baseline:
+    100 x (S + a) / (E + a), S the severity-weighted events in the period, E the same area's in
+    the 4 weeks before scaled to the period's length, a the mean of E over every area of the same
+    level in the region (so an area's value is the same whoever reads it and however it is
+    broken down). 100 is usual, 200 twice the usual. (The wall's live index, over its last hours,
+    takes the 7 days before as its usual.)"""
     df = queries.risk_between(
-        ask.db, ask.scope, level=_level(ask), since=ask.since, until=ask.until
+        ask.db,
+        ask.scope,
+        level=_level(ask),
+        since=ask.since,
+        until=ask.until,
+        baseline=RISK_BASELINE,
     )
     return pd.DataFrame({"area_key": df["key"], "key": None, "value": df["n"].astype("float64")})
+
+
+RISK_BASELINE = pd.Timedelta(weeks=4)  # risk.index's baseline: the 4 weeks before the period
 
 
 @indicator("hotline.top_subjects", "count", dimension="subject")
@@ -191,6 +208,34 @@ def warnings_cleared(ask: Ask) -> pd.DataFrame:
     return _by_level(df)
 
 
+@indicator("warnings.unacknowledged_late", "count", dimension="level", keys=WARNING_LEVELS)
+def warnings_unacknowledged_late(ask: Ask) -> pd.DataFrame:
+    """Warnings raised in the period whose escalation time (as in
+    warnings.acknowledged_in_time) had passed by the end of the period without anyone
+    acknowledging or clearing them within it, by the level they were raised at."""
+    limits = {**DEFAULT_ESCALATE, **ask.escalate_after}
+    where, params = ask.window("raised_at", "w")
+    df = ask.db.query_df(
+        f"""
+        SELECT area_key, rank, count(*)::DOUBLE AS value FROM (
+            SELECT area_key, rank, raised, handled,
+                   CASE rank WHEN 1 THEN ? WHEN 2 THEN ? WHEN 3 THEN ? ELSE ? END AS lim
+            FROM (
+                SELECT w.{ask.group} AS area_key, {_RAISED_RANK} AS rank,
+                       epoch(w.raised_at) AS raised,
+                       epoch(CASE WHEN w.acknowledged_at IS NULL THEN w.cleared_at
+                                  WHEN w.cleared_at IS NULL THEN w.acknowledged_at
+                                  ELSE least(w.acknowledged_at, w.cleared_at) END) AS handled
+                FROM warnings w WHERE {where}
+            )
+        ) WHERE raised + lim <= epoch(?::TIMESTAMPTZ) AND (handled IS NULL OR handled - raised > lim)
+        GROUP BY ALL
+        """,
+        [*(float(limits[lv]) for lv in WARNING_LEVELS), *params, to_py(_end(ask))],
+    )
+    return _by_level(df)
+
+
 # --- cases (the response metrics' own definitions) --------------------------------------------
 
 
@@ -251,6 +296,53 @@ def cases_extended(ask: Ask) -> pd.DataFrame:
 def cases_overdue_open(ask: Ask) -> pd.DataFrame:
     """Cases opened in the period still open past their deadline at the time of reading."""
     return _cases(ask, "open_overdue")
+
+
+def _overdue_at_end(ask: Ask, department: bool) -> pd.DataFrame:
+    where, params = ask.scope.where()
+    end = to_py(_end(ask))
+    key = "department" if department else "NULL"
+    dept = "AND department IS NOT NULL" if department else ""
+    return ask.db.query_df(
+        f"SELECT {ask.group} AS area_key, {key} AS key, count(*)::DOUBLE AS value FROM cases "
+        f"WHERE {where} AND NOT joint AND dispatched_at IS NOT NULL AND flag IS NULL {dept} "
+        "AND created_at < ? AND deadline_at < ? AND (closed_at IS NULL OR closed_at > ?) "
+        "GROUP BY ALL",
+        [*params, end, end, end],
+    )
+
+
+@indicator("cases.overdue_at_end", "count")
+def cases_overdue_at_end(ask: Ask) -> pd.DataFrame:
+    """Cases open past their deadline at the end of the period (or at the time of reading, if
+    earlier), whenever they were opened: the backlog an inspection finds."""
+    return _overdue_at_end(ask, department=False)
+
+
+@indicator("cases.department_overdue_at_end", "count", dimension="department")
+def cases_department_overdue_at_end(ask: Ask) -> pd.DataFrame:
+    """The overdue backlog (as cases.overdue_at_end) per department."""
+    return _overdue_at_end(ask, department=True)
+
+
+@indicator("cases.department_reworked", "count", dimension="department")
+def cases_department_reworked(ask: Ask) -> pd.DataFrame:
+    """Cases reworked (as cases.reworked) per department."""
+    return _cases(ask, "reworked", department=True)
+
+
+@indicator("cases.department_returns", "count", dimension="department")
+def cases_department_returns(ask: Ask) -> pd.DataFrame:
+    """Times each department returned cases opened in the period to the hall (its ``return``
+    transitions; as the response metrics' "returned")."""
+    where, params = ask.window("created_at", "c")
+    return ask.db.query_df(
+        f"SELECT c.{ask.group} AS area_key, t.department AS key, count(*)::DOUBLE AS value "
+        "FROM case_transitions t JOIN cases c ON c.id = t.case_id "
+        f"WHERE {where} AND NOT c.joint AND c.dispatched_at IS NOT NULL AND c.flag IS NULL "
+        "AND t.action = 'return' AND t.department IS NOT NULL GROUP BY ALL",
+        params,
+    )
 
 
 @indicator("cases.department_opened", "count", dimension="department")

@@ -185,6 +185,19 @@ def add_cases(rt, *, n: int = 300, seed: int = 3) -> None:
         )
 
     rt.db.write(write)
+    # each return was a department's "return" transition (the per-department returns read them)
+    returns = [
+        (r[0], "dispatched", "returned", "return", "test", r[11], (c + pd.Timedelta(hours=1)))
+        for r, c in zip(rows, created, strict=True)
+        for _ in range(r[19])
+    ]
+    rt.db.write(
+        lambda con: con.executemany(
+            "INSERT INTO case_transitions (case_id, from_state, to_state, action, actor, "
+            "department, occurred_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(*x[:6], x[6].to_pydatetime()) for x in returns],
+        )
+    )
 
 
 def build(rt) -> None:

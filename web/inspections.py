@@ -1,0 +1,196 @@
+"""Targeted inspection lists over HTTP: ``GET /api/inspections`` as JSON, CSV or Excel
+(docs/API.md).
+
+Access is the read API's (web/api.py): a signed-in user or the read token, whose role may open
+the inspections page; the list covers the reader's own area only (data.policy's area scope, so
+a county leader gets their own county's list whatever they ask). Files (CSV, Excel) need the
+``export`` right on that area and are recorded in the audit trail (``inspections.export``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pandas as pd
+from flask import Blueprint, Response, jsonify, request
+
+from data import audit, indicators, inspections, policy
+from data.times import iso, utc_now
+from layouts.i18n import LANGUAGES
+from layouts.inspections_page import reason_text, why_text
+from web.api import _error, _read_allowed, _reader
+from web.indicators import _bound
+from web.openapi import XLSX
+from web.session import runtime as _runtime
+
+blueprint = Blueprint("onegrid_inspections", __name__, url_prefix="/api")
+FORMATS = ("json", "csv", "xlsx")
+PARAMS = {"since", "until", "level", "format", "lang"}
+# the file's columns: one row per reason of a listed entity and per why of an exempt one
+COLUMNS = (
+    *("list", "rank", "entity", "kind", "level", "name_zh", "name_en", "score"),
+    *("reason", "value", "threshold", "text", "figures"),
+)
+
+
+@blueprint.get("/inspections")
+def inspection_list() -> Response:
+    """The inspection list of the reader's area for a period (default: the last 7 local days)
+    at a level (county, township, community or department; default county)."""
+    if (denied := _read_allowed()) is not None:
+        return denied
+    rt = _runtime()
+    args = request.args
+    if unknown := set(args) - PARAMS:
+        return _error(400, f"unknown parameter(s): {', '.join(sorted(unknown))}")
+    fmt, lang, level = args.get("format", "json"), args.get("lang", "zh"), args.get("level")
+    if fmt not in FORMATS:
+        return _error(400, f"format must be one of {', '.join(FORMATS)}")
+    if lang not in LANGUAGES:
+        return _error(400, f"lang must be one of {', '.join(LANGUAGES)}")
+    level = level or "county"
+    if level not in inspections.LEVELS:
+        return _error(400, f"level must be one of {', '.join(inspections.LEVELS)}")
+    try:
+        since, until = _bound("since", rt.timezone), _bound("until", rt.timezone)
+    except ValueError as exc:
+        return _error(400, str(exc))
+    user = _reader()
+    if not policy.may(user, "view", policy.page("inspections")):
+        return _error(403, "your role reads no inspection lists")
+    scope = policy.area_scope(rt.db, user)
+    if scope is None:
+        return _error(403, "your role reads no area figures")
+    target = policy.area_target(rt.db, key=scope.key)
+    if fmt != "json" and not policy.may(user, "export", target):
+        return _error(403, "your role may not export figures of this area")
+    try:
+        view = inspections.for_runtime(rt, scope, level=level, since=since, until=until)
+    except (inspections.InspectionError, indicators.IndicatorError) as exc:
+        return _error(400, str(exc))
+    code = rt.db.query_one("SELECT code FROM areas WHERE key = ?", [scope.key])[0]
+    if fmt == "json":
+        return jsonify(_json(view, code, lang))
+    rows = file_rows(view, lang)
+    audit.record(
+        rt.db,
+        getattr(user, "username", None) or "anonymous",
+        "inspections.export",
+        object_type="area",
+        object_id=code,
+        detail={
+            "level": level,
+            "since": iso(view["since"]),
+            "until": iso(view["until"]),
+            "format": fmt,
+            "rows": len(rows),
+        },
+    )
+    name = f"inspections-{code}-{level}"
+    if fmt == "csv":
+        return _file(_csv(rows), "text/csv; charset=utf-8", f"{name}.csv")
+    return _file(_xlsx(rows, _filters(view, code, lang)), XLSX, f"{name}.xlsx")
+
+
+def _json(view: dict, code: str, lang: str) -> dict:
+    def reasons(items: list[dict], text) -> list[dict]:
+        return [{**r, "text": text(r, lang)} for r in items]
+
+    return {
+        "area": code,
+        "level": view["level"],
+        "since": iso(view["since"]),
+        "until": iso(view["until"]),
+        "thresholds": view["thresholds"],
+        "entries": [{**e, "reasons": reasons(e["reasons"], reason_text)} for e in view["entries"]],
+        "exempt": [{**e, "why": reasons(e["why"], why_text)} for e in view["exempt"]],
+        "notes": view["notes"],
+    }
+
+
+def file_rows(view: dict, lang: str) -> list[dict]:
+    """The list as flat rows (:data:`COLUMNS`): each reason of each listed entity, then each
+    why of each exempt one; ``text`` in ``lang``, ``figures`` as JSON."""
+    rows = []
+    for kind, items, key, text in (
+        ("inspect", view["entries"], "reasons", reason_text),
+        ("exempt", view["exempt"], "why", why_text),
+    ):
+        for e in items:
+            for r in e[key]:
+                rows.append(
+                    {
+                        "list": kind,
+                        "rank": e.get("rank"),
+                        "entity": e["entity"],
+                        "kind": e["kind"],
+                        "level": e["level"],
+                        "name_zh": e["name_zh"],
+                        "name_en": e["name_en"],
+                        "score": e.get("score"),
+                        "reason": r["code"],
+                        "value": r.get("value"),
+                        "threshold": r.get("threshold"),
+                        "text": text(r, lang),
+                        "figures": json.dumps(r["figures"], ensure_ascii=False),
+                    }
+                )
+    return rows
+
+
+def _filters(view: dict, code: str, lang: str) -> list[tuple[str, object]]:
+    out = [
+        ("area", code),
+        ("level", view["level"]),
+        ("since", iso(view["since"])),
+        ("until", iso(view["until"])),
+        ("lang", lang),
+        ("generated_at", iso(utc_now())),
+        ("notes", ",".join(view["notes"])),
+    ]
+    return out + [(f"threshold.{k}", v) for k, v in view["thresholds"].items()]
+
+
+def _file(body: bytes, mimetype: str, filename: str) -> Response:
+    resp = Response(body, mimetype=mimetype)
+    # area codes and level names are [A-Za-z0-9._-]: safe in a header without quoting rules
+    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return resp
+
+
+def _safe(value):
+    # a cell a spreadsheet would read as a formula is prefixed with ' (as the audit export does)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def _csv(rows: list[dict]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    for r in rows:
+        writer.writerow(["" if r[c] is None else _safe(r[c]) for c in COLUMNS])
+    # a byte-order mark, so spreadsheet programs read the Chinese names as UTF-8
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _xlsx(rows: list[dict], filters: list[tuple[str, object]]) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "inspections"
+    ws.append(COLUMNS)
+    for r in rows:
+        ws.append([None if pd.isna(r[c]) else _safe(r[c]) for c in COLUMNS])
+    ws.auto_filter.ref = ws.dimensions
+    fs = wb.create_sheet("filters")
+    fs.append(("filter", "value"))
+    for k, v in filters:
+        fs.append((k, v))
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
