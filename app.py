@@ -66,7 +66,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
 def _page_layouts() -> dict:
     """Page name -> (path, layout function taking ``chrome`` and the URL's query)."""
-    from layouts import audit_page, cases_page, metrics_page, report_page, wall, warnings_page
+    from layouts import (
+        audit_page,
+        cases_page,
+        figures_page,
+        metrics_page,
+        report_page,
+        wall,
+        warnings_page,
+    )
 
     return {
         "wall": ("/", wall.layout),
@@ -75,12 +83,13 @@ def _page_layouts() -> dict:
         "report": ("/report", report_page.layout),
         "metrics": ("/metrics", metrics_page.layout),
         "audit": ("/audit", audit_page.layout),
+        "figures": ("/figures", figures_page.layout),
     }
 
 
 def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
     """Each page's layout and callbacks: the wall, the analyst's warnings, the case board, the
-    grid worker's report, the response metrics and the audit trail.
+    grid worker's report, the response metrics, the audit trail and the figures builder.
 
     Dash's page registry is one per process, so the registered layouts hold no setting: each
     reads the settings of the app serving the request (``chrome``, kept in the Flask app's
@@ -88,13 +97,14 @@ def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
     """
     from callbacks import audit_page as audit_cb
     from callbacks import cases_page as cases_cb
+    from callbacks import figures_page as figures_cb
     from callbacks import metrics_page as metrics_cb
     from callbacks import report_page as report_cb
     from callbacks import wall as wall_cb
     from callbacks import warnings_page as warnings_cb
     from web.signin import csrf_token
 
-    for module in (wall_cb, warnings_cb, cases_cb, metrics_cb, report_cb, audit_cb):
+    for module in (wall_cb, warnings_cb, cases_cb, metrics_cb, report_cb, audit_cb, figures_cb):
         module.register(app)
     meta = runtime.region.meta
     chrome = {
