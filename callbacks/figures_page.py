@@ -27,12 +27,11 @@ callback = _wiring.callback
 clientside_callback = _wiring.clientside_callback
 register = _wiring.register
 
+# the form as a link or a saved request sets it (the dropdowns' choices through FIG_FORM)
 FORM = (
-    Output(ids.FIG_INDICATORS, "value", allow_duplicate=True),
-    Output(ids.FIG_AREAS, "value", allow_duplicate=True),
+    Output(ids.FIG_FORM, "data", allow_duplicate=True),
     Output(ids.FIG_PERIOD, "start_date", allow_duplicate=True),
     Output(ids.FIG_PERIOD, "end_date", allow_duplicate=True),
-    Output(ids.FIG_COMPARE, "value", allow_duplicate=True),
     Output(ids.FIG_COMPARE_PERIOD, "start_date", allow_duplicate=True),
     Output(ids.FIG_COMPARE_PERIOD, "end_date", allow_duplicate=True),
 )
@@ -43,28 +42,58 @@ def _lang(lang) -> str:
     return normalise_language(lang)
 
 
+def _codes(value) -> list[str]:
+    """A dropdown's value as a list of codes (one code alone, or a list)."""
+    if isinstance(value, str):
+        return [value]
+    return [c for c in value if isinstance(c, str)] if isinstance(value, list) else []
+
+
+def _chosen(form, key: str):
+    """What a link or saved request chooses in a dropdown (None: leave it as it is)."""
+    if ctx.triggered_id != ids.FIG_FORM or not isinstance(form, dict):
+        return None
+    return form.get(key)
+
+
 @callback(
     Output(ids.FIG_INDICATORS, "options"),
+    Output(ids.FIG_INDICATORS, "value"),
     Output(ids.FIG_COMPARE, "options"),
+    Output(ids.FIG_COMPARE, "value"),
     Input(ids.LANG, "data"),
+    Input(ids.FIG_FORM, "data"),
 )
-def choices(lang):
-    """The indicator catalogue grouped by domain, and the comparison choices, in ``lang``."""
+def choices(lang, form):
+    """The indicator catalogue grouped by domain and the comparison choices in ``lang``, and
+    the choices a link or a saved request makes among them."""
     lang = _lang(lang)
-    return view.indicator_options(figures.indicator_choices(), lang), view.compare_options(lang)
+    items = figures.indicator_choices()
+    known = {i["id"] for i in items}
+    inds, compare = _chosen(form, "indicators"), _chosen(form, "compare")
+    inds = [i for i in _codes(inds) if i in known] if inds is not None else dash.no_update
+    compare = compare if compare in view.COMPARE_CHOICES else dash.no_update
+    return view.indicator_options(items, lang), inds, view.compare_options(lang), compare
 
 
 @callback(
     Output(ids.FIG_AREAS, "options"),
+    Output(ids.FIG_AREAS, "value"),
     Input(ids.LANG, "data"),
     Input(ids.FIG_AREAS, "search_value"),
+    Input(ids.FIG_FORM, "data"),
     State(ids.FIG_AREAS, "value"),
 )
-def area_choices(lang, search, chosen):
-    """The areas inside the user's scope (grid cells found by what is typed)."""
+def area_choices(lang, search, form, chosen):
+    """The areas inside the user's scope (grid cells found by what is typed); areas chosen by a
+    link or a saved request are set together with the options that hold them."""
     search = search if isinstance(search, str) else None
-    found = figures.area_choices(_rt().db, current_user(), search=search, keep=chosen or [])
-    return view.area_options(found, _lang(lang))
+    wanted = _chosen(form, "areas")
+    setting = wanted is not None
+    keep = _codes(wanted if setting else chosen)
+    found = figures.area_choices(_rt().db, current_user(), search=search, keep=keep)
+    value = [c for c in keep if c in set(found["code"])] if setting else dash.no_update
+    return view.area_options(found, _lang(lang)), value
 
 
 @callback(
@@ -226,7 +255,7 @@ def run_saved(_run, _next, saved_id, lang):
     """A saved request, as saved or for the period after its own, into the form and run."""
     lang = _lang(lang)
     if saved_id is None:
-        return (*[dash.no_update] * 8, t("figures.msg.pick_saved", lang))
+        return (*[dash.no_update] * 6, t("figures.msg.pick_saved", lang))
     rt = _rt()
     try:
         req = figures.saved_request(
@@ -237,7 +266,7 @@ def run_saved(_run, _next, saved_id, lang):
             next_period=ctx.triggered_id == ids.FIG_SAVED_NEXT,
         )
     except REFUSED as exc:
-        return (*[dash.no_update] * 8, t("figures.msg.invalid", lang).format(reason=exc))
+        return (*[dash.no_update] * 6, t("figures.msg.invalid", lang).format(reason=exc))
     data = req.model_dump(exclude_none=True)
     return (*view.form_values(data, rt.timezone), data, "")
 

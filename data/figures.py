@@ -14,6 +14,7 @@ from a table goes through the policy's ``export`` action and into the audit trai
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable
@@ -436,11 +437,17 @@ def from_query(
     search: str | None, timezone: str, now=None
 ) -> tuple[dict, FiguresRequest | None, str | None]:
     """An address query string read back: (form values, the request or None, the problem or
-    None). Without a request in it, the form's defaults and no request; keys that are not a
-    request's (another page's ``county=``) are ignored."""
+    None). Without indicators and areas in it, no request, and the form's defaults (or the
+    period it names); keys that are not a request's (another page's ``county=``) are ignored."""
     values = default_request(timezone, now)
     q = {k: v[-1] for k, v in parse_qs(str(search or "").lstrip("?")).items()}
     if "indicators" not in q and "areas" not in q:
+        # a period alone (a link to "last month's figures, pick what you need") fills the form
+        for k in ("since", "until"):
+            with contextlib.suppress(ValueError):  # not a bound: the default stays
+                values[k] = FiguresRequest._bound(q[k]) if k in q else values[k]
+        if q.get("compare") in COMPARE and q["compare"] != "custom":
+            values["compare"] = q["compare"]
         return values, None, None
     data = {
         k: q[k] for k in ("since", "until", "compare", "compare_since", "compare_until") if k in q

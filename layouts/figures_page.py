@@ -13,14 +13,16 @@ from plotly.subplots import make_subplots
 from layouts import ids
 from layouts.cases_page import OFFICE_GRID_THEME
 from layouts.figures_table import COMPARE_FIELDS, FIELDS, display_rows, indicator_name
-from layouts.i18n import area_name, format_moment, t
+from layouts.i18n import DEFAULT_LANGUAGE, area_name, format_moment, t
 from layouts.shell import framed, i18n_text
 
 COMPARE_CHOICES = ("none", "previous", "same_last_year", "custom")
 NUMERIC = ("value", "compare_value", "change", "change_pct")
 CHART_MAX_INDICATORS = 6  # one panel per indicator; more make a chart nobody reads
 CHART_COLOURS = ("#38bdf8", "#64748b")  # this period, the comparison period
-PANEL_HEIGHT = 230
+PANEL_HEIGHT = 260
+# the grid's narrowest columns (px): names need room, numbers less
+MIN_WIDTH = {"indicator": 170, "area": 120, "level": 110, "member": 120, "code": 110}
 
 
 def indicator_options(items: list[dict], lang: str) -> list[dict]:
@@ -69,14 +71,18 @@ def _day(text: str | None, timezone: str, *, last: bool = False) -> str | None:
 
 
 def form_values(request: dict, timezone: str) -> tuple:
-    """The form's values for ``request`` (a request as a dict): indicators, areas, period's
-    first and last day, comparison, comparison's first and last day."""
+    """The form's values for ``request`` (a request as a dict): the dropdowns' choices
+    (indicators, areas, compare: set with their options), the period's first and last day, the
+    comparison's first and last day."""
+    chosen = {
+        "indicators": list(request.get("indicators") or []),
+        "areas": list(request.get("areas") or []),
+        "compare": request.get("compare") or "none",
+    }
     return (
-        list(request.get("indicators") or []),
-        list(request.get("areas") or []),
+        chosen,
         _day(request.get("since"), timezone),
         _day(request.get("until"), timezone, last=True),
-        request.get("compare") or "none",
         _day(request.get("compare_since"), timezone),
         _day(request.get("compare_until"), timezone, last=True),
     )
@@ -98,7 +104,11 @@ def columns(compared: bool, lang: str) -> list[dict]:
     for f in FIELDS:
         if f in COMPARE_FIELDS and not compared:
             continue
-        col = {"field": f, "headerName": t(f"figures.col.{f}", lang)}
+        col = {
+            "field": f,
+            "headerName": t(f"figures.col.{f}", lang),
+            "minWidth": MIN_WIDTH.get(f, 90),
+        }
         if f in NUMERIC:
             col |= {"type": "rightAligned", "filter": "agNumberColumnFilter"}
         if f in ("change", "change_pct"):
@@ -117,12 +127,13 @@ def table(tab: pd.DataFrame, names: dict, lang: str) -> list[dict]:
 
 def chart(tab: pd.DataFrame, names: dict, compared: bool, lang: str) -> go.Figure:
     """One bar panel per indicator (at most :data:`CHART_MAX_INDICATORS`): bars grouped by area
-    (and dimension member), this period and, beside it, the comparison period."""
+    (under a dimension, each area's members side by side beneath its name), this period and,
+    beside it, the comparison period."""
     rows = pd.DataFrame(display_rows(tab, names, lang))
-    inds = list(dict.fromkeys(tab["indicator"]))[:CHART_MAX_INDICATORS]
     if not len(rows):
         return _empty(lang)
     rows["ind"] = tab["indicator"].to_numpy()
+    inds = list(dict.fromkeys(rows["ind"]))[:CHART_MAX_INDICATORS]
     titles = [
         f"{indicator_name(i, lang)} ({rows.loc[rows.ind == i, 'unit'].iloc[0]})" for i in inds
     ]
@@ -130,30 +141,20 @@ def chart(tab: pd.DataFrame, names: dict, compared: bool, lang: str) -> go.Figur
         rows=len(inds),
         cols=1,
         subplot_titles=titles,
-        vertical_spacing=0.5 / len(inds) if len(inds) > 1 else 0.1,
+        vertical_spacing=min(0.3, 0.5 / len(inds)),
     )
+    series = [("value", 0)] + ([("compare_value", 1)] if compared else [])
     for n, ind in enumerate(inds, start=1):
         part = rows[rows.ind == ind]
-        x = [
-            a if not m else f"{a} · {m}" for a, m in zip(part["area"], part["member"], strict=True)
-        ]
-        fig.add_bar(
-            x=x,
-            y=part["value"],
-            name=t("figures.col.value", lang),
-            marker_color=CHART_COLOURS[0],
-            legendgroup="value",
-            showlegend=n == 1,
-            row=n,
-            col=1,
-        )
-        if compared:
+        # a dimension: two-level categories (area, member), so members sit under their area
+        x = [part["area"], part["member"]] if part["member"].any() else part["area"]
+        for field, colour in series:
             fig.add_bar(
                 x=x,
-                y=part["compare_value"],
-                name=t("figures.col.compare_value", lang),
-                marker_color=CHART_COLOURS[1],
-                legendgroup="compare",
+                y=part[field],
+                name=t(f"figures.col.{field}", lang),
+                marker_color=CHART_COLOURS[colour],
+                legendgroup=field,
                 showlegend=n == 1,
                 row=n,
                 col=1,
@@ -163,8 +164,8 @@ def chart(tab: pd.DataFrame, names: dict, compared: bool, lang: str) -> go.Figur
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
         barmode="group",
-        height=max(320, PANEL_HEIGHT * len(inds) + 60),
-        margin={"l": 50, "r": 10, "t": 40, "b": 30},
+        height=max(340, PANEL_HEIGHT * len(inds) + 80),
+        margin={"l": 50, "r": 16, "t": 56, "b": 40},
         legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
         font={"size": 13},
     )
@@ -221,6 +222,7 @@ def page() -> html.Div:
         className="og-figures",
         children=[
             dcc.Store(id=ids.FIG_REQUEST),
+            dcc.Store(id=ids.FIG_FORM),
             dcc.Store(id=ids.FIG_QUERY),
             dcc.Store(id=ids.FIG_URL_SYNC),
             dcc.Store(id=ids.FIG_SAVED_VERSION, data=0),
@@ -237,20 +239,18 @@ def page() -> html.Div:
                 children=[
                     _field(
                         "figures.indicators",
-                        dcc.Dropdown(id=ids.FIG_INDICATORS, multi=True, options=[], value=[]),
+                        dcc.Dropdown(id=ids.FIG_INDICATORS, multi=True, options=[]),
                         wide=True,
                     ),
                     _field(
                         "figures.areas",
-                        dcc.Dropdown(id=ids.FIG_AREAS, multi=True, options=[], value=[]),
+                        dcc.Dropdown(id=ids.FIG_AREAS, multi=True, options=[]),
                         wide=True,
                     ),
                     _field("figures.period", dcc.DatePickerRange(id=ids.FIG_PERIOD, **date_kw)),
                     _field(
                         "figures.compare",
-                        dcc.Dropdown(
-                            id=ids.FIG_COMPARE, options=[], value="previous", clearable=False
-                        ),
+                        dcc.Dropdown(id=ids.FIG_COMPARE, options=[], clearable=False),
                     ),
                     _field(
                         "figures.compare_period",
@@ -314,11 +314,16 @@ def page() -> html.Div:
                         defaultColDef={"sortable": True, "resizable": True, "filter": True},
                         columnSize="responsiveSizeToFit",
                         className="og-fig-grid",
+                        # the grid's own default is 400 px; assets/figures.css has the laptop's
+                        style={"height": "calc(100vh - 370px)", "minHeight": "360px"},
                     ),
-                    dcc.Graph(
-                        id=ids.FIG_CHART,
-                        config={"displaylogo": False, "responsive": True},
+                    html.Div(
                         className="og-fig-chart",
+                        children=dcc.Graph(
+                            id=ids.FIG_CHART,
+                            config={"displaylogo": False},
+                            figure=empty_chart(DEFAULT_LANGUAGE),
+                        ),
                     ),
                 ],
             ),

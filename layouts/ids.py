@@ -123,6 +123,9 @@ AUDIT_EXPORT = "audit-export"  # link: the same rows as CSV (/audit/export.csv)
 # the figures builder (/figures): indicators x areas x period -> table, chart, files
 FIG_INDICATORS = "figures-indicators"  # multi-select: catalogue ids
 FIG_AREAS = "figures-areas"  # multi-select: area codes (any level, inside the user's scope)
+# dcc.Store: indicators, areas and comparison to choose (from a link or a saved request), set
+# together with the options that hold them (Dash 4's dropdown drops a value its options lack)
+FIG_FORM = "figures-form"
 FIG_PERIOD = "figures-period"  # date range: the period (last day included)
 FIG_COMPARE = "figures-compare"  # none | previous | same_last_year | custom
 FIG_COMPARE_PERIOD = "figures-compare-period"  # date range: a custom comparison period

@@ -284,6 +284,9 @@ def test_the_address_holds_the_request(rt):
     values, back, problem = figures.from_query("?county=210302&level=grid", TZ, now=NOW)
     assert back is None and problem is None
     assert (values["since"], values["until"]) == ("2026-11-23", "2026-11-30")
+    values, back, _ = figures.from_query("?since=2026-11-01&until=x&compare=custom", TZ, now=NOW)
+    assert back is None and (values["since"], values["until"]) == ("2026-11-01", "2026-11-30")
+    assert values["compare"] == "previous"
     _, back, problem = figures.from_query("?indicators=nope&areas=T01", TZ, now=NOW)
     assert back is None and "unknown indicator" in problem
 

@@ -18,6 +18,7 @@ PAGES = {
     "/report": "#report-map",
     "/metrics": "#metrics-dept-grid",
     "/audit": "#audit-grid",
+    "/figures": "#figures-grid",
 }
 
 
