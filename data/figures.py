@@ -26,7 +26,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from data import audit, indicators, policy
-from data.areas import LEVELS, scope_for_code
+from data.areas import LEVEL_COLUMN, LEVELS, AreaScope, scope_for_code
 from data.store import Database
 from data.times import calendar_period, local_midnight, parse_bound, utc_now
 
@@ -252,6 +252,43 @@ def _zero(ind: indicators.Indicator, s: pd.Series) -> pd.Series:
     return s.fillna(float(ind.zero)) if ind.zero is not None else s
 
 
+def _batches(db: Database, codes: list[str], scopes: list) -> list[tuple]:
+    """How to compute the areas asked for with few queries: areas of one level share one
+    computation over their nearest common ancestor broken down ``by`` that level (one grouped
+    query instead of one per area; the same rows, so the same values). Returns
+    (scope, by level or None, the codes it answers)."""
+    by_level: dict[str, list[str]] = {}
+    for code, scope in zip(codes, scopes, strict=True):
+        by_level.setdefault(scope.level, []).append(code)
+    lineage = db.query_df(
+        "SELECT code, city_key, county_key, township_key, community_key FROM areas "
+        "WHERE code IN (SELECT unnest(?::VARCHAR[]))",
+        [list(codes)],
+    ).set_index("code")
+    out = []
+    for level, group in by_level.items():
+        if len(group) == 1:
+            out.append((scopes[codes.index(group[0])], None, group))
+            continue
+        rows = lineage.loc[group]
+        for anc in reversed(LEVELS[: LEVELS.index(level)]):  # the nearest ancestor first
+            keys = rows[LEVEL_COLUMN[anc]]
+            if keys.notna().all() and keys.nunique() == 1:
+                out.append((AreaScope(anc, int(keys.iloc[0])), level, group))
+                break
+    return out
+
+
+def _values(db, ind_id: str, batches, since, until, kw) -> dict[str, pd.DataFrame]:
+    """Indicator ``ind_id`` over ``[since, until)`` per area code: key and value rows."""
+    got = {}
+    for scope, by, group in batches:
+        frame = indicators.compute(db, ind_id, scope, since, until, by=by, **kw)
+        for code in group:
+            got[code] = frame.loc[frame["area"] == code, ["key", "value"]]
+    return got
+
+
 def build(
     db: Database,
     request,
@@ -262,35 +299,51 @@ def build(
     escalate_after: dict[str, float] | None = None,
 ) -> Figures:
     """Answer ``request`` (a :class:`FiguresRequest` or a dict) for ``user``: one row per
-    indicator x area x dimension member, in the order asked. Raises FiguresError for a bad
+    indicator x area x dimension member, in the order asked, each value the catalogue's
+    (:func:`data.indicators.compute`) for that area and period. Raises FiguresError for a bad
     request and PolicyDenied for an area outside the user's scope."""
     req = parse(request)
     p = periods(req, timezone)
     scopes = check_areas(db, user, req.areas)
-    now = utc_now(now)
-    kw = {"now": now, "escalate_after": escalate_after}
+    kw = {"now": utc_now(now), "escalate_after": escalate_after}
+    areas = db.query_df(
+        "SELECT code AS area, level, name_zh, name_en FROM areas "
+        "WHERE code IN (SELECT unnest(?::VARCHAR[]))",
+        [list(req.areas)],
+    ).set_index("area")
+    batches = _batches(db, req.areas, scopes)
     parts = []
     for ind_id in req.indicators:
         ind = indicators.get(ind_id)
         for code, scope in zip(req.areas, scopes, strict=True):
             if scope.level not in ind.levels:
                 raise FiguresError(f"{ind_id} does not exist for a {scope.level} ({code})")
-            cur = indicators.compute(db, ind_id, scope, p.since, p.until, **kw)
+        now_ = _values(db, ind_id, batches, p.since, p.until, kw)
+        old_ = (
+            _values(db, ind_id, batches, p.compare_since, p.compare_until, kw)
+            if (p.compare_since is not None)
+            else {}
+        )
+        for code in req.areas:
+            cur = now_[code]
             if p.compare_since is None:
-                cur["compare_value"] = float("nan")
+                cur = cur.assign(compare_value=float("nan"))
             else:
-                old = indicators.compute(db, ind_id, scope, p.compare_since, p.compare_until, **kw)
-                old = old[["key", "value"]].rename(columns={"value": "compare_value"})
+                old = old_[code].rename(columns={"value": "compare_value"})
                 # members of either period show (a category that occurred only before as 0 now)
-                cur = cur.merge(old, on="key", how="outer")
-                cur[["area", "level", "name_zh", "name_en"]] = (
-                    cur[["area", "level", "name_zh", "name_en"]].ffill().bfill()
-                )
+                cur = cur.merge(old, on="key", how="outer", sort=False)
                 cur["value"] = _zero(ind, cur["value"])
                 cur["compare_value"] = _zero(ind, cur["compare_value"])
-            cur.insert(0, "indicator", ind_id)
-            cur.insert(1, "unit", ind.unit)
-            cur.insert(2, "dimension", ind.dimension)
+            info = areas.loc[code]
+            cur = cur.assign(
+                indicator=ind_id,
+                unit=ind.unit,
+                dimension=ind.dimension,
+                area=code,
+                level=info["level"],
+                name_zh=info["name_zh"],
+                name_en=info["name_en"],
+            )
             parts.append(cur)
     table = pd.concat(parts, ignore_index=True)
     table["value"] = table["value"].astype("float64")

@@ -22,7 +22,7 @@ CHART_MAX_INDICATORS = 6  # one panel per indicator; more make a chart nobody re
 CHART_COLOURS = ("#38bdf8", "#64748b")  # this period, the comparison period
 PANEL_HEIGHT = 260
 # the grid's narrowest columns (px): names need room, numbers less
-MIN_WIDTH = {"indicator": 170, "area": 120, "level": 110, "member": 120, "code": 110}
+MIN_WIDTH = {"indicator": 170, "unit": 70, "area": 120, "level": 135, "member": 120, "code": 100}
 
 
 def indicator_options(items: list[dict], lang: str) -> list[dict]:
@@ -300,32 +300,37 @@ def page() -> html.Div:
                 ],
             ),
             html.Div(id=ids.FIG_MSG, className="og-fig-msg", role="status"),
-            html.Section(
-                className="og-fig-result",
-                children=[
-                    dag.AgGrid(
-                        id=ids.FIG_GRID,
-                        rowData=[],
-                        columnDefs=[],
-                        dashGridOptions={
-                            "theme": {"function": OFFICE_GRID_THEME},
-                            "enableCellTextSelection": True,
-                        },
-                        defaultColDef={"sortable": True, "resizable": True, "filter": True},
-                        columnSize="responsiveSizeToFit",
-                        className="og-fig-grid",
-                        # the grid's own default is 400 px; assets/figures.css has the laptop's
-                        style={"height": "calc(100vh - 370px)", "minHeight": "360px"},
-                    ),
-                    html.Div(
-                        className="og-fig-chart",
-                        children=dcc.Graph(
-                            id=ids.FIG_CHART,
-                            config={"displaylogo": False},
-                            figure=empty_chart(DEFAULT_LANGUAGE),
+            dcc.Loading(
+                type="circle",
+                color="#38bdf8",
+                delay_show=400,  # a large request takes seconds: say it is being answered
+                children=html.Section(
+                    className="og-fig-result",
+                    children=[
+                        dag.AgGrid(
+                            id=ids.FIG_GRID,
+                            rowData=[],
+                            columnDefs=[],
+                            dashGridOptions={
+                                "theme": {"function": OFFICE_GRID_THEME},
+                                "enableCellTextSelection": True,
+                            },
+                            defaultColDef={"sortable": True, "resizable": True, "filter": True},
+                            columnSize="responsiveSizeToFit",
+                            className="og-fig-grid",
+                            # the grid's own default is 400 px; assets/figures.css has the laptop's
+                            style={"height": "calc(100vh - 370px)", "minHeight": "360px"},
                         ),
-                    ),
-                ],
+                        html.Div(
+                            className="og-fig-chart",
+                            children=dcc.Graph(
+                                id=ids.FIG_CHART,
+                                config={"displaylogo": False},
+                                figure=empty_chart(DEFAULT_LANGUAGE),
+                            ),
+                        ),
+                    ],
+                ),
             ),
         ],
     )

@@ -70,8 +70,10 @@ def _same(a, b) -> bool:
 
 
 def test_values_are_the_catalogues_for_the_period_and_the_previous_one(rt):
+    # areas of one level are computed together (one grouped query): two counties, two grid
+    # cells of different counties, two of one community, next to a city and a township alone
     inds = ["events.total", "events.by_source", "events.by_category", "cases.on_time_rate"]
-    areas = ["T", "T01", "T02001", "T01001001005"]
+    areas = ["T", "T01", "T02", "T02001", "T01001001005", "T02001001003", "T01001001009"]
     figs = figures.build(
         rt.db, req(indicators=inds, areas=areas, compare="previous"), ANALYST, timezone=TZ, now=NOW
     )
@@ -111,6 +113,32 @@ def test_values_are_the_catalogues_for_the_period_and_the_previous_one(rt):
     assert total["value"] > 0 and total["compare_value"] > 0
     assert total["change"] == total["value"] - total["compare_value"]
     assert total["change_pct"] == pytest.approx(total["change"] / total["compare_value"] * 100)
+
+
+def test_every_indicator_equals_the_catalogue_for_each_area(rt):
+    """The whole catalogue (12 at a time, the page's limit) for areas of one level answered
+    together, against compute() for each area alone."""
+    ids = list(indicators.CATALOGUE)
+    areas = ["T01", "T02", "T01001001001", "T02001001016", "T01001001002"]
+    for start in range(0, len(ids), figures.MAX_INDICATORS):
+        inds = ids[start : start + figures.MAX_INDICATORS]
+        tab = figures.build(
+            rt.db, req(indicators=inds, areas=areas), ANALYST, timezone=TZ, now=NOW
+        ).table
+        for ind in inds:
+            for code in areas:
+                want = indicators.compute(
+                    rt.db,
+                    ind,
+                    scope_for_code(rt.db, code),
+                    ts("2026-11-09"),
+                    ts("2026-11-16"),
+                    now=NOW,
+                )
+                part = tab[(tab.indicator == ind) & (tab.area == code)]
+                assert list(part["key"]) == list(want["key"]), (ind, code)
+                for a, b in zip(part["value"], want["value"], strict=True):
+                    assert _same(a, b), (ind, code)
 
 
 def test_no_comparison_leaves_the_comparison_columns_empty(rt):
