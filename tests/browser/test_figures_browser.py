@@ -95,5 +95,27 @@ def test_build_a_figures_table_and_export_it_to_excel(site, page, tmp_path):
         "ORDER BY id DESC LIMIT 1"
     )
     assert audited == ("ana", "xlsx")
+
+    # keep the request, then run it for the next week in one click
+    page.fill("#figures-save-name", "weekly for the district office")
+    page.click("#figures-save")
+    page.wait_for_function(
+        "document.querySelector('#figures-msg').innerText.includes('weekly for the district')",
+        timeout=15_000,
+    )
+    saved = rt.db.query_one("SELECT owner, name FROM figures_requests")
+    assert saved == ("ana", "weekly for the district office")
+    choose(page, "figures-saved", "weekly for the district office")
+    page.click("#figures-saved-next")
+    page.wait_for_function("() => location.search.includes('since=2026-11-16')", timeout=15_000)
+    dash_quiet(page)
+    _, nxt, _ = figures.from_query(page.evaluate("() => location.search"), TZ)
+    assert (nxt.since, nxt.until, nxt.areas) == ("2026-11-16", "2026-11-23", ["T01", "T02"])
+    want = figures.build(rt.db, nxt, User("ana", "analyst"), timezone=TZ).table
+    first = page.inner_text(
+        "#figures-grid .ag-center-cols-container .ag-row[row-index='0'] [col-id='value']"
+    )
+    assert float(first) == want["value"].iloc[0]
+    assert page.input_value("#figures-period") == "2026-11-16"  # the form shows the new week
     assert page.recorder.errors == []
     assert page.recorder.outside_hosts() == set()
