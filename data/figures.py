@@ -392,7 +392,7 @@ def export(rt, user, request, fmt: str, render: Callable[[Figures, str], bytes],
             outcome="refused",
             object_id=fmt,
             detail=detail,
-        )  # fmt: the kind of file refused
+        )
         raise
     figs = run(rt, user, req, now=now)
     body = render(figs, fmt)
@@ -404,10 +404,10 @@ def export(rt, user, request, fmt: str, render: Callable[[Figures, str], bytes],
         object_id=fmt,
         detail={**detail, "rows": len(figs.table)},
     )
-    return file_name(req, figs.periods, fmt, rt.timezone), body
+    return file_name(figs.periods, fmt, rt.timezone), body
 
 
-def file_name(request: FiguresRequest, p: Periods, fmt: str, timezone: str) -> str:
+def file_name(p: Periods, fmt: str, timezone: str) -> str:
     """``figures-<since>-<until>.<fmt>`` (local dates; only [0-9-] in it, safe in a header)."""
     s = p.since.tz_convert(timezone).strftime("%Y%m%d")
     u = (p.until - pd.Timedelta(microseconds=1)).tz_convert(timezone).strftime("%Y%m%d")
