@@ -74,6 +74,7 @@ def _page_layouts() -> dict:
         audit_page,
         briefings_page,
         cases_page,
+        figures_page,
         inspections_page,
         metrics_page,
         report_page,
@@ -90,12 +91,13 @@ def _page_layouts() -> dict:
         "inspections": ("/inspections", inspections_page.layout),
         "audit": ("/audit", audit_page.layout),
         "briefings": ("/briefings", briefings_page.layout),
+        "figures": ("/figures", figures_page.layout),
     }
 
 
 def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
     """Each page's layout and callbacks: the wall, the analyst's warnings, the case board, the
-    grid worker's report, the response metrics and the audit trail.
+    grid worker's report, the response metrics, the audit trail and the figures builder.
 
     Dash's page registry is one per process, so the registered layouts hold no setting: each
     reads the settings of the app serving the request (``chrome``, kept in the Flask app's
@@ -104,6 +106,7 @@ def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
     from callbacks import audit_page as audit_cb
     from callbacks import briefings_page as briefings_cb
     from callbacks import cases_page as cases_cb
+    from callbacks import figures_page as figures_cb
     from callbacks import inspections_page as inspections_cb
     from callbacks import metrics_page as metrics_cb
     from callbacks import report_page as report_cb
@@ -112,7 +115,7 @@ def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
     from web.signin import csrf_token
 
     pages = (wall_cb, warnings_cb, cases_cb, metrics_cb, inspections_cb, report_cb, audit_cb)
-    for module in (*pages, briefings_cb):
+    for module in (*pages, briefings_cb, figures_cb):
         module.register(app)
     meta = runtime.region.meta
     chrome = {

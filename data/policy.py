@@ -49,6 +49,7 @@ PAGES: dict[str, str] = {
     "inspections": "/inspections",
     "audit": "/audit",
     "briefings": "/briefings",
+    "figures": "/figures",
 }
 
 # case actions a department takes on its own case; the rest (and "create") are the hall's
@@ -85,6 +86,7 @@ _PAGE_ROLES: dict[str, frozenset[str]] = {
     "audit": frozenset({"admin"}),
     # archived briefings: the list; each file is handed out under ("export", "area")
     "briefings": frozenset({"admin", "operator", "analyst", "county_leader"}),
+    "figures": frozenset({"admin", "operator", "analyst", "county_leader"}),
 }
 _CITY_READERS = {"admin": ALL, "operator": ALL, "analyst": ALL, "wall": ALL}
 RULES: dict[tuple[str, str], dict[str, str]] = {
@@ -262,6 +264,14 @@ def require(user, action: str, target: Target | None = None) -> None:
         if target and target.name:
             what += f" {target.name}"
         raise PolicyDenied(f"{who} ({role}) may not {action} {what}")
+
+
+def saved_requests_owner(user) -> str | None:
+    """Whose saved figures requests ``user`` lists, runs and deletes: their own (the user name);
+    None for an administrator (everyone's). PolicyDenied for a user who may not open the figures
+    page, and so keeps no requests."""
+    require(user, "view", page("figures"))
+    return None if user.role == "admin" else str(user.username)
 
 
 # --- users' scopes as the store's area scopes ------------------------------------------------------

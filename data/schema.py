@@ -391,6 +391,22 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        15,
+        "saved requests of the figures builder (/figures)",
+        """
+        -- a figures request (data/figures.py) kept by its owner to be run again, e.g. for the
+        -- next period; request: the request as JSON (indicators, areas, since, until, compare)
+        CREATE SEQUENCE figures_requests_seq;
+        CREATE TABLE figures_requests (
+            id BIGINT PRIMARY KEY DEFAULT nextval('figures_requests_seq'),
+            owner VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            request VARCHAR NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 ]
 
 

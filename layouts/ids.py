@@ -133,3 +133,31 @@ INSPECT_XLSX = "inspect-xlsx"  # link: the list as Excel
 INSPECT_SUMMARY = "inspect-summary"
 INSPECT_GRID = "inspect-grid"  # dash-ag-grid: the ranked list with reasons
 INSPECT_EXEMPT_GRID = "inspect-exempt-grid"  # dash-ag-grid: exempt this period, with why
+
+# the figures builder (/figures): indicators x areas x period -> table, chart, files
+FIG_INDICATORS = "figures-indicators"  # multi-select: catalogue ids
+FIG_AREAS = "figures-areas"  # multi-select: area codes (any level, inside the user's scope)
+# dcc.Store: indicators, areas and comparison to choose (from a link or a saved request), set
+# together with the options that hold them (Dash 4's dropdown drops a value its options lack)
+FIG_FORM = "figures-form"
+FIG_PERIOD = "figures-period"  # date range: the period (last day included)
+FIG_COMPARE = "figures-compare"  # none | previous | same_last_year | custom
+FIG_COMPARE_PERIOD = "figures-compare-period"  # date range: a custom comparison period
+FIG_RUN = "figures-run"
+FIG_MSG = "figures-msg"
+FIG_GRID = "figures-grid"  # dash-ag-grid: the table
+FIG_CHART = "figures-chart"
+FIG_REQUEST = "figures-request"  # dcc.Store: the request the table answers
+FIG_QUERY = "figures-query"  # dcc.Store: that request as the address's query string
+FIG_URL_SYNC = "figures-url-sync"  # dcc.Store: output of the clientside address update
+FIG_EXPORT_CSV = "figures-export-csv"
+FIG_EXPORT_XLSX = "figures-export-xlsx"
+FIG_EXPORT_DOCX = "figures-export-docx"
+FIG_DOWNLOAD = "figures-download"  # dcc.Download
+FIG_SAVE_NAME = "figures-save-name"
+FIG_SAVE = "figures-save"
+FIG_SAVED = "figures-saved"  # dropdown: the user's saved requests
+FIG_SAVED_RUN = "figures-saved-run"
+FIG_SAVED_NEXT = "figures-saved-next"  # run it for the next period
+FIG_SAVED_DELETE = "figures-saved-delete"
+FIG_SAVED_VERSION = "figures-saved-version"  # dcc.Store bumped by save/delete: reloads the list

@@ -9,9 +9,6 @@ areas inside the area asked for, so it never leaves the reader's scope.
 
 from __future__ import annotations
 
-import csv
-import io
-
 import pandas as pd
 from flask import Blueprint, Response, jsonify, request
 
@@ -19,6 +16,7 @@ from data import indicators, policy
 from data.areas import LEVELS, scope_for_code
 from data.times import iso, parse_bound
 from layouts.i18n import LANGUAGES, t
+from reports.tables import csv_bytes, xlsx_bytes
 from web.api import QUERY_TIME_MAX, QUERY_TIME_MIN, _error, _read_allowed, _reader
 from web.openapi import XLSX
 from web.session import runtime as _runtime
@@ -139,25 +137,13 @@ def _file(body: bytes, mimetype: str, indicator: str, code: str, ext: str) -> Re
     return resp
 
 
+def _rows(df: pd.DataFrame, unit: str) -> list[list]:
+    return [[rec[c] for c in indicators.COLUMNS] for rec in indicators.records(df, unit)]
+
+
 def _csv(df: pd.DataFrame, unit: str) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(indicators.COLUMNS)
-    for rec in indicators.records(df, unit):
-        writer.writerow(["" if rec[c] is None else rec[c] for c in indicators.COLUMNS])
-    # a byte-order mark, so spreadsheet programs read the Chinese names as UTF-8
-    return out.getvalue().encode("utf-8-sig")
+    return csv_bytes(indicators.COLUMNS, _rows(df, unit))
 
 
 def _xlsx(df: pd.DataFrame, unit: str, indicator: str) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = indicator[:31]  # Excel's limit on a sheet name
-    ws.append(indicators.COLUMNS)
-    for rec in indicators.records(df, unit):
-        ws.append([rec[c] for c in indicators.COLUMNS])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return xlsx_bytes([(indicator, indicators.COLUMNS, _rows(df, unit))])

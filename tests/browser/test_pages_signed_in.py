@@ -19,6 +19,7 @@ PAGES = {
     "/metrics": "#metrics-dept-grid",
     "/audit": "#audit-grid",
     "/briefings": "#briefings-grid",
+    "/figures": "#figures-grid",
 }
 
 
