@@ -376,11 +376,12 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         -- that inserts the notification: a rolled-back case change leaves neither behind. The
         -- deliverer (data/cases/notices.py) posts rows whose due_at and next_try_at have come,
         -- after commit and off the writer, and marks them sent; a failed post is tried again
-        -- later (attempts, next_try_at, last_error), never dropped
+        -- later (attempts, next_try_at, last_error), never dropped. notification_id is NULL
+        -- for a notice that is not a department's (a scheduled briefing written)
         CREATE SEQUENCE notice_outbox_seq;
         CREATE TABLE notice_outbox (
             id BIGINT PRIMARY KEY DEFAULT nextval('notice_outbox_seq'),
-            notification_id BIGINT NOT NULL,
+            notification_id BIGINT,
             payload VARCHAR NOT NULL,
             created_at TIMESTAMPTZ NOT NULL,
             due_at TIMESTAMPTZ NOT NULL,

@@ -63,6 +63,10 @@ class BriefingScheduler(Periodic):
             formats=self.formats,
         )
         written = []
+        # with a webhook configured, each file is announced there, held by quiet hours
+        notice_due = None
+        if rt.settings.case_webhook_url:
+            notice_due = rt.cases.calendar.next_working([now])[0]
         for (period, day, area), group in groupby(items, key=lambda d: (d.period, d.day, d.area)):
             if self._stop.is_set():
                 break
@@ -80,8 +84,18 @@ class BriefingScheduler(Periodic):
             for item in group:
                 body = render(brief, item.fmt, item.lang, areas=rt.region.areas)
                 written.append(
-                    archive.write(rt.db, self.folder, item, body, events=events, now=now)
+                    archive.write(
+                        rt.db,
+                        self.folder,
+                        item,
+                        body,
+                        events=events,
+                        now=now,
+                        notice_due=notice_due,
+                    )
                 )
                 log.info("briefing written: %s (%s bytes)", item.relpath, f"{len(body):,}")
         self.written += len(written)
+        if written and notice_due is not None and notice_due <= now:
+            rt.cases.deliverer.wake()  # working time: post the notices now, not next round
         return written

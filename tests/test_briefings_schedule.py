@@ -147,3 +147,41 @@ def test_downloads_are_decided_by_the_policy_and_logged(site, written):
     assert "ok" not in set(log[log.actor == "clerk"].outcome)
     analyst = http_session(url, "analyst")
     assert analyst.get(f"{url}/briefings/file/{_file_id(runtime, 'T')}").status_code == 200
+
+
+def test_written_briefings_are_announced_to_the_webhook_after_quiet_hours(
+    tmp_path, tiny_region_dir
+):
+    """Written on a Saturday morning, the briefings' notices wait in the outbox for Monday's
+    working time, then reach a real local webhook, one per file, with the download address."""
+    from data.runtime import Runtime
+    from data.settings import load_settings
+    from tests.support.webhook import Receiver
+
+    receiver = Receiver()
+    rt = Runtime(
+        load_settings(
+            db=tmp_path / "o.duckdb",
+            region=str(tiny_region_dir),
+            simulator=False,
+            users_file=tmp_path / "u.toml",
+            secret_key="s",
+            briefing_formats=["html"],
+            case_webhook_url=receiver.url,
+        )
+    )
+    try:
+        figures.build(rt)
+        saturday = _local("2026-11-28 08:00")
+        ids = BriefingScheduler(rt, clock=lambda: saturday).run_due()
+        assert len(ids) == 2 * 3  # day 27 Nov and week 16-22 Nov, city and two counties
+        deliverer = rt.cases.deliverer
+        assert deliverer.run_once(_local("2026-11-28 09:00"))["posted"] == 0  # quiet hours
+        assert receiver.got == []
+        assert deliverer.run_once(_local("2026-11-30 08:31"))["posted"] == len(ids)
+        assert sorted(p["id"] for p in receiver.got) == sorted(ids)
+        assert {p["kind"] for p in receiver.got} == {"briefing"}
+        assert all(p["url"] == f"/briefings/file/{p['id']}" for p in receiver.got)
+    finally:
+        rt.stop()
+        receiver.close()

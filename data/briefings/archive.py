@@ -14,6 +14,7 @@ the 1st of the next.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,9 +107,23 @@ def _has_events(db: Database, since: pd.Timestamp, until: pd.Timestamp) -> bool:
     return row is not None
 
 
-def write(db: Database, folder: Path, item: Due, body: bytes, *, events: int, now=None) -> int:
+def write(
+    db: Database,
+    folder: Path,
+    item: Due,
+    body: bytes,
+    *,
+    events: int,
+    now=None,
+    notice_due: pd.Timestamp | None = None,
+) -> int:
     """Write ``body`` as ``item``'s file under ``folder`` (temporary name, fsync, rename) and
-    record it; returns the new row's id. A second write of the same briefing replaces it."""
+    record it; returns the new row's id. A second write of the same briefing replaces it.
+
+    ``notice_due``: also queue a webhook notice of the new file, due then (the next working
+    time: quiet hours hold it), in the notification outbox and in the same transaction as the
+    record, so it is posted only for a briefing that is listed (data/cases/notices.py posts it).
+    """
     path = Path(folder) / item.relpath
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
@@ -124,7 +139,8 @@ def write(db: Database, folder: Path, item: Due, body: bytes, *, events: int, no
             "AND lang = ? AND fmt = ?",
             [item.period, item.day, item.area, item.lang, item.fmt],
         )
-        return con.execute(
+        at = utc_now(now)
+        row_id = con.execute(
             "INSERT INTO briefing_files (period, day, area_code, lang, fmt, path, bytes, events, "
             "generated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             [
@@ -136,9 +152,27 @@ def write(db: Database, folder: Path, item: Due, body: bytes, *, events: int, no
                 item.relpath,
                 len(body),
                 int(events),
-                to_py(utc_now(now)),
+                to_py(at),
             ],
         ).fetchone()[0]
+        if notice_due is not None:
+            payload = {
+                "kind": "briefing",
+                "id": int(row_id),
+                "period": item.period,
+                "day": item.day.isoformat(),
+                "area": item.area,
+                "lang": item.lang,
+                "format": item.fmt,
+                "url": f"/briefings/file/{int(row_id)}",
+                "at": at.isoformat(),
+            }
+            con.execute(
+                "INSERT INTO notice_outbox (notification_id, payload, created_at, due_at, "
+                "next_try_at) VALUES (NULL, ?, ?, ?, ?)",
+                [json.dumps(payload), to_py(at), to_py(notice_due), to_py(notice_due)],
+            )
+        return row_id
 
     return int(db.write(record))
 

@@ -20,6 +20,7 @@ PAGES = {
     "/audit": "#audit-grid",
     "/briefings": "#briefings-grid",
     "/figures": "#figures-grid",
+    "/inspections": "#inspect-grid",
 }
 
 
