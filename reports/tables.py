@@ -34,8 +34,8 @@ def xlsx_bytes(
     sheets: Sequence[tuple[str, Sequence, Iterable[Sequence]]],
     formats: dict[str, Sequence[dict[int, str]]] | None = None,
 ) -> bytes:
-    """An Excel workbook (openpyxl): one sheet per (title, header, rows), the header row bold
-    and frozen. ``formats``: sheet title -> per row, {column index: Excel number format} (a
+    """An Excel workbook (openpyxl): one sheet per (title, header, rows), the header row bold,
+    frozen and with filter buttons. ``formats``: sheet title -> per row, {column index: Excel number format} (a
     share written as 0.25 shows as 25.0 %)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -53,6 +53,7 @@ def xlsx_bytes(
             ws.append([_cell(v) if isinstance(v, str) else v for v in row])
             for j, number_format in (fmts[i] if i < len(fmts) else {}).items():
                 ws.cell(ws.max_row, j + 1).number_format = number_format
+        ws.auto_filter.ref = ws.dimensions  # the header row filters and sorts
         for j, h in enumerate(header, start=1):  # wide enough for the header
             ws.column_dimensions[ws.cell(1, j).column_letter].width = max(10, len(str(h)) * 2 + 2)
     out = io.BytesIO()

@@ -9,8 +9,6 @@ a county leader gets their own county's list whatever they ask). Files (CSV, Exc
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 import pandas as pd
@@ -20,6 +18,7 @@ from data import audit, indicators, inspections, policy
 from data.times import iso, utc_now
 from layouts.i18n import LANGUAGES
 from layouts.inspections_page import reason_text, why_text
+from reports import tables
 from web.api import _error, _read_allowed, _reader
 from web.indicators import _bound
 from web.openapi import XLSX
@@ -160,37 +159,12 @@ def _file(body: bytes, mimetype: str, filename: str) -> Response:
     return resp
 
 
-def _safe(value):
-    # a cell a spreadsheet would read as a formula is prefixed with ' (as the audit export does)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 def _csv(rows: list[dict]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    for r in rows:
-        writer.writerow(["" if r[c] is None else _safe(r[c]) for c in COLUMNS])
-    # a byte-order mark, so spreadsheet programs read the Chinese names as UTF-8
-    return out.getvalue().encode("utf-8-sig")
+    return tables.csv_bytes(COLUMNS, ([r[c] for c in COLUMNS] for r in rows))
 
 
 def _xlsx(rows: list[dict], filters: list[tuple[str, object]]) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "inspections"
-    ws.append(COLUMNS)
-    for r in rows:
-        ws.append([None if pd.isna(r[c]) else _safe(r[c]) for c in COLUMNS])
-    ws.auto_filter.ref = ws.dimensions
-    fs = wb.create_sheet("filters")
-    fs.append(("filter", "value"))
-    for k, v in filters:
-        fs.append((k, v))
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    cells = ([None if pd.isna(r[c]) else r[c] for c in COLUMNS] for r in rows)
+    return tables.xlsx_bytes(
+        [("inspections", COLUMNS, cells), ("filters", ("filter", "value"), filters)]
+    )
