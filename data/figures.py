@@ -42,7 +42,7 @@ COLUMNS: tuple[str, ...] = (
     *("value", "compare_value", "change", "change_pct"),
 )
 # the catalogue's indicators grouped by domain (the first part of the id), in this order
-DOMAINS: tuple[str, ...] = ("events", "hotline", "warnings", "cases")
+DOMAINS: tuple[str, ...] = ("events", "hotline", "risk", "warnings", "cases")
 _CODE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 
 

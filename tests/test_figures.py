@@ -446,3 +446,16 @@ def test_every_export_is_checked_and_audited(rt):
     assert row == ("lead", "refused")
     with pytest.raises(figures.FiguresError, match="format"):
         figures.export(rt, ANALYST, r, "pdf", lambda f, fmt: b"")
+
+
+def test_every_indicator_of_the_catalogue_is_offered_under_a_named_domain():
+    """A new catalogue entry (a new domain too) shows in the builder's list, in both languages
+    (a domain without a name once made the whole list fail)."""
+    from layouts.figures_page import indicator_options
+    from layouts.i18n import LANGUAGES
+
+    items = figures.indicator_choices()
+    assert {i["id"] for i in items} == set(indicators.CATALOGUE)
+    assert {i["domain"] for i in items} <= set(figures.DOMAINS)
+    for lang in LANGUAGES:
+        assert len(indicator_options(items, lang)) == len(items)
