@@ -71,6 +71,7 @@ def site(tmp_path_factory, tiny_region_dir):
                 )
         rt.users.add("ana", TEST_PASSWORD, "analyst")
         rt.users.add("lead1", TEST_PASSWORD, "county_leader", area="T01")
+        rt.users.add("wall1", TEST_PASSWORD, "wall")
         yield url, rt
 
 
@@ -270,3 +271,12 @@ def test_a_200000_event_export_is_streamed_in_flat_memory(tmp_path, tiny_region_
         assert lines == 1 + n  # the header and every event (no newline inside these texts)
         # the file is ~50 MB of text and its records ~300 MB as Python objects: neither is held
         assert peak[0] - base < 100, (base, peak[0])
+
+
+def test_roles_that_may_not_export_read_json_only(site):
+    url, _rt = site
+    wall = _session(url, "wall1")
+    for kind in KINDS:
+        assert wall.get(f"{url}/api/{kind}", timeout=30).status_code == 200
+        resp = wall.get(f"{url}/api/{kind}?format=csv", timeout=30)
+        assert resp.status_code == 403 and "export" in resp.json()["error"]

@@ -267,6 +267,9 @@ def _listing(kind: str, equals: tuple[str, ...]) -> tuple[dict, export.Filters] 
     s = policy.scope(user)
     if s.nothing or not policy.may_some(user, "view", kind):
         return _error(403, f"your role reads no {kind}s")
+    if fmt in web_export.FILE_FORMATS and not policy.may_some(user, "export", "area"):
+        # the roles that may export figures (data.policy) are the ones that may export records
+        return _error(403, "your role may not export files")
     filters = export.Filters(
         scope=policy.area_scope(rt.db, user) or rt.scope,
         department=s.department,
