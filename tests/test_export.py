@@ -243,7 +243,7 @@ def test_a_200000_event_export_is_streamed_in_flat_memory(tmp_path, tiny_region_
                     "lat": lat,
                     "category": "criminal",
                     "severity": 2,
-                    "text": [f"事件 {i} " + "x" * 200 for i in k],
+                    "text": [f"事件 {i} " + "x" * 100 for i in k],
                 }
             )
             assert rt.pipeline.ingest_frame("police", frame, now=T0).accepted == len(k)
@@ -269,7 +269,7 @@ def test_a_200000_event_export_is_streamed_in_flat_memory(tmp_path, tiny_region_
             stop.set()
             watcher.join()
         assert lines == 1 + n  # the header and every event (no newline inside these texts)
-        # the file is ~50 MB of text and its records ~300 MB as Python objects: neither is held
+        # the file is ~30 MB of text and its records ~300 MB as Python objects: neither is held
         assert peak[0] - base < 100, (base, peak[0])
 
 
