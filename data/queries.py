@@ -135,6 +135,10 @@ def list_events(
             rows = db.query_df(sql.replace("<events>", events), [*rel_params, *params])
     out = []
     for rec in rows.to_dict(orient="records"):
+        for k in ("text", "community", "township", "county"):
+            # a missing text came out as NaN (invalid JSON): it is null
+            if not isinstance(rec[k], str):
+                rec[k] = None
         rec["event_time"] = iso(rec["event_time"])
         rec["received_at"] = iso(rec["received_at"])
         rec["severity"] = None if pd.isna(rec["severity"]) else int(rec["severity"])

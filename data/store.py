@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
@@ -127,6 +127,29 @@ class Database:
     def query_df(self, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
         """Run a parameterised read query; returns a pandas DataFrame."""
         return self.cursor().execute(sql, params or []).df()
+
+    def stream(
+        self, sql: str, params: Sequence[Any] | dict | None = None, *, batch_rows: int = 10_000
+    ) -> Iterator[Any]:
+        """Run a parameterised read query and yield its result as Arrow record batches of at
+        most ``batch_rows`` rows, for exports too large to hold in memory.
+
+        The query runs on a cursor of its own (not the thread's), closed when the generator ends
+        or is closed, so a half-read export never leaves the thread's cursor busy. While it is
+        read its transaction stays open and holds back checkpoints: read it promptly.
+        """
+        with self._cursor_lock:
+            if self._closed:
+                raise RuntimeError("database is closed")
+            cur = self._con.cursor()
+            self._cursors.add(cur)
+        try:
+            cur.execute("SET enable_progress_bar = false")  # no progress bar on stderr
+            # a relation's Arrow reader streams (a DB-API result would copy every row first)
+            reader = cur.sql(sql, params=params or None).to_arrow_reader(batch_rows)
+            yield from reader
+        finally:
+            cur.close()
 
     # writes ----------------------------------------------------------------------------------
 

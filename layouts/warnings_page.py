@@ -96,6 +96,10 @@ def list_rows(view: dict, lang: str, timezone: str) -> list[dict]:
     rows = []
     for w in view["rows"]:
         r = dict(w)
+        # the grid's row id (getRowId): AG Grid wants text, and the grid's expression parser
+        # knows no String(), so "String(params.data.id)" gave every row the id undefined and
+        # the grid kept one row of four ("Duplicate node id")
+        r["row_id"] = str(r["id"])
         r["level_label"] = t(f"warn.level.{r['level']}", lang)
         r["rule_label"] = rule_label(view["rules"], r["rule_id"], lang)
         r["area_label"] = _area(r, lang)
@@ -206,7 +210,7 @@ def _grid(id_, columns, height, selectable=False):
         rowData=[],
         defaultColDef={"resizable": True, "sortable": True, "filter": True},
         dashGridOptions=options,
-        getRowId="String(params.data.id)" if selectable else None,
+        getRowId="params.data.row_id" if selectable else None,
         style={"height": height, "width": "100%"},
     )
 

@@ -555,3 +555,34 @@ def test_effect_counts_events_around_closing(svc, runtime) -> None:
     row = eff["per_case"].set_index("id").loc[cid]
     assert (row["before"], row["after"]) == (5, 1)  # day 8 after is outside the window
     assert eff["calmer"] >= 1
+
+
+def test_effect_counts_an_event_once_for_cases_closed_close_together(svc, runtime) -> None:
+    """Two cases closed an hour apart in one cell share almost the same week before: the
+    "before" total may not exceed the events the store holds in that cell (it was 2x)."""
+    lon, lat = cell(1, 3, 3)
+    area = runtime.cases.place(lon, lat) if svc.place is None else svc.place(lon, lat)
+    first = pd.Timestamp("2026-10-10 12:00", tz="UTC")
+    for k, closed_at in enumerate((first, first + pd.Timedelta(hours=1))):
+        cid = svc.create("hotline.heating", area_key=area, now=closed_at - pd.Timedelta(days=1))
+        svc.accept(cid, "heat", actor="d", now=closed_at - pd.Timedelta(hours=20 - k))
+        svc.report_handled(cid, "heat", actor="d", now=closed_at - pd.Timedelta(minutes=30))
+        svc.verify(cid, True, actor="i", now=closed_at)
+    times = [first - pd.Timedelta(days=d) for d in (1, 2, 3)]  # before both closings
+    times += [first + pd.Timedelta(minutes=30)]  # after the first, before the second
+    times += [first + pd.Timedelta(days=2)]  # after both
+    frame = _hotline(
+        len(times), first, id=[f"o{i}" for i in range(len(times))], time=times, lon=lon, lat=lat
+    )
+    now = first + pd.Timedelta(days=9)
+    runtime.pipeline.ingest_frame("hotline", frame, now=now)
+    held = runtime.db.query_one("SELECT count(*) FROM events WHERE cell_key = ?", [area])[0]
+    assert held == len(times)
+    eff = metrics.effect(runtime.db, runtime.scope, now=now)
+    mine = eff["per_cell"].set_index("cell_key").loc[area]
+    # before: the 3 older events and the one between the closings (in the second's week before)
+    assert (mine["before"], mine["after"]) == (4, 2)
+    assert mine["before"] <= held and mine["after"] <= held
+    assert (eff["before"], eff["after"]) == (4, 2)  # the only closed cases in the store
+    per_case = eff["per_case"].set_index("cell_key").loc[area]
+    assert per_case["before"].sum() == 7  # per case, the shared week counts twice

@@ -153,8 +153,9 @@ def _risk(rt, scope: AreaScope):
 
 
 def _effect(rt, scope: AreaScope):
-    """Events in each closed case's cell 7 days after closing against 7 days before, counted
-    by 5-minute bucket as the store keeps them (cases closed in the period, 7 days before NOW)."""
+    """Events in the closed cases' cells 7 days after closing against 7 days before, counted
+    by 5-minute bucket as the store keeps them (cases closed in the period, 7 days before NOW);
+    per cell, an event inside several cases' before (after) windows counts once."""
     c = _inside(_raw(rt, "cases"), scope)
     c = c[~c.joint & c.dispatched_at.notna() & c.flag.isna() & c.cell_key.notna()]
     c = _in(c[c.closed_at.notna()], "closed_at")
@@ -163,11 +164,15 @@ def _effect(rt, scope: AreaScope):
     ev = ev.assign(bucket=ev.event_time.dt.floor("5min"))
     week = pd.Timedelta(days=7)
     before = after = 0
-    for case in c.itertuples():
-        cell = ev[(ev.cell_key == case.cell_key) & (ev.bucket >= case.closed_at - week)]
-        cell = cell[cell.bucket < case.closed_at + week]
-        before += int((cell.bucket < case.closed_at).sum())
-        after += int((cell.bucket >= case.closed_at).sum())
+    for cell_key, cases in c.groupby("cell_key"):
+        cell = ev[ev.cell_key == cell_key]
+        in_before = pd.Series(False, index=cell.index)
+        in_after = pd.Series(False, index=cell.index)
+        for closed_at in cases.closed_at:
+            in_before |= (cell.bucket >= closed_at - week) & (cell.bucket < closed_at)
+            in_after |= (cell.bucket >= closed_at) & (cell.bucket < closed_at + week)
+        before += int(in_before.sum())
+        after += int(in_after.sum())
     assert len(c) > 5 and before > 0
     return (after - before) / before
 

@@ -59,6 +59,8 @@ def test_document_is_openapi_3_1_that_schemathesis_loads():
     assert {f"{o.method.upper()} {o.path}" for o in ops} == {
         "POST /api/ingest/{source}",
         "GET /api/events",
+        "GET /api/cases",
+        "GET /api/warnings",
         "GET /api/feeds",
         "GET /api/areas/{code}/summary",
         "GET /api/openapi.json",

@@ -13,10 +13,12 @@ import pandas as pd
 from flask import Blueprint, Response, jsonify, request
 from pydantic import ValidationError
 
-from data import policy, queries
+from data import export, policy, queries
 from data.areas import scope_for_code
 from data.auth import User
 from data.events import SOURCES, PushEvent, push_model_errors
+from data.warnings.rules import LEVELS
+from web import export as web_export
 from web.openapi import openapi_text
 from web.session import current_user
 from web.session import runtime as _runtime
@@ -227,27 +229,34 @@ def feeds() -> Response:
     return jsonify({"feeds": rows})
 
 
-@api.get("/events")
-def events() -> Response:
-    """Events filtered by source, category, time and area (any level), newest first, inside the
-    reader's scope (an area role's area; a department's own cases' events)."""
-    if (denied := _read_allowed()) is not None:
-        return denied
+def _listing(kind: str, equals: tuple[str, ...]) -> tuple[dict, export.Filters] | Response:
+    """The shared parameters of /api/events, /api/cases and /api/warnings, checked: ``format``,
+    ``since``, ``until``, ``area``, ``limit`` and the ``equals`` filters of ``kind``. Returns
+    the parameters and the reader's :class:`data.export.Filters`, or the error answer."""
     rt = _runtime()
     args = request.args
-    unknown = set(args) - {"source", "category", "since", "until", "area", "limit"}
+    unknown = set(args) - {"since", "until", "area", "limit", "format", *equals}
     if unknown:
         return _error(400, f"unknown parameter(s): {', '.join(sorted(unknown))}")
-    source = args.get("source")
-    if source is not None and source not in SOURCES:
-        return _error(400, f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+    fmt = args.get("format", "json")
+    if fmt not in web_export.FORMATS:
+        return _error(
+            400, f"unknown format {fmt!r}; expected one of {', '.join(web_export.FORMATS)}"
+        )
+    # a file export holds up to MAX_ROWS rows (all of them unless limit says fewer)
+    cap = export.MAX_ROWS if fmt in web_export.FILE_FORMATS else MAX_LIMIT
     try:
-        limit = int(args.get("limit", 100))
+        limit = int(args.get("limit", cap if fmt in web_export.FILE_FORMATS else 100))
         since, until = _parse_time("since"), _parse_time("until")
     except (ValueError, OverflowError) as exc:
         return _error(400, str(exc))
-    if not 1 <= limit <= MAX_LIMIT:
-        return _error(400, f"limit must be between 1 and {MAX_LIMIT}")
+    if not 1 <= limit <= cap:
+        hint = (
+            f"; format=csv and format=xlsx export up to {export.MAX_ROWS:,} rows"
+            if fmt == "json"
+            else f" (an export holds at most {export.MAX_ROWS:,} rows; narrow the filters)"
+        )
+        return _error(400, f"limit must be between 1 and {cap} for format={fmt}{hint}")
     area = None
     if "area" in args:
         try:
@@ -256,20 +265,106 @@ def events() -> Response:
             return _error(404, str(exc.args[0]))
     user = _reader()
     s = policy.scope(user)
-    if s.nothing:
-        return _error(403, "your role reads no events")
-    rows = queries.list_events(
-        rt.db,
-        policy.area_scope(rt.db, user) or rt.scope,
-        source=source,
-        category=args.get("category"),
+    if s.nothing or not policy.may_some(user, "view", kind):
+        return _error(403, f"your role reads no {kind}s")
+    if fmt in web_export.FILE_FORMATS and not policy.may_some(user, "export", "area"):
+        # the roles that may export figures (data.policy) are the ones that may export records
+        return _error(403, "your role may not export files")
+    filters = export.Filters(
+        scope=policy.area_scope(rt.db, user) or rt.scope,
+        department=s.department,
+        area=area,
         since=since,
         until=until,
-        area=area,
+        equals={k: args.get(k) for k in equals},
         limit=limit,
-        department=s.department,
+    )
+    return {"format": fmt, **args}, filters
+
+
+def _file(kind: str, columns: tuple[str, ...], query, params: dict) -> Response:
+    user = _reader()
+    return web_export.file_response(
+        _runtime().db,
+        kind,
+        columns,
+        query,
+        fmt=params["format"],
+        filters={k: v for k, v in params.items() if k != "format"},
+        actor=user.username,
+        path=request.path,
+    )
+
+
+@api.get("/events")
+def events() -> Response:
+    """Events filtered by source, category, time and area (any level), newest first, inside the
+    reader's scope (an area role's area; a department's own cases' events); JSON, or a CSV or
+    Excel file with ``format``."""
+    if (denied := _read_allowed()) is not None:
+        return denied
+    got = _listing("event", ("source", "category"))
+    if isinstance(got, Response):
+        return got
+    params, f = got
+    source = f.equals["source"]
+    if source is not None and source not in SOURCES:
+        return _error(400, f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+    rt = _runtime()
+    if params["format"] != "json":
+        query = export.events_query(rt.db, f)
+        return _file("events", export.EVENT_COLUMNS, query, params)
+    rows = queries.list_events(
+        rt.db,
+        f.scope,
+        source=source,
+        category=f.equals["category"],
+        since=f.since,
+        until=f.until,
+        area=f.area,
+        limit=f.limit,
+        department=f.department,
     )
     return jsonify({"events": rows, "count": len(rows)})
+
+
+@api.get("/cases")
+def cases() -> Response:
+    """Cases filtered by state, category, department, creation time and area, newest first,
+    inside the reader's scope (an area role's area; a department's own cases); JSON, or a CSV
+    or Excel file with ``format``."""
+    if (denied := _read_allowed()) is not None:
+        return denied
+    got = _listing("case", ("state", "category", "department"))
+    if isinstance(got, Response):
+        return got
+    params, f = got
+    query = export.cases_query(f)
+    if params["format"] != "json":
+        return _file("cases", export.CASE_COLUMNS, query, params)
+    rows = export.records(_runtime().db, query)
+    return jsonify({"cases": rows, "count": len(rows)})
+
+
+@api.get("/warnings")
+def warnings() -> Response:
+    """Warnings filtered by state, level, rule, raising time and area (the warnings inside the
+    area or on it), newest first, inside the reader's scope; JSON, or a CSV or Excel file with
+    ``format``."""
+    if (denied := _read_allowed()) is not None:
+        return denied
+    got = _listing("warning", ("state", "level", "rule_id"))
+    if isinstance(got, Response):
+        return got
+    params, f = got
+    level = f.equals.pop("level")
+    if level is not None and level not in LEVELS:
+        return _error(400, f"unknown level {level!r}; expected one of {', '.join(LEVELS)}")
+    query = export.warnings_query(f, level)
+    if params["format"] != "json":
+        return _file("warnings", export.WARNING_COLUMNS, query, params)
+    rows = export.records(_runtime().db, query)
+    return jsonify({"warnings": rows, "count": len(rows)})
 
 
 @api.get("/areas/<code>/summary")

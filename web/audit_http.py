@@ -11,7 +11,9 @@ from data import audit, policy
 from web.signin import request_user
 
 # read-API routes that hand data out (a feed-health probe is not a download)
-DOWNLOAD_PREFIXES = ("/api/events", "/api/areas/")
+# (a file export, format=csv or xlsx, is recorded as data.export by web/export.py instead)
+DOWNLOAD_PREFIXES = ("/api/events", "/api/cases", "/api/warnings", "/api/areas/")
+FILE_FORMATS = ("csv", "xlsx")
 
 
 def register(server, runtime) -> None:
@@ -52,6 +54,7 @@ def register(server, runtime) -> None:
             request.method == "GET"
             and resp.status_code == 200
             and request.path.startswith(DOWNLOAD_PREFIXES)
+            and request.args.get("format") not in FILE_FORMATS
         ):
             user = request_user() if runtime.settings.auth else None
             bearer = request.headers.get("Authorization", "").lower().startswith("bearer ")

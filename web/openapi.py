@@ -118,6 +118,76 @@ class EventsAnswer(_Answer):
     count: int = Field(ge=0)
 
 
+class Case(_Answer):
+    """A case (data/cases), with the codes of its area, its cell and its county."""
+
+    id: int
+    parent_id: int | None
+    state: str
+    category: str
+    title: str | None
+    department: str | None
+    urgency: str
+    urgent: bool
+    warning_level: str | None
+    origin: str
+    origin_ref: str | None
+    area: str | None
+    cell: str | None
+    county: str | None
+    lon: float | None
+    lat: float | None
+    created_at: str
+    dispatched_at: str | None
+    accepted_at: str | None
+    handled_at: str | None
+    closed_at: str | None
+    deadline_at: str | None
+    extension_until: str | None
+    extensions: int
+    reworks: int
+    returns: int
+    reassignments: int
+    flag: str | None
+
+
+class CasesAnswer(_Answer):
+    cases: list[Case]
+    count: int = Field(ge=0)
+
+
+class Warning(_Answer):
+    """A warning (data/warnings): its rule, colour, state and the area it concerns."""
+
+    id: int
+    rule_id: str
+    kind: str
+    level: str = Field(description="blue, yellow, orange or red")
+    state: str = Field(description="raised, acknowledged or cleared")
+    area: str
+    area_level: str
+    subject: str | None
+    value: float | None
+    limit_value: float | None
+    baseline: float | None
+    raised_at: str
+    updated_at: str | None
+    acknowledged_by: str | None
+    acknowledged_at: str | None
+    ack_comment: str | None
+    cleared_at: str | None
+    cleared_by: str | None
+    clear_reason: str | None
+    escalated_to: str | None
+    escalated_at: str | None
+    detail: Any = Field(description="what the rule measured (a JSON object)")
+
+
+class WarningsAnswer(_Answer):
+    warnings: list[Warning]
+    count: int = Field(ge=0)
+
+
 class Area(_Answer):
     code: str
     level: str
@@ -237,6 +307,10 @@ MODELS: tuple[type[BaseModel], ...] = (
     Feed,
     EventsAnswer,
     Event,
+    CasesAnswer,
+    Case,
+    WarningsAnswer,
+    Warning,
     AreaSummary,
     Area,
     IndicatorList,
@@ -288,6 +362,50 @@ BOUND_PARAM = {
 }
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 READ_SECURITY = [{"readToken": []}, {"session": []}]
+EXPORT_ROWS = 1_000_000  # data.export.MAX_ROWS (tests/test_export.py checks they agree)
+
+
+def _listing_params(*extra: dict) -> list[dict]:
+    """The parameters /api/events, /api/cases and /api/warnings share, after ``extra``."""
+    return [
+        *({"in": "query", **e} for e in extra),
+        {"name": "since", "in": "query", **TIME_PARAM},
+        {"name": "until", "in": "query", **TIME_PARAM},
+        {
+            "name": "area",
+            "in": "query",
+            "schema": {"type": "string", "maxLength": MAX_ID_LEN},
+            "description": "an area code at any level",
+        },
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": EXPORT_ROWS},
+            "description": "at most 10,000 for format=json (default 100); at most 1,000,000 "
+            "for format=csv and format=xlsx (default 1,000,000)",
+        },
+        {
+            "name": "format",
+            "in": "query",
+            "schema": {"type": "string", "enum": ["json", "csv", "xlsx"]},
+            "description": "json (default); csv (UTF-8 with a byte-order mark) or xlsx (a "
+            "header row; a second sheet 'filters'): a streamed file, one row per record",
+        },
+    ]
+
+
+def _listing_answer(model: type[BaseModel], what: str) -> dict:
+    return {
+        "200": {
+            "description": f"the {what} (a file: the JSON records' fields as columns)",
+            "content": {
+                "application/json": {"schema": _ref(model)},
+                "text/csv": {"schema": {"type": "string"}},
+                XLSX: {"schema": {"type": "string", "format": "binary"}},
+            },
+        },
+        **_errors(400, 401, 403, 404),
+    }
 
 
 def openapi_document() -> dict:
@@ -354,35 +472,52 @@ def openapi_document() -> dict:
                     "operationId": "listEvents",
                     "summary": "Events inside the caller's scope, newest first",
                     "security": READ_SECURITY,
-                    "parameters": [
-                        {
-                            "name": "source",
-                            "in": "query",
-                            "schema": {"type": "string", "enum": list(SOURCES)},
-                        },
+                    "parameters": _listing_params(
+                        {"name": "source", "schema": {"type": "string", "enum": list(SOURCES)}},
                         {
                             "name": "category",
-                            "in": "query",
                             "schema": {"type": "string", "examples": categories[:3]},
                         },
-                        {"name": "since", "in": "query", **TIME_PARAM},
-                        {"name": "until", "in": "query", **TIME_PARAM},
+                    ),
+                    "responses": _listing_answer(EventsAnswer, "events"),
+                }
+            },
+            "/api/cases": {
+                "get": {
+                    "operationId": "listCases",
+                    "summary": "Cases inside the caller's scope, newest first (by creation)",
+                    "security": READ_SECURITY,
+                    "parameters": _listing_params(
+                        {"name": "state", "schema": {"type": "string"}},
+                        {"name": "category", "schema": {"type": "string"}},
+                        {"name": "department", "schema": {"type": "string"}},
+                    ),
+                    "responses": _listing_answer(CasesAnswer, "cases"),
+                }
+            },
+            "/api/warnings": {
+                "get": {
+                    "operationId": "listWarnings",
+                    "summary": "Warnings inside the caller's scope, newest first (by raising)",
+                    "security": READ_SECURITY,
+                    "parameters": _listing_params(
                         {
-                            "name": "area",
-                            "in": "query",
-                            "schema": {"type": "string", "maxLength": MAX_ID_LEN},
-                            "description": "an area code at any level",
+                            "name": "state",
+                            "schema": {
+                                "type": "string",
+                                "enum": ["raised", "acknowledged", "cleared"],
+                            },
                         },
                         {
-                            "name": "limit",
-                            "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 10_000},
+                            "name": "level",
+                            "schema": {
+                                "type": "string",
+                                "enum": ["blue", "yellow", "orange", "red"],
+                            },
                         },
-                    ],
-                    "responses": {
-                        "200": _json(EventsAnswer, "the events"),
-                        **_errors(400, 401, 403, 404),
-                    },
+                        {"name": "rule_id", "schema": {"type": "string"}},
+                    ),
+                    "responses": _listing_answer(WarningsAnswer, "warnings"),
                 }
             },
             "/api/feeds": {

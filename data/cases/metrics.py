@@ -279,8 +279,17 @@ def effect(
     db: Database, scope: AreaScope, *, now=None, days: int = 7, since=None, until=None
 ) -> dict:
     """Did the grid calm down? For cases closed at least ``days`` days before ``now`` (and in
-    ``[since, until)`` when given), events in the case's cell ``days`` days before closing
-    against after. ``per_case`` carries each case's area keys (for figures per area)."""
+    ``[since, until)`` when given), events in the cases' cells ``days`` days before closing
+    against after (docs/CASES.md, "effect").
+
+    ``before``/``after`` count each event at most once per cell: for each cell, the events in
+    the union of its closed cases' before windows, and in the union of their after windows (two
+    cases closed an hour apart in one cell share almost the same week before; summing per case
+    counted those events twice). ``per_cell`` holds those counts with the cell's area keys (for
+    figures per area: cells partition every area, so sums per area count an event once).
+    ``per_case`` keeps each case's own windows (``calmer`` counts the cases whose after is
+    below their before).
+    """
     now_ts = pd.Timestamp(to_py(utc_now(now)))
     where, params = scope.where("c")
     span = pd.Timedelta(days=days)
@@ -300,22 +309,51 @@ def effect(
     if until is not None:
         conds.append("c.closed_at < ?")
         params.append(pd.Timestamp(until).to_pydatetime())
+    closed = f"SELECT * FROM cases c WHERE {' AND '.join(conds)}"
+    window = f"INTERVAL {int(days)} DAY"
     per_case = db.query_df(
         f"""
         SELECT c.id, c.cell_key, c.department, c.community_key, c.township_key, c.county_key,
                c.city_key,
                coalesce(sum(k.n) FILTER (k.bucket < c.closed_at), 0) AS before,
                coalesce(sum(k.n) FILTER (k.bucket >= c.closed_at), 0) AS after
-        FROM cases c LEFT JOIN cell_counts k
+        FROM ({closed}) c LEFT JOIN cell_counts k
           ON k.cell_key = c.cell_key
-         AND k.bucket >= c.closed_at - INTERVAL {int(days)} DAY
-         AND k.bucket < c.closed_at + INTERVAL {int(days)} DAY
-        WHERE {" AND ".join(conds)}
+         AND k.bucket >= c.closed_at - {window}
+         AND k.bucket < c.closed_at + {window}
         GROUP BY ALL ORDER BY c.id
         """,
         params,
     )
-    before, after = int(per_case["before"].sum()), int(per_case["after"].sum())
+    # each count row (cell, source, bucket) once per side: inside any before (after) window
+    per_cell = db.query_df(
+        f"""
+        WITH c AS ({closed}),
+        cells AS (
+            SELECT cell_key, any_value(community_key) AS community_key,
+                   any_value(township_key) AS township_key, any_value(county_key) AS county_key,
+                   any_value(city_key) AS city_key
+            FROM c GROUP BY cell_key
+        ),
+        sides AS (
+            SELECT k.cell_key, k.n,
+                   bool_or(k.bucket < c.closed_at) AS in_before,
+                   bool_or(k.bucket >= c.closed_at) AS in_after
+            FROM cell_counts k JOIN c
+              ON k.cell_key = c.cell_key
+             AND k.bucket >= c.closed_at - {window}
+             AND k.bucket < c.closed_at + {window}
+            GROUP BY k.cell_key, k.source, k.bucket, k.n
+        )
+        SELECT cells.*,
+               coalesce(sum(s.n) FILTER (s.in_before), 0) AS before,
+               coalesce(sum(s.n) FILTER (s.in_after), 0) AS after
+        FROM cells LEFT JOIN sides s ON s.cell_key = cells.cell_key
+        GROUP BY ALL ORDER BY cells.cell_key
+        """,
+        params,
+    )
+    before, after = int(per_cell["before"].sum()), int(per_cell["after"].sum())
     return {
         "cases": len(per_case),
         "before": before,
@@ -323,6 +361,7 @@ def effect(
         "change": (after - before) / before if before else None,
         "calmer": int((per_case["after"] < per_case["before"]).sum()),
         "per_case": per_case,
+        "per_cell": per_cell,
     }
 
 

@@ -370,11 +370,13 @@ EFFECT_DAYS = 7  # the response metrics' window before and after closing
 def cases_effect(ask: Ask) -> pd.DataFrame:
     """Did the problem go away? For the cases closed in the period (and at least 7 days before
     the time of reading), events in each case's cell in the 7 days after closing against the 7
-    days before: (after - before) / before; negative means calmer (metrics.effect)."""
+    days before, each event counted once per cell and side: (after - before) / before; negative
+    means calmer (metrics.effect)."""
     eff = metrics.effect(
         ask.db, ask.scope, now=ask.now, days=EFFECT_DAYS, since=ask.since, until=ask.until
     )
-    per = eff["per_case"].rename(columns={ask.group: "area_key"})
+    # per cell: an event inside two cases' windows in one cell counts once (docs/CASES.md)
+    per = eff["per_cell"].rename(columns={ask.group: "area_key"})
     sums = per.groupby("area_key")[["before", "after"]].sum().reset_index()
     before = sums["before"].astype("float64")
     sums["value"] = (sums["after"] - before) / before.where(before > 0)
