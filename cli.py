@@ -20,6 +20,7 @@ import pandas as pd
 from data.auth import ROLES, AuthError, UserStore
 from data.feeds.connectors import FolderDropFeed
 from data.feeds.mapping import MappingError, load_mapping
+from data.feeds.reconcile import Reconciliation
 from data.feeds.replay import live_shift_to, replay_file, time_span
 from data.ingest import IngestResult
 from data.region import LEVELS
@@ -266,18 +267,14 @@ def _lookups(items: list[str]) -> dict[str, str]:
     return out
 
 
-def _print_counts(result: IngestResult) -> None:
+def _print_counts(result: IngestResult, recon=None) -> None:
     print(
         f"accepted {result.accepted}, duplicates {result.duplicates}, "
         f"quarantined {result.quarantined}"
     )
-    reasons: dict[str, int] = {}
-    for err in result.errors:
-        reasons[err["reason"]] = reasons.get(err["reason"], 0) + 1
-    if reasons:
-        print(f"reasons among the first {len(result.errors)} quarantined:")
-    for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
-        print(f"  {n} x {reason}")
+    if recon is not None:
+        # every row accounted for, every reason counted (the pipeline reports the first 100)
+        print("\n".join(recon.lines()))
 
 
 def _progress(done: int, total: int | None, result: IngestResult) -> None:
@@ -326,16 +323,24 @@ def _run_replay(args: argparse.Namespace, runtime) -> int:
             print(f"shifting times by {shift_to - first}")
     pace = f"at {args.speed:g}x" if args.speed else "as fast as possible"
     print(f"replaying {args.file} through mapping {mapping.name} ({mapping.source}) {pace}")
-    result = replay_file(
-        runtime.pipeline,
-        mapping,
-        args.file,
-        speed=args.speed,
-        lookups=lookups,
-        shift_to=shift_to,
-        progress=_progress,
-    )
-    _print_counts(result)
+    recon = Reconciliation(mapping=mapping.name, source=mapping.source)
+    kw = dict(speed=args.speed, lookups=lookups, shift_to=shift_to, progress=_progress)
+    if mapping.source == "hotline" and runtime.settings.cases_from_hotline:
+        # a 12345 request is a case even without a usable location (docs/CASES.md)
+        from data.cases.history import replay_history
+
+        counts = replay_history(
+            runtime.pipeline, runtime.cases, mapping, args.file, reconciliation=recon, **kw
+        )
+        result = IngestResult(counts["accepted"], counts["duplicates"], counts["quarantined"])
+        _print_counts(result, recon)
+        print(
+            f"cases: {counts['cases_placed']} placed, {counts['cases_unplaced']} at city level "
+            "(no usable location)"
+        )
+        return 0
+    result = replay_file(runtime.pipeline, mapping, args.file, reconciliation=recon, **kw)
+    _print_counts(result, recon)
     return 0
 
 

@@ -87,6 +87,9 @@ class Reconciliation:
     examples: dict[str, list[Example]] = field(default_factory=dict)
     duplicates_checked: str = "within the file"
     notes: list[str] = field(default_factory=list)
+    # keep the rows whose only fault is where they are (hotline requests are cases all the same)
+    keep_unplaced: bool = False
+    unplaced: list[pd.DataFrame] = field(default_factory=list, repr=False)
     _seen: set = field(default_factory=set, repr=False)
 
     @property
@@ -143,6 +146,10 @@ class Reconciliation:
             if len(shown) < EXAMPLES:
                 shown.append(describe(int(i), reason))
         self.accepted += int(pd.isna(out).sum())
+        if self.keep_unplaced:
+            where = np.fromiter((is_location_reason(r) for r in out), dtype=bool, count=n)
+            if where.any():
+                self.unplaced.append(frame.loc[where].reset_index(drop=True))
         return out
 
     def settle(self, accepted: int, quarantined: int) -> None:
