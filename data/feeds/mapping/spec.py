@@ -517,3 +517,13 @@ def _read_toml(path: Path, what: str) -> dict:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise MappingError(f"{what} {path} is not valid TOML: {exc}") from None
+
+
+def catalogue_markdown() -> str:
+    """The table of sources and their category codes for docs/MAPPING.md, from the catalogue
+    (tests/test_mapping_doc.py checks the document holds exactly this, so the two cannot drift)."""
+    lines = ["| source | categories |", "|---|---|"]
+    for source in SOURCES:
+        codes = ", ".join(f"`{c}`" for c in CATEGORIES[source])
+        lines.append(f"| `{source}` | {codes} |")
+    return "\n".join(lines)
