@@ -34,8 +34,6 @@ from data.placement import OUTSIDE, Placer
 OUTSIDE_REASON = "outside region"
 DUPLICATE = "duplicate id"
 EXAMPLES = 3
-# reasons about where a row is: a hotline request with only such a reason is still a case
-LOCATION_REASONS = ("missing coordinates", "unparseable coordinates", "coordinates", OUTSIDE_REASON)
 
 
 def reason_kind(reason: str) -> str:
@@ -121,30 +119,37 @@ class Reconciliation:
         self.rows_read += n
         out = np.asarray(reasons, dtype=object).copy()
         ok = pd.isna(out)
-        ids = frame["id"].to_numpy(dtype=object)
         idx = np.flatnonzero(ok)
         if len(idx):
-            in_store = stored([ids[i] for i in idx]) if stored is not None else set()
-            for i in idx:
-                key = ids[i]
-                if key in self._seen or key in in_store:
-                    out[i] = DUPLICATE
-                else:
-                    self._seen.add(key)
-        for i in np.flatnonzero(~pd.isna(out)):
-            reason = str(out[i])
-            if reason == DUPLICATE:
-                self.duplicates += 1
-                kind = DUPLICATE
-            elif reason == OUTSIDE_REASON:
-                self.outside += 1
-                kind = OUTSIDE_REASON
+            ids = frame["id"].iloc[idx].reset_index(drop=True)
+            seen = self._seen
+            # a set lookup per id: pandas' isin would rebuild a table of every id seen so far
+            earlier = np.fromiter((k in seen for k in ids), dtype=bool, count=len(ids))
+            dup = ids.duplicated(keep="first") | earlier
+            if stored is not None:
+                dup |= ids.isin(stored(ids.tolist()))
+            out[idx[dup.to_numpy()]] = DUPLICATE
+            self._seen.update(ids[~dup].tolist())
+        # one pass per distinct reason (a file can have millions of rows outside the region)
+        bad = np.flatnonzero(~pd.isna(out))
+        shown_rows = pd.Series(out[bad], dtype=object)
+        kind_of = {
+            r: r if r in (DUPLICATE, OUTSIDE_REASON) else reason_kind(r)
+            for r in pd.unique(shown_rows)
+        }
+        kinds = shown_rows.map(kind_of)
+        for kind, rows in kinds.groupby(kinds, sort=False).groups.items():
+            count = len(rows)
+            if kind == DUPLICATE:
+                self.duplicates += count
+            elif kind == OUTSIDE_REASON:
+                self.outside += count
             else:
-                kind = reason_kind(reason)
-                self.quarantined[kind] = self.quarantined.get(kind, 0) + 1
+                self.quarantined[kind] = self.quarantined.get(kind, 0) + count
             shown = self.examples.setdefault(kind, [])
-            if len(shown) < EXAMPLES:
-                shown.append(describe(int(i), reason))
+            for j in list(rows[: EXAMPLES - len(shown)]):
+                i = int(bad[j])
+                shown.append(describe(i, str(out[i])))
         self.accepted += int(pd.isna(out).sum())
         if self.keep_unplaced:
             where = np.fromiter((is_location_reason(r) for r in out), dtype=bool, count=n)
