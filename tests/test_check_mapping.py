@@ -320,3 +320,26 @@ def test_check_mapping_adds_up_on_the_real_beijing_set(tiny_region):
     r = check_mapping("beijing_prsa", folder, region=tiny_region)
     assert r.adds_up() and r.rows_read == 12 * 35_064 * 6
     assert r.outside == r.rows_read - r.quarantined_total  # Beijing is not in the tiny region
+
+
+@pytest.mark.parametrize("speed", [None, 3600.0])
+def test_replay_reconciliation_matches_the_dry_run(
+    speed, mapping_path, bad_file, runtime, tiny_region
+):
+    """Bulk and paced replays count like check-mapping, settled with what the store took."""
+    from data.feeds.reconcile import Reconciliation
+    from data.feeds.replay import replay_file
+
+    dry = check_mapping(mapping_path, bad_file, region=tiny_region)
+    recon = Reconciliation()
+    result = replay_file(
+        runtime.pipeline, mapping_path, bad_file, speed=speed, reconciliation=recon, sleep=id
+    )
+    assert (recon.accepted, recon.duplicates, recon.outside) == (result.accepted, 1, 1)
+    assert recon.as_dict()["quarantined_by_reason"] == dry.as_dict()["quarantined_by_reason"]
+    assert recon.adds_up() and not recon.notes
+    again = Reconciliation()
+    replay_file(runtime.pipeline, mapping_path, bad_file, speed=speed, reconciliation=again)
+    # the second time the store holds both valid rows: duplicates found by the pipeline
+    assert (again.accepted, again.duplicates) == (0, 3) and again.adds_up()
+    assert "against the store" in again.duplicates_checked
