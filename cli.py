@@ -20,6 +20,7 @@ import pandas as pd
 from data.auth import ROLES, AuthError, UserStore
 from data.feeds.connectors import FolderDropFeed
 from data.feeds.mapping import MappingError, load_mapping
+from data.feeds.reconcile import Reconciliation
 from data.feeds.replay import live_shift_to, replay_file, time_span
 from data.ingest import IngestResult
 from data.region import LEVELS
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     _serve_args(parser)
     add_import_region_parser(sub)
     add_feeds_parsers(sub)
+    add_check_mapping_parser(sub)
     add_user_parser(sub)
     add_briefing_parser(sub)
     g = sub.add_parser("generate-region", help="regenerate the default Anshan-like region")
@@ -265,18 +267,14 @@ def _lookups(items: list[str]) -> dict[str, str]:
     return out
 
 
-def _print_counts(result: IngestResult) -> None:
+def _print_counts(result: IngestResult, recon=None) -> None:
     print(
         f"accepted {result.accepted}, duplicates {result.duplicates}, "
         f"quarantined {result.quarantined}"
     )
-    reasons: dict[str, int] = {}
-    for err in result.errors:
-        reasons[err["reason"]] = reasons.get(err["reason"], 0) + 1
-    if reasons:
-        print(f"reasons among the first {len(result.errors)} quarantined:")
-    for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
-        print(f"  {n} x {reason}")
+    if recon is not None:
+        # every row accounted for, every reason counted (the pipeline reports the first 100)
+        print("\n".join(recon.lines()))
 
 
 def _progress(done: int, total: int | None, result: IngestResult) -> None:
@@ -325,16 +323,24 @@ def _run_replay(args: argparse.Namespace, runtime) -> int:
             print(f"shifting times by {shift_to - first}")
     pace = f"at {args.speed:g}x" if args.speed else "as fast as possible"
     print(f"replaying {args.file} through mapping {mapping.name} ({mapping.source}) {pace}")
-    result = replay_file(
-        runtime.pipeline,
-        mapping,
-        args.file,
-        speed=args.speed,
-        lookups=lookups,
-        shift_to=shift_to,
-        progress=_progress,
-    )
-    _print_counts(result)
+    recon = Reconciliation(mapping=mapping.name, source=mapping.source)
+    kw = dict(speed=args.speed, lookups=lookups, shift_to=shift_to, progress=_progress)
+    if mapping.source == "hotline" and runtime.settings.cases_from_hotline:
+        # a 12345 request is a case even without a usable location (docs/CASES.md)
+        from data.cases.history import replay_history
+
+        counts = replay_history(
+            runtime.pipeline, runtime.cases, mapping, args.file, reconciliation=recon, **kw
+        )
+        result = IngestResult(counts["accepted"], counts["duplicates"], counts["quarantined"])
+        _print_counts(result, recon)
+        print(
+            f"cases: {counts['cases_placed']} placed, {counts['cases_unplaced']} at city level "
+            "(no usable location)"
+        )
+        return 0
+    result = replay_file(runtime.pipeline, mapping, args.file, reconciliation=recon, **kw)
+    _print_counts(result, recon)
     return 0
 
 
@@ -350,6 +356,70 @@ def _run_folder(args: argparse.Namespace, runtime) -> int:
         )
     print(f"{len(reports)} file(s)")
     return 1 if any(r["status"] == "failed" for r in reports) else 0
+
+
+# ---------------------------------------------------------------- check-mapping
+
+
+def add_check_mapping_parser(subparsers) -> None:
+    """Register ``check-mapping``: a dry run of a mapping on a file (docs/MAPPING.md)."""
+    p = subparsers.add_parser(
+        "check-mapping",
+        help="dry run: read a file through a mapping and print where every row would go",
+        description="Read a publisher file through a field mapping, validate and place it "
+        "against the current region, and print the reconciliation (rows read = accepted + "
+        "duplicates + quarantined by reason + outside region). Writes nothing; the database, "
+        "if there is one, is only read (for duplicates). Exit 0 when the numbers add up.",
+    )
+    p.add_argument("--mapping", required=True, help="mapping name (data/mappings/) or TOML path")
+    p.add_argument("--file", required=True, type=Path, help="data file or folder")
+    p.add_argument("--limit", type=int, default=None, help="read at most N publisher records")
+    p.add_argument("--json", action="store_true", help="print the reconciliation as JSON")
+    p.add_argument(
+        "--lookup", action="append", default=[], metavar="NAME=PATH", help="lookup table file"
+    )
+    p.add_argument("--region", default=None, help="region name or folder (default: settings)")
+    p.add_argument("--config", default=argparse.SUPPRESS, help="OneGrid TOML config file")
+    p.set_defaults(handler=run_check_mapping)
+
+
+def run_check_mapping(args: argparse.Namespace) -> int:
+    """Run ``check-mapping``: print the reconciliation; 0 when it adds up, 1 when it does not,
+    2 for a bad mapping, file or region."""
+    import json
+
+    from data.feeds.reconcile import check_mapping
+    from data.region import load_region
+
+    settings = load_settings(getattr(args, "config", None), simulator=False)
+    if args.limit is not None and args.limit < 1:
+        print("error: --limit must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        mapping = load_mapping(args.mapping)
+        if not args.file.exists():
+            raise FileNotFoundError(f"data file {args.file} not found")
+        region = load_region(args.region or settings.region)
+        recon = check_mapping(
+            mapping,
+            args.file,
+            region=region,
+            db_path=settings.db,
+            lookups=_lookups(args.lookup) or None,
+            limit=args.limit,
+        )
+    except (MappingError, FileNotFoundError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(recon.as_dict() | {"region": region.name}, ensure_ascii=False, indent=1))
+    else:
+        print(
+            f"check-mapping: {args.file} through mapping {mapping.name} ({mapping.source}), "
+            f"region {region.name}; nothing written"
+        )
+        print("\n".join(recon.lines()))
+    return 0 if recon.adds_up() else 1
 
 
 # ---------------------------------------------------------------- import-region

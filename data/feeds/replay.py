@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from data.feeds.mapping import Mapping, load_mapping, map_file
+from data.feeds.reconcile import MappedChunk, Reconciliation, classify, mapped_chunks
 from data.ingest import IngestResult, Pipeline
 
 # A paced delivery batch spans at most this much wall time (seconds).
@@ -85,6 +86,7 @@ def replay_file(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     feed: str | None = None,
+    reconciliation: Reconciliation | None = None,
 ) -> IngestResult:
     """Replay ``path`` through ``mapping`` into ``pipeline``; returns the summed counts.
 
@@ -92,17 +94,26 @@ def replay_file(
     so x seconds of event time take one second (``sleep``/``clock`` are injectable for tests).
     ``shift_to``: move all times so the first event is at that instant (default: keep them).
     ``progress(rows_done, rows_total_or_None, result_so_far)`` is called after each batch.
+    ``reconciliation``: filled with where every row went (every reason counted, not only the
+    first 100 the pipeline reports), then settled with the pipeline's committed counts.
     """
     if speed is not None and speed <= 0:
         raise ValueError("speed must be positive (omit it to replay as fast as possible)")
     m = _as_mapping(mapping)
     feed = feed or f"replay:{m.name}"
+    recon = reconciliation
     if speed is None:
-        return _bulk(pipeline, m, path, feed, lookups, shift_to, chunk_rows, progress)
-    frame = pd.concat(
-        list(map_file(m, path, lookups=lookups, chunksize=chunk_rows)), ignore_index=True
-    )
-    frame = _shift(frame, _delta(frame["time"].min() if len(frame) else None, shift_to))
+        total = _bulk(pipeline, m, path, feed, lookups, shift_to, chunk_rows, progress, recon)
+        if recon is not None:
+            recon.settle(total.accepted, total.quarantined)
+        return total
+    chunks = list(mapped_chunks(m, path, lookups=lookups, chunksize=chunk_rows))
+    frame = pd.concat([c.frame for c in chunks], ignore_index=True)
+    delta = _delta(frame["time"].min() if len(frame) else None, shift_to)
+    frame = _shift(frame, delta)
+    for chunk in chunks:
+        _count(recon, pipeline, m, chunk, _shift(chunk.frame, delta))
+    del chunks
     total = IngestResult()
     done = 0
     start = clock()
@@ -114,18 +125,36 @@ def replay_file(
         done += len(batch)
         if progress:
             progress(done, len(frame), total)
+    if recon is not None:
+        recon.settle(total.accepted, total.quarantined)
     return total
 
 
-def _bulk(pipeline, m, path, feed, lookups, shift_to, chunk_rows, progress) -> IngestResult:
+def _count(
+    recon: Reconciliation | None,
+    pipeline: Pipeline,
+    m: Mapping,
+    chunk: MappedChunk,
+    frame: pd.DataFrame,
+) -> None:
+    """Count ``frame`` (``chunk``'s mapped rows, shifted) in ``recon``: the pipeline's checks
+    and placement, run here too because the pipeline reports only the first reasons."""
+    if recon is not None:
+        reasons = classify(m.source, frame, pipeline.placer)
+        recon.add(frame, reasons, lambda i, r: chunk.describe(m, i, r))
+
+
+def _bulk(pipeline, m, path, feed, lookups, shift_to, chunk_rows, progress, recon) -> IngestResult:
     delta = None
     if shift_to is not None:
         # streaming keeps memory flat, so the first time needs its own pass
         delta = _delta(time_span(m, path, lookups=lookups, chunk_rows=chunk_rows)[0], shift_to)
     total = IngestResult()
     done = 0
-    for frame in map_file(m, path, lookups=lookups, chunksize=chunk_rows):
-        total += pipeline.ingest_frame(m.source, _shift(frame, delta), feed=feed)
+    for chunk in mapped_chunks(m, path, lookups=lookups, chunksize=chunk_rows):
+        frame = _shift(chunk.frame, delta)
+        _count(recon, pipeline, m, chunk, frame)
+        total += pipeline.ingest_frame(m.source, frame, feed=feed)
         done += len(frame)
         if progress:
             progress(done, None, total)

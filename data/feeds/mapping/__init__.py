@@ -1,5 +1,8 @@
 """Field mappings: plug an outside feed into the canonical event frame without code.
 
+The reference for people writing mappings is docs/MAPPING.md (every key with examples, the valid
+sources and categories, the ``check-mapping`` dry run); this docstring is the summary for code.
+
 One TOML file per outside format lives in ``data/mappings/<name>.toml``. It says how to read the
 publisher's file and how each canonical column (docs/ARCHITECTURE.md) is derived from the
 publisher's columns. ``map_file`` reads a file in chunks and yields canonical frames carrying

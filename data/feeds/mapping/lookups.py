@@ -73,8 +73,7 @@ def _resolve_lookups(
             continue
         path = Path(given) if given is not None else None
         if path is None and spec.file:
-            p = Path(spec.file)
-            path = p if p.is_absolute() else (base / p if base is not None else None)
+            path = _default_file(mapping, Path(spec.file), base)
         if path is None or (given is None and not path.is_file()):
             if required:
                 raise MappingError(
@@ -85,6 +84,19 @@ def _resolve_lookups(
             continue
         tables[name] = _read_lookup(name, spec, path)
     return tables
+
+
+def _default_file(mapping: Mapping, p: Path, base: Path | None) -> Path | None:
+    """A lookup's default ``file``: absolute as given; relative, next to the data file (a
+    companion of the data set, e.g. station coordinates) and else next to the mapping file (a
+    table kept with the mapping), so a mapping copied with its table keeps working."""
+    if p.is_absolute():
+        return p
+    candidates = [d / p for d in (base, mapping.path.parent if mapping.path else None) if d]
+    for c in candidates:
+        if c.is_file():
+            return c
+    return candidates[0] if candidates else None
 
 
 def _join(mapping: Mapping, raw: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:

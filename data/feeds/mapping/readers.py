@@ -20,7 +20,9 @@ from data.feeds.mapping.spec import Mapping, MappingError
 # --------------------------------------------------------------------------------------------
 
 
-def _data_files(mapping: Mapping, path: str | Path | Iterable[str | Path]) -> list[Path]:
+def data_files(mapping: Mapping, path: str | Path | Iterable[str | Path]) -> list[Path]:
+    """The files ``path`` stands for: itself, a folder's files matching the mapping's ``files``
+    glob (sorted), or each path of a list."""
     if isinstance(path, (str, Path)):
         p = Path(path)
         if p.is_dir():
@@ -203,7 +205,7 @@ def read_records(
     ``<lookup>.<column>`` columns; a lookup that cannot be found is left for
     :func:`apply_mapping` to report.
     """
-    for file in _data_files(mapping, path):
+    for file in data_files(mapping, path):
         tables = _resolve_lookups(mapping, lookups, file.parent, required=False)
         fmt = mapping.format
         if fmt == "csv":

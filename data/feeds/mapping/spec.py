@@ -494,7 +494,16 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
     category = data.get("category")
     if isinstance(category, dict) and "map_file" in category:
         category = dict(category)
-        shared = _read_toml(path.parent / str(category.pop("map_file")), "vocabulary")
+        given = Path(str(category.pop("map_file")))
+        # relative to the mapping file's folder (not the working directory); absolute as given
+        vocab = given if given.is_absolute() else path.resolve().parent / given
+        if not vocab.is_file():
+            raise MappingError(
+                f"vocabulary file {vocab} not found (category.map_file {str(given)!r} of "
+                f"mapping {path}; a relative map_file is read from the mapping file's folder: "
+                "copy the vocabulary along with the mapping, or give an absolute path)"
+            )
+        shared = _read_toml(vocab, "vocabulary")
         # a vocabulary shared by several mappings; the mapping's own entries win
         category["map"] = {**shared.get("map", {}), **category.get("map", {})}
         data = {**data, "category": category}
@@ -508,3 +517,13 @@ def _read_toml(path: Path, what: str) -> dict:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise MappingError(f"{what} {path} is not valid TOML: {exc}") from None
+
+
+def catalogue_markdown() -> str:
+    """The table of sources and their category codes for docs/MAPPING.md, from the catalogue
+    (tests/test_mapping_doc.py checks the document holds exactly this, so the two cannot drift)."""
+    lines = ["| source | categories |", "|---|---|"]
+    for source in SOURCES:
+        codes = ", ".join(f"`{c}`" for c in CATEGORIES[source])
+        lines.append(f"| `{source}` | {codes} |")
+    return "\n".join(lines)
