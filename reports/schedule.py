@@ -31,7 +31,8 @@ class BriefingScheduler(Periodic):
     seconds. ``clock``: the current time (tests pass a fixed one)."""
 
     thread_name = "onegrid-briefings"
-    step_at_start = True
+    # the first look one interval after start: the wall's first screens come first
+    step_at_start = False
 
     def __init__(self, runtime, clock=None) -> None:
         super().__init__()
