@@ -274,6 +274,8 @@ def compose(b: Briefing, lang: str = "zh", *, picture: bytes | None = None) -> D
                 for c in b.standing_out
             ],
         )
+    elif b.standing_out is None:
+        para([t("brief.standout.no_usual", lang)])
     else:
         para([t("brief.standout.none", lang)])
 

@@ -261,6 +261,7 @@ def test_no_comparison_with_a_period_the_store_does_not_reach_back_to(env):
     assert _run(*argv, "--out", str(out)) == 0
     text = read_back(out)
     assert "不作环比" in text and "上周为" not in text
+    assert "暂无法判断" in text  # nor can a cell stand out against a usual it does not have
     total, *communities = tagged(text)["events.total"]
     assert sum(communities) == total
 

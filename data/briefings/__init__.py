@@ -83,8 +83,9 @@ class Briefing:
     top_areas: list[dict]  # code, name_zh, name_en, figure
     # events.total of every area of top_level (code -> value): the map's colours
     area_counts: dict[str, float]
-    # grid cells well above their own usual: code, names, figure (events.total), usual
-    standing_out: list[dict]
+    # grid cells well above their own usual: code, names, figure (events.total), usual; None
+    # when the store is too young to have a usual (events.usual unknown)
+    standing_out: list[dict] | None
     warnings: dict[str, dict[str, Figure]]  # level -> raised / acknowledged / cleared
     warnings_total: dict[str, Figure]  # raised / acknowledged / cleared over every level
     cases: dict[str, Figure]  # indicator id -> figure
@@ -238,15 +239,16 @@ def _top_level(scope: AreaScope) -> str | None:
     return below[-1] if below else None
 
 
-def _standing_out(frame, since, until) -> list[dict]:
+def _standing_out(frame, since, until) -> list[dict] | None:
     """The grid cells whose events in the period stand out against their own usual (see
-    STANDOUT_*), most unusual first: code, name_zh, name_en, figure, usual (Figures)."""
+    STANDOUT_*), most unusual first: code, name_zh, name_en, figure, usual (Figures); None when
+    the store is too young for a usual."""
+    usual = frame("events.usual", by="grid").set_index("area")["value"]
+    if usual.isna().all():  # the store is younger than the usual's 4 weeks: no yardstick yet
+        return None
     got = frame("events.total", by="grid")
     got = got[got["value"] >= STANDOUT_MIN]
     if got.empty:
-        return []
-    usual = frame("events.usual", by="grid").set_index("area")["value"]
-    if usual.isna().all():  # the store is younger than the usual's 4 weeks: no yardstick yet
         return []
     got = got.assign(usual=got["area"].map(usual).astype("float64").fillna(0.0))
     lam = got["usual"].clip(lower=STANDOUT_FLOOR)
