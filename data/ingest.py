@@ -30,6 +30,7 @@ OUTSIDE_REASON = "outside region"
 MAX_ERRORS_REPORTED = 100
 # a reason is our own sentence plus at most a short quote of the value; bound it all the same
 MAX_REASON_LEN = 1000
+_UTC_US = "datetime64[us, UTC]"
 
 
 @dataclass
@@ -415,12 +416,11 @@ class Pipeline:
                 con.unregister("e_new")
         counts = pd.DataFrame(
             {
-                "now": pd.Series([b.now for b in group], dtype="datetime64[us, UTC]"),
+                "now": pd.Series([b.now for b in group], dtype=_UTC_US),
                 "source": [b.source for b in group],
                 "accepted": accepted,
                 "duplicates": offered - accepted + np.array([b.repeats for b in group]),
                 "quarantined": np.array([len(b.quarantine) for b in group], dtype=np.int64),
-                "order": np.arange(len(group)),
             }
         )
         con.register("g_counts", counts)
@@ -436,19 +436,23 @@ class Pipeline:
             """
         )
         con.unregister("g_counts")
-        per_source = (
-            counts.sort_values("order")
-            .groupby("source", sort=False)
-            .agg(
-                received=("now", "last"),
-                accepted=("accepted", "sum"),
-                duplicates=("duplicates", "sum"),
-                quarantined=("quarantined", "sum"),
-            )
-            .reset_index()
-        )
-        per_source["last_event"] = pd.Series(
-            [last_event.get(src) for src in per_source["source"]], dtype="datetime64[us, UTC]"
+        # one feed_status row per source (plain Python: a group holds a handful of batches)
+        status: dict[str, list] = {}
+        for i, b in enumerate(group):
+            row = status.setdefault(b.source, [b.now, 0, 0, 0])
+            row[0] = b.now  # the last batch received sets last_received_at, as one by one
+            row[1] += int(counts["accepted"].iat[i])
+            row[2] += int(counts["duplicates"].iat[i])
+            row[3] += int(counts["quarantined"].iat[i])
+        per_source = pd.DataFrame(
+            {
+                "source": list(status),
+                "received": pd.Series([r[0] for r in status.values()], dtype=_UTC_US),
+                "accepted": [r[1] for r in status.values()],
+                "duplicates": [r[2] for r in status.values()],
+                "quarantined": [r[3] for r in status.values()],
+                "last_event": pd.Series([last_event.get(src) for src in status], dtype=_UTC_US),
+            }
         )
         con.register("g_status", per_source)
         con.execute(
