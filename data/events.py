@@ -289,7 +289,7 @@ def normalise_frame(frame: pd.DataFrame) -> pd.DataFrame:
         reason = (
             out["_reason"].to_numpy(dtype=object, copy=True)
             if "_reason" in out
-            else np.full(len(out), None, dtype=object)
+            else np.full(len(frame), None, dtype=object)
         )
         for bad, text_ in unstorable:
             take = bad & pd.isna(reason)
