@@ -187,6 +187,15 @@ def events_relation(
     return sql, [files]
 
 
+def may_be_archived(table) -> bool:
+    """Whether ``table`` (an Arrow batch of new events) holds events old enough for their day to
+    be archived: archived days end at least MIN_AFTER ago, so a live batch needs no look-up."""
+    if table.num_rows == 0:
+        return False
+    lo = pc.min(table["event_time"]).as_py()
+    return lo < dt.datetime.now(dt.UTC) - MIN_AFTER.to_pytimedelta()
+
+
 def drop_archived(con: duckdb.DuckDBPyConnection, source: str, table):
     """``table`` (an Arrow batch of new events of ``source``) without the events already archived.
 
@@ -195,13 +204,10 @@ def drop_archived(con: duckdb.DuckDBPyConnection, source: str, table):
     after its day moved to the archive would be stored, and counted, twice. Only the archived
     files of ``source`` for the batch's days are read, so a live batch costs one small lookup.
     """
-    if table.num_rows == 0:
+    if not may_be_archived(table):
         return table
     times = pc.min_max(table["event_time"])
     lo, hi = times["min"].as_py(), times["max"].as_py()
-    if lo >= dt.datetime.now(dt.UTC) - MIN_AFTER.to_pytimedelta():
-        # archived days end at least MIN_AFTER ago: a live batch needs no look-up at all
-        return table
     row = con.execute(
         "SELECT (SELECT value FROM meta WHERE key = ?), list(path) FROM archive_parts"
         " WHERE source = ? AND day >= timezone('UTC', ?::TIMESTAMPTZ)::DATE"

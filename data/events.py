@@ -244,7 +244,9 @@ def normalise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     ``validate_frame`` then gives the reason. Text that cannot be stored at all (lone surrogates,
     attributes nested too deep to serialise) is escaped and its row gets a ``_reason``.
     """
-    out = pd.DataFrame(index=frame.index)
+    # the columns are gathered in a dict and the frame built once: inserting ten columns one
+    # by one into a DataFrame cost more than converting them (issue 12: a push batch's time)
+    out: dict[str, pd.Series | np.ndarray] = {}
     unstorable: list[tuple[np.ndarray, str]] = []
 
     def text(col: str) -> pd.Series:
@@ -261,7 +263,11 @@ def normalise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     else:
         out["time"] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us, UTC]")
     for col in ("lon", "lat", "value"):
-        out[col] = _number_column(frame[col]) if col in frame else np.nan
+        out[col] = (
+            _number_column(frame[col])
+            if col in frame
+            else pd.Series(np.nan, index=frame.index, dtype="float64")
+        )
     for col in ("category", "text"):
         out[col] = text(col)
     sev = _number_column(frame["severity"]) if "severity" in frame else None
@@ -283,13 +289,13 @@ def normalise_frame(frame: pd.DataFrame) -> pd.DataFrame:
         reason = (
             out["_reason"].to_numpy(dtype=object, copy=True)
             if "_reason" in out
-            else np.full(len(out), None, dtype=object)
+            else np.full(len(frame), None, dtype=object)
         )
         for bad, text_ in unstorable:
             take = bad & pd.isna(reason)
             reason[take] = text_
-        out["_reason"] = pd.Series(reason, index=out.index, dtype=object)
-    return out
+        out["_reason"] = pd.Series(reason, index=frame.index, dtype=object)
+    return pd.DataFrame(out, index=frame.index)
 
 
 def _attributes(attrs: pd.Series) -> tuple[pd.Series, np.ndarray | None]:

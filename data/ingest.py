@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import warnings
 from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from data import archive
 from data.areas import cell_lineage, install_region, lineage_arrays
@@ -30,6 +32,10 @@ OUTSIDE_REASON = "outside region"
 MAX_ERRORS_REPORTED = 100
 # a reason is our own sentence plus at most a short quote of the value; bound it all the same
 MAX_REASON_LEN = 1000
+# the writer fetches RETURNING rows as Arrow on purpose (see _commit_group); DuckDB warns that
+# this copies them once, which costs far less than making Python strings of them
+warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
+_UTC_US = "datetime64[us, UTC]"
 
 
 @dataclass
@@ -84,6 +90,12 @@ class Pipeline:
         self._listeners: list = []
         self._write_hooks: list = []
         self._lock = threading.Lock()
+        # group commit: batches waiting for the writer, and whether a group write is queued
+        self._pending: list[tuple[_Batch, Future]] = []
+        self._group_queued = False
+        self._pending_lock = threading.Lock()
+        self.groups = 0  # group transactions committed (for figures and tests)
+        self.grouped_batches = 0  # batches they held
 
     @classmethod
     def for_region(cls, db: Database, region, **placer_kw) -> Pipeline:
@@ -177,16 +189,75 @@ class Pipeline:
         )
 
     def _submit(self, b: _Batch) -> Future:
-        hooks = list(self._write_hooks)
+        """Queue ``b`` for the writer; returns a Future of its accepted count, set only after
+        the transaction holding it has committed.
 
-        def write(con) -> int:
-            accepted = self._commit(con, b.source, b.events, b.quarantine, b.now, b.repeats)
-            if accepted:
+        Group commit: every batch that arrives while the writer is busy waits in ``_pending``,
+        and the next group write takes them all into one transaction (one insert per table for
+        the whole group). If that transaction fails, each of its batches is written again in a
+        transaction of its own, so one bad batch neither loses nor wrongly acknowledges another.
+        """
+        fut: Future = Future()
+        with self._pending_lock:
+            self._pending.append((b, fut))
+            if not self._group_queued:
+                self._queue_group()
+        return fut
+
+    def _queue_group(self) -> None:
+        """Queue one group write (called with ``_pending_lock`` held)."""
+        taken: list[tuple[_Batch, Future]] = []
+
+        def write(con) -> list[int]:
+            with self._pending_lock:
+                taken.extend(self._pending)
+                self._pending = []
+                self._group_queued = False
+            return self._write_group(con, [b for b, _ in taken])
+
+        try:
+            done = self.db.submit(write)
+        except BaseException:
+            # the store is closed: nothing was queued, so nothing waits for this group
+            group, self._pending = self._pending, []
+            for _, f in group:
+                f.set_exception(RuntimeError("database is closed"))
+            raise
+        self._group_queued = True
+        done.add_done_callback(lambda d: self._settle(taken, d))
+
+    def _settle(self, taken: list[tuple[_Batch, Future]], done: Future) -> None:
+        """After a group's transaction: acknowledge its batches, or retry them one by one."""
+        exc = done.exception()
+        if exc is None:
+            self.groups += 1
+            self.grouped_batches += len(taken)
+            for (_, f), accepted in zip(taken, done.result(), strict=True):
+                f.set_result(accepted)
+            return
+        if len(taken) == 1:
+            taken[0][1].set_exception(exc)
+            return
+        for b, f in taken:
+            try:
+                alone = self.db.submit(lambda con, b=b: self._write_group(con, [b])[0])
+            except BaseException as err:  # noqa: BLE001 - the store closed meanwhile
+                f.set_exception(err)
+                continue
+            alone.add_done_callback(lambda d, f=f: _pass_on(d, f))
+
+    def _write_group(self, con, group: list[_Batch]) -> list[int]:
+        """Store a group of batches in the writer's transaction; their accepted counts."""
+        hooks = list(self._write_hooks)
+        accepted = self._commit_group(con, group)
+        # hooks read a batch's rows by (source, received_at): once per distinct pair
+        seen = set()
+        for b, n in zip(group, accepted, strict=True):
+            if n and (b.source, b.now) not in seen:
+                seen.add((b.source, b.now))
                 for hook in hooks:
                     hook(con, b.source, b.now)
-            return accepted
-
-        return self.db.submit(write)
+        return accepted
 
     def _finish(self, b: _Batch, accepted: int) -> IngestResult:
         result = IngestResult(
@@ -276,73 +347,154 @@ class Pipeline:
         ]
 
     @staticmethod
-    def _commit(con, source, events: pa.Table, quarantine: pd.DataFrame, now, repeats: int) -> int:
-        if len(quarantine):
-            con.register("q_batch", quarantine)
+    def _commit_group(con, group: list[_Batch]) -> list[int]:
+        """Write a group of batches (quarantine, events, rollups, minute counts, feed status)
+        with one statement per table; returns each batch's accepted count."""
+        quarantine = [b.quarantine for b in group if len(b.quarantine)]
+        if quarantine:
+            q = quarantine[0] if len(quarantine) == 1 else pd.concat(quarantine, ignore_index=True)
+            con.register("q_batch", q)
             con.execute(
                 "INSERT INTO quarantine (source, feed, received_at, reason, source_event_id, raw) "
                 "SELECT source, feed, received_at, reason, source_event_id, raw FROM q_batch"
             )
             con.unregister("q_batch")
-        accepted = 0
-        last_event = None
-        offered = events.num_rows
+        offered = np.array([b.events.num_rows for b in group], dtype=np.int64)
         # events whose day is already archived are de-duplicated against the archive too
-        events = archive.drop_archived(con, source, events)
-        if events.num_rows:
+        tables = [b.events for b in group]
+        old = [i for i, t in enumerate(tables) if archive.may_be_archived(t)]
+        # one look at the archive's index for the group, not one per batch (replays and
+        # late pushes are old; while nothing is archived there is nothing to look up)
+        if old and con.execute("SELECT count(*) FROM archive_parts").fetchall()[0][0]:
+            for i in old:
+                tables[i] = archive.drop_archived(con, group[i].source, tables[i])
+        accepted = np.zeros(len(group), dtype=np.int64)
+        last_event: dict[str, object] = {}
+        if sum(t.num_rows for t in tables):
+            events = pa.concat_tables(tables)
+            owner = np.repeat(np.arange(len(group)), [t.num_rows for t in tables])
+            if len(group) > 1:
+                # a key sent by two batches of the group: the first one stores it, as if they
+                # had been committed one after the other (one INSERT must not hold it twice)
+                first = _first_of_each(_keys(events))
+                if not first.all():
+                    events = events.filter(pa.array(first))
+                    owner = owner[first]
             con.register("e_batch", events)
-            # RETURNING gives the rows really inserted (not duplicates): the counts follow them
-            inserted = pd.DataFrame(
-                con.execute(
-                    "INSERT INTO events BY NAME SELECT * FROM e_batch ON CONFLICT DO NOTHING "
-                    "RETURNING cell_key, event_time, severity, value"
-                ).fetchnumpy()
-            )
+            # RETURNING gives the rows really inserted (not duplicates): the counts follow them.
+            # Fetched as Arrow: as NumPy, 100,000 returned keys were 200,000 Python strings
+            inserted = con.execute(
+                "INSERT INTO events BY NAME SELECT * FROM e_batch ON CONFLICT DO NOTHING "
+                "RETURNING source, source_event_id, cell_key, event_time, severity, value"
+            ).to_arrow_table()
             con.unregister("e_batch")
-            accepted = len(inserted)
-            if accepted:
+            if inserted.num_rows:
+                if inserted.num_rows == events.num_rows:
+                    batch_of = owner
+                else:
+                    # which batch each inserted row came from (keys are unique in the group)
+                    got = pc.is_in(_keys(events), value_set=_keys(inserted))
+                    batch_of = owner[got.to_numpy(zero_copy_only=False)]
+                accepted = np.bincount(batch_of, minlength=len(group)).astype(np.int64)
                 con.register("e_new", inserted)
                 con.execute(
                     f"""
                     INSERT INTO cell_counts
                     SELECT time_bucket(INTERVAL {BUCKET_SECONDS} SECOND, event_time) AS bucket,
-                           cell_key, ? AS source, count(*) AS n,
+                           cell_key, source, count(*) AS n,
                            coalesce(sum(severity), 0) AS severity_sum, max(value) AS value_max
                     FROM e_new GROUP BY ALL
                     ON CONFLICT DO UPDATE SET n = cell_counts.n + excluded.n,
                         severity_sum = cell_counts.severity_sum + excluded.severity_sum,
                         value_max = greatest(cell_counts.value_max, excluded.value_max)
-                    """,
-                    [source],
+                    """
                 )
-                last_event = con.execute("SELECT max(event_time) FROM e_new").fetchall()[0][0]
+                last_event = dict(
+                    con.execute(
+                        "SELECT source, max(event_time) FROM e_new GROUP BY source"
+                    ).fetchall()
+                )
                 con.unregister("e_new")
-        dup = offered - accepted + repeats
-        q = len(quarantine)
+        counts = pd.DataFrame(
+            {
+                "now": pd.Series([b.now for b in group], dtype=_UTC_US),
+                "source": [b.source for b in group],
+                "accepted": accepted,
+                "duplicates": offered - accepted + np.array([b.repeats for b in group]),
+                "quarantined": np.array([len(b.quarantine) for b in group], dtype=np.int64),
+            }
+        )
+        con.register("g_counts", counts)
         con.execute(
             """
-            INSERT INTO ingest_minutes VALUES (date_trunc('minute', ?::TIMESTAMPTZ), ?, ?, ?, ?)
+            INSERT INTO ingest_minutes
+            SELECT date_trunc('minute', now) AS minute, source, sum(accepted), sum(duplicates),
+                   sum(quarantined)
+            FROM g_counts GROUP BY ALL
             ON CONFLICT DO UPDATE SET accepted = ingest_minutes.accepted + excluded.accepted,
                 duplicates = ingest_minutes.duplicates + excluded.duplicates,
                 quarantined = ingest_minutes.quarantined + excluded.quarantined
-            """,
-            [now.to_pydatetime(), source, accepted, dup, q],
+            """
         )
+        con.unregister("g_counts")
+        # one feed_status row per source (plain Python: a group holds a handful of batches)
+        status: dict[str, list] = {}
+        for i, b in enumerate(group):
+            row = status.setdefault(b.source, [b.now, 0, 0, 0])
+            row[0] = b.now  # the last batch received sets last_received_at, as one by one
+            row[1] += int(counts["accepted"].iat[i])
+            row[2] += int(counts["duplicates"].iat[i])
+            row[3] += int(counts["quarantined"].iat[i])
+        per_source = pd.DataFrame(
+            {
+                "source": list(status),
+                "received": pd.Series([r[0] for r in status.values()], dtype=_UTC_US),
+                "accepted": [r[1] for r in status.values()],
+                "duplicates": [r[2] for r in status.values()],
+                "quarantined": [r[3] for r in status.values()],
+                "last_event": pd.Series([last_event.get(src) for src in status], dtype=_UTC_US),
+            }
+        )
+        con.register("g_status", per_source)
         con.execute(
             """
             INSERT INTO feed_status (source, last_event_time, last_received_at, accepted,
                                      duplicates, quarantined)
-            VALUES (?, ?, ?, ?, ?, ?)
+            SELECT source, last_event, received, accepted, duplicates, quarantined
+            FROM g_status
             ON CONFLICT (source) DO UPDATE SET
                 last_event_time = greatest(feed_status.last_event_time, excluded.last_event_time),
                 last_received_at = excluded.last_received_at,
                 accepted = feed_status.accepted + excluded.accepted,
                 duplicates = feed_status.duplicates + excluded.duplicates,
                 quarantined = feed_status.quarantined + excluded.quarantined
-            """,
-            [source, last_event, now.to_pydatetime(), accepted, dup, q],
+            """
         )
-        return accepted
+        con.unregister("g_status")
+        return [int(n) for n in accepted]
+
+
+def _keys(table: pa.Table) -> pa.Array:
+    """The (source, source_event_id) key of each row as one text (one-to-one: a source name
+    holds no NUL, so the first NUL ends it)."""
+    return pc.binary_join_element_wise(table["source"], table["source_event_id"], "\x00")
+
+
+def _first_of_each(keys: pa.Array) -> np.ndarray:
+    """True at the first row of every distinct key."""
+    rank = pc.index_in(keys, value_set=pc.unique(keys)).to_numpy(zero_copy_only=False)
+    first = np.zeros(len(rank), dtype=bool)
+    first[np.unique(rank, return_index=True)[1]] = True
+    return first
+
+
+def _pass_on(done: Future, fut: Future) -> None:
+    """Hand a retried batch's outcome to the Future its caller waits on."""
+    exc = done.exception()
+    if exc is None:
+        fut.set_result(done.result())
+    else:
+        fut.set_exception(exc)
 
 
 def _text(s: pd.Series) -> pa.Array:

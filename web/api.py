@@ -11,12 +11,12 @@ import json
 
 import pandas as pd
 from flask import Blueprint, Response, jsonify, request
-from pydantic import ValidationError
 
 from data import export, policy, queries
 from data.areas import scope_for_code
 from data.auth import User
-from data.events import SOURCES, PushEvent, push_model_errors
+from data.events import SOURCES
+from data.push import push_frame
 from data.warnings.rules import LEVELS
 from web import export as web_export
 from web.openapi import openapi_text
@@ -86,72 +86,10 @@ def ingest(source: str) -> Response:
     return jsonify(result.as_dict())
 
 
-PUSH_FRAME_COLUMNS = [
-    "id",
-    "time",
-    "lon",
-    "lat",
-    "category",
-    "severity",
-    "value",
-    "text",
-    "attributes",
-    "_raw",
-    "_reason",
-]
-
-
 def _push_frame(source: str, records: list) -> pd.DataFrame:
-    """Validate each pushed record with pydantic; invalid ones carry their reason to quarantine."""
-    rows = []
-    for rec in records:
-        raw = rec  # the pipeline serialises it only if the record is quarantined
-        try:
-            ev = PushEvent.model_validate(rec)
-        except ValidationError as exc:
-            rid = rec.get("id") if isinstance(rec, dict) else None
-            rows.append(
-                {
-                    # an id that is not text or a number is no id (the raw record keeps it)
-                    "id": str(rid) if isinstance(rid, str | int | float) else None,
-                    "_raw": raw,
-                    "_reason": _pydantic_reason(exc),
-                }
-            )
-            continue
-        reason = push_model_errors(source, ev)
-        rows.append(
-            {
-                "id": ev.id,
-                "time": ev.time,
-                "lon": ev.lon,
-                "lat": ev.lat,
-                "category": ev.category,
-                "severity": ev.severity,
-                "value": ev.value,
-                "text": ev.text,
-                # serialised by the pipeline, which quarantines what cannot be stored
-                "attributes": ev.attributes,
-                "_raw": raw,
-                "_reason": reason,
-            }
-        )
-    columns = PUSH_FRAME_COLUMNS
-    try:
-        frame = pd.DataFrame(rows, columns=columns)
-    except Exception:  # noqa: BLE001 - text Arrow cannot hold (lone surrogates): keep objects
-        # normalise_frame then escapes such text and quarantines its record with a reason
-        frame = pd.DataFrame(rows, columns=columns, dtype=object)
-    frame["time"] = pd.to_datetime(frame["time"], utc=True, errors="coerce")
-    return frame
-
-
-def _pydantic_reason(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        where = ".".join(str(p) for p in err["loc"]) or "record"
-        parts.append(f"{where}: {err['msg']}")
-    return "; ".join(parts)
+    """The pushed records as a canonical frame; invalid ones carry their reason to quarantine
+    (column-wise checks, pydantic only for records that are not plain: data/push.py)."""
+    return push_frame(source, records)
 
 
 def _read_allowed() -> Response | None:
