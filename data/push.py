@@ -270,4 +270,7 @@ def push_frame_per_record(source: str, records: list) -> pd.DataFrame:
     except Exception:  # noqa: BLE001 - text Arrow cannot hold (lone surrogates): keep objects
         frame = pd.DataFrame(rows, columns=columns, dtype=object)
     frame["time"] = pd.to_datetime(frame["time"], utc=True, errors="coerce")
+    # the raw records as sent: a column built from rows infers a type (0 and 0.0 both became
+    # 0.0), and a quarantined record must keep the form it came in
+    frame["_raw"] = pd.Series(list(records), dtype=object, index=frame.index)
     return frame
