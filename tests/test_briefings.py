@@ -14,27 +14,18 @@ from docx import Document
 import cli
 from data import indicators
 from data.areas import scope_for_code
-from data.runtime import Runtime
-from data.settings import load_settings
 from data.times import calendar_period, previous_period
 from tests.support import figures
 from tests.support.figures import TZ
 from tests.support.reading import read_back, tagged
+from tests.support.stores import tiny_runtime
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, tiny_region_dir):
     """A closed store file with known data (the command opens it like any other command)."""
     tmp = tmp_path_factory.mktemp("briefings")
-    settings = load_settings(
-        db=tmp / "o.duckdb",
-        region=str(tiny_region_dir),
-        simulator=False,
-        users_file=tmp / "u.toml",
-        secret_key="s",
-        auth=False,
-    )
-    rt = Runtime(settings)
+    rt = tiny_runtime(tmp, tiny_region_dir)
     figures.build(rt)
     rt.stop()
     return tmp, tiny_region_dir
@@ -305,16 +296,7 @@ def test_a_cell_far_above_its_own_usual_stands_out_and_a_usual_one_does_not(
     from reports.compose import compose, plain
     from tests.support.region import tiny_cell_center, tiny_cell_code
 
-    rt = Runtime(
-        load_settings(
-            db=tmp_path / "o.duckdb",
-            region=str(tiny_region_dir),
-            simulator=False,
-            users_file=tmp_path / "u.toml",
-            secret_key="s",
-            auth=False,
-        )
-    )
+    rt = tiny_runtime(tmp_path, tiny_region_dir)
     try:
         day = pd.Timestamp("2026-11-20", tz=TZ)
         rows = []

@@ -154,21 +154,12 @@ def test_written_briefings_are_announced_to_the_webhook_after_quiet_hours(
 ):
     """Written on a Saturday morning, the briefings' notices wait in the outbox for Monday's
     working time, then reach a real local webhook, one per file, with the download address."""
-    from data.runtime import Runtime
-    from data.settings import load_settings
+    from tests.support.stores import tiny_runtime
     from tests.support.webhook import Receiver
 
     receiver = Receiver()
-    rt = Runtime(
-        load_settings(
-            db=tmp_path / "o.duckdb",
-            region=str(tiny_region_dir),
-            simulator=False,
-            users_file=tmp_path / "u.toml",
-            secret_key="s",
-            briefing_formats=["html"],
-            case_webhook_url=receiver.url,
-        )
+    rt = tiny_runtime(
+        tmp_path, tiny_region_dir, briefing_formats=["html"], case_webhook_url=receiver.url
     )
     try:
         figures.build(rt)

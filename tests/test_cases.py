@@ -3,11 +3,9 @@ hotline intake in bulk, the warning adapter, and metrics checked against a plain
 
 from __future__ import annotations
 
-import http.server
 import json
 import random
 import statistics
-import threading
 import time
 
 import pandas as pd
@@ -24,6 +22,7 @@ from data.cases import (
 )
 from data.cases.calendar import parse_duration
 from tests.support.region import tiny_cell_center
+from tests.support.webhook import Receiver
 
 TZ = "Asia/Shanghai"
 MON_10 = pd.Timestamp("2026-11-23 10:00", tz=TZ).tz_convert("UTC")  # a Monday, 10:00 local
@@ -287,30 +286,19 @@ def test_quiet_hours_hold_non_urgent_notices(svc) -> None:
 
 
 def test_webhook_mirror_posts_and_failures_do_not_block(svc) -> None:
-    got: list[dict] = []
-
-    class Hook(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *a):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    receiver = Receiver()
+    got = receiver.got
     area = svc.db.query_one("SELECT key FROM areas WHERE level = 'grid' LIMIT 1")[0]
     svc.deliverer.start()  # posts go out after commit, from the deliverer (the runtime starts it)
     try:
-        svc.webhook_url = f"http://127.0.0.1:{server.server_port}/hook"
+        svc.webhook_url = receiver.url
         cid = svc.create("hotline.heating", area_key=area, urgency="urgent", now=MON_10)
         deadline = time.monotonic() + 5
         while not got and time.monotonic() < deadline:
             time.sleep(0.05)
         assert got and got[0]["case_id"] == cid and got[0]["department"] == "heat"
     finally:
-        server.shutdown()
+        receiver.close()
     svc.webhook_url = "http://127.0.0.1:9/unreachable"
     t0 = time.monotonic()
     svc.create("hotline.heating", area_key=area, urgency="urgent", now=MON_10)

@@ -22,6 +22,7 @@ from layouts.figures_table import display_rows, headers
 from reports.figures import render
 from tests.support import figures as fixtures
 from tests.support.figures import NOW, TZ
+from tests.support.stores import tiny_runtime
 
 ANALYST = User("ana", "analyst")
 LEADER = User("lead", "county_leader", area="T01")
@@ -32,20 +33,7 @@ WEEK = {"since": "2026-11-09", "until": "2026-11-16"}  # Monday to Monday: an IS
 
 @pytest.fixture(scope="module")
 def rt(tmp_path_factory, tiny_region_dir):
-    from data.runtime import Runtime
-    from data.settings import load_settings
-
-    tmp = tmp_path_factory.mktemp("figures")
-    runtime = Runtime(
-        load_settings(
-            db=tmp / "o.duckdb",
-            region=str(tiny_region_dir),
-            simulator=False,
-            users_file=tmp / "u.toml",
-            secret_key="s",
-            auth=False,
-        )
-    )
+    runtime = tiny_runtime(tmp_path_factory.mktemp("figures"), tiny_region_dir)
     fixtures.build(runtime)
     yield runtime
     runtime.stop()

@@ -14,6 +14,7 @@ from data.warnings.rules import LEVELS as WLEVELS
 from layouts.i18n import LANGUAGES, t
 from tests.support import figures
 from tests.support.figures import NOW, TZ
+from tests.support.stores import tiny_runtime
 
 SINCE, UNTIL = parse_bound("2026-11-09", TZ), parse_bound("2026-11-23", TZ)
 ESCALATE = {"blue": 7200.0, "yellow": 3600.0, "orange": 1800.0, "red": 900.0}
@@ -22,20 +23,7 @@ ESCALATE = {"blue": 7200.0, "yellow": 3600.0, "orange": 1800.0, "red": 900.0}
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, tiny_region_dir):
     """A tiny-region store with known events, warnings and cases (built once for the module)."""
-    from data.runtime import Runtime
-    from data.settings import load_settings
-
-    tmp = tmp_path_factory.mktemp("indicators")
-    rt = Runtime(
-        load_settings(
-            db=tmp / "o.duckdb",
-            region=str(tiny_region_dir),
-            simulator=False,
-            users_file=tmp / "u.toml",
-            secret_key="s",
-            auth=False,
-        )
-    )
+    rt = tiny_runtime(tmp_path_factory.mktemp("indicators"), tiny_region_dir)
     figures.build(rt)
     # one cell without a population figure: its rate per 10,000 is unknown, not zero
     rt.db.write(

@@ -13,9 +13,8 @@ import pytest
 
 from data import indicators, inspections
 from data.areas import scope_for_code
-from data.runtime import Runtime
-from data.settings import load_settings
 from tests.support import inspections as world
+from tests.support.stores import tiny_runtime
 from tests.support.web import TEST_PASSWORD, post_login
 from web.inspections import COLUMNS
 
@@ -28,17 +27,7 @@ NOW = UNTIL + pd.Timedelta(hours=2)
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, tiny_region_dir):
     tmp = tmp_path_factory.mktemp("inspections")
-    rt = Runtime(
-        load_settings(
-            db=tmp / "o.duckdb",
-            region=str(tiny_region_dir),
-            simulator=False,
-            users_file=tmp / "u.toml",
-            secret_key="s",
-            auth=False,
-            cases_from_hotline=False,
-        )
-    )
+    rt = tiny_runtime(tmp, tiny_region_dir, cases_from_hotline=False)
     made = world.build(rt, SINCE, UNTIL)
     yield rt, made
     rt.stop()
