@@ -247,7 +247,11 @@ def test_two_viewers_of_one_view_share_one_computation(app, runtime):
     assert runtime.wall.computations == before + 1  # the same state again
     # a new batch: within one refresh period both screens see a new version (renewed in the
     # background: a screen is served the last state at once while one computation renews it)
-    runtime.pipeline.ingest_frame("police", frame(2, 2, (0, 0), minutes_ago=1))
+    batch = frame(2, 2, (0, 0), minutes_ago=1)
+    # stamped now, not at the module's import: "today" on the tile starts at local midnight,
+    # which a long test run may cross (it did: 00:01 in the region's zone)
+    batch["time"] = pd.Timestamp.now(tz="UTC")
+    runtime.pipeline.ingest_frame("police", batch)
     deadline = time.monotonic() + runtime.settings.refresh_ms / 1000
     while runtime.wall.state(view, runtime.scope).version == first.version:
         assert time.monotonic() < deadline, "no new version within one refresh period"
