@@ -21,8 +21,8 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import ValidationError
 
-from data.events import CATEGORIES as _CATEGORIES
 from data.events import (
+    CANONICAL_COLUMNS,
     MAX_ID_LEN,
     MAX_TEXT_LEN,
     SEVERITY_MAX,
@@ -31,21 +31,10 @@ from data.events import (
     PushEvent,
     push_model_errors,
 )
+from data.events import CATEGORIES as _CATEGORIES
 from data.events import VALUE_REQUIRED as _VALUE_REQUIRED
 
-PUSH_FRAME_COLUMNS = [
-    "id",
-    "time",
-    "lon",
-    "lat",
-    "category",
-    "severity",
-    "value",
-    "text",
-    "attributes",
-    "_raw",
-    "_reason",
-]
+PUSH_FRAME_COLUMNS = [*CANONICAL_COLUMNS, "_raw", "_reason"]
 _FIELDS = frozenset(PushEvent.model_fields)
 _REQUIRED = frozenset(n for n, f in PushEvent.model_fields.items() if f.is_required())
 # The times the plain path takes: what pandas and pydantic read alike. Anything else (no
