@@ -197,6 +197,9 @@
         if (view.tour) {
           q.push("tour=" + view.tour);
         }
+        if (view.channel) {
+          q.push("channel=" + encodeURIComponent(view.channel));
+        }
         if (lang) {
           q.push("lang=" + lang);
         }

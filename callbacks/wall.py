@@ -388,6 +388,23 @@ def tour(n, view):
 
 
 @callback(
+    Output(ids.VIEW, "data", allow_duplicate=True),
+    Output(ids.CHANNEL_SEEN, "data"),
+    Input(ids.CHANNEL_POLL, "n_intervals"),
+    State(ids.VIEW, "data"),
+    State(ids.CHANNEL_SEEN, "data"),
+    prevent_initial_call=True,  # a following wall takes its channel's view at its first tick
+)
+def follow_channel(_n, view, seen):
+    """A wall opened with ``?channel=``: takes the console channel's view when it has changed
+    (its poll runs only on such walls; the view is resolved against this viewer's scope)."""
+    update = _rt().channels.update_for(view, seen)
+    if update is None:
+        raise dash.exceptions.PreventUpdate
+    return update
+
+
+@callback(
     Output(ids.LANG, "data", allow_duplicate=True),
     Input(ids.URL_LANG, "data"),
     prevent_initial_call="initial_duplicate",

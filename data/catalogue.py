@@ -7,6 +7,8 @@ tables.
 
 from __future__ import annotations
 
+import re
+
 SOURCES: tuple[str, ...] = ("police", "traffic", "environment", "market", "hotline")
 
 # Categories per source. Codes are stable identifiers; display names live in the translation tables.
@@ -64,3 +66,7 @@ WALL_METRICS: tuple[str, ...] = ("all", *SOURCES, "risk")
 WALL_WINDOWS: tuple[str, ...] = ("1h", "24h", "7d")
 DEFAULT_WALL_WINDOW = "24h"
 MAP_LEVELS: tuple[str, ...] = ("county", "township", "community", "grid")
+
+# the hall console's channels (data/console.py): walls opened with ?channel=<name> follow one
+CHANNEL_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+DEFAULT_CHANNEL = "hall"

@@ -50,6 +50,7 @@ PAGES: dict[str, str] = {
     "audit": "/audit",
     "briefings": "/briefings",
     "figures": "/figures",
+    "console": "/console",
 }
 
 # case actions a department takes on its own case; the rest (and "create") are the hall's
@@ -87,6 +88,8 @@ _PAGE_ROLES: dict[str, frozenset[str]] = {
     # archived briefings: the list; each file is handed out under ("export", "area")
     "briefings": frozenset({"admin", "operator", "analyst", "county_leader"}),
     "figures": frozenset({"admin", "operator", "analyst", "county_leader"}),
+    # the hall's console: what the walls following a channel show (the hall's operators)
+    "console": frozenset({"admin", "operator"}),
 }
 _CITY_READERS = {"admin": ALL, "operator": ALL, "analyst": ALL, "wall": ALL}
 RULES: dict[tuple[str, str], dict[str, str]] = {

@@ -76,6 +76,10 @@ class Runtime:
             coalesce_s=settings.view_coalesce_ms / 1000,
         )
         self.pipeline.add_listener(self.wall.bump)
+        from data.console import Channels
+
+        # the hall console's channels, which walls opened with ?channel= follow
+        self.channels = Channels(self.db)
         self._feeds: list = []
         # further periodic workers handed in by the app (e.g. the briefings scheduler, which
         # renders documents and so lives above data/): started and stopped with the feeds

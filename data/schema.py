@@ -408,6 +408,21 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        16,
+        "the hall console's channels (/console): the view walls with ?channel= follow",
+        """
+        -- view: JSON of county, level, metric, window (data/console.py checks it); version grows
+        -- on each change so a following wall knows it has a new view to take
+        CREATE TABLE console_channels (
+            name VARCHAR PRIMARY KEY,
+            view VARCHAR NOT NULL,
+            version BIGINT NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL,
+            updated_by VARCHAR NOT NULL
+        );
+        """,
+    ),
 ]
 
 

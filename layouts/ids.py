@@ -161,3 +161,17 @@ FIG_SAVED_RUN = "figures-saved-run"
 FIG_SAVED_NEXT = "figures-saved-next"  # run it for the next period
 FIG_SAVED_DELETE = "figures-saved-delete"
 FIG_SAVED_VERSION = "figures-saved-version"  # dcc.Store bumped by save/delete: reloads the list
+
+# the hall's console (/console) and the walls that follow its channels (?channel=<name>)
+CHANNEL_POLL = "channel-poll"  # dcc.Interval on a following wall: asks for the channel's view
+CHANNEL_SEEN = "channel-seen"  # dcc.Store: the channel version the wall shows
+CONSOLE_CHANNEL = "console-channel"  # text input (with the known channels listed)
+CONSOLE_CHANNELS = "console-channels"  # datalist: the known channels
+CONSOLE_COUNTY = "console-county"  # segmented choice: the whole area or one county
+CONSOLE_LEVEL = "console-level"
+CONSOLE_METRIC = "console-metric"
+CONSOLE_WINDOW = "console-window"
+CONSOLE_SEND = "console-send"  # button: give the channel this view
+CONSOLE_MSG = "console-msg"
+CONSOLE_STATE = "console-state"  # the channel's view now, who set it and when
+CONSOLE_LINK = "console-link"  # the address a wall opens to follow the channel

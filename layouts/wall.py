@@ -12,7 +12,14 @@ from __future__ import annotations
 import dash_ag_grid as dag
 from dash import dcc, html
 
-from data.catalogue import DEFAULT_WALL_WINDOW, MAP_LEVELS, SOURCES, WALL_METRICS, WALL_WINDOWS
+from data.catalogue import (
+    CHANNEL_NAME,
+    DEFAULT_WALL_WINDOW,
+    MAP_LEVELS,
+    SOURCES,
+    WALL_METRICS,
+    WALL_WINDOWS,
+)
 from layouts import ids
 from layouts.i18n import (
     DEFAULT_LANGUAGE,
@@ -57,6 +64,7 @@ def parse_view(query: dict) -> dict:
         tour = int(float(text("tour") or 0))
     except ValueError:
         tour = 0
+    channel = (text("channel") or "").lower()
     return {
         "county": text("county"),
         "township": text("township"),
@@ -65,6 +73,8 @@ def parse_view(query: dict) -> dict:
         "metric": metric if metric in WALL_METRICS else "all",
         "window": window if window in WINDOWS else DEFAULT_WINDOW,
         "tour": max(0, min(tour, MAX_TOUR_S)),
+        # a channel of the hall's console this wall follows (data/console.py); None: its own
+        "channel": channel if CHANNEL_NAME.fullmatch(channel) else None,
     }
 
 
@@ -80,6 +90,8 @@ def view_query(view: dict, lang: str | None = None) -> str:
         parts.append(f"window={view['window']}")
     if view.get("tour"):
         parts.append(f"tour={view['tour']}")
+    if view.get("channel"):
+        parts.append(f"channel={view['channel']}")
     if lang:
         parts.append(f"lang={lang}")
     return "?" + "&".join(parts) if parts else ""
@@ -94,13 +106,15 @@ def layout(chrome: dict | None = None, **query) -> html.Div:
     view = parse_view(query)
     url_lang = query.get("lang") if query.get("lang") in ("zh", "en") else None
     lang = normalise_language(url_lang or DEFAULT_LANGUAGE)
+    chrome = chrome or {"refresh_ms": 5000}
     return frame(
-        wall(view, lang), **(chrome or {"refresh_ms": 5000}), url_lang=url_lang, live_subtitle=True
+        wall(view, lang, chrome["refresh_ms"]), **chrome, url_lang=url_lang, live_subtitle=True
     )
 
 
-def wall(view: dict, lang: str) -> html.Div:
-    """The wall's three columns and its stores."""
+def wall(view: dict, lang: str, refresh_ms: int = 5000) -> html.Div:
+    """The wall's three columns and its stores (``refresh_ms``: how often a wall that follows a
+    console channel asks for the channel's view; a wall that follows none never asks)."""
     return html.Div(
         className="og-wall",
         children=[
@@ -113,6 +127,13 @@ def wall(view: dict, lang: str) -> html.Div:
             dcc.Store(id=ids.LABELS_SINK),
             dcc.Store(id=ids.URL_SINK),
             dcc.Interval(id=ids.RESPONSE_REFRESH, interval=RESPONSE_REFRESH_MS, n_intervals=0),
+            dcc.Store(id=ids.CHANNEL_SEEN, data=0),
+            dcc.Interval(
+                id=ids.CHANNEL_POLL,
+                interval=refresh_ms,
+                disabled=not view.get("channel"),
+                n_intervals=0,
+            ),
             dcc.Interval(
                 id=ids.TOUR,
                 interval=max(view["tour"], 1) * 1000,

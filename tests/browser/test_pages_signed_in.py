@@ -21,6 +21,7 @@ PAGES = {
     "/briefings": "#briefings-grid",
     "/figures": "#figures-grid",
     "/inspections": "#inspect-grid",
+    "/console": "#console-send",
 }
 
 

@@ -6,6 +6,7 @@ exactly as ``python app.py`` does.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from urllib.parse import urlparse
 
 from harness.browser import CHROMIUM, CHROMIUM_ARGS, MAP_READY_JS, chromium, serve, wait_map
 from harness.ports import free_port
@@ -99,3 +100,34 @@ def live_site(folder, region_dir, **settings):
             yield url, runtime
     finally:
         runtime.stop()
+
+
+class Recorder:
+    """What a page did: console errors, page errors and every URL it requested."""
+
+    def __init__(self, page) -> None:
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("request", lambda r: self.requests.append(r.url))
+
+    def outside_hosts(self) -> set[str]:
+        hosts = {
+            urlparse(u).hostname for u in self.requests if not u.startswith(("data:", "blob:"))
+        }
+        return hosts - {"127.0.0.1"}
+
+
+@contextmanager
+def recorded_page(browser, width: int, height: int):
+    """A page in a fresh browser context (empty localStorage) of ``width`` x ``height`` CSS
+    pixels, whose console errors and requests a :class:`Recorder` keeps (``page.recorder``)."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    track_dash(context)
+    pg = context.new_page()
+    pg.recorder = Recorder(pg)
+    try:
+        yield pg
+    finally:
+        context.close()

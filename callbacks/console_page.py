@@ -1,0 +1,79 @@
+"""Callbacks of the hall's console (``/console``): show a channel, give it a view.
+
+Walls follow channels through ``callbacks/wall.py``'s ``follow_channel``; the checks on names and
+views are in :mod:`data.console`, the setter's scope comes from the server session.
+"""
+
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, State
+
+from callbacks.wiring import Wiring, actor
+from callbacks.wiring import runtime as _rt
+from callbacks.wiring import scope as _scope
+from data import console
+from layouts import ids
+from layouts.console_page import choice_options, state_text
+from layouts.i18n import area_name, normalise_language, t
+
+_wiring = Wiring(page="console")
+callback = _wiring.callback
+register = _wiring.register
+
+
+def _problem(exc: console.ConsoleError, lang: str) -> str:
+    params = dict(exc.params)
+    if exc.code == "choice":  # the choice's own label, in the reader's language
+        params["key"] = t(f"console.{params['key']}", lang)
+    return t(f"console.error.{exc.code}", lang).format(**params)
+
+
+@callback(
+    Output(ids.CONSOLE_COUNTY, "options"),
+    Output(ids.CONSOLE_LEVEL, "options"),
+    Output(ids.CONSOLE_METRIC, "options"),
+    Output(ids.CONSOLE_WINDOW, "options"),
+    Output(ids.CONSOLE_CHANNELS, "children"),
+    Output(ids.CONSOLE_STATE, "children"),
+    Output(ids.CONSOLE_LINK, "children"),
+    Output(ids.CONSOLE_LINK, "href"),
+    Input(ids.LANG, "data"),
+    Input(ids.CONSOLE_CHANNEL, "value"),
+    Input(ids.CONSOLE_MSG, "children"),
+)
+def show(lang, name, _sent):
+    """The choices in the page's language, the known channels, and what ``name`` shows now."""
+    rt, lang = _rt(), normalise_language(lang)
+    page = rt.channels.page(name, _scope() or rt.scope)
+    names = {c["code"]: area_name(c, lang) for c in page.counties}
+    known = [dash.html.Option(value=n) for n in page.known]
+    choices = choice_options(page.counties, lang)
+    if page.error is not None:
+        return *choices, known, _problem(page.error, lang), "", None
+    link = f"/?channel={page.name}"
+    return *choices, known, state_text(page.channel, names, rt.timezone, lang), link, link
+
+
+@callback(
+    Output(ids.CONSOLE_MSG, "children"),
+    Input(ids.CONSOLE_SEND, "n_clicks"),
+    State(ids.CONSOLE_CHANNEL, "value"),
+    State(ids.CONSOLE_COUNTY, "value"),
+    State(ids.CONSOLE_LEVEL, "value"),
+    State(ids.CONSOLE_METRIC, "value"),
+    State(ids.CONSOLE_WINDOW, "value"),
+    State(ids.LANG, "data"),
+    prevent_initial_call=True,
+)
+def send(n, name, county, level, metric, window, lang):
+    """Give the channel the chosen view; every wall following it takes it at its next refresh."""
+    if not n:
+        raise dash.exceptions.PreventUpdate
+    rt, lang = _rt(), normalise_language(lang)
+    view = {"county": county, "level": level, "metric": metric, "window": window}
+    try:
+        channel = rt.channels.set(name, view, _scope() or rt.scope, actor())
+    except console.ConsoleError as exc:
+        return _problem(exc, lang)
+    return t("console.sent", lang).format(channel=channel.name, version=channel.version)
