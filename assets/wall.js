@@ -5,6 +5,9 @@
  *            URL; an air-gapped wall has none), and fitting the map to the area of a new view.
  * clock:     the city's local time, every second, in the city's time zone.
  * syncUrl:   the address bar always reproduces the view shown.
+ * Screens larger than 1920 px (a 4K wall): plotly sizes its text in pixels, so the wall's charts
+ * are scaled to the screen (scaleCharts); area names never overlap (placeLabels); the map is
+ * fitted above the legend, so the legend never hides a cell.
  */
 (function () {
   "use strict";
@@ -74,11 +77,104 @@
       });
       layer.dataset.key = key;
     }
-    var nodes = layer.children;
+    placeLabels(map, items, layer.children);
+  }
+
+  function overlaps(a, b) {
+    return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+  }
+
+  // each name at its area's point; a name that would overlap one already placed moves just
+  // above or below it, and is hidden when neither is free (dense urban districts at city level)
+  function placeLabels(map, items, nodes) {
+    var placed = [];
     for (var i = 0; i < items.length; i++) {
+      var node = nodes[i];
       var p = map.project([items[i].x, items[i].y]);
-      nodes[i].style.transform = "translate(-50%, -50%) translate(" + p.x + "px," + p.y + "px)";
+      var w = node.offsetWidth, h = node.offsetHeight, gap = 2;
+      var tries = [0, -(h + gap), h + gap, -2 * (h + gap), 2 * (h + gap)];
+      var box = null;
+      for (var k = 0; k < tries.length && !box; k++) {
+        var cand = { x: p.x - w / 2, y: p.y - h / 2 + tries[k], w: w, h: h };
+        if (!placed.some(function (b) { return overlaps(cand, b); })) {
+          box = cand;
+        }
+      }
+      node.style.visibility = box ? "" : "hidden";
+      node.classList.toggle("og-label-hidden", !box);
+      if (box) {
+        placed.push(box);
+        node.style.transform = "translate(" + box.x + "px," + box.y + "px)";
+      }
     }
+  }
+
+  // plotly's text and heights are in pixels: on a screen wider than the 1920 px design width,
+  // every size of the wall's charts (not the map) is multiplied by width / 1920
+  var scaledFor = new WeakMap();
+  function scaleFont(font, path, k, out) {
+    out[path + ".size"] = ((font && font.size) || 12) * k;
+  }
+  function scaleChart(gd, k) {
+    var layout = gd.layout;
+    if (!layout || scaledFor.get(layout) === k) {
+      return;
+    }
+    scaledFor.set(layout, k);
+    if (k === 1) {
+      return;
+    }
+    var rel = {};
+    scaleFont(layout.font, "font", k, rel);
+    if (layout.title && typeof layout.title === "object" && layout.title.font) {
+      scaleFont(layout.title.font, "title.font", k, rel);
+    }
+    if (layout.height) {
+      rel.height = layout.height * k;
+    }
+    ["l", "r", "t", "b"].forEach(function (side) {
+      if (layout.margin && typeof layout.margin[side] === "number") {
+        rel["margin." + side] = layout.margin[side] * k;
+      }
+    });
+    var res = {}, idx = [];
+    (gd.data || []).forEach(function (trace, i) {
+      ["number", "title", "delta"].forEach(function (part) {
+        if (trace[part] && trace[part].font && trace[part].font.size) {
+          res[part + ".font.size"] = res[part + ".font.size"] || [];
+          res[part + ".font.size"][i] = trace[part].font.size * k;
+          idx.push(i);
+        }
+      });
+    });
+    window.Plotly.relayout(gd, rel);
+    if (idx.length) {
+      window.Plotly.restyle(gd, res);
+    }
+  }
+  function scaleCharts() {
+    if (!window.Plotly) {
+      return;
+    }
+    var k = Math.max(1, window.innerWidth / 1920);
+    document.querySelectorAll(".og-wall .js-plotly-plot").forEach(function (gd) {
+      if (!gd.closest("#cell-map")) {
+        scaleChart(gd, k);
+      }
+    });
+  }
+  setInterval(scaleCharts, 500);
+
+  // the legend lies over the map's lower left corner: fit the view above it
+  function fitPadding() {
+    var pad = { top: 28, right: 28, bottom: 28, left: 28 };
+    var box = document.querySelector("#cell-map");
+    var legend = document.getElementById("legend");
+    if (box && legend && legend.offsetHeight) {
+      var m = box.getBoundingClientRect(), g = legend.getBoundingClientRect();
+      pad.bottom = Math.max(pad.bottom, Math.round(m.bottom - g.top) + 12);
+    }
+    return pad;
   }
 
   function attach() {
@@ -98,12 +194,13 @@
       map.resize();
       // eventData with an originalEvent: plotly then stores the view as a user edit, so
       // uirevision keeps it through the value patches that follow
-      map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 28, animate: false },
+      map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: fitPadding(), animate: false },
                     { originalEvent: { type: "fit" } });
       state.fitted = state.labels.sig;
       var layer = document.getElementById("map-label-layer");
       if (layer) {
         layer.dataset.fitted = state.fitted; // tests wait for this before clicking the map
+        layer.dataset.bounds = JSON.stringify(b); // and read where the view's areas lie
       }
     }
     render();
