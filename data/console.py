@@ -175,6 +175,7 @@ class Channels:
         key = check_name(name)
         clean = check_view(self.db, view, base)
         now = pd.Timestamp.now(tz="UTC")
+        address = audit.current_address()  # bound to this request's thread, not the writer's
 
         def run(con) -> int:
             row = con.execute(
@@ -185,7 +186,13 @@ class Channels:
                 [key, json.dumps(clean, sort_keys=True), now, actor],
             ).fetchall()
             audit.record_con(
-                con, actor, "console.set", object_type="channel", object_id=key, detail=clean
+                con,
+                actor,
+                "console.set",
+                object_type="channel",
+                object_id=key,
+                address=address,
+                detail=clean,
             )
             return int(row[0][0])
 

@@ -536,7 +536,10 @@ def area_points(db: Database, keys: list[int]) -> dict[int, tuple[float, float]]
 
 def grid_cells(db: Database, scope: AreaScope) -> pd.DataFrame:
     """The grid cells inside ``scope``: key, code and representative point (lon, lat), by key."""
-    where, params = scope.where()
+    if scope.level == "grid":  # a grid worker's own cell: the areas table keys it by ``key``
+        where, params = "key = ?", [int(scope.key)]
+    else:
+        where, params = scope.where()
     sql = f"SELECT key, code, lon, lat FROM areas WHERE level = 'grid' AND {where} ORDER BY key"
     return db.query_df(sql, params)
 

@@ -423,6 +423,36 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        17,
+        "field reports and their photos (/report)",
+        """
+        -- a grid worker's report (data/field_reports.py): the case it became, so the reporter
+        -- can follow its status
+        CREATE TABLE field_reports (
+            case_id BIGINT PRIMARY KEY,
+            reporter VARCHAR NOT NULL,
+            category VARCHAR NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE INDEX field_reports_reporter ON field_reports (reporter);
+        -- a file attached to a case (a report's photo): stored under the attachments folder by its
+        -- content's SHA-256; path is relative to that folder
+        CREATE SEQUENCE case_attachments_seq;
+        CREATE TABLE case_attachments (
+            id BIGINT PRIMARY KEY DEFAULT nextval('case_attachments_seq'),
+            case_id BIGINT NOT NULL,
+            path VARCHAR NOT NULL,
+            mime VARCHAR NOT NULL,
+            bytes BIGINT NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            name VARCHAR,
+            uploaded_by VARCHAR NOT NULL,
+            uploaded_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE INDEX case_attachments_case ON case_attachments (case_id);
+        """,
+    ),
 ]
 
 

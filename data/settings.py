@@ -177,6 +177,10 @@ class Settings(BaseSettings):
     briefings: bool = True
     briefing_at: str = Field(default="07:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     briefing_dir: Path | None = None
+    # field reports' photos (/report): at most photo_max_mb each, JPEG, PNG or WebP, kept in
+    # ``attachments_dir`` (default: "attachments" beside the database file)
+    attachments_dir: Path | None = None
+    photo_max_mb: float = Field(default=8.0, gt=0, le=50)
     briefing_formats: list[Literal["docx", "pdf", "html"]] = Field(
         default_factory=lambda: ["docx", "pdf"]
     )

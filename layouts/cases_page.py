@@ -129,7 +129,22 @@ def history_table(view: dict | None, lang: str, timezone: str):
         )
         for r in view["transitions"].to_dict("records")
     ]
-    return html.Table([head, *body], className="og-history")
+    table = html.Table([head, *body], className="og-history")
+    photos = view.get("photos")
+    if photos is None or not len(photos):
+        return table
+    links = [
+        html.A(
+            html.Img(src=f"/cases/attachment/{int(p['id'])}", alt=p["name"] or "", loading="lazy"),
+            href=f"/cases/attachment/{int(p['id'])}",
+            target="_blank",
+            className="og-case-photo",
+        )
+        for p in photos.to_dict("records")
+    ]
+    return html.Div(
+        [table, html.H4(t("cases.photos", lang)), html.Div(links, className="og-photos")]
+    )
 
 
 def board_grid() -> dag.AgGrid:

@@ -175,3 +175,11 @@ CONSOLE_SEND = "console-send"  # button: give the channel this view
 CONSOLE_MSG = "console-msg"
 CONSOLE_STATE = "console-state"  # the channel's view now, who set it and when
 CONSOLE_LINK = "console-link"  # the address a wall opens to follow the channel
+
+# the phone-sized field report (/report): location, photos, the reporter's own reports
+REPORT_LOCATE = "report-locate"  # button: use the phone's location
+REPORT_GEO_MSG = "report-geo-msg"  # what the location request gave
+REPORT_GEO_TEXT = "report-geo-text"  # dcc.Store: the location messages in the page's language
+REPORT_PHOTOS = "report-photos"  # dcc.Upload: up to three photos
+REPORT_PHOTO_NOTE = "report-photo-note"
+REPORT_MINE = "report-mine"  # the reporter's latest reports and their cases' state

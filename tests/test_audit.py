@@ -119,14 +119,20 @@ def test_field_report_is_recorded(runtime):
     resp = client.post(
         "/_dash-update-component",
         json={
-            "output": "report-msg.children",
-            "outputs": {"id": "report-msg", "property": "children"},
+            "output": "..report-msg.children...report-photos.contents...report-photos.filename..",
+            "outputs": [
+                {"id": "report-msg", "property": "children"},
+                {"id": "report-photos", "property": "contents"},
+                {"id": "report-photos", "property": "filename"},
+            ],
             "inputs": [{"id": "report-submit", "property": "n_clicks", "value": 1}],
             "state": [
                 {"id": "report-category", "property": "value", "value": "heating"},
                 {"id": "report-text", "property": "value", "value": "no heat"},
                 {"id": "report-lon", "property": "value", "value": lon},
                 {"id": "report-lat", "property": "value", "value": lat},
+                {"id": "report-photos", "property": "contents", "value": None},
+                {"id": "report-photos", "property": "filename", "value": None},
                 {"id": "lang", "property": "data", "value": "en"},
             ],
             "changedPropIds": ["report-submit.n_clicks"],

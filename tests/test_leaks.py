@@ -51,6 +51,8 @@ class World:
     layout_ids: list = field(default_factory=list)
     _targets: dict | None = None
     briefing_id: int = 0  # an archived briefing of the far county
+    attachment_id: int = 0  # a photo on one of the far county's cases
+    attachment_case: int = 0
 
 
 def _simulate(rt: Runtime, now: pd.Timestamp) -> None:
@@ -153,6 +155,7 @@ def world(tmp_path_factory):
     w = World(app, rt, users, areas, cases, warnings)
     w.layout_ids = _layout_ids(app, rt)
     w.briefing_id = _archive_briefing(rt, far_county_code(areas), now)
+    w.attachment_case, w.attachment_id = _attach_photo(rt, cases, far_county_code(areas))
     yield w
     rt.stop()
 
@@ -171,6 +174,18 @@ def _archive_briefing(rt: Runtime, county: str, now: pd.Timestamp) -> int:
     )
     item = archive.Due("day", day, county, "zh", "html")
     return archive.write(rt.db, folder_for(rt.settings), item, render(b, "html"), events=1)
+
+
+def _attach_photo(rt: Runtime, cases: pd.DataFrame, county: str) -> tuple[int, int]:
+    """A photo on one of ``county``'s marked cases (as a field report attaches it)."""
+    from data import attachments
+    from tests.support.photos import image_bytes
+
+    case_id = int(cases[cases.title.str.startswith(f"LEAKCASE-{county}", na=False)].id.iloc[0])
+    photos = attachments.check_photos([("leak.png", image_bytes("PNG"))], max_mb=1)
+    folder = attachments.folder_for(rt.settings)
+    (photo_id,) = attachments.store_photos(rt.db, folder, case_id, photos, "gw")
+    return case_id, photo_id
 
 
 def _layout_ids(app, rt) -> list:
@@ -281,6 +296,7 @@ def _foreign(w: World, user) -> Foreign:
         "warning_id": int(far_warn.id.iloc[0]) if len(far_warn) else 1,
         "department": depts[0],
         "briefing_id": w.briefing_id,
+        "attachment_id": w.attachment_id,
     }
     return Foreign(codes, names, markers, set(int(c) for c in foreign_cases.id), ask)
 
@@ -528,6 +544,7 @@ def _routes(app, ask) -> list[str]:
         "path": "cases",
         "indicator": "events.by_category",
         "briefing_id": ask["briefing_id"],
+        "attachment_id": ask["attachment_id"],
     }
     out = []
     for rule in app.server.url_map.iter_rules():
@@ -592,6 +609,9 @@ def test_no_foreign_object_and_no_500_for_any_role(world, name):
         elif resp.status_code == 200:
             for leak in _leaks(text, url, f):
                 problems.append(f"GET {url}: {leak}")
+            # a photo carries no marker text: its case decides
+            if url.startswith("/cases/attachment/") and world.attachment_case in f.case_ids:
+                problems.append(f"GET {url}: a photo of foreign case {world.attachment_case}")
     elapsed = time.perf_counter() - t0
     server_callbacks = [k for k, v in app.callback_map.items() if v.get("callback") is not None]
     assert callbacks >= set(server_callbacks) - {""}, "a callback was not walked"

@@ -237,6 +237,8 @@ def report(app, client, lon, lat):
             (ids.REPORT_TEXT, "value", "litter"),
             (ids.REPORT_LON, "value", lon),
             (ids.REPORT_LAT, "value", lat),
+            (ids.REPORT_PHOTOS, "contents", None),
+            (ids.REPORT_PHOTOS, "filename", None),
             (ids.LANG, "data", "en"),
         ],
     )

@@ -2,7 +2,8 @@
 OpenAPI document (:mod:`web.openapi`), the indicator catalogue's routes (:mod:`web.indicators`),
 the targeted inspection lists (:mod:`web.inspections`), the signed-in user of a request
 (:mod:`web.session`), sign-in and sessions (:mod:`web.signin`), the audit trail's HTTP side
-(:mod:`web.audit_http`) and the archived briefings' downloads (:mod:`web.briefings`)."""
+(:mod:`web.audit_http`), the archived briefings' downloads (:mod:`web.briefings`) and the
+cases' photos (:mod:`web.attachments`)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from __future__ import annotations
 def register(server, runtime) -> None:
     """Sessions, sign-in routes and the audit routes and hooks on ``server`` (the Flask app)."""
     from data import audit
-    from web import audit_http, briefings, indicators, inspections, signin
+    from web import attachments, audit_http, briefings, indicators, inspections, signin
 
     server.register_blueprint(indicators.blueprint)  # the indicator catalogue's read API
     server.register_blueprint(inspections.blueprint)  # targeted inspection lists (issue 11)
     signin.register(server, runtime)
     audit_http.register(server, runtime)
     briefings.register(server, runtime)  # archived briefings' downloads
+    attachments.register(server, runtime)  # field reports' photos, for who may view the case
     # which settings changed since the last start (key names only, never values)
     audit.record_settings(runtime.db, runtime.settings.model_dump(mode="json"))
     # user changes made in the users file while the server was down

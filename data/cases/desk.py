@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from data import policy
+from data import attachments, policy
 from data.areas import AreaScope, scope_for_code
 from data.cases import board, metrics
 from data.cases.responsibility import Responsibilities
@@ -81,7 +81,11 @@ def history_view(rt, user, case_id: int | None) -> dict | None:
         return None
     history = rt.cases.transitions(case_id)
     departments = [d for d in history["department"] if isinstance(d, str)]
-    return {"transitions": history, "names": department_names(rt.cases.rules, departments)}
+    return {
+        "transitions": history,
+        "names": department_names(rt.cases.rules, departments),
+        "photos": attachments.of_case(rt.db, case_id),  # a field report's photos
+    }
 
 
 def act(

@@ -120,10 +120,11 @@ class Recorder:
 
 
 @contextmanager
-def recorded_page(browser, width: int, height: int):
+def recorded_page(browser, width: int, height: int, **options):
     """A page in a fresh browser context (empty localStorage) of ``width`` x ``height`` CSS
-    pixels, whose console errors and requests a :class:`Recorder` keeps (``page.recorder``)."""
-    context = browser.new_context(viewport={"width": width, "height": height})
+    pixels, whose console errors and requests a :class:`Recorder` keeps (``page.recorder``);
+    ``options``: more of Playwright's context options (a phone's touch, a granted location)."""
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
     track_dash(context)
     pg = context.new_page()
     pg.recorder = Recorder(pg)
