@@ -7,6 +7,7 @@ returned. Times are timezone-aware UTC ``pandas.Timestamp``s.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -22,9 +23,13 @@ RATE_WINDOW_MIN = 5
 
 
 def feed_health(
-    db: Database, *, now: pd.Timestamp, stale_after: dict[str, float] | float
+    db: Database,
+    *,
+    now: pd.Timestamp,
+    stale_after: dict[str, float] | float,
+    sources: Sequence[str] = SOURCES,
 ) -> list[dict]:
-    """Health of every source's feed.
+    """Health of every feed of ``sources`` (the catalogue's).
 
     ``stale_after``: seconds of silence (no batch received) after which a feed is stale, one number
     or a dict per source. Returns one dict per source: last event time, last receipt, events per
@@ -45,7 +50,7 @@ def feed_health(
         )
     )
     out = []
-    for source in SOURCES:
+    for source in sources:
         r = rows.get(source)
         limit = stale_after.get(source, 300.0) if isinstance(stale_after, dict) else stale_after
         last_rx = utc(r[2]) if r and r[2] else None
@@ -171,8 +176,11 @@ def events_per_day(
         )
 
 
-def events_by_source(db: Database, scope: AreaScope) -> dict[str, int]:
-    """All events ever stored inside ``scope``, per source (from the per-cell buckets)."""
+def events_by_source(
+    db: Database, scope: AreaScope, sources: Sequence[str] = SOURCES
+) -> dict[str, int]:
+    """All events ever stored inside ``scope``, per source of ``sources`` (from the per-cell
+    buckets)."""
     cond, params = scope.where("g")
     if scope.level == "grid":
         cond, params = "g.key = ?", [int(scope.key)]
@@ -183,7 +191,7 @@ def events_by_source(db: Database, scope: AreaScope) -> dict[str, int]:
             params,
         )
     )
-    return {s: int(got.get(s) or 0) for s in SOURCES}
+    return {s: int(got.get(s) or 0) for s in sources}
 
 
 def area_info(db: Database, key: int) -> dict:
@@ -454,7 +462,10 @@ def counts_by_source_between(
 
 
 def counts_by_source_spans(
-    db: Database, scope: AreaScope, spans: list[tuple[pd.Timestamp, pd.Timestamp]]
+    db: Database,
+    scope: AreaScope,
+    spans: list[tuple[pd.Timestamp, pd.Timestamp]],
+    sources: Sequence[str] = SOURCES,
 ) -> list[dict[str, int]]:
     """:func:`counts_by_source_between` for several spans in one pass over the rollups (the
     wall's KPI tiles: today, the same span last week, the last hour). One dict per span."""
@@ -478,7 +489,7 @@ def counts_by_source_spans(
             max(b for _, b in bounds).to_pydatetime(),
         ],
     )
-    out = [{s: 0 for s in SOURCES} for _ in bounds]
+    out = [{s: 0 for s in sources} for _ in bounds]
     for r in rows:
         for i in range(len(bounds)):
             out[i][r[0]] = int(r[1 + i] or 0)
