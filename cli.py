@@ -145,6 +145,7 @@ def run_briefing(args: argparse.Namespace) -> int:
             timezone=runtime.timezone,
             escalate_after=settings.warnings_escalate_after_s,
             department_name=runtime.cases.rules.department_name,
+            catalogue=runtime.catalogue,
         )
         body = render(brief, args.fmt, args.lang, areas=runtime.region.areas)
     finally:

@@ -297,15 +297,17 @@ def build(
     timezone: str,
     now=None,
     escalate_after: dict[str, float] | None = None,
+    sources: tuple[str, ...] | None = None,
 ) -> Figures:
     """Answer ``request`` (a :class:`FiguresRequest` or a dict) for ``user``: one row per
     indicator x area x dimension member, in the order asked, each value the catalogue's
     (:func:`data.indicators.compute`) for that area and period. Raises FiguresError for a bad
-    request and PolicyDenied for an area outside the user's scope."""
+    request and PolicyDenied for an area outside the user's scope. ``sources``: the
+    deployment's source ids (a ``source`` dimension's members; default the built-in five)."""
     req = parse(request)
     p = periods(req, timezone)
     scopes = check_areas(db, user, req.areas)
-    kw = {"now": utc_now(now), "escalate_after": escalate_after}
+    kw = {"now": utc_now(now), "escalate_after": escalate_after, "sources": sources}
     areas = db.query_df(
         "SELECT code AS area, level, name_zh, name_en FROM areas "
         "WHERE code IN (SELECT unnest(?::VARCHAR[]))",
@@ -366,6 +368,7 @@ def run(rt, user, request, *, now=None) -> Figures:
         timezone=rt.timezone,
         now=now,
         escalate_after=rt.settings.warnings_escalate_after_s,
+        sources=rt.catalogue.ids,
     )
     depts = figs.table.loc[figs.table["dimension"] == "department", "key"].dropna().unique()
     figs.names = department_names(rt.cases.rules, list(depts))
