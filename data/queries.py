@@ -504,13 +504,18 @@ def significant_events(
     min_severity: int = SIGNIFICANT_MIN_SEVERITY,
     sources: tuple[str, ...] = SIGNIFICANT_SOURCES,
     limit: int = 12,
+    place_level: str = "township",
 ) -> list[dict]:
     """The newest events of severity ≥ ``min_severity`` from ``sources`` in ``scope`` since ``since``.
 
     Time is bounded by ``since`` (a constant window), never by a scan of the whole history.
     Each dict: source, id, category, severity, event_time (ISO UTC), text, cell, township_zh,
-    township_en.
+    township_en: the names of the event's area at ``place_level`` (township, or the region's
+    only named level: region.toml ``place_level``).
     """
+    if place_level not in ("county", "township", "community"):
+        raise ValueError(f"place_level must be county, township or community, not {place_level!r}")
+    place_key = f"{place_level}_key"
     cond, params = scope.where("e")
     marks = ", ".join("?" for _ in sources)
     df = db.query_df(
@@ -519,7 +524,7 @@ def significant_events(
                g.code AS cell, t.name_zh AS township_zh, t.name_en AS township_en
         FROM events e
         JOIN areas g ON g.key = e.cell_key
-        LEFT JOIN areas t ON t.key = e.township_key
+        LEFT JOIN areas t ON t.key = e.{place_key}
         WHERE {cond} AND e.event_time >= ? AND e.severity >= ? AND e.source IN ({marks})
         ORDER BY e.event_time DESC, e.source, e.source_event_id
         LIMIT ?

@@ -59,7 +59,11 @@ RESPONSE_TTL_S = 10.0
 
 
 def resolve_view(
-    db: Database, view: dict | None, base: AreaScope, catalogue: Catalogue = DEFAULT_CATALOGUE
+    db: Database,
+    view: dict | None,
+    base: AreaScope,
+    catalogue: Catalogue = DEFAULT_CATALOGUE,
+    first_level: str | None = None,
 ) -> dict:
     """The view's scope, map level and path, checked against the store and the caller's scope.
 
@@ -88,6 +92,9 @@ def resolve_view(
     level = view.get("level")
     if level not in MAP_LEVELS or LEVEL_ORDER.index(level) <= LEVEL_ORDER.index(scope.level):
         level = DEFAULT_LEVEL.get(scope.level, "grid")
+        if scope.level == "city" and first_level in MAP_LEVELS:
+            # a region with one named level (region.toml first_level) opens on that level
+            level = first_level
     metric = view.get("metric") if view.get("metric") in catalogue.wall_metrics else "all"
     window = view.get("window") if view.get("window") in WINDOW_SPAN else DEFAULT_WALL_WINDOW
     sig = f"{scope.level}:{scope.key}|{level}|{metric}|{window}"
@@ -321,7 +328,9 @@ class WallViews:
         with self._lock:
             hit = self._resolved.get(key)
         if hit is None:
-            hit = resolve_view(self.db, view, base, self.catalogue)
+            hit = resolve_view(
+                self.db, view, base, self.catalogue, self.region.meta.get("first_level")
+            )
             self._remember(self._resolved, key, hit)
         return hit
 
@@ -410,6 +419,7 @@ class WallViews:
             scope,
             since=now - TICKER_SPAN,
             sources=self.catalogue.significant_sources,
+            place_level=self.region.meta.get("place_level", "township"),
         )
         # warnings change with their engine's evaluations and with actions on them, not with
         # event batches: their part is recomputed once per refresh period, not per version
