@@ -250,3 +250,78 @@ def _refresh(url: str, body: dict) -> dict:
         else:
             out[cid] = props
     return out
+
+
+# --- rules and responsibility lists over a configured source ----------------------------------
+
+SAFETY_RULE = """
+[[rule]]
+id = "safety_accidents"
+kind = "threshold"
+name_zh = "安全生产事故集中"
+name_en = "Workplace accidents clustered"
+sources = ["safety"]
+categories = ["accident"]
+area_level = "township"
+window_min = 60
+levels = { blue = 2, yellow = 3 }
+pending = 1
+clear_hold_min = 30
+"""
+
+SAFETY_DEPARTMENT = """
+[[departments]]
+id = "city.safety"
+name_zh = "市应急管理局"
+name_en = "Municipal Emergency Management Bureau"
+level = "city"
+
+[[rules]]
+category = "safety.accident"
+department = "city.safety"
+"""
+
+
+def test_warning_rules_are_checked_against_the_configured_sources():
+    from data.warnings.rules import RulesError, parse_rules
+
+    cat = load_settings(EXAMPLE).catalogue
+    assert parse_rules(SAFETY_RULE, catalogue=cat).get("safety_accidents").sources == ["safety"]
+    with pytest.raises(RulesError, match="unknown sources \\['safety'\\]"):
+        parse_rules(SAFETY_RULE)  # the built-in catalogue has no such source
+    # a rule without sources counts every configured source
+    any_rule = SAFETY_RULE.replace('sources = ["safety"]\ncategories = ["accident"]\n', "")
+    assert "urban" in parse_rules(any_rule, catalogue=cat).get("safety_accidents").sources
+
+
+def test_a_configured_source_raises_warnings_routed_by_the_responsibility_list(
+    tmp_path, tiny_region_dir
+):
+    from data.cases.responsibility import DEFAULT_PATH
+    from tests.support.stores import tiny_runtime
+
+    rules = tmp_path / "rules.toml"
+    rules.write_text(SAFETY_RULE, encoding="utf-8")
+    duties = tmp_path / "duties.toml"
+    duties.write_text(DEFAULT_PATH.read_text(encoding="utf-8") + SAFETY_DEPARTMENT, "utf-8")
+    sources = load_settings(EXAMPLE).sources
+    rt = tiny_runtime(
+        tmp_path, tiny_region_dir, sources=sources, warnings_rules=rules, responsibilities=duties
+    )
+    try:
+        events = [_event(f"a{i}", "accident", cell=(1, i)) for i in range(3)]
+        frame = pd.DataFrame(events)
+        assert rt.pipeline.ingest_frame("safety", frame).accepted == 3
+        rt.evaluate_warnings()
+        row = rt.db.query_df(
+            "SELECT id, rule_id, level_rank, area_key FROM warnings WHERE rule_id = ?",
+            ["safety_accidents"],
+        )
+        assert len(row) == 1 and int(row["level_rank"].iloc[0]) == 2  # yellow: 3 accidents
+        warning = row.iloc[0].to_dict() | {"kind": "threshold", "category": "safety.accident"}
+        case_id = rt.cases.from_warning(warning)
+        dept = rt.db.query_one("SELECT department FROM cases WHERE id = ?", [case_id])[0]
+        assert dept == "city.safety"
+        assert rt.cases.rules.department_name("city.safety", "en").startswith("Municipal")
+    finally:
+        rt.stop()
