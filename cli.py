@@ -295,7 +295,8 @@ def run_feeds(args: argparse.Namespace, runtime_factory) -> int:
     settings = load_settings(getattr(args, "config", None), simulator=False)
     try:
         if args.feeds_command == "replay":
-            load_mapping(args.mapping)  # a typo in the name should not wait for the store
+            # a typo in the name should not wait for the store
+            load_mapping(args.mapping, settings.catalogue)
         runtime = runtime_factory(settings)
     except duckdb.IOException as exc:
         print(f"error: cannot open {settings.db} (is OneGrid running?): {exc}", file=sys.stderr)
@@ -315,7 +316,7 @@ def run_feeds(args: argparse.Namespace, runtime_factory) -> int:
 
 
 def _run_replay(args: argparse.Namespace, runtime) -> int:
-    mapping = load_mapping(args.mapping)
+    mapping = load_mapping(args.mapping, runtime.catalogue)
     lookups = _lookups(args.lookup) or None
     shift_to = None
     if args.shift_to_now:
@@ -398,7 +399,7 @@ def run_check_mapping(args: argparse.Namespace) -> int:
         print("error: --limit must be at least 1", file=sys.stderr)
         return 2
     try:
-        mapping = load_mapping(args.mapping)
+        mapping = load_mapping(args.mapping, settings.catalogue)
         if not args.file.exists():
             raise FileNotFoundError(f"data file {args.file} not found")
         region = load_region(args.region or settings.region)

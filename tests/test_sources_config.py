@@ -181,6 +181,15 @@ def test_a_configured_source_takes_pushes_and_is_shown_and_briefed(server):
     got = _push(url, "weather", [_event("w1", "rain")])
     assert got.status_code == 404 and "safety, urban" in got.json()["error"]
 
+    # the served contract lists the configured sources
+    doc = requests.get(url + "/api/openapi.json", timeout=10).json()
+    [param] = [
+        p
+        for p in doc["paths"]["/api/ingest/{source}"]["post"]["parameters"]
+        if p["name"] == "source"
+    ]
+    assert param["schema"]["enum"] == list(load_settings(EXAMPLE).catalogue.ids)
+
     # the stored events: severity 3 (the source's default) where none was sent
     rows = requests.get(
         url + "/api/events", params={"source": "safety"}, headers=AUTH, timeout=10
@@ -323,5 +332,63 @@ def test_a_configured_source_raises_warnings_routed_by_the_responsibility_list(
         dept = rt.db.query_one("SELECT department FROM cases WHERE id = ?", [case_id])[0]
         assert dept == "city.safety"
         assert rt.cases.rules.department_name("city.safety", "en").startswith("Municipal")
+    finally:
+        rt.stop()
+
+
+URBAN_MAPPING = """
+name = "city_patrol"
+source = "urban"
+format = "csv"
+timezone = "Asia/Shanghai"
+
+[id]
+column = "ref"
+
+[time]
+column = "when"
+
+[location]
+lon = "x"
+lat = "y"
+
+[category]
+column = "kind"
+map = { "占道" = "street_vending", "垃圾" = "sanitation" }
+"""
+
+
+def test_a_folder_feed_with_a_mapping_delivers_a_configured_source(tmp_path, tiny_region_dir):
+    from data.feeds.connectors import FolderDropFeed
+    from data.feeds.mapping import MappingError, load_mapping
+    from data.settings import FolderFeed
+    from tests.support.stores import tiny_runtime
+
+    mapping = tmp_path / "city_patrol.toml"
+    mapping.write_text(URBAN_MAPPING, encoding="utf-8")
+    with pytest.raises(MappingError, match="unknown source 'urban'"):
+        load_mapping(mapping)  # the built-in catalogue has no urban management
+    rt = tiny_runtime(tmp_path, tiny_region_dir, sources=load_settings(EXAMPLE).sources)
+    try:
+        drop = tmp_path / "drop"
+        drop.mkdir()
+        spec = FolderFeed(name="patrol", path=drop, mapping=str(mapping))
+        feed = FolderDropFeed(spec, rt.pipeline)
+        assert feed.mapping.source == "urban"
+        when = (pd.Timestamp.now(tz="Asia/Shanghai") - pd.Timedelta(minutes=5)).strftime(
+            "%Y-%m-%d %H:%M:%S"
+        )
+        rows = ["ref,when,x,y,kind"]
+        for i, kind in enumerate(["占道", "垃圾", "其他"]):
+            lon, lat = tiny_cell_center(2, i, 0)
+            rows.append(f"p{i},{when},{lon},{lat},{kind}")
+        (drop / "patrol.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+        [report] = feed.scan_once()
+        assert (report["accepted"], report["quarantined"]) == (2, 1), report
+        got = rt.db.query(
+            "SELECT category, severity FROM events WHERE source = 'urban' ORDER BY category"
+        )
+        # severity 2: the source's configured default (the mapping gives none)
+        assert got == [("sanitation", 2), ("street_vending", 2)]
     finally:
         rt.stop()

@@ -47,7 +47,7 @@ def _bearer() -> str | None:
 def openapi() -> Response:
     """The API's contract (OpenAPI 3.1), the same document as docs/openapi.json. Public: it
     describes the API, it holds no data."""
-    return Response(openapi_text(), mimetype="application/json")
+    return Response(openapi_text(_runtime().catalogue), mimetype="application/json")
 
 
 @api.post("/ingest/<source>")
