@@ -371,8 +371,21 @@ def run(rt, user, request, *, now=None) -> Figures:
         sources=rt.catalogue.ids,
     )
     depts = figs.table.loc[figs.table["dimension"] == "department", "key"].dropna().unique()
-    figs.names = department_names(rt.cases.rules, list(depts))
+    figs.names = department_names(rt.cases.rules, list(depts)) | source_names(rt.catalogue)
     return figs
+
+
+def source_names(catalogue) -> dict[str, dict[str, str]]:
+    """The names a deployment configures for its sources and their categories, keyed
+    ``source.<id>`` and ``category.<id>.<code>`` (the built-in ones are the tables')."""
+    out = {}
+    for spec in catalogue.sources:
+        keys = [f"source.{spec.id}"] + [f"category.{spec.id}.{c}" for c in spec.category_ids]
+        for key in keys:
+            zh, en = catalogue.name(key, "zh"), catalogue.name(key, "en")
+            if zh is not None and en is not None:
+                out[key] = {"zh": zh, "en": en}
+    return out
 
 
 def export(rt, user, request, fmt: str, render: Callable[[Figures, str], bytes], *, now=None):

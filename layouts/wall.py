@@ -23,9 +23,9 @@ from layouts import ids
 from layouts.i18n import (
     DEFAULT_LANGUAGE,
     area_name,
-    display_name,
     format_moment,
     format_number,
+    label,
     normalise_language,
     t,
 )
@@ -317,8 +317,8 @@ def event_rows(
         rows.append(
             {
                 "time": format_moment(ev["event_time"], tz, lang, "day_time"),
-                "source": _label(f"source.{ev['source']}", lang, catalogue),
-                "category": _label(f"category.{ev['source']}.{ev['category']}", lang, catalogue),
+                "source": label(f"source.{ev['source']}", lang, catalogue),
+                "category": label(f"category.{ev['source']}.{ev['category']}", lang, catalogue),
                 "severity": ev.get("severity"),
                 "text": ev.get("text") or "",
             }
@@ -366,15 +366,6 @@ def warning_tick(w: dict, lang: str, tz: str) -> html.Li:
     )
 
 
-def _label(key: str, lang: str, catalogue: Catalogue) -> str:
-    """A source's or category's name; events stored under a source or category the
-    configuration no longer lists show their code rather than failing the screen."""
-    try:
-        return display_name(key, lang, catalogue)
-    except KeyError:
-        return key.rsplit(".", 1)[-1]
-
-
 def ticker_items(
     events: list[dict],
     lang: str,
@@ -408,13 +399,11 @@ def ticker_items(
                         className="og-tick-body",
                         children=[
                             html.Div(
-                                _label(
-                                    f"category.{ev['source']}.{ev['category']}", lang, catalogue
-                                ),
+                                label(f"category.{ev['source']}.{ev['category']}", lang, catalogue),
                                 className="og-tick-cat",
                             ),
                             html.Div(
-                                _label("source." + ev["source"], lang, catalogue) + " · " + place,
+                                label("source." + ev["source"], lang, catalogue) + " · " + place,
                                 className="og-tick-place",
                             ),
                         ],

@@ -392,3 +392,31 @@ def test_a_folder_feed_with_a_mapping_delivers_a_configured_source(tmp_path, tin
         assert got == [("sanitation", 2), ("street_vending", 2)]
     finally:
         rt.stop()
+
+
+def test_the_figures_builder_counts_and_names_a_configured_source(tmp_path, tiny_region_dir):
+    from data import figures
+    from data.auth import User
+    from layouts.figures_table import display_rows
+    from tests.support.stores import tiny_runtime
+
+    rt = tiny_runtime(tmp_path, tiny_region_dir, sources=load_settings(EXAMPLE).sources)
+    try:
+        frame = pd.DataFrame([_event("a1", "accident"), _event("a2", "hazard", cell=(2, 2))])
+        assert rt.pipeline.ingest_frame("safety", frame).accepted == 2
+        today = pd.Timestamp.now(tz="Asia/Shanghai").normalize()
+        request = {
+            "indicators": ["events.by_source", "events.by_category"],
+            "areas": ["T"],
+            "since": today.strftime("%Y-%m-%d"),
+            "until": (today + pd.Timedelta(days=1)).strftime("%Y-%m-%d"),
+        }
+        figs = figures.run(rt, User("a", "analyst"), request)
+        rows = {r["member"]: r for r in display_rows(figs.table, figs.names, "en")}
+        # every configured source has a row (urban with none), named as configured
+        assert rows["Work safety"]["value"] == 2 and rows["Urban management"]["value"] == 0
+        assert rows["Workplace accident"]["value"] == 1 and rows["Safety hazard"]["value"] == 1
+        zh = {r["member"] for r in display_rows(figs.table, figs.names, "zh")}
+        assert {"安全生产", "城市管理", "生产安全事故"} <= zh
+    finally:
+        rt.stop()

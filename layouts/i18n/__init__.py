@@ -54,6 +54,16 @@ def display_name(key: str, lang: str | None = None, catalogue=None) -> str:
     return t(key, lang)
 
 
+def label(key: str, lang: str | None = None, catalogue=None) -> str:
+    """:func:`display_name`, or the code itself (the key's last part) for a source or category
+    neither the catalogue nor the tables name: events stored under a source the configuration
+    no longer lists still show, by their code."""
+    try:
+        return display_name(key, lang, catalogue)
+    except KeyError:
+        return key.rsplit(".", 1)[-1]
+
+
 def normalise_language(lang: str | None) -> str:
     """A supported language code for ``lang`` (anything unknown gives the default)."""
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
