@@ -209,9 +209,16 @@ def area_info(db: Database, key: int) -> dict:
 
 
 def area_summary(
-    db: Database, scope: AreaScope, area: AreaScope, *, since: pd.Timestamp, until: pd.Timestamp
+    db: Database,
+    scope: AreaScope,
+    area: AreaScope,
+    *,
+    since: pd.Timestamp,
+    until: pd.Timestamp,
+    sources: Sequence[str] = SOURCES,
 ) -> dict:
-    """Counts per source inside ``area`` (which must lie in ``scope``) for [since, until).
+    """Counts per source of ``sources`` (the catalogue's: zero when none) inside ``area``
+    (which must lie in ``scope``) for [since, until).
 
     Read from the per-cell time buckets, so the window is rounded out to whole buckets.
     """
@@ -229,7 +236,7 @@ def area_summary(
         """,
         [int(area.key), since.to_pydatetime(), until.to_pydatetime()],
     )
-    counts = {s: 0 for s in SOURCES}
+    counts = {s: 0 for s in sources}
     for rec in df.itertuples():
         counts[rec.source] = int(rec.n)
     return {

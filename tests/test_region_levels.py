@@ -162,3 +162,17 @@ def test_a_region_without_its_own_list_keeps_the_default(tiny_region_dir, tmp_pa
         )
     finally:
         rt.stop()
+
+
+def test_an_imported_region_without_a_list_does_not_take_the_default_regions(
+    imported, tmp_path, caplog
+):
+    folder, _ = imported
+    (folder / "responsibilities.toml").unlink()  # e.g. imported before regions had their own
+    rt = tiny_runtime(tmp_path / "store", folder, warnings=False)
+    try:
+        assert list(rt.cases.rules.departments) == ["hall"]
+        assert rt.cases.rules.unresolved_areas == []
+        assert "python app.py responsibilities --region" in caplog.text
+    finally:
+        rt.stop()

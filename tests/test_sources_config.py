@@ -196,6 +196,14 @@ def test_a_configured_source_takes_pushes_and_is_shown_and_briefed(server):
     ).json()["events"]
     assert {r["id"]: r["severity"] for r in rows} == {"s1": 4, "s2": 3}
     feeds = {f["source"]: f for f in requests.get(url + "/api/feeds", headers=AUTH).json()["feeds"]}
+    hour = pd.Timestamp.now(tz="UTC").floor("h")
+    window = {
+        "since": (hour - pd.Timedelta(hours=2)).isoformat(),
+        "until": (hour + pd.Timedelta(hours=2)).isoformat(),
+    }
+    counts = requests.get(url + "/api/areas/T/summary", params=window, headers=AUTH, timeout=10)
+    assert counts.status_code == 200, counts.text
+    assert counts.json()["counts"] == {s: 0 for s in SOURCES} | {"safety": 2, "urban": 1}
     assert feeds["safety"]["accepted"] == 2 and feeds["urban"]["accepted"] == 1
 
     # the wall's refresh over real HTTP: the KPI tiles count the new sources, the ticker shows

@@ -332,6 +332,11 @@ def area_summary(code: str) -> Response:
     if not policy.may(user, "view", policy.area_target(rt.db, key=area.key)):
         return _error(403, "area outside your scope")
     summary = queries.area_summary(
-        rt.db, policy.area_scope(rt.db, user), area, since=since, until=until
+        rt.db,
+        policy.area_scope(rt.db, user),
+        area,
+        since=since,
+        until=until,
+        sources=rt.catalogue.ids,
     )
     return jsonify(summary)

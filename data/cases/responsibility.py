@@ -184,6 +184,16 @@ class Responsibilities:
         own = Path(folder) / RESPONSIBILITY_FILE if folder is not None else None
         if own is not None and own.is_file():
             return cls.load(own, db)
+        if str(getattr(region, "meta", {}).get("source", "")).startswith("imported from"):
+            # an imported region (before import-region wrote its list, or with the list
+            # deleted) never takes the default region's departments and area rules
+            log.warning(
+                "region %s has no responsibility list of its own: every case goes to the hall; "
+                "write one with `python app.py responsibilities --region %s`",
+                getattr(region, "name", "?"),
+                folder,
+            )
+            return cls(hall_only(cls.load(DEFAULT_PATH).spec))
         return cls.load(DEFAULT_PATH, db)
 
     @classmethod
@@ -341,17 +351,21 @@ def _spec_of(path: Path) -> ResponsibilityFile:
     return Responsibilities.load(path).spec
 
 
-def write_hall_only(out: Path, region: str, template: Path = DEFAULT_PATH) -> Path:
-    """Write a hall-only list for ``region`` to ``out``: the template's hall, deadlines and
-    hotline options, no departments, no rules, so every case goes to the hall to decide."""
-    spec = _spec_of(template)
+def hall_only(spec: ResponsibilityFile) -> ResponsibilityFile:
+    """``spec``'s hall, deadlines and hotline options, without departments and rules (and
+    without a publisher's own routing): every case goes to the hall to decide."""
     hotline = spec.hotline.model_copy(update={"department_attribute": None})
-    hall_only = ResponsibilityFile(hall=spec.hall, deadlines=spec.deadlines, hotline=hotline)
+    return ResponsibilityFile(hall=spec.hall, deadlines=spec.deadlines, hotline=hotline)
+
+
+def write_hall_only(out: Path, region: str, template: Path = DEFAULT_PATH) -> Path:
+    """Write a hall-only list for ``region`` to ``out`` (:func:`hall_only` of the template)."""
+    only = hall_only(_spec_of(template))
     how = (
         "Hall only: every case goes to the command hall to decide. Write the region's own with"
         "\n# `python app.py responsibilities --region <folder> --from <list>`, then edit it."
     )
-    out.write_text(list_text(hall_only, region, how), encoding="utf-8")
+    out.write_text(list_text(only, region, how), encoding="utf-8")
     return out
 
 
