@@ -125,6 +125,7 @@ def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
         "refresh_ms": runtime.settings.refresh_ms,
         "timezone": runtime.timezone,
         "csrf_token": csrf_token,  # the header's sign-out form (made per request)
+        "catalogue": runtime.catalogue,  # the deployment's sources (the wall's tiles, buttons)
         "region": {
             "name_zh": meta.get("name_zh") or runtime.region.name,
             "name_en": meta.get("name_en") or runtime.region.name,

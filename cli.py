@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_check_mapping_parser(sub)
     add_user_parser(sub)
     add_briefing_parser(sub)
+    add_responsibilities_parser(sub)
     g = sub.add_parser("generate-region", help="regenerate the default Anshan-like region")
     g.add_argument(
         "--out", type=Path, default=None, help="output folder (default data/regions/anshan/)"
@@ -145,6 +146,7 @@ def run_briefing(args: argparse.Namespace) -> int:
             timezone=runtime.timezone,
             escalate_after=settings.warnings_escalate_after_s,
             department_name=runtime.cases.rules.department_name,
+            catalogue=runtime.catalogue,
         )
         body = render(brief, args.fmt, args.lang, areas=runtime.region.areas)
     finally:
@@ -293,7 +295,8 @@ def run_feeds(args: argparse.Namespace, runtime_factory) -> int:
     settings = load_settings(getattr(args, "config", None), simulator=False)
     try:
         if args.feeds_command == "replay":
-            load_mapping(args.mapping)  # a typo in the name should not wait for the store
+            # a typo in the name should not wait for the store
+            load_mapping(args.mapping, settings.catalogue)
         runtime = runtime_factory(settings)
     except duckdb.IOException as exc:
         print(f"error: cannot open {settings.db} (is OneGrid running?): {exc}", file=sys.stderr)
@@ -313,7 +316,7 @@ def run_feeds(args: argparse.Namespace, runtime_factory) -> int:
 
 
 def _run_replay(args: argparse.Namespace, runtime) -> int:
-    mapping = load_mapping(args.mapping)
+    mapping = load_mapping(args.mapping, runtime.catalogue)
     lookups = _lookups(args.lookup) or None
     shift_to = None
     if args.shift_to_now:
@@ -396,7 +399,7 @@ def run_check_mapping(args: argparse.Namespace) -> int:
         print("error: --limit must be at least 1", file=sys.stderr)
         return 2
     try:
-        mapping = load_mapping(args.mapping)
+        mapping = load_mapping(args.mapping, settings.catalogue)
         if not args.file.exists():
             raise FileNotFoundError(f"data file {args.file} not found")
         region = load_region(args.region or settings.region)
@@ -512,4 +515,66 @@ def run_import_region(args: argparse.Namespace) -> int:
         print(f"import-region: error: {exc}")
         return 2
     print(region)
+    return 0
+
+
+# ---------------------------------------------------------------- responsibilities
+
+
+def add_responsibilities_parser(subparsers) -> None:
+    """Register ``responsibilities``: write a region's own responsibility list."""
+    p = subparsers.add_parser(
+        "responsibilities",
+        help="write a region's own responsibility list (权责清单) into its folder",
+        description="Write REGION/responsibilities.toml, the list the region's cases are "
+        "routed by (docs/CASES.md). With --from, the departments, region-wide rules and the "
+        "rules of areas the region has are taken from that list; without, the list is "
+        "hall-only (every case goes to the hall). Edit the file afterwards.",
+    )
+    p.add_argument("--region", required=True, help="region name (under data/regions/) or folder")
+    p.add_argument("--from", dest="source", type=Path, default=None, help="list to start from")
+    p.add_argument("--force", action="store_true", help="replace the region's existing list")
+    p.set_defaults(handler=run_responsibilities)
+
+
+def run_responsibilities(args: argparse.Namespace) -> int:
+    """Write the region's list; prints what it kept and left out, or the error (exit 2)."""
+    from data.cases.responsibility import (
+        RESPONSIBILITY_FILE,
+        ResponsibilityError,
+        derive_list,
+        list_text,
+        write_hall_only,
+    )
+    from data.region import load_region
+
+    try:
+        region = load_region(args.region)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"responsibilities: error: {exc}", file=sys.stderr)
+        return 2
+    out = region.folder / RESPONSIBILITY_FILE
+    if out.exists() and not args.force:
+        print(f"responsibilities: error: {out} exists (--force replaces it)", file=sys.stderr)
+        return 2
+    try:
+        if args.source is None:
+            write_hall_only(out, region.name)
+            print(f"wrote {out}: hall only (every case goes to the hall to decide)")
+            return 0
+        spec, dropped = derive_list(args.source, set(region.areas["code"]))
+    except ResponsibilityError as exc:
+        print(f"responsibilities: error: {exc}", file=sys.stderr)
+        return 2
+    how = f"Started from {args.source}; edit it for this region."
+    out.write_text(list_text(spec, region.name, how), encoding="utf-8")
+    print(
+        f"wrote {out}: {len(spec.departments)} departments, {len(spec.rules)} rules from "
+        f"{args.source}"
+    )
+    if dropped:
+        print(
+            f"left out the rules of {len(dropped)} areas {args.source} names that region "
+            f"{region.name} does not have: {', '.join(dropped)}"
+        )
     return 0

@@ -71,12 +71,13 @@ def selected_id(selected) -> int | None:
 )
 def board_options(lang, dept, category):
     lang = normalise_language(lang)
-    v = desk.board_options(_rt(), _user(), dept, category)
+    rt = _rt()
+    v = desk.board_options(rt, _user(), dept, category)
     return (
         department_options(v["departments"], v["names"], lang),
         v["department"],
         department_options(v["targets"], v["names"], lang),
-        category_options(v["categories"], lang),
+        category_options(v["categories"], lang, rt.catalogue),
         v["category"],
     )
 
@@ -98,7 +99,7 @@ def refresh_board(dept, _version, _n, lang, selected):
     if view is None:
         raise dash.exceptions.PreventUpdate
     lang = normalise_language(lang)
-    rows = board_rows(view, lang, rt.timezone)
+    rows = board_rows(view, lang, rt.timezone, rt.catalogue)
     # keep the selected case selected across refreshes while it is still on the board
     sid = selected_id(selected)
     # (never clear it from here: the State may predate a click made while this request ran)

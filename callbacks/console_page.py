@@ -48,11 +48,12 @@ def show(lang, name, _sent):
     page = rt.channels.page(name, _scope() or rt.scope)
     names = {c["code"]: area_name(c, lang) for c in page.counties}
     known = [dash.html.Option(value=n) for n in page.known]
-    choices = choice_options(page.counties, lang)
+    choices = choice_options(page.counties, lang, rt.catalogue)
     if page.error is not None:
         return *choices, known, _problem(page.error, lang), "", None
     link = f"/?channel={page.name}"
-    return *choices, known, state_text(page.channel, names, rt.timezone, lang), link, link
+    state = state_text(page.channel, names, rt.timezone, lang, rt.catalogue)
+    return *choices, known, state, link, link
 
 
 @callback(

@@ -50,7 +50,7 @@ def show_list(start_date, end_date, level, lang):
     view = inspections.for_runtime(rt, _scope(), level=level, since=since, until=until)
     bounds = [iso(since), iso(until)]  # the export links ask the read API for the same period
     return (
-        view_of.list_rows(view, lang),
+        view_of.list_rows(view, lang, rt.catalogue),
         view_of.columns(view_of.LIST_COLUMNS, lang),
         view_of.exempt_rows(view, lang),
         view_of.columns(view_of.EXEMPT_COLUMNS, lang),

@@ -20,7 +20,7 @@ from data.field_reports import (
     submit_report,  # noqa: F401 - the page's helper, as tests call it
 )
 from layouts import ids
-from layouts.i18n import normalise_language, t
+from layouts.i18n import label, normalise_language, t
 from layouts.report_page import my_reports_list, photo_note, report_map
 
 _wiring = Wiring(page="report")
@@ -50,7 +50,10 @@ def report_options(lang, value, lon, lat):
     lang = normalise_language(lang)
     rt = _rt()
     form = field_reports.report_form(rt, current_user())
-    opts = [{"label": t(f"category.hotline.{c}", lang), "value": c} for c in form["categories"]]
+    opts = [
+        {"label": label(f"category.hotline.{c}", lang, rt.catalogue), "value": c}
+        for c in form["categories"]
+    ]
     picked = (lon, lat) if lon is not None and lat is not None else form["home"]
     geo = {code: t(f"report.geo.{code}", lang) for code in GEO_CODES}
     return (

@@ -19,11 +19,10 @@ from callbacks.wiring import Wiring
 from callbacks.wiring import runtime as _rt
 from callbacks.wiring import scope as _scope
 from data.areas import AreaScope
-from data.catalogue import WALL_METRICS
-from data.events import SOURCES
+from data.catalogue import DEFAULT_CATALOGUE, Catalogue
 from data.wallview import LEVEL_ORDER, WallState
 from layouts import figures, ids, wall
-from layouts.i18n import area_name, format_decimal, normalise_language, t
+from layouts.i18n import area_name, display_name, format_decimal, normalise_language, t
 from layouts.response_panel import response_panel
 from layouts.warnings_panel import warnings_panel
 
@@ -70,17 +69,22 @@ def _base(rt) -> AreaScope:
 
 
 def refresh_request_body(
-    store: dict, view: dict, lang: str = "zh", n: int = 1, shown: dict | None = None
+    store: dict,
+    view: dict,
+    lang: str = "zh",
+    n: int = 1,
+    shown: dict | None = None,
+    catalogue: Catalogue = DEFAULT_CATALOGUE,
 ) -> dict:
     """The JSON a browser posts to ``/_dash-update-component`` for one refresh tick of
-    :func:`tick` (``store``: its copy of the map's values; ``shown``: its ``WALL_SHOWN``).
-    For the benchmarks and the tests."""
+    :func:`tick` (``store``: its copy of the map's values; ``shown``: its ``WALL_SHOWN``;
+    ``catalogue``: the server's sources, one KPI tile each). For the benchmarks and the tests."""
     outputs, names = [], []
     for cid, prop in TICK_OUTPUTS:
         out = Output(cid, prop)
         names.append(f"{out.component_id_str()}.{prop}")
         if isinstance(cid, dict):
-            outputs.append([{"id": dict(cid, source=s), "property": prop} for s in SOURCES])
+            outputs.append([{"id": dict(cid, source=s), "property": prop} for s in catalogue.ids])
         else:
             outputs.append({"id": cid, "property": prop})
     return {
@@ -102,7 +106,9 @@ def refresh_request_body(
 # --- rendering the shared state for one viewer ---------------------------------------------------
 
 
-def build_map(st: WallState, lang: str, tile_url: str | None = None) -> dict:
+def build_map(
+    st: WallState, lang: str, tile_url: str | None = None, catalogue: Catalogue = DEFAULT_CATALOGUE
+) -> dict:
     """Everything a new view needs: figure, values store, legend, labels and bounds."""
     resolved, frame = st.view, st.frame
     scope, level, metric = resolved["scope"], resolved["level"], resolved["metric"]
@@ -132,9 +138,11 @@ def build_map(st: WallState, lang: str, tile_url: str | None = None) -> dict:
     if risk:
         title = t("wall.legend.risk", lang).format(window=window_text)
         note = t("wall.legend.risk_note", lang)
-    elif metric in SOURCES:
+    elif metric in catalogue.categories:
         title = t("wall.legend.source", lang).format(
-            source=t(f"source.{metric}", lang), level=level_text, window=window_text
+            source=display_name(f"source.{metric}", lang, catalogue),
+            level=level_text,
+            window=window_text,
         )
         note = t("wall.legend.events_note", lang)
     else:
@@ -166,18 +174,20 @@ def _rendered(shared, part: str, lang: str, render):
     return hit
 
 
-def _map_part(st: WallState, lang: str, shown_z: dict | None, full: bool, tile_url) -> list:
+def _map_part(
+    st: WallState, lang: str, shown_z: dict | None, full: bool, tile_url, catalogue: Catalogue
+) -> list:
     sig = f"{st.view['sig']}|{lang}"
     if full or not shown_z or shown_z.get("sig") != sig or len(shown_z.get("z") or []) != len(st.z):
-        built = build_map(st, lang, tile_url)
+        built = build_map(st, lang, tile_url, catalogue)
         return [built["figure"], built["store"], None, built["legend"], built["labels"]]
     diff = st.diff_from(shown_z["z"], sig)
     return [_NU, _NU, _NU if diff is None else diff, _NU, _NU]
 
 
-def _kpi_part(st: WallState, lang: str) -> list:
+def _kpi_part(st: WallState, lang: str, catalogue: Catalogue) -> list:
     out = [[], [], [], [], [], []]
-    for src in SOURCES:
+    for src in catalogue.ids:
         k = st.kpis[src]
         value, delta, direction = wall.kpi_texts(k["today"], k["last_week"], lang)
         out[0].append(value)
@@ -196,11 +206,13 @@ def _kpi_part(st: WallState, lang: str) -> list:
     return out
 
 
-def _ticker_part(st: WallState, lang: str, tz: str):
-    return wall.ticker_items(st.ticker_events, lang, tz, warnings=st.ticker_warnings)
+def _ticker_part(st: WallState, lang: str, tz: str, catalogue: Catalogue):
+    return wall.ticker_items(
+        st.ticker_events, lang, tz, warnings=st.ticker_warnings, catalogue=catalogue
+    )
 
 
-def _crumb_part(st: WallState, lang: str, tz: str) -> list:
+def _crumb_part(st: WallState, lang: str, tz: str, catalogue: Catalogue) -> list:
     resolved, cell = st.view, st.view["cell"]
     crumbs = wall.breadcrumb(resolved["path"] + ([cell] if cell else []), lang)
     region = area_name(resolved["path"][0], lang)
@@ -210,7 +222,7 @@ def _crumb_part(st: WallState, lang: str, tz: str) -> list:
         crumbs,
         "og-cell-panel",
         t("wall.cell.title", lang).format(code=cell["code"]),
-        wall.event_rows(st.cell_events or [], lang, tz),
+        wall.event_rows(st.cell_events or [], lang, tz, catalogue),
         wall.event_columns(lang),
         region,
     ]
@@ -247,19 +259,20 @@ def tick(_n, view, lang, shown_z, shown):
     shown = shown if isinstance(shown, dict) else {}
     now_shown = {part: f"{st.sigs[part]}|{lang}" for part in PARTS}
     fresh = {p for p in PARTS if full or shown.get(p) != now_shown[p]}
-    out = _map_part(st, lang, shown_z, full or "map" in fresh, rt.settings.tile_url)
+    cat = rt.catalogue
+    out = _map_part(st, lang, shown_z, full or "map" in fresh, rt.settings.tile_url, cat)
     # a wildcard output's "no update" is one per matched component
     tz = rt.timezone
     if "kpi" in fresh:
-        out += _rendered(st, "kpi", lang, lambda: _kpi_part(st, lang))
+        out += _rendered(st, "kpi", lang, lambda: _kpi_part(st, lang, cat))
     else:  # a wildcard output's "no update" is one per matched component
-        out += [[_NU] * len(SOURCES)] * len(_KPI_PROPS)
+        out += [[_NU] * len(cat.ids)] * len(_KPI_PROPS)
     if "ticker" in fresh:
-        out += _rendered(st, "ticker", lang, lambda: [_ticker_part(st, lang, tz)])
+        out += _rendered(st, "ticker", lang, lambda: [_ticker_part(st, lang, tz, cat)])
     else:
         out += [_NU]
     out += (
-        _rendered(st, "crumb", lang, lambda: _crumb_part(st, lang, tz))
+        _rendered(st, "crumb", lang, lambda: _crumb_part(st, lang, tz, cat))
         if "crumb" in fresh
         else [_NU] * 6
     )
@@ -370,7 +383,7 @@ def mark_switches(view):
     view = view or {}
     metric, window = view.get("metric", "all"), view.get("window", wall.DEFAULT_WINDOW)
     return (
-        ["og-seg og-on" if m == metric else "og-seg" for m in WALL_METRICS],
+        ["og-seg og-on" if m == metric else "og-seg" for m in _rt().catalogue.wall_metrics],
         ["og-seg og-on" if w == window else "og-seg" for w in wall.WINDOWS],
     )
 
@@ -436,9 +449,10 @@ def switch_language(_n, lang):
     page=None,  # the app's frame, on every page
 )
 def translate(lang, keys):
-    """Every static display string in the chosen language."""
+    """Every static display string in the chosen language (configured sources' own names)."""
     lang = normalise_language(lang)
-    return [t(k["key"], lang) for k in keys]
+    catalogue = _rt().catalogue
+    return [display_name(k["key"], lang, catalogue) for k in keys]
 
 
 # --- the response panel, and warning marks on the map -------------------------------------------

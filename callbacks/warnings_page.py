@@ -88,7 +88,7 @@ def select(rows):
 
 def detail_view(rt, scope, warning_id, lang: str) -> dict:
     """Everything the detail pane shows for one warning (labels in ``lang``)."""
-    return detail_outputs(desk.detail_view(rt, scope, warning_id), lang, rt.timezone)
+    return detail_outputs(desk.detail_view(rt, scope, warning_id), lang, rt.timezone, rt.catalogue)
 
 
 @callback(

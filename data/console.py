@@ -23,10 +23,11 @@ from data import audit
 from data.areas import AreaScope
 from data.catalogue import (
     CHANNEL_NAME,
+    DEFAULT_CATALOGUE,
     DEFAULT_WALL_WINDOW,
     MAP_LEVELS,
-    WALL_METRICS,
     WALL_WINDOWS,
+    Catalogue,
 )
 from data.queries import areas_at
 from data.store import Database
@@ -70,11 +71,14 @@ def check_name(name: str | None) -> str:
     return value
 
 
-def check_view(db: Database, view: dict, base: AreaScope) -> dict:
+def check_view(
+    db: Database, view: dict, base: AreaScope, catalogue: Catalogue = DEFAULT_CATALOGUE
+) -> dict:
     """The view a channel may carry, from ``view`` (a dict with :data:`VIEW_KEYS`).
 
-    ``base``: the setter's scope; a county outside it, an unknown level, metric or window raise
-    :class:`ConsoleError` naming the value (nothing is silently replaced)."""
+    ``base``: the setter's scope; ``catalogue``: the deployment's sources (the wall's metrics).
+    A county outside the scope, an unknown level, metric or window raise :class:`ConsoleError`
+    naming the value (nothing is silently replaced)."""
     if not isinstance(view, dict):
         raise ConsoleError("a channel's view is an object", "view")
     county = view.get("county") or None
@@ -84,7 +88,7 @@ def check_view(db: Database, view: dict, base: AreaScope) -> dict:
         )
     checks = (
         ("level", MAP_LEVELS, None),
-        ("metric", WALL_METRICS, "all"),
+        ("metric", catalogue.wall_metrics, "all"),
         ("window", WALL_WINDOWS, DEFAULT_WALL_WINDOW),
     )
     out: dict = {"county": county}
@@ -134,8 +138,9 @@ class ConsoleState:
 class Channels:
     """The channels of one store: read from memory, written through the store's writer."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, catalogue: Catalogue = DEFAULT_CATALOGUE) -> None:
         self.db = db
+        self.catalogue = catalogue
         self._lock = threading.Lock()
         self._by_name: dict[str, Channel] | None = None
 
@@ -173,7 +178,7 @@ class Channels:
         """Give channel ``name`` the view ``view`` (checked against ``base``, the setter's
         scope), recorded in the audit trail as ``console.set`` by ``actor``."""
         key = check_name(name)
-        clean = check_view(self.db, view, base)
+        clean = check_view(self.db, view, base, self.catalogue)
         now = pd.Timestamp.now(tz="UTC")
         address = audit.current_address()  # bound to this request's thread, not the writer's
 

@@ -18,10 +18,15 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from data.catalogue import CATEGORIES, SOURCES  # noqa: F401 - re-exported: the event vocabulary
+from data.catalogue import (  # noqa: F401 - re-exported: the event vocabulary
+    CATEGORIES,
+    DEFAULT_CATALOGUE,
+    SOURCES,
+    Catalogue,
+)
 
-# Sources whose events are measurements: a value is required.
-VALUE_REQUIRED: frozenset[str] = frozenset({"environment"})
+# Sources whose events are measurements (default catalogue): a value is required.
+VALUE_REQUIRED: frozenset[str] = DEFAULT_CATALOGUE.value_required
 
 SEVERITY_MIN, SEVERITY_MAX = 1, 5
 # Events claiming to happen further in the future than this are clock errors.
@@ -90,11 +95,13 @@ class PushEvent(BaseModel):
         return self
 
 
-def push_model_errors(source: str, event: PushEvent) -> str | None:
+def push_model_errors(
+    source: str, event: PushEvent, catalogue: Catalogue = DEFAULT_CATALOGUE
+) -> str | None:
     """Source-specific checks the generic model cannot know; returns a reason or None."""
-    if event.category not in CATEGORIES[source]:
+    if event.category not in catalogue.categories[source]:
         return f"unknown category {event.category!r} for source {source}"
-    if source in VALUE_REQUIRED and event.value is None:
+    if source in catalogue.value_required and event.value is None:
         return f"a value is required for {source} readings"
     return None
 
@@ -367,14 +374,19 @@ def _json_valid(text: pd.Series) -> np.ndarray:
     return np.asarray(ok["ok"], dtype=bool)
 
 
-def validate_frame(source: str, frame: pd.DataFrame, now: pd.Timestamp | None = None) -> pd.Series:
-    """Vectorised validation of a canonical frame.
+def validate_frame(
+    source: str,
+    frame: pd.DataFrame,
+    now: pd.Timestamp | None = None,
+    catalogue: Catalogue = DEFAULT_CATALOGUE,
+) -> pd.Series:
+    """Vectorised validation of a canonical frame against ``catalogue``'s sources.
 
     Returns a Series aligned to ``frame`` holding the first reason a row is invalid, or None for a
     valid row. The rules are those of :class:`PushEvent` plus :func:`push_model_errors`.
     """
-    if source not in CATEGORIES:
-        raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+    if source not in catalogue.categories:
+        raise ValueError(catalogue.unknown(source))
     now = now if now is not None else pd.Timestamp.now(tz="UTC")
     n = len(frame)
     reason = np.full(n, None, dtype=object)
@@ -408,13 +420,16 @@ def validate_frame(source: str, frame: pd.DataFrame, now: pd.Timestamp | None = 
     flag((np.abs(lon) > 180) | (np.abs(lat) > 90), "coordinates out of range")
     cats = frame["category"]
     flag(cats.isna().to_numpy(), "missing category")
-    flag(~cats.isin(CATEGORIES[source]).to_numpy(), f"unknown category for source {source}")
+    flag(
+        ~cats.isin(catalogue.categories[source]).to_numpy(),
+        f"unknown category for source {source}",
+    )
     sev = frame["severity"]
     bad_sev = sev.notna() & ((sev < SEVERITY_MIN) | (sev > SEVERITY_MAX))
     flag(bad_sev.fillna(False).to_numpy(dtype=bool), "severity outside 1..5")
     val = frame["value"].to_numpy(dtype="float64")
     flag(np.isinf(val), "value must be a finite number")
-    if source in VALUE_REQUIRED:
+    if source in catalogue.value_required:
         flag(np.isnan(val), f"a value is required for {source} readings")
     text = frame["text"]
     flag((text.str.len() > MAX_TEXT_LEN).fillna(False).to_numpy(dtype=bool), "text too long")

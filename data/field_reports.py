@@ -138,5 +138,5 @@ def report_form(rt, user) -> dict:
     return {
         "cells": queries.grid_cells(rt.db, scope),
         "home": queries.area_point(rt.db, scope.key),
-        "categories": CATEGORIES["hotline"],
+        "categories": rt.catalogue.categories.get("hotline", CATEGORIES["hotline"]),
     }

@@ -297,15 +297,17 @@ def build(
     timezone: str,
     now=None,
     escalate_after: dict[str, float] | None = None,
+    sources: tuple[str, ...] | None = None,
 ) -> Figures:
     """Answer ``request`` (a :class:`FiguresRequest` or a dict) for ``user``: one row per
     indicator x area x dimension member, in the order asked, each value the catalogue's
     (:func:`data.indicators.compute`) for that area and period. Raises FiguresError for a bad
-    request and PolicyDenied for an area outside the user's scope."""
+    request and PolicyDenied for an area outside the user's scope. ``sources``: the
+    deployment's source ids (a ``source`` dimension's members; default the built-in five)."""
     req = parse(request)
     p = periods(req, timezone)
     scopes = check_areas(db, user, req.areas)
-    kw = {"now": utc_now(now), "escalate_after": escalate_after}
+    kw = {"now": utc_now(now), "escalate_after": escalate_after, "sources": sources}
     areas = db.query_df(
         "SELECT code AS area, level, name_zh, name_en FROM areas "
         "WHERE code IN (SELECT unnest(?::VARCHAR[]))",
@@ -366,10 +368,24 @@ def run(rt, user, request, *, now=None) -> Figures:
         timezone=rt.timezone,
         now=now,
         escalate_after=rt.settings.warnings_escalate_after_s,
+        sources=rt.catalogue.ids,
     )
     depts = figs.table.loc[figs.table["dimension"] == "department", "key"].dropna().unique()
-    figs.names = department_names(rt.cases.rules, list(depts))
+    figs.names = department_names(rt.cases.rules, list(depts)) | source_names(rt.catalogue)
     return figs
+
+
+def source_names(catalogue) -> dict[str, dict[str, str]]:
+    """The names a deployment configures for its sources and their categories, keyed
+    ``source.<id>`` and ``category.<id>.<code>`` (the built-in ones are the tables')."""
+    out = {}
+    for spec in catalogue.sources:
+        keys = [f"source.{spec.id}"] + [f"category.{spec.id}.{c}" for c in spec.category_ids]
+        for key in keys:
+            zh, en = catalogue.name(key, "zh"), catalogue.name(key, "en")
+            if zh is not None and en is not None:
+                out[key] = {"zh": zh, "en": en}
+    return out
 
 
 def export(rt, user, request, fmt: str, render: Callable[[Figures, str], bytes], *, now=None):

@@ -23,7 +23,8 @@ import pyarrow.compute as pc
 
 from data import archive
 from data.areas import cell_lineage, install_region, lineage_arrays
-from data.events import SOURCES, normalise_frame, storable_text, validate_frame
+from data.catalogue import DEFAULT_CATALOGUE, Catalogue
+from data.events import normalise_frame, storable_text, validate_frame
 from data.placement import OUTSIDE, Placer
 from data.schema import BUCKET_SECONDS
 from data.store import Database
@@ -80,11 +81,19 @@ class _Batch:
 class Pipeline:
     """Validate, de-duplicate, place and commit events of any source.
 
-    ``placer`` places lon/lat (WGS84) in grid cells; ``lineage`` gives each cell's ancestors.
+    ``placer`` places lon/lat (WGS84) in grid cells; ``lineage`` gives each cell's ancestors;
+    ``catalogue`` the sources and categories accepted (the settings' ``catalogue``).
     """
 
-    def __init__(self, db: Database, placer: Placer, lineage: pd.DataFrame) -> None:
+    def __init__(
+        self,
+        db: Database,
+        placer: Placer,
+        lineage: pd.DataFrame,
+        catalogue: Catalogue = DEFAULT_CATALOGUE,
+    ) -> None:
         self.db = db
+        self.catalogue = catalogue
         self.placer = placer
         self._lineage = lineage_arrays(lineage)
         self._listeners: list = []
@@ -98,12 +107,14 @@ class Pipeline:
         self.grouped_batches = 0  # batches they held
 
     @classmethod
-    def for_region(cls, db: Database, region, **placer_kw) -> Pipeline:
+    def for_region(
+        cls, db: Database, region, catalogue: Catalogue = DEFAULT_CATALOGUE, **placer_kw
+    ) -> Pipeline:
         """Install ``region`` in ``db`` (or check it is the one there) and build the pipeline."""
         install_region(db, region)
         cells = region.cells()
         placer = Placer(cells.geometry.to_numpy(), cells["key"].to_numpy(), **placer_kw)
-        return cls(db, placer, cell_lineage(db))
+        return cls(db, placer, cell_lineage(db), catalogue)
 
     def add_write_hook(self, fn) -> None:
         """Run ``fn(con, source, now)`` inside every batch's write transaction, after its events
@@ -160,11 +171,16 @@ class Pipeline:
 
     def _prepare(self, source, frame, feed, now) -> _Batch:
         """Validate, place and split one batch into rows to store and rows to quarantine."""
-        if source not in SOURCES:
-            raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+        if source not in self.catalogue.categories:
+            raise ValueError(self.catalogue.unknown(source))
         now = now if now is not None else pd.Timestamp.now(tz="UTC")
         frame = normalise_frame(frame.reset_index(drop=True))
-        reasons = validate_frame(source, frame, now=now).to_numpy(dtype=object, copy=True)
+        default_severity = self.catalogue.source(source).default_severity
+        if default_severity is not None and frame["severity"].isna().any():
+            # the source's configured severity for events sent without one
+            frame["severity"] = frame["severity"].fillna(default_severity)
+        reasons = validate_frame(source, frame, now=now, catalogue=self.catalogue)
+        reasons = reasons.to_numpy(dtype=object, copy=True)
         ok = pd.isna(reasons)
         cells = np.full(len(frame), OUTSIDE, dtype=np.int64)
         idx = np.flatnonzero(ok)

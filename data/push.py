@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import ValidationError
 
+from data.catalogue import DEFAULT_CATALOGUE, Catalogue
 from data.events import (
     CANONICAL_COLUMNS,
     MAX_ID_LEN,
@@ -31,8 +32,6 @@ from data.events import (
     PushEvent,
     push_model_errors,
 )
-from data.events import CATEGORIES as _CATEGORIES
-from data.events import VALUE_REQUIRED as _VALUE_REQUIRED
 
 PUSH_FRAME_COLUMNS = [*CANONICAL_COLUMNS, "_raw", "_reason"]
 _FIELDS = frozenset(PushEvent.model_fields)
@@ -124,10 +123,13 @@ def _storable(texts: list) -> np.ndarray | None:
     return bad
 
 
-def push_frame(source: str, records: list) -> pd.DataFrame:
+def push_frame(
+    source: str, records: list, catalogue: Catalogue = DEFAULT_CATALOGUE
+) -> pd.DataFrame:
     """The canonical frame of pushed ``records``: plain records checked column-wise, the rest
     one by one with ``PushEvent``; an invalid record carries its reason in ``_reason`` and the
-    record itself in ``_raw`` (serialised only if it is quarantined)."""
+    record itself in ``_raw`` (serialised only if it is quarantined). ``source`` must be one of
+    ``catalogue``'s."""
     n = len(records)
     plain = [_plain(r) for r in records]
     fast = np.array([p is not None for p in plain], dtype=bool)
@@ -165,9 +167,9 @@ def push_frame(source: str, records: list) -> pd.DataFrame:
         when[idx] = times.dt.tz_localize(None).astype("datetime64[us]").to_numpy()
         cats = pd.Series(cols[4], dtype=object)
         reason = np.full(len(idx), None, dtype=object)
-        unknown = ~cats.isin(_CATEGORIES[source]).to_numpy()
+        unknown = ~cats.isin(catalogue.categories[source]).to_numpy()
         reason[unknown] = [f"unknown category {c!r} for source {source}" for c in cats[unknown]]
-        if source in _VALUE_REQUIRED:
+        if source in catalogue.value_required:
             missing = np.array([v is None for v in cols[6]], dtype=bool) & ~unknown
             reason[missing] = f"a value is required for {source} readings"
         out["_reason"][idx] = reason
@@ -175,7 +177,7 @@ def push_frame(source: str, records: list) -> pd.DataFrame:
     if len(slow):
         slow_times = []
         for i in slow:
-            row = _one_record(source, records[i])
+            row = _one_record(source, records[i], catalogue)
             slow_times.append(row.pop("time", None))
             for c, v in row.items():
                 out[c][i] = v
@@ -209,7 +211,7 @@ def _strings(values: np.ndarray) -> pd.Series:
         return pd.Series(values, dtype=object)
 
 
-def _one_record(source: str, rec) -> dict:
+def _one_record(source: str, rec, catalogue: Catalogue = DEFAULT_CATALOGUE) -> dict:
     """One record checked with PushEvent (the former per-record path): its canonical values,
     or its id, raw record and reason when it is invalid."""
     try:
@@ -232,7 +234,7 @@ def _one_record(source: str, rec) -> dict:
         "text": ev.text,
         # serialised by the pipeline, which quarantines what cannot be stored
         "attributes": ev.attributes,
-        "_reason": push_model_errors(source, ev),
+        "_reason": push_model_errors(source, ev, catalogue),
     }
 
 

@@ -7,6 +7,7 @@ returned. Times are timezone-aware UTC ``pandas.Timestamp``s.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -22,9 +23,13 @@ RATE_WINDOW_MIN = 5
 
 
 def feed_health(
-    db: Database, *, now: pd.Timestamp, stale_after: dict[str, float] | float
+    db: Database,
+    *,
+    now: pd.Timestamp,
+    stale_after: dict[str, float] | float,
+    sources: Sequence[str] = SOURCES,
 ) -> list[dict]:
-    """Health of every source's feed.
+    """Health of every feed of ``sources`` (the catalogue's).
 
     ``stale_after``: seconds of silence (no batch received) after which a feed is stale, one number
     or a dict per source. Returns one dict per source: last event time, last receipt, events per
@@ -45,7 +50,7 @@ def feed_health(
         )
     )
     out = []
-    for source in SOURCES:
+    for source in sources:
         r = rows.get(source)
         limit = stale_after.get(source, 300.0) if isinstance(stale_after, dict) else stale_after
         last_rx = utc(r[2]) if r and r[2] else None
@@ -171,8 +176,11 @@ def events_per_day(
         )
 
 
-def events_by_source(db: Database, scope: AreaScope) -> dict[str, int]:
-    """All events ever stored inside ``scope``, per source (from the per-cell buckets)."""
+def events_by_source(
+    db: Database, scope: AreaScope, sources: Sequence[str] = SOURCES
+) -> dict[str, int]:
+    """All events ever stored inside ``scope``, per source of ``sources`` (from the per-cell
+    buckets)."""
     cond, params = scope.where("g")
     if scope.level == "grid":
         cond, params = "g.key = ?", [int(scope.key)]
@@ -183,7 +191,7 @@ def events_by_source(db: Database, scope: AreaScope) -> dict[str, int]:
             params,
         )
     )
-    return {s: int(got.get(s) or 0) for s in SOURCES}
+    return {s: int(got.get(s) or 0) for s in sources}
 
 
 def area_info(db: Database, key: int) -> dict:
@@ -201,9 +209,16 @@ def area_info(db: Database, key: int) -> dict:
 
 
 def area_summary(
-    db: Database, scope: AreaScope, area: AreaScope, *, since: pd.Timestamp, until: pd.Timestamp
+    db: Database,
+    scope: AreaScope,
+    area: AreaScope,
+    *,
+    since: pd.Timestamp,
+    until: pd.Timestamp,
+    sources: Sequence[str] = SOURCES,
 ) -> dict:
-    """Counts per source inside ``area`` (which must lie in ``scope``) for [since, until).
+    """Counts per source of ``sources`` (the catalogue's: zero when none) inside ``area``
+    (which must lie in ``scope``) for [since, until).
 
     Read from the per-cell time buckets, so the window is rounded out to whole buckets.
     """
@@ -221,7 +236,7 @@ def area_summary(
         """,
         [int(area.key), since.to_pydatetime(), until.to_pydatetime()],
     )
-    counts = {s: 0 for s in SOURCES}
+    counts = {s: 0 for s in sources}
     for rec in df.itertuples():
         counts[rec.source] = int(rec.n)
     return {
@@ -454,7 +469,10 @@ def counts_by_source_between(
 
 
 def counts_by_source_spans(
-    db: Database, scope: AreaScope, spans: list[tuple[pd.Timestamp, pd.Timestamp]]
+    db: Database,
+    scope: AreaScope,
+    spans: list[tuple[pd.Timestamp, pd.Timestamp]],
+    sources: Sequence[str] = SOURCES,
 ) -> list[dict[str, int]]:
     """:func:`counts_by_source_between` for several spans in one pass over the rollups (the
     wall's KPI tiles: today, the same span last week, the last hour). One dict per span."""
@@ -478,7 +496,7 @@ def counts_by_source_spans(
             max(b for _, b in bounds).to_pydatetime(),
         ],
     )
-    out = [{s: 0 for s in SOURCES} for _ in bounds]
+    out = [{s: 0 for s in sources} for _ in bounds]
     for r in rows:
         for i in range(len(bounds)):
             out[i][r[0]] = int(r[1 + i] or 0)
@@ -493,13 +511,18 @@ def significant_events(
     min_severity: int = SIGNIFICANT_MIN_SEVERITY,
     sources: tuple[str, ...] = SIGNIFICANT_SOURCES,
     limit: int = 12,
+    place_level: str = "township",
 ) -> list[dict]:
     """The newest events of severity ≥ ``min_severity`` from ``sources`` in ``scope`` since ``since``.
 
     Time is bounded by ``since`` (a constant window), never by a scan of the whole history.
     Each dict: source, id, category, severity, event_time (ISO UTC), text, cell, township_zh,
-    township_en.
+    township_en: the names of the event's area at ``place_level`` (township, or the region's
+    only named level: region.toml ``place_level``).
     """
+    if place_level not in ("county", "township", "community"):
+        raise ValueError(f"place_level must be county, township or community, not {place_level!r}")
+    place_key = f"{place_level}_key"
     cond, params = scope.where("e")
     marks = ", ".join("?" for _ in sources)
     df = db.query_df(
@@ -508,7 +531,7 @@ def significant_events(
                g.code AS cell, t.name_zh AS township_zh, t.name_en AS township_en
         FROM events e
         JOIN areas g ON g.key = e.cell_key
-        LEFT JOIN areas t ON t.key = e.township_key
+        LEFT JOIN areas t ON t.key = e.{place_key}
         WHERE {cond} AND e.event_time >= ? AND e.severity >= ? AND e.source IN ({marks})
         ORDER BY e.event_time DESC, e.source, e.source_event_id
         LIMIT ?

@@ -56,6 +56,7 @@ class Region:
         self._by_code = pd.Series(self.areas.index, index=self.areas["code"].to_numpy())
         self._by_key = pd.Series(self.areas.index, index=self.areas["key"].to_numpy())
         self._lineage: pd.DataFrame | None = None
+        self.folder: Path | None = None  # where it was loaded from (load_region)
 
     def __repr__(self) -> str:
         counts = self.areas["level"].value_counts()
@@ -200,7 +201,9 @@ def load_region(name_or_path: str | Path = "anshan") -> Region:
     with toml_path.open("rb") as fh:
         meta = tomllib.load(fh)
     areas = gpd.read_parquet(parquet_path)
-    return Region(str(meta.get("name", folder.name)), meta, areas)
+    region = Region(str(meta.get("name", folder.name)), meta, areas)
+    region.folder = folder
+    return region
 
 
 def _toml_value(value: Any) -> str:

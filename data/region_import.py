@@ -23,6 +23,7 @@ import pandas as pd
 import pyproj
 import shapely
 
+from data.cases.responsibility import RESPONSIBILITY_FILE, write_hall_only
 from data.region import CRS, LEVELS, REGIONS_DIR, Region, load_region, write_region
 
 Progress = Callable[[str], None] | None
@@ -414,6 +415,11 @@ def import_region(
         rows += _grid_rows(units, cell_size_m, cell_shape, crs, say)
     areas = _frame(rows)
     center = shapely.centroid(rows[0]["geometry"])
+    # the levels with names of their own (the others are copies of their parent); with one, the
+    # wall opens on that level's map and events are labelled with its areas' names (a city's
+    # communities alone would otherwise open on one county and read "the city" on every event)
+    named = [lv for lv in LEVELS[1:] if lv in mapped and lv != "grid"]
+    place_level = named[0] if len(named) == 1 else None
     meta = {
         "name": name,
         "name_zh": city["name_zh"],
@@ -424,9 +430,27 @@ def import_region(
         "zoom": _fit_zoom(areas.total_bounds),
         "source": f"imported from {Path(input_path).name} by data/region_import.py",
     }
+    if place_level is not None:
+        meta["first_level"] = place_level
+        meta["place_level"] = place_level
     out = Path(out_dir) if out_dir is not None else REGIONS_DIR / name
     write_region(out, areas, meta)
     say(f"wrote {len(areas)} areas to {out}")
+    if place_level is not None:
+        copies = [lv for lv in LEVELS[1:] if lv not in mapped and lv != "grid"]
+        say(
+            f"only the {place_level} level is named: the wall opens on the {place_level} map "
+            f"and events are labelled with their {place_level}'s name "
+            f"({', '.join(copies)} {'is a copy' if len(copies) == 1 else 'are copies'} "
+            "of the level above)"
+        )
+    write_hall_only(out / RESPONSIBILITY_FILE, name)
+    say(
+        f"wrote {out / RESPONSIBILITY_FILE}: a hall-only responsibility list (every case goes to "
+        f"the command hall to decide); write the region's own with "
+        f"`python app.py responsibilities --region {out} --from data/responsibilities.toml` "
+        "and edit it (docs/CASES.md)"
+    )
     return load_region(out)
 
 

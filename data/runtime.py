@@ -27,6 +27,8 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         t0 = time.monotonic()
         self.settings = settings
+        # the sources and categories accepted, shown and counted (built-in + [[sources]])
+        self.catalogue = settings.catalogue
         self.region = load_region(settings.region)
         t_region = time.monotonic()
         self.timezone = settings.timezone or self.region.meta.get("timezone", "UTC")
@@ -38,7 +40,7 @@ class Runtime:
         )
         t_db = time.monotonic()
         try:
-            self.pipeline = Pipeline.for_region(self.db, self.region)
+            self.pipeline = Pipeline.for_region(self.db, self.region, self.catalogue)
         except Exception:
             self.db.close()
             raise
@@ -74,12 +76,13 @@ class Runtime:
             warnings=lambda: self.warnings,
             refresh_s=settings.refresh_ms / 1000,
             coalesce_s=settings.view_coalesce_ms / 1000,
+            catalogue=self.catalogue,
         )
         self.pipeline.add_listener(self.wall.bump)
         from data.console import Channels
 
         # the hall console's channels, which walls opened with ?channel= follow
-        self.channels = Channels(self.db)
+        self.channels = Channels(self.db, self.catalogue)
         self._feeds: list = []
         # further periodic workers handed in by the app (e.g. the briefings scheduler, which
         # renders documents and so lives above data/): started and stopped with the feeds

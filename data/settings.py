@@ -14,8 +14,17 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, InitSettingsSource, SettingsConfigDict
+
+from data.catalogue import DEFAULT_CATALOGUE, Catalogue
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DB = REPO_ROOT / "var" / "onegrid.duckdb"
@@ -127,6 +136,12 @@ class Settings(BaseSettings):
     server_connection_limit: int = Field(default=2000, ge=10)
     tile_url: str | None = None
 
+    # the sources OneGrid accepts beyond (or changing) the five built-in ones: ``[[sources]]``
+    # tables (data/catalogue.py, docs/INGEST.md "Sources by configuration"); the running app
+    # reads the result as ``catalogue``
+    sources: list[dict[str, Any]] = Field(default_factory=list)
+    _catalogue: Catalogue = PrivateAttr(default=DEFAULT_CATALOGUE)
+
     pull_feeds: list[PullFeed] = Field(default_factory=list)
     folder_feeds: list[FolderFeed] = Field(default_factory=list)
 
@@ -209,6 +224,25 @@ class Settings(BaseSettings):
         if isinstance(v, str) and v.strip().lower() in {"on", "off"}:
             return v.strip().lower() == "on"
         return v
+
+    @field_validator("sources")
+    @classmethod
+    def _sources_valid(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        # checked here so a bad table is reported with the other settings, naming its entry
+        DEFAULT_CATALOGUE.with_config(v)
+        return v
+
+    @model_validator(mode="after")
+    def _build_catalogue(self) -> Settings:
+        self._catalogue = (
+            DEFAULT_CATALOGUE.with_config(self.sources) if self.sources else DEFAULT_CATALOGUE
+        )
+        return self
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The sources and categories this deployment accepts (built-in + ``[[sources]]``)."""
+        return self._catalogue
 
     def token_ok(self, source: str, token: str | None) -> bool:
         """True when ``token`` may push to ``source`` (the shared token or the feed's own)."""

@@ -34,7 +34,7 @@ import pandas as pd
 
 from data import queries
 from data.areas import AreaScope, scope_for_code
-from data.catalogue import DEFAULT_WALL_WINDOW, MAP_LEVELS, SOURCES, WALL_METRICS
+from data.catalogue import DEFAULT_CATALOGUE, DEFAULT_WALL_WINDOW, MAP_LEVELS, Catalogue
 from data.store import Database
 from data.times import utc_now
 
@@ -58,7 +58,13 @@ RESPONSE_TTL_S = 10.0
 # --- the view ------------------------------------------------------------------------------------
 
 
-def resolve_view(db: Database, view: dict | None, base: AreaScope) -> dict:
+def resolve_view(
+    db: Database,
+    view: dict | None,
+    base: AreaScope,
+    catalogue: Catalogue = DEFAULT_CATALOGUE,
+    first_level: str | None = None,
+) -> dict:
     """The view's scope, map level and path, checked against the store and the caller's scope.
 
     ``base``: the user's scope; the view never leaves it. Unknown or out-of-scope codes are
@@ -86,7 +92,10 @@ def resolve_view(db: Database, view: dict | None, base: AreaScope) -> dict:
     level = view.get("level")
     if level not in MAP_LEVELS or LEVEL_ORDER.index(level) <= LEVEL_ORDER.index(scope.level):
         level = DEFAULT_LEVEL.get(scope.level, "grid")
-    metric = view.get("metric") if view.get("metric") in WALL_METRICS else "all"
+        if scope.level == "city" and first_level in MAP_LEVELS:
+            # a region with one named level (region.toml first_level) opens on that level
+            level = first_level
+    metric = view.get("metric") if view.get("metric") in catalogue.wall_metrics else "all"
     window = view.get("window") if view.get("window") in WINDOW_SPAN else DEFAULT_WALL_WINDOW
     sig = f"{scope.level}:{scope.key}|{level}|{metric}|{window}"
     return {
@@ -126,7 +135,7 @@ def map_values(db: Database, resolved: dict, keys: list[int], now: pd.Timestamp)
     if metric == "risk":
         df = queries.risk_values(db, scope, level=level, now=now, window=span)
     else:
-        source = metric if metric in SOURCES else None
+        source = metric if metric not in ("all", "risk") else None
         df = queries.area_values(db, scope, level=level, since=now - span, source=source)
     values = pd.Series(0, index=keys, dtype="int64")
     if len(df):
@@ -276,8 +285,10 @@ class WallViews:
         refresh_s: float,
         coalesce_s: float,
         clock: Callable[[], pd.Timestamp] = utc_now,
+        catalogue: Catalogue = DEFAULT_CATALOGUE,
     ) -> None:
         self.db = db
+        self.catalogue = catalogue
         self.region = region
         self.timezone = timezone
         self._stale_after = stale_after
@@ -317,7 +328,9 @@ class WallViews:
         with self._lock:
             hit = self._resolved.get(key)
         if hit is None:
-            hit = resolve_view(self.db, view, base)
+            hit = resolve_view(
+                self.db, view, base, self.catalogue, self.region.meta.get("first_level")
+            )
             self._remember(self._resolved, key, hit)
         return hit
 
@@ -401,7 +414,13 @@ class WallViews:
         scope = resolved["scope"]
         z = map_values(self.db, resolved, frame.keys, now)
         kpis = self._kpis(scope, now)
-        events = queries.significant_events(self.db, scope, since=now - TICKER_SPAN)
+        events = queries.significant_events(
+            self.db,
+            scope,
+            since=now - TICKER_SPAN,
+            sources=self.catalogue.significant_sources,
+            place_level=self.region.meta.get("place_level", "township"),
+        )
         # warnings change with their engine's evaluations and with actions on them, not with
         # event batches: their part is recomputed once per refresh period, not per version
         if previous is not None and time.monotonic() - previous.warnings_made < self.refresh_s:
@@ -456,6 +475,7 @@ class WallViews:
             self.db,
             scope,
             [(midnight, now), (midnight - week, now - week), (now - pd.Timedelta(hours=1), now)],
+            self.catalogue.ids,
         )
         health = self._feed_health(now)
         return {
@@ -469,7 +489,7 @@ class WallViews:
                 if health[s]["silent_s"] is None
                 else int(health[s]["silent_s"] // 60),
             }
-            for s in SOURCES
+            for s in self.catalogue.ids
         }
 
     def _feed_health(self, now: pd.Timestamp) -> dict[str, dict]:
@@ -478,9 +498,11 @@ class WallViews:
             hit = self._health
         if hit is not None and time.monotonic() - hit[0] < max(self.coalesce_s, 0.5):
             return hit[1]
-        stale_after = {s: self._stale_after(s) for s in SOURCES}
+        ids = self.catalogue.ids
+        stale_after = {s: self._stale_after(s) for s in ids}
         value = {
-            h["source"]: h for h in queries.feed_health(self.db, now=now, stale_after=stale_after)
+            h["source"]: h
+            for h in queries.feed_health(self.db, now=now, stale_after=stale_after, sources=ids)
         }
         with self._lock:
             self._health = (time.monotonic(), value)

@@ -10,7 +10,7 @@ import dash_ag_grid as dag
 from dash import dcc, html
 
 from layouts import ids
-from layouts.i18n import DEFAULT_LANGUAGE, format_moment, t
+from layouts.i18n import DEFAULT_LANGUAGE, display_name, format_moment, t
 from layouts.shell import framed, i18n_text
 
 # the buttons of the action bar, in the order of the case flow (each one an action of the case
@@ -45,10 +45,11 @@ BOARD_COLUMNS = (
 HISTORY_COLUMNS = ("time", "action", "actor", "department", "reason")
 
 
-def category_name(category: str, lang: str) -> str:
-    """Display name of a case category (the code itself for warning rules without a name)."""
+def category_name(category: str, lang: str, catalogue=None) -> str:
+    """Display name of a case category (the code itself for warning rules without a name);
+    ``catalogue``: the deployment's sources (configured sources' category names)."""
     try:
-        return t(f"category.{category}", lang)
+        return display_name(f"category.{category}", lang, catalogue)
     except KeyError:
         return category
 
@@ -66,12 +67,12 @@ def department_options(departments: list[str], names: dict, lang: str) -> list[d
     return [{"label": department_name(names, d, lang), "value": d} for d in departments]
 
 
-def category_options(categories: list[str], lang: str) -> list[dict]:
+def category_options(categories: list[str], lang: str, catalogue=None) -> list[dict]:
     """The new-case category dropdown: display name and code."""
-    return [{"label": f"{category_name(c, lang)} ({c})", "value": c} for c in categories]
+    return [{"label": f"{category_name(c, lang, catalogue)} ({c})", "value": c} for c in categories]
 
 
-def board_rows(view: dict, lang: str, timezone: str) -> list[dict]:
+def board_rows(view: dict, lang: str, timezone: str, catalogue=None) -> list[dict]:
     """The board grid's rows for ``view`` (from :func:`data.cases.desk.board_view`)."""
     rows = []
     for r in view["cases"].to_dict("records"):
@@ -84,7 +85,7 @@ def board_rows(view: dict, lang: str, timezone: str) -> list[dict]:
                 "id": int(r["id"]),
                 "state": t(f"case.state.{r['state']}", lang),
                 "state_code": r["state"],
-                "category": category_name(r["category"], lang),
+                "category": category_name(r["category"], lang, catalogue),
                 "title": r["title"] or "",
                 "department": dept,
                 "deadline": format_moment(r["deadline_at"], timezone, lang, "day_time"),

@@ -9,35 +9,47 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-from data.catalogue import DEFAULT_CHANNEL, MAP_LEVELS, SOURCES, WALL_METRICS, WALL_WINDOWS
+from data.catalogue import DEFAULT_CATALOGUE, DEFAULT_CHANNEL, MAP_LEVELS, WALL_WINDOWS, Catalogue
 from layouts import ids
-from layouts.i18n import DEFAULT_LANGUAGE, area_name, format_moment, t
+from layouts.i18n import DEFAULT_LANGUAGE, area_name, format_moment, label, t
 from layouts.shell import framed, i18n_text
 
 WHOLE = ""  # the county choice meaning "the whole area the console's user sees"
 AUTO = ""  # the level choice meaning "the wall's default level for the chosen area"
 
 
-def metric_label(metric: str, lang: str) -> str:
-    """A wall metric's name (a source's name, all events, or the risk index)."""
-    return t(f"source.{metric}" if metric in SOURCES else f"wall.metric.{metric}", lang)
+def metric_label(metric: str, lang: str, catalogue: Catalogue = DEFAULT_CATALOGUE) -> str:
+    """A wall metric's name (a source's configured name, all events, or the risk index)."""
+    if metric in ("all", "risk"):
+        return t(f"wall.metric.{metric}", lang)
+    return label(f"source.{metric}", lang, catalogue)
 
 
-def choice_options(counties: list[dict], lang: str) -> tuple[list, list, list, list]:
+def choice_options(
+    counties: list[dict], lang: str, catalogue: Catalogue = DEFAULT_CATALOGUE
+) -> tuple[list, list, list, list]:
     """The options of the county, level, metric and window choices in ``lang``
-    (``counties``: dicts with code, name_zh, name_en)."""
+    (``counties``: dicts with code, name_zh, name_en; ``catalogue``: the deployment's sources)."""
     county = [{"label": t("console.whole", lang), "value": WHOLE}] + [
         {"label": area_name(c, lang), "value": c["code"]} for c in counties
     ]
     levels = [{"label": t("console.level.auto", lang), "value": AUTO}] + [
         {"label": t(f"level.{lv}", lang), "value": lv} for lv in MAP_LEVELS
     ]
-    metrics = [{"label": metric_label(m, lang), "value": m} for m in WALL_METRICS]
+    metrics = [
+        {"label": metric_label(m, lang, catalogue), "value": m} for m in catalogue.wall_metrics
+    ]
     windows = [{"label": t(f"wall.window.{w}", lang), "value": w} for w in WALL_WINDOWS]
     return county, levels, metrics, windows
 
 
-def state_text(channel, county_names: dict[str, str], timezone: str, lang: str) -> str:
+def state_text(
+    channel,
+    county_names: dict[str, str],
+    timezone: str,
+    lang: str,
+    catalogue: Catalogue = DEFAULT_CATALOGUE,
+) -> str:
     """One line on what ``channel`` (a data.console.Channel or None) shows now."""
     if channel is None:
         return t("console.state.none", lang)
@@ -45,7 +57,7 @@ def state_text(channel, county_names: dict[str, str], timezone: str, lang: str) 
     return t("console.state", lang).format(
         area=county_names.get(v.get("county") or "", t("console.whole", lang)),
         level=t(f"level.{v['level']}", lang) if v.get("level") else t("console.level.auto", lang),
-        metric=metric_label(v["metric"], lang),
+        metric=metric_label(v["metric"], lang, catalogue),
         window=t(f"wall.window.{v['window']}", lang),
         by=channel.updated_by,
         at=format_moment(channel.updated_at, timezone, lang, "date_time"),

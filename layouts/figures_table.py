@@ -37,6 +37,11 @@ def member_name(dimension, key, names: dict, lang: str) -> str:
     if dimension is None or key is None or (isinstance(key, float) and math.isnan(key)):
         return ""
     key = str(key)
+    if dimension in ("source", "category"):
+        # a configured source's (or its categories') names come with the answer's names
+        own = names.get(f"{dimension}.{key}")
+        if own:
+            return own["en" if lang == "en" else "zh"]
     if dimension == "source":
         return _t(f"source.{key}", lang, key)
     if dimension == "category":

@@ -13,7 +13,14 @@ from dash import dcc, html
 
 from layouts import ids
 from layouts.cases_page import OFFICE_GRID_THEME, category_name
-from layouts.i18n import DEFAULT_LANGUAGE, format_decimal, format_moment, format_percent, t
+from layouts.i18n import (
+    DEFAULT_LANGUAGE,
+    format_decimal,
+    format_moment,
+    format_percent,
+    label,
+    t,
+)
 from layouts.shell import framed, i18n_text
 
 LEVEL_CHOICES = ("county", "township", "community", "department")
@@ -31,8 +38,9 @@ def _place(top: dict, lang: str) -> str:
     return t(f"inspect.place.{kind}", lang).format(place=top["place"], category=category)
 
 
-def reason_text(reason: dict, lang: str) -> str:
-    """One reason in words, with its figures and the threshold it reached."""
+def reason_text(reason: dict, lang: str, catalogue=None) -> str:
+    """One reason in words, with its figures and the threshold it reached (``catalogue``: the
+    deployment's sources, for their configured names)."""
     code, f = reason["code"], reason["figures"]
     values: dict = {"threshold": _num(reason["threshold"])}
     if code == "repeat_complaints":
@@ -45,7 +53,9 @@ def reason_text(reason: dict, lang: str) -> str:
         }
     elif code == "feed_silent":
         values |= {
-            "sources": t("inspect.and", lang).join(t(f"source.{s}", lang) for s in f["sources"]),
+            "sources": t("inspect.and", lang).join(
+                label(f"source.{s}", lang, catalogue) for s in f["sources"]
+            ),
             "hours": format_decimal(f["hours"], lang),
             "expected": _num(round(f["expected"])),
         }
@@ -76,7 +86,7 @@ def _level(level: str, lang: str) -> str:
     return t("inspect.level.department" if level == "department" else f"level.{level}", lang)
 
 
-def list_rows(view: dict, lang: str) -> list[dict]:
+def list_rows(view: dict, lang: str, catalogue=None) -> list[dict]:
     """The list grid's rows (from :func:`data.inspections.build`)."""
     sep = t("inspect.sep", lang)
     return [
@@ -86,7 +96,7 @@ def list_rows(view: dict, lang: str) -> list[dict]:
             "name": _name(e, lang),
             "level": _level(e["level"], lang),
             "score": e["score"],
-            "reasons": sep.join(reason_text(r, lang) for r in e["reasons"]),
+            "reasons": sep.join(reason_text(r, lang, catalogue) for r in e["reasons"]),
         }
         for e in view["entries"]
     ]

@@ -6,15 +6,26 @@ import dash
 from dash import dcc, html
 
 from layouts import ids
-from layouts.i18n import DEFAULT_LANGUAGE, t
+from layouts.i18n import DEFAULT_LANGUAGE, display_name
 
 
-def i18n_text(key: str, lang: str = DEFAULT_LANGUAGE, *, tag=html.Span, place: str = "", **kw):
-    """A static display string that the language switch re-translates (``key`` in the tables).
+def i18n_text(
+    key: str,
+    lang: str = DEFAULT_LANGUAGE,
+    *,
+    tag=html.Span,
+    place: str = "",
+    catalogue=None,
+    **kw,
+):
+    """A static display string that the language switch re-translates (``key`` in the tables,
+    or a source's or category's name that ``catalogue`` configures: :func:`layouts.i18n.name`).
 
     ``place`` tells apart two uses of the same string on one page (ids must be unique).
     """
-    return tag(t(key, lang), id={"type": ids.I18N, "key": key, "place": place}, **kw)
+    return tag(
+        display_name(key, lang, catalogue), id={"type": ids.I18N, "key": key, "place": place}, **kw
+    )
 
 
 def shell() -> html.Div:
@@ -34,6 +45,7 @@ def frame(
     csrf_token=None,
     nav: list[tuple[str, str]] | None = None,
     current: str | None = None,
+    catalogue=None,
 ) -> html.Div:
     """A page inside the app's frame: header, language, clock and refresh timer.
 
@@ -46,6 +58,7 @@ def frame(
     (a string, or a function making it for the current request).
     ``nav``: the pages the signed-in account may open (name, path), shown as a bar under the
     header with ``current`` (the page's name) marked; none on the wall's kiosk view.
+    ``catalogue``: the deployment's sources (pages that list them read it; the frame does not).
     """
     region = region or {}
     if callable(csrf_token):  # the app passes a maker: the token belongs to this request

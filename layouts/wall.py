@@ -14,11 +14,11 @@ from dash import dcc, html
 
 from data.catalogue import (
     CHANNEL_NAME,
+    DEFAULT_CATALOGUE,
     DEFAULT_WALL_WINDOW,
     MAP_LEVELS,
-    SOURCES,
-    WALL_METRICS,
     WALL_WINDOWS,
+    Catalogue,
 )
 from layouts import ids
 from layouts.i18n import (
@@ -26,6 +26,7 @@ from layouts.i18n import (
     area_name,
     format_moment,
     format_number,
+    label,
     normalise_language,
     t,
 )
@@ -46,10 +47,11 @@ GRID_THEME = (
 RESPONSE_REFRESH_MS = 30_000
 
 
-def parse_view(query: dict) -> dict:
+def parse_view(query: dict, catalogue: Catalogue = DEFAULT_CATALOGUE) -> dict:
     """The view a URL prescribes (``?county=&township=&cell=&level=&metric=&window=&tour=``).
 
-    Unknown values fall back to the defaults; area codes are checked against the store later.
+    Unknown values fall back to the defaults (a metric must be one of ``catalogue``'s); area
+    codes are checked against the store later.
     """
 
     def text(name: str) -> str | None:
@@ -70,7 +72,7 @@ def parse_view(query: dict) -> dict:
         "township": text("township"),
         "cell": text("cell"),
         "level": level if level in MAP_LEVELS else None,
-        "metric": metric if metric in WALL_METRICS else "all",
+        "metric": metric if metric in catalogue.wall_metrics else "all",
         "window": window if window in WINDOWS else DEFAULT_WINDOW,
         "tour": max(0, min(tour, MAX_TOUR_S)),
         # a channel of the hall's console this wall follows (data/console.py); None: its own
@@ -101,20 +103,27 @@ def layout(chrome: dict | None = None, **query) -> html.Div:
     """The wall in the app frame; ``query`` is the URL's query string (a prescribed view).
 
     ``chrome``: keyword arguments of :func:`layouts.shell.frame` (refresh period, region names,
-    time zone), bound when the page is registered.
+    time zone, the deployment's source ``catalogue``), bound when the page is registered.
     """
-    view = parse_view(query)
+    chrome = chrome or {"refresh_ms": 5000}
+    catalogue = chrome.get("catalogue") or DEFAULT_CATALOGUE
+    view = parse_view(query, catalogue)
     url_lang = query.get("lang") if query.get("lang") in ("zh", "en") else None
     lang = normalise_language(url_lang or DEFAULT_LANGUAGE)
-    chrome = chrome or {"refresh_ms": 5000}
     return frame(
-        wall(view, lang, chrome["refresh_ms"]), **chrome, url_lang=url_lang, live_subtitle=True
+        wall(view, lang, catalogue, chrome["refresh_ms"]),
+        **chrome,
+        url_lang=url_lang,
+        live_subtitle=True,
     )
 
 
-def wall(view: dict, lang: str, refresh_ms: int = 5000) -> html.Div:
-    """The wall's three columns and its stores (``refresh_ms``: how often a wall that follows a
-    console channel asks for the channel's view; a wall that follows none never asks)."""
+def wall(
+    view: dict, lang: str, catalogue: Catalogue = DEFAULT_CATALOGUE, refresh_ms: int = 5000
+) -> html.Div:
+    """The wall's three columns and its stores: a KPI tile and a metric button per source of
+    ``catalogue``; ``refresh_ms``: how often a wall that follows a console channel asks for the
+    channel's view (a wall that follows none never asks)."""
     return html.Div(
         className="og-wall",
         children=[
@@ -140,8 +149,8 @@ def wall(view: dict, lang: str, refresh_ms: int = 5000) -> html.Div:
                 disabled=not view["tour"],
                 n_intervals=0,
             ),
-            html.Section(className="og-col og-left", children=[kpi_panel(lang)]),
-            html.Section(className="og-col og-centre", children=[map_panel(view, lang)]),
+            html.Section(className="og-col og-left", children=[kpi_panel(lang, catalogue)]),
+            html.Section(className="og-col og-centre", children=[map_panel(view, lang, catalogue)]),
             html.Section(
                 className="og-col og-right",
                 children=[
@@ -160,19 +169,31 @@ def wall(view: dict, lang: str, refresh_ms: int = 5000) -> html.Div:
     )
 
 
-def kpi_panel(lang: str) -> html.Div:
-    """One tile per domain: events today, change against last week, the feed's health."""
+def source_style(catalogue: Catalogue, source: str) -> dict:
+    """The inline style giving an element its source's configured colour (``--src``)."""
+    spec = catalogue.categories.get(source) and catalogue.source(source)
+    return {"--src": spec.colour} if spec else {}
+
+
+def kpi_panel(lang: str, catalogue: Catalogue = DEFAULT_CATALOGUE) -> html.Div:
+    """One tile per source: events today, change against last week, the feed's health."""
     tiles = []
-    for src in SOURCES:
+    for src in catalogue.ids:
         tiles.append(
             html.Div(
                 id={"type": ids.KPI_TILE, "source": src},
                 className=f"og-kpi og-src-{src}",
+                style=source_style(catalogue, src),
                 children=[
                     html.Div(
                         className="og-kpi-head",
                         children=[
-                            i18n_text(f"source.{src}", lang, className="og-kpi-name"),
+                            i18n_text(
+                                f"source.{src}",
+                                lang,
+                                className="og-kpi-name",
+                                catalogue=catalogue,
+                            ),
                             html.Span(
                                 id={"type": ids.KPI_STATE, "source": src},
                                 className="og-kpi-state",
@@ -207,16 +228,21 @@ def kpi_panel(lang: str) -> html.Div:
     )
 
 
-def map_panel(view: dict, lang: str) -> html.Div:
+def map_panel(view: dict, lang: str, catalogue: Catalogue = DEFAULT_CATALOGUE) -> html.Div:
     """The map with breadcrumb, metric and window switches, legend and the cell's events."""
     metric_buttons = [
         html.Button(
-            i18n_text(f"source.{m}" if m in SOURCES else f"wall.metric.{m}", lang, place="metric"),
+            i18n_text(
+                f"source.{m}" if m in catalogue.categories else f"wall.metric.{m}",
+                lang,
+                place="metric",
+                catalogue=catalogue,
+            ),
             id={"type": ids.METRIC, "value": m},
             className="og-seg" + (" og-on" if m == view["metric"] else ""),
             n_clicks=0,
         )
-        for m in WALL_METRICS
+        for m in catalogue.wall_metrics
     ]
     window_buttons = [
         html.Button(
@@ -303,15 +329,17 @@ def event_columns(lang: str) -> list[dict]:
     ]
 
 
-def event_rows(events: list[dict], lang: str, tz: str) -> list[dict]:
+def event_rows(
+    events: list[dict], lang: str, tz: str, catalogue: Catalogue = DEFAULT_CATALOGUE
+) -> list[dict]:
     """Rows of the cell's events table (local time, translated domain and category)."""
     rows = []
     for ev in events:
         rows.append(
             {
                 "time": format_moment(ev["event_time"], tz, lang, "day_time"),
-                "source": t(f"source.{ev['source']}", lang),
-                "category": t(f"category.{ev['source']}.{ev['category']}", lang),
+                "source": label(f"source.{ev['source']}", lang, catalogue),
+                "category": label(f"category.{ev['source']}.{ev['category']}", lang, catalogue),
                 "severity": ev.get("severity"),
                 "text": ev.get("text") or "",
             }
@@ -360,10 +388,15 @@ def warning_tick(w: dict, lang: str, tz: str) -> html.Li:
 
 
 def ticker_items(
-    events: list[dict], lang: str, tz: str, *, warnings: list[dict] | None = None
+    events: list[dict],
+    lang: str,
+    tz: str,
+    *,
+    warnings: list[dict] | None = None,
+    catalogue: Catalogue = DEFAULT_CATALOGUE,
 ) -> list:
     """The ticker's rows: active warnings first (newest first), then significant events (local
-    time, domain, category, place, severity)."""
+    time, domain, category, place, severity), each in its source's colour."""
     warn_items = [warning_tick(w, lang, tz) for w in (warnings or [])]
     if not events:
         return warn_items or [html.Li(t("wall.ticker.empty", lang), className="og-tick og-empty")]
@@ -376,6 +409,7 @@ def ticker_items(
         items.append(
             html.Li(
                 className=f"og-tick og-src-{ev['source']} og-sev-{ev['severity']}",
+                style=source_style(catalogue, ev["source"]),
                 children=[
                     html.Span(local, className="og-tick-time"),
                     html.Span(
@@ -386,11 +420,11 @@ def ticker_items(
                         className="og-tick-body",
                         children=[
                             html.Div(
-                                t(f"category.{ev['source']}.{ev['category']}", lang),
+                                label(f"category.{ev['source']}.{ev['category']}", lang, catalogue),
                                 className="og-tick-cat",
                             ),
                             html.Div(
-                                t("source." + ev["source"], lang) + " · " + place,
+                                label("source." + ev["source"], lang, catalogue) + " · " + place,
                                 className="og-tick-place",
                             ),
                         ],

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from layouts import ids
-from layouts.i18n import DEFAULT_LANGUAGE, area_name, format_moment, t
+from layouts.i18n import DEFAULT_LANGUAGE, area_name, format_moment, label, t
 from layouts.shell import framed, i18n_text
 
 LEVEL_NAMES = ("blue", "yellow", "orange", "red")
@@ -124,17 +124,15 @@ def _history_levels(h: dict, lang: str) -> str:
     return t(f"warn.level.{h['to_level']}", lang) if h["to_level"] else ""
 
 
-def _category(source: str, category: str, lang: str) -> str:
-    try:
-        return t(f"category.{source}.{category}", lang)
-    except KeyError:
-        return category
+def _category(source: str, category: str, lang: str, catalogue=None) -> str:
+    return label(f"category.{source}.{category}", lang, catalogue)
 
 
-def detail_outputs(view: dict | None, lang: str, timezone: str) -> dict:
+def detail_outputs(view: dict | None, lang: str, timezone: str, catalogue=None) -> dict:
     """Everything the detail pane shows for ``view`` (from
     :func:`data.warnings.desk.detail_view`; None: nothing selected or not visible), labelled in
-    ``lang``, times in the region's ``timezone``."""
+    ``lang``, times in the region's ``timezone``; ``catalogue``: the deployment's sources
+    (their configured names)."""
     if view is None:
         empty = {"title": t("warn.detail.empty", lang), "summary": ""}
         empty |= {"figure": evidence_figure(None, lang), "events": [], "history": []}
@@ -157,8 +155,8 @@ def detail_outputs(view: dict | None, lang: str, timezone: str) -> dict:
         {
             **e,
             "time_label": format_moment(e["event_time"], timezone, lang),
-            "source_label": t(f"source.{e['source']}", lang),
-            "category_label": _category(e["source"], e["category"], lang),
+            "source_label": label(f"source.{e['source']}", lang, catalogue),
+            "category_label": _category(e["source"], e["category"], lang, catalogue),
         }
         for e in view["events"]
     ]

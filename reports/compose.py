@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from data.briefings import Briefing, Figure
-from layouts.i18n import format_decimal, format_number, format_percent, t
+from layouts.i18n import display_name, format_decimal, format_number, format_percent, t
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ def compose(b: Briefing, lang: str = "zh", *, picture: bytes | None = None) -> D
     sources = [
         fill(
             t("brief.events.source", lang),
-            source=t(f"source.{now.key}", lang),
+            source=display_name(f"source.{now.key}", lang, b.catalogue),
             n=fig(now, lang, "events"),
             change=_change(now, before, lang),
         )
@@ -211,7 +211,8 @@ def compose(b: Briefing, lang: str = "zh", *, picture: bytes | None = None) -> D
         head.append([t("brief.col.last_year", lang), Fig("", "events.by_source")])
     rows = []
     for now, before, last in b.by_source:
-        row = [[t(f"source.{now.key}", lang)], [number(now, lang)], [number(before, lang)]]
+        name = display_name(f"source.{now.key}", lang, b.catalogue)
+        row = [[name], [number(now, lang)], [number(before, lang)]]
         row.append([_change(now, before, lang)])
         if b.last_year is not None:
             row.append([number(last, lang)])

@@ -80,6 +80,7 @@ class BriefingScheduler(Periodic):
                 now=indicators.reading_time(rt.db, now),
                 escalate_after=rt.settings.warnings_escalate_after_s,
                 department_name=rt.cases.rules.department_name,
+                catalogue=rt.catalogue,
             )
             events = int(brief.events_total.value or 0)
             for item in group:

@@ -113,7 +113,9 @@ def test_plain_records_skip_pydantic_and_bad_ones_keep_its_reason(runtime, monke
 
     calls = []
     real = push._one_record
-    monkeypatch.setattr(push, "_one_record", lambda s, r: calls.append(r) or real(s, r))
+    monkeypatch.setattr(
+        push, "_one_record", lambda s, r, *more: calls.append(r) or real(s, r, *more)
+    )
     cat = CATEGORIES["police"][0]
     good = {"id": "a", "time": "2026-11-26T05:00:00+08:00", "lon": 123.0, "lat": 41.0}
     records = [

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, jsonify, request
 from data import export, policy, queries
 from data.areas import scope_for_code
 from data.auth import User
-from data.events import SOURCES
+from data.catalogue import DEFAULT_CATALOGUE, Catalogue
 from data.push import push_frame
 from data.warnings.rules import LEVELS
 from web import export as web_export
@@ -47,7 +47,7 @@ def _bearer() -> str | None:
 def openapi() -> Response:
     """The API's contract (OpenAPI 3.1), the same document as docs/openapi.json. Public: it
     describes the API, it holds no data."""
-    return Response(openapi_text(), mimetype="application/json")
+    return Response(openapi_text(_runtime().catalogue), mimetype="application/json")
 
 
 @api.post("/ingest/<source>")
@@ -55,8 +55,8 @@ def ingest(source: str) -> Response:
     """Accept a batch of events from a department system; answer only after commit."""
     rt = _runtime()
     settings = rt.settings
-    if source not in SOURCES:
-        return _error(404, f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+    if source not in rt.catalogue.categories:
+        return _error(404, rt.catalogue.unknown(source))
     token = _bearer()
     if token is None:
         return _error(401, "missing 'Authorization: Bearer <token>' header")
@@ -81,15 +81,17 @@ def ingest(source: str) -> Response:
         return _error(
             413, f"{len(records)} events exceed the limit of {settings.max_push_events} per request"
         )
-    frame = _push_frame(source, records)
+    frame = _push_frame(source, records, rt.catalogue)
     result = rt.pipeline.ingest_frame(source, frame, feed=f"push:{source}")
     return jsonify(result.as_dict())
 
 
-def _push_frame(source: str, records: list) -> pd.DataFrame:
+def _push_frame(
+    source: str, records: list, catalogue: Catalogue = DEFAULT_CATALOGUE
+) -> pd.DataFrame:
     """The pushed records as a canonical frame; invalid ones carry their reason to quarantine
     (column-wise checks, pydantic only for records that are not plain: data/push.py)."""
-    return push_frame(source, records)
+    return push_frame(source, records, catalogue)
 
 
 def _read_allowed() -> Response | None:
@@ -144,13 +146,17 @@ def feeds() -> Response:
     user = _reader()
     if not policy.may(user, "view", policy.Target("feeds", "health")):
         return _error(403, "your role may not read feed health")
-    stale = {s: rt.settings.stale_after(s) for s in SOURCES}
-    rows = queries.feed_health(rt.db, now=pd.Timestamp.now(tz="UTC"), stale_after=stale)
+    stale = {s: rt.settings.stale_after(s) for s in rt.catalogue.ids}
+    rows = queries.feed_health(
+        rt.db, now=pd.Timestamp.now(tz="UTC"), stale_after=stale, sources=rt.catalogue.ids
+    )
     s = policy.scope(user)
     totals = policy.may(user, "view", policy.Target("feeds", "totals"))
     own = None
     if not totals and s.area and policy.may_some(user, "view", "feeds:totals"):
-        own = queries.events_by_source(rt.db, policy.area_scope(rt.db, user))
+        own = queries.events_by_source(
+            rt.db, policy.area_scope(rt.db, user), sources=rt.catalogue.ids
+        )
     errors = policy.may(user, "view", policy.Target("feeds", "errors"))
     for r in rows:
         if not totals:
@@ -246,9 +252,9 @@ def events() -> Response:
         return got
     params, f = got
     source = f.equals["source"]
-    if source is not None and source not in SOURCES:
-        return _error(400, f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
     rt = _runtime()
+    if source is not None and source not in rt.catalogue.categories:
+        return _error(400, rt.catalogue.unknown(source))
     if params["format"] != "json":
         query = export.events_query(rt.db, f)
         return _file("events", export.EVENT_COLUMNS, query, params)
@@ -326,6 +332,11 @@ def area_summary(code: str) -> Response:
     if not policy.may(user, "view", policy.area_target(rt.db, key=area.key)):
         return _error(403, "area outside your scope")
     summary = queries.area_summary(
-        rt.db, policy.area_scope(rt.db, user), area, since=since, until=until
+        rt.db,
+        policy.area_scope(rt.db, user),
+        area,
+        since=since,
+        until=until,
+        sources=rt.catalogue.ids,
     )
     return jsonify(summary)

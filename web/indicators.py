@@ -107,6 +107,7 @@ def values(indicator: str) -> Response:
             until,
             by=by,
             escalate_after=rt.settings.warnings_escalate_after_s,
+            sources=rt.catalogue.ids,
         )
     except indicators.IndicatorError as exc:
         return _error(400, str(exc))

@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
 from data.areas import LEVELS
-from data.events import CATEGORIES, MAX_ID_LEN, SOURCES, PushEvent
+from data.catalogue import DEFAULT_CATALOGUE, Catalogue
+from data.events import MAX_ID_LEN, PushEvent
 
 
 def indicator_ids() -> list[str]:
@@ -408,15 +409,16 @@ def _listing_answer(model: type[BaseModel], what: str) -> dict:
     }
 
 
-def openapi_document() -> dict:
-    """The OpenAPI 3.1 document of the push and read APIs."""
+def openapi_document(catalogue: Catalogue = DEFAULT_CATALOGUE) -> dict:
+    """The OpenAPI 3.1 document of the push and read APIs for ``catalogue``'s sources (the
+    built-in five: docs/openapi.json; a deployment's own: what its server serves)."""
     source = {
         "name": "source",
         "in": "path",
         "required": True,
-        "schema": {"type": "string", "enum": list(SOURCES)},
+        "schema": {"type": "string", "enum": list(catalogue.ids)},
     }
-    categories = sorted({c for cs in CATEGORIES.values() for c in cs})
+    categories = sorted({c for cs in catalogue.categories.values() for c in cs})
     return {
         "openapi": "3.1.0",
         "info": {
@@ -473,7 +475,10 @@ def openapi_document() -> dict:
                     "summary": "Events inside the caller's scope, newest first",
                     "security": READ_SECURITY,
                     "parameters": _listing_params(
-                        {"name": "source", "schema": {"type": "string", "enum": list(SOURCES)}},
+                        {
+                            "name": "source",
+                            "schema": {"type": "string", "enum": list(catalogue.ids)},
+                        },
                         {
                             "name": "category",
                             "schema": {"type": "string", "examples": categories[:3]},
@@ -687,9 +692,10 @@ def openapi_document() -> dict:
 
 
 @cache
-def openapi_text() -> str:
-    """The document as the text kept in docs/openapi.json."""
-    return json.dumps(openapi_document(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+def openapi_text(catalogue: Catalogue = DEFAULT_CATALOGUE) -> str:
+    """The document as text: for the built-in catalogue, the text kept in docs/openapi.json."""
+    doc = openapi_document(catalogue)
+    return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from scipy.stats import poisson
 
 from data import indicators
 from data.areas import LEVELS, AreaScope
-from data.catalogue import SOURCES
+from data.catalogue import DEFAULT_CATALOGUE, Catalogue
 from data.store import Database
 from data.times import PERIODS, calendar_period, previous_period, utc_now
 from data.warnings.rules import LEVELS as WARNING_LEVELS
@@ -93,6 +93,8 @@ class Briefing:
     counties: list[dict]  # code, name_zh, name_en, opened, on_time, overdue
     hotline: list[Figure]  # top subjects (key = subject)
     used: list[str] = field(default_factory=list)  # the indicator ids it shows (the appendix)
+    # the sources it counts, with their configured names (the renderers name them from it)
+    catalogue: Catalogue = DEFAULT_CATALOGUE
 
 
 class BriefingError(ValueError):
@@ -109,11 +111,13 @@ def build(
     now=None,
     escalate_after: dict[str, float] | None = None,
     department_name: Callable[[str, str], str] | None = None,
+    catalogue: Catalogue = DEFAULT_CATALOGUE,
 ) -> Briefing:
     """The briefing of ``period`` (day, week, month) containing local date ``day`` for the area
     ``scope``. ``now``: when the figures are read (cases open past their deadline then are
     overdue; default :func:`data.indicators.reading_time`: the current time, or an imported
-    store's newest activity). ``department_name(id, lang)`` names departments."""
+    store's newest activity). ``department_name(id, lang)`` names departments; ``catalogue``:
+    the deployment's sources (settings' ``catalogue``), one row each."""
     if period not in PERIODS:
         raise BriefingError(f"unknown period {period!r}; expected one of {', '.join(PERIODS)}")
     try:
@@ -125,7 +129,7 @@ def build(
     last = previous_period(period, since, timezone, years=1)
     now = indicators.reading_time(db) if now is None else utc_now(now)
     used: list[str] = []
-    kw = dict(now=now, escalate_after=escalate_after)
+    kw = dict(now=now, escalate_after=escalate_after, sources=catalogue.ids)
 
     def frame(ind_id, s=since, u=until, by=None) -> pd.DataFrame:
         if ind_id not in used:
@@ -150,7 +154,7 @@ def build(
     src_now = keyed("events.by_source")
     src_prev = keyed("events.by_source", *prev) if covered else {}
     src_last = keyed("events.by_source", *last) if history else {}
-    by_source = [(src_now[s], src_prev.get(s), src_last.get(s)) for s in SOURCES]
+    by_source = [(src_now[s], src_prev.get(s), src_last.get(s)) for s in catalogue.ids]
     by_source.sort(key=lambda t: -(t[0].value or 0))
 
     top_level = _top_level(scope)
@@ -213,6 +217,7 @@ def build(
         counties=counties,
         hotline=hotline,
         used=list(dict.fromkeys(used)),
+        catalogue=catalogue,
     )
 
 

@@ -16,7 +16,6 @@ from data import attachments, policy
 from data.areas import AreaScope, scope_for_code
 from data.cases import board, metrics
 from data.cases.responsibility import Responsibilities
-from data.catalogue import CATEGORIES
 
 DEFAULT_CATEGORY = "hotline.heating"
 INBOX_LIMIT = 20
@@ -51,7 +50,8 @@ def board_options(rt, user, requested: str | None, category: str | None) -> dict
         "departments": departments,
         "department": own or requested or rules.hall.id,
         "targets": targets,
-        "categories": [f"{s}.{c}" for s, cs in CATEGORIES.items() for c in cs],
+        # the deployment's sources (built-in and configured)
+        "categories": [f"{s}.{c}" for s, cs in rt.catalogue.categories.items() for c in cs],
         "category": category or DEFAULT_CATEGORY,
         "names": department_names(rules, [*departments, *targets]),
     }

@@ -8,6 +8,7 @@ category without a rule is never guessed: the case is flagged "needs decision" f
 
 from __future__ import annotations
 
+import json
 import logging
 import tomllib
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from data.cases.calendar import parse_duration
 
 log = logging.getLogger(__name__)
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "responsibilities.toml"
+# a region's own list, in its folder (data/regions/<name>/): import-region writes a hall-only one
+RESPONSIBILITY_FILE = "responsibilities.toml"
 URGENCIES: tuple[str, ...] = ("urgent", "normal", "complex")
 DEPT_LEVELS: tuple[str, ...] = ("city", "county", "township")
 AREA_DEPTH = {"city": 0, "county": 1, "township": 2, "community": 3, "grid": 4}
@@ -171,6 +174,29 @@ class Responsibilities:
     # ------------------------------------------------------------------------------------------
 
     @classmethod
+    def for_region(cls, path: str | Path | None, region, db=None) -> Responsibilities:
+        """The list a running region uses: ``path`` when the settings name one, else the
+        region folder's own ``responsibilities.toml`` (an imported region's), else the
+        default list (data/responsibilities.toml, written for the default region)."""
+        if path:
+            return cls.load(path, db)
+        folder = getattr(region, "folder", None)
+        own = Path(folder) / RESPONSIBILITY_FILE if folder is not None else None
+        if own is not None and own.is_file():
+            return cls.load(own, db)
+        if str(getattr(region, "meta", {}).get("source", "")).startswith("imported from"):
+            # an imported region (before import-region wrote its list, or with the list
+            # deleted) never takes the default region's departments and area rules
+            log.warning(
+                "region %s has no responsibility list of its own: every case goes to the hall; "
+                "write one with `python app.py responsibilities --region %s`",
+                getattr(region, "name", "?"),
+                folder,
+            )
+            return cls(hall_only(cls.load(DEFAULT_PATH).spec))
+        return cls.load(DEFAULT_PATH, db)
+
+    @classmethod
     def load(cls, path: str | Path | None = None, db=None) -> Responsibilities:
         """Read and validate the list; with ``db``, resolve area codes to that region's keys."""
         p = Path(path) if path else DEFAULT_PATH
@@ -270,3 +296,86 @@ class Responsibilities:
         if d is None:
             return dept
         return d.name_en if lang == "en" else d.name_zh
+
+
+# --- writing a region's own list -----------------------------------------------------------------
+
+_HEADER = """# OneGrid responsibility list (权责清单) of region {region}: who owns which matter.
+# Format and rules: docs/CASES.md ("The responsibility list"); loaded by
+# data/cases/responsibility.py. {how}
+"""
+
+
+def _toml(v) -> str:
+    """A TOML value of the list's kinds (text, whole number, list of text); JSON's string
+    escapes are TOML's."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml(x) for x in v) + "]"
+    return json.dumps(str(v), ensure_ascii=False)
+
+
+def _table(name: str, values: dict, array: bool = False) -> list[str]:
+    head = f"[[{name}]]" if array else f"[{name}]"
+    lines = [head]
+    for k, v in values.items():
+        if v is None:
+            continue
+        if isinstance(v, dict):
+            inner = ", ".join(f"{ik} = {_toml(iv)}" for ik, iv in v.items() if iv is not None)
+            if inner:
+                lines.append(f"{k} = {{ {inner} }}")
+        else:
+            lines.append(f"{k} = {_toml(v)}")
+    return lines + [""]
+
+
+def list_text(spec: ResponsibilityFile, region: str, how: str) -> str:
+    """``spec`` as the text of a responsibility list file for ``region`` (``how``: a comment
+    line saying where it came from)."""
+    out = [_HEADER.format(region=region, how=how), "version = 1", ""]
+    out += _table("hall", spec.hall.model_dump())
+    out += _table("deadlines", spec.deadlines.model_dump())
+    out += _table("hotline", spec.hotline.model_dump())
+    for d in spec.departments:
+        out += _table("departments", d.model_dump(), array=True)
+    for r in spec.rules:
+        out += _table("rules", r.model_dump(exclude_defaults=True), array=True)
+    return "\n".join(out)
+
+
+def _spec_of(path: Path) -> ResponsibilityFile:
+    return Responsibilities.load(path).spec
+
+
+def hall_only(spec: ResponsibilityFile) -> ResponsibilityFile:
+    """``spec``'s hall, deadlines and hotline options, without departments and rules (and
+    without a publisher's own routing): every case goes to the hall to decide."""
+    hotline = spec.hotline.model_copy(update={"department_attribute": None})
+    return ResponsibilityFile(hall=spec.hall, deadlines=spec.deadlines, hotline=hotline)
+
+
+def write_hall_only(out: Path, region: str, template: Path = DEFAULT_PATH) -> Path:
+    """Write a hall-only list for ``region`` to ``out`` (:func:`hall_only` of the template)."""
+    only = hall_only(_spec_of(template))
+    how = (
+        "Hall only: every case goes to the command hall to decide. Write the region's own with"
+        "\n# `python app.py responsibilities --region <folder> --from <list>`, then edit it."
+    )
+    out.write_text(list_text(only, region, how), encoding="utf-8")
+    return out
+
+
+def derive_list(source: Path, area_codes: set[str]) -> tuple[ResponsibilityFile, list[str]]:
+    """The list ``source`` for a region whose area codes are ``area_codes``: its hall,
+    deadlines, departments and region-wide rules, and its area rules for areas of the region.
+    Returns it and the area codes of the rules left out (areas the region does not have)."""
+    spec = _spec_of(source)
+    keep = [r for r in spec.rules if r.area is None or r.area in area_codes]
+    dropped = sorted(
+        {r.area for r in spec.rules if r.area is not None and r.area not in area_codes}
+    )
+    return spec.model_copy(update={"rules": keep}), dropped

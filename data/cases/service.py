@@ -87,7 +87,7 @@ class CaseService(CaseNotices):
     def for_runtime(cls, rt) -> CaseService:
         """The service of a :class:`data.runtime.Runtime`, listening for new hotline events."""
         s = rt.settings
-        rules = Responsibilities.load(s.responsibilities, db=rt.db)
+        rules = Responsibilities.for_region(s.responsibilities, rt.region, db=rt.db)
         calendar = WorkCalendar.from_settings(s, rt.timezone)
         placer = rt.pipeline.placer
 

@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 import requests
 
-from data.events import MAX_FUTURE, MIN_TIME, SOURCES, is_storable_text, storable_text
+from data.catalogue import DEFAULT_CATALOGUE, Catalogue
+from data.events import MAX_FUTURE, MIN_TIME, is_storable_text, storable_text
 from data.feeds.mapping import Mapping, MappingError, load_mapping, map_file
 from data.ingest import IngestResult, Pipeline
 from data.periodic import Periodic
@@ -299,13 +300,16 @@ def ingest_chunks(
     return total, newest, rows
 
 
-def _load(mapping: str | None, source: str | None, what: str) -> Mapping | None:
-    """Load a feed's mapping and check it agrees with the configured source."""
-    if source is not None and source not in SOURCES:
-        raise ValueError(f"{what}: unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+def _load(
+    mapping: str | None, source: str | None, what: str, catalogue: Catalogue = DEFAULT_CATALOGUE
+) -> Mapping | None:
+    """Load a feed's mapping and check it agrees with the configured source (one of
+    ``catalogue``'s)."""
+    if source is not None and source not in catalogue.categories:
+        raise ValueError(f"{what}: {catalogue.unknown(source)}")
     if not mapping:
         return None
-    m = load_mapping(mapping)
+    m = load_mapping(mapping, catalogue)
     if source is not None and m.source != source:
         raise ValueError(f"{what}: mapping {m.name!r} is for {m.source}, the feed says {source}")
     return m
@@ -362,7 +366,9 @@ class HttpPullFeed(_Poller):
         self.pipeline = pipeline
         self.db = db
         self.timeout = timeout
-        self.mapping = _load(spec.mapping, spec.source, f"pull feed {spec.name!r}")
+        self.mapping = _load(
+            spec.mapping, spec.source, f"pull feed {spec.name!r}", pipeline.catalogue
+        )
         self._session = requests.Session()
         db.write(lambda con: con.execute(CURSOR_TABLE_SQL))
         self.cursor = self._load_cursor()
@@ -512,7 +518,9 @@ class FolderDropFeed(_Poller):
         self.interval_s = spec.interval_s
         self.pipeline = pipeline
         self.folder = Path(spec.path)
-        self.mapping = _load(spec.mapping, spec.source, f"folder feed {spec.name!r}")
+        self.mapping = _load(
+            spec.mapping, spec.source, f"folder feed {spec.name!r}", pipeline.catalogue
+        )
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def _tick(self) -> None:
@@ -532,13 +540,14 @@ class FolderDropFeed(_Poller):
         if self.mapping is not None:
             return self.mapping.source
         prefix, sep, _ = path.name.partition("__")
-        if sep and prefix in SOURCES:
+        ids = self.pipeline.catalogue.ids
+        if sep and prefix in ids:
             return prefix
         if self.spec.source:
             return self.spec.source
         raise FeedFileError(
             f"cannot tell the source of {path.name}: name it <source>__{path.name} "
-            f"(source one of {', '.join(SOURCES)}) or set source / mapping in the feed settings"
+            f"(source one of {', '.join(ids)}) or set source / mapping in the feed settings"
         )
 
     def _frames(self, path: Path, read_as: Path) -> Iterator[pd.DataFrame]:

@@ -159,10 +159,14 @@ def compute(
     by: str | None = None,
     now=None,
     escalate_after: dict[str, float] | None = None,
+    sources: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
     """Indicator ``ind_id`` for the area ``scope`` over ``[since, until)``: one row (per
     dimension member) for the area, or with ``by`` one per area of that level inside it, in
     columns area (code), level, name_zh, name_en, key (dimension member or None), value.
+
+    ``sources``: the deployment's sources (its catalogue's ids): the members of a ``source``
+    dimension, each given a row even when it has no events (default: the built-in five).
 
     ``now`` (default: :func:`reading_time`) is when the figure is read: cases open past their
     deadline then are overdue. Raises :class:`IndicatorError` for a bad argument.
@@ -192,7 +196,8 @@ def compute(
         out = areas.merge(got[["area_key", "value"]], on="area_key", how="left")
         out["key"] = None
     elif ind.keys:
-        full = areas.merge(pd.DataFrame({"key": list(ind.keys)}), how="cross")
+        keys = sources if sources is not None and ind.dimension == "source" else ind.keys
+        full = areas.merge(pd.DataFrame({"key": list(keys)}), how="cross")
         out = full.merge(got, on=["area_key", "key"], how="left")
     else:
         out = areas.merge(got, on="area_key", how="inner")

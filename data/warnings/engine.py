@@ -58,7 +58,7 @@ class WarningEngine:
         """The engine of the settings' rules file, stale limits and escalation times."""
         return cls(
             db,
-            load_rules(settings.warnings_rules),
+            load_rules(settings.warnings_rules, settings.catalogue),
             stale_after=settings.stale_after,
             escalate_after=settings.warnings_escalate_after_s,
         )

@@ -10,9 +10,16 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
-from data.events import CATEGORIES, SOURCES
+from data.catalogue import DEFAULT_CATALOGUE, Catalogue
 
 DEFAULT_RULES = Path(__file__).resolve().parents[1] / "rules.toml"
 
@@ -21,7 +28,16 @@ LEVELS: tuple[str, ...] = ("blue", "yellow", "orange", "red")
 RANK: dict[str, int] = {name: i + 1 for i, name in enumerate(LEVELS)}
 KINDS: tuple[str, ...] = ("threshold", "anomaly", "persistence", "cross_domain", "silence")
 AREA_LEVELS: tuple[str, ...] = ("grid", "community", "township", "county", "city")
-ALL_CATEGORIES: frozenset[str] = frozenset(c for cats in CATEGORIES.values() for c in cats)
+ALL_CATEGORIES: frozenset[str] = frozenset(
+    c for cats in DEFAULT_CATALOGUE.categories.values() for c in cats
+)
+
+
+def _catalogue(info: ValidationInfo) -> Catalogue:
+    """The catalogue the rules are checked against: the deployment's, handed in as the
+    validation context by :func:`parse_rules` (the built-in one without)."""
+    got = (info.context or {}).get("catalogue") if info is not None else None
+    return got if isinstance(got, Catalogue) else DEFAULT_CATALOGUE
 
 
 class RulesError(ValueError):
@@ -88,16 +104,18 @@ class Rule(BaseModel):
     min_expected: float = Field(default=0.0, ge=0)
 
     @model_validator(mode="after")
-    def _consistent(self) -> Rule:
-        unknown = [s for s in self.sources if s not in SOURCES]
+    def _consistent(self, info: ValidationInfo) -> Rule:
+        cat = _catalogue(info)
+        unknown = [s for s in self.sources if s not in cat.categories]
         if unknown:
-            raise ValueError(f"unknown sources {unknown}; expected some of {list(SOURCES)}")
+            raise ValueError(f"unknown sources {unknown}; expected some of {list(cat.ids)}")
+        every = {c for cats in cat.categories.values() for c in cats}
         for field in ("categories", "exclude_categories"):
-            bad = [c for c in getattr(self, field) if c not in ALL_CATEGORIES]
+            bad = [c for c in getattr(self, field) if c not in every]
             if bad:
                 raise ValueError(f"{field}: unknown categories {bad}")
         if self.categories and self.sources:
-            usable = {c for s in self.sources for c in CATEGORIES[s]}
+            usable = {c for s in self.sources for c in cat.categories[s]}
             if not set(self.categories) & usable:
                 raise ValueError("no category in `categories` belongs to the rule's sources")
         if self.kind == "persistence":
@@ -109,7 +127,7 @@ class Rule(BaseModel):
         if self.kind == "silence":
             self.area_level = "city"
         if self.kind in ("threshold", "anomaly") and not self.sources:
-            self.sources = list(SOURCES)
+            self.sources = list(cat.ids)
         return self
 
     @property
@@ -138,13 +156,14 @@ class FusionGroup(BaseModel):
     members: list[dict[str, str]] = Field(min_length=2)
 
     @model_validator(mode="after")
-    def _members(self) -> FusionGroup:
+    def _members(self, info: ValidationInfo) -> FusionGroup:
+        cat = _catalogue(info)
         for m in self.members:
             if set(m) != {"source", "category"}:
                 raise ValueError("each member needs exactly `source` and `category`")
-            if m["source"] not in SOURCES:
+            if m["source"] not in cat.categories:
                 raise ValueError(f"unknown source {m['source']!r}")
-            if m["category"] not in CATEGORIES[m["source"]]:
+            if m["category"] not in cat.categories[m["source"]]:
                 raise ValueError(f"unknown category {m['category']!r} for {m['source']}")
         if len({m["source"] for m in self.members}) < self.min_sources:
             raise ValueError("members come from fewer sources than min_sources")
@@ -176,24 +195,27 @@ class RuleSet(BaseModel):
         return next((r for r in self.rule if r.id == rule_id), None)
 
 
-def parse_rules(text: str, origin: str = "<rules>") -> RuleSet:
-    """Parse and validate rules TOML text; raises :class:`RulesError` naming every problem."""
+def parse_rules(
+    text: str, origin: str = "<rules>", catalogue: Catalogue = DEFAULT_CATALOGUE
+) -> RuleSet:
+    """Parse and validate rules TOML text against ``catalogue``'s sources and categories;
+    raises :class:`RulesError` naming every problem."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RulesError(f"rules file {origin} is not valid TOML: {exc}") from exc
     try:
-        return RuleSet.model_validate(data)
+        return RuleSet.model_validate(data, context={"catalogue": catalogue})
     except ValidationError as exc:
         raise RulesError(_explain(exc, data, origin)) from exc
 
 
-def load_rules(path: str | Path | None = None) -> RuleSet:
-    """Load the rules file (default ``data/rules.toml``)."""
+def load_rules(path: str | Path | None = None, catalogue: Catalogue = DEFAULT_CATALOGUE) -> RuleSet:
+    """Load the rules file (default ``data/rules.toml``), checked against ``catalogue``."""
     p = Path(path) if path else DEFAULT_RULES
     if not p.is_file():
         raise RulesError(f"rules file not found: {p}")
-    return parse_rules(p.read_text(encoding="utf-8"), str(p))
+    return parse_rules(p.read_text(encoding="utf-8"), str(p), catalogue)
 
 
 def _explain(exc: ValidationError, data: dict, origin: str) -> str:

@@ -43,6 +43,27 @@ def t(key: str, lang: str | None = None) -> str:
     return table[key]
 
 
+def display_name(key: str, lang: str | None = None, catalogue=None) -> str:
+    """The display name of a source (``source.<id>``) or category (``category.<id>.<code>``):
+    the name ``catalogue`` (a :class:`data.catalogue.Catalogue`) configures for it, else the
+    translation table's. Any other key is :func:`t`'s."""
+    if catalogue is not None:
+        own = catalogue.name(key, normalise_language(lang))
+        if own is not None:
+            return own
+    return t(key, lang)
+
+
+def label(key: str, lang: str | None = None, catalogue=None) -> str:
+    """:func:`display_name`, or the code itself (the key's last part) for a source or category
+    neither the catalogue nor the tables name: events stored under a source the configuration
+    no longer lists still show, by their code."""
+    try:
+        return display_name(key, lang, catalogue)
+    except KeyError:
+        return key.rsplit(".", 1)[-1]
+
+
 def normalise_language(lang: str | None) -> str:
     """A supported language code for ``lang`` (anything unknown gives the default)."""
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE

@@ -287,7 +287,9 @@ def _map_values(s: pd.Series, table: dict[str, Any], ignore_case: bool) -> pd.Se
     return s.map(lookup).astype(object).where(s.notna(), None)
 
 
-def _category(rule: CategoryRule, ctx: _Ctx, source: str) -> tuple[pd.Series, np.ndarray]:
+def _category(
+    rule: CategoryRule, ctx: _Ctx, allowed: tuple[str, ...]
+) -> tuple[pd.Series, np.ndarray]:
     n = ctx.n
     if rule.value is not None:
         return pd.Series(rule.value, index=ctx.frame.index, dtype=object), np.full(n, None, object)
@@ -296,7 +298,7 @@ def _category(rule: CategoryRule, ctx: _Ctx, source: str) -> tuple[pd.Series, np
         codes = _map_values(s, rule.map, rule.ignore_case)
     else:
         codes = s.astype(object).where(s.notna(), None)
-        codes = codes.where(codes.isin(CATEGORIES[source]), None)
+        codes = codes.where(codes.isin(allowed), None)
     missing = s.isna()
     unmapped = codes.isna() & ~missing
     if rule.default is not None:
@@ -531,7 +533,8 @@ def apply_mapping(
     reasons.append(expand(r, rep))
 
     ctx, rep = pick(cols["category"])
-    cat, r = _category(spec.category, ctx, spec.source)
+    # the source's categories in the catalogue the mapping was checked against
+    cat, r = _category(spec.category, ctx, spec._allowed or CATEGORIES[spec.source])
     out["category"] = expand(cat, rep)
     reasons.append(expand(r, rep))
 

@@ -15,8 +15,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from data.catalogue import DEFAULT_CATALOGUE, Catalogue
 from data.events import CATEGORIES, SOURCES
 
 MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "mappings"
@@ -332,11 +342,15 @@ class MappingSpec(_Model):
     text: TextRule | None = None
     attributes: dict[str, str | AttributeRule] = {}
 
+    # the category codes of the mapping's source in the catalogue it was checked against
+    _allowed: tuple[str, ...] = PrivateAttr(default=())
+
     @field_validator("source")
     @classmethod
-    def _source(cls, v: str) -> str:
-        if v not in SOURCES:
-            raise ValueError(f"unknown source {v!r}; expected one of {', '.join(SOURCES)}")
+    def _source(cls, v: str, info: ValidationInfo) -> str:
+        cat = _catalogue(info)
+        if v not in cat.categories:
+            raise ValueError(cat.unknown(v))
         return v
 
     @field_validator("timezone")
@@ -362,10 +376,11 @@ class MappingSpec(_Model):
         return sorted({x.strip() for x in v})
 
     @model_validator(mode="after")
-    def _cross(self) -> MappingSpec:
+    def _cross(self, info: ValidationInfo) -> MappingSpec:
         if self.time.timezone:
             _zone(self.time.timezone)
-        allowed = CATEGORIES[self.source]
+        allowed = _catalogue(info).categories[self.source]
+        self._allowed = tuple(allowed)
         codes = self.category.codes()
         if self.melt and self.category.column == self.melt.var_name and not self.category.map:
             codes |= set(self.melt.columns.values())
@@ -461,11 +476,25 @@ def _format_errors(origin: str, exc: ValidationError) -> str:
     return f"mapping {origin} is invalid:\n" + "\n".join(lines)
 
 
-def parse_mapping(data: dict[str, Any], *, name: str | None = None, path: Path | None = None):
-    """Validate a mapping given as a dict (the parsed TOML) and return a :class:`Mapping`."""
+def _catalogue(info: ValidationInfo) -> Catalogue:
+    """The catalogue a mapping is checked against (the validation context's; the built-in one
+    without)."""
+    got = (info.context or {}).get("catalogue") if info is not None else None
+    return got if isinstance(got, Catalogue) else DEFAULT_CATALOGUE
+
+
+def parse_mapping(
+    data: dict[str, Any],
+    *,
+    name: str | None = None,
+    path: Path | None = None,
+    catalogue: Catalogue = DEFAULT_CATALOGUE,
+):
+    """Validate a mapping given as a dict (the parsed TOML) against ``catalogue``'s sources and
+    categories and return a :class:`Mapping`."""
     origin = str(path) if path else repr(name or data.get("name") or "<dict>")
     try:
-        spec = MappingSpec.model_validate(data)
+        spec = MappingSpec.model_validate(data, context={"catalogue": catalogue})
     except ValidationError as exc:
         raise MappingError(_format_errors(origin, exc)) from None
     final = spec.name or name or (path.stem if path else None)
@@ -479,8 +508,9 @@ def list_mappings() -> list[str]:
     return sorted(p.stem for p in MAPPINGS_DIR.glob("*.toml"))
 
 
-def load_mapping(name_or_path: str | Path) -> Mapping:
-    """Load a mapping by name (file stem under ``data/mappings/``) or by path to a TOML file."""
+def load_mapping(name_or_path: str | Path, catalogue: Catalogue = DEFAULT_CATALOGUE) -> Mapping:
+    """Load a mapping by name (file stem under ``data/mappings/``) or by path to a TOML file,
+    checked against ``catalogue`` (a deployment's configured sources)."""
     text = str(name_or_path)
     if isinstance(name_or_path, Path) or text.endswith(".toml") or "/" in text or "\\" in text:
         path = Path(name_or_path)
@@ -507,7 +537,7 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
         # a vocabulary shared by several mappings; the mapping's own entries win
         category["map"] = {**shared.get("map", {}), **category.get("map", {})}
         data = {**data, "category": category}
-    return parse_mapping(data, name=path.stem, path=path)
+    return parse_mapping(data, name=path.stem, path=path, catalogue=catalogue)
 
 
 def _read_toml(path: Path, what: str) -> dict:
