@@ -50,6 +50,7 @@ PAGES: dict[str, str] = {
     "audit": "/audit",
     "briefings": "/briefings",
     "figures": "/figures",
+    "feeds_new": "/feeds/new",
 }
 
 # case actions a department takes on its own case; the rest (and "create") are the hall's
@@ -87,6 +88,8 @@ _PAGE_ROLES: dict[str, frozenset[str]] = {
     # archived briefings: the list; each file is handed out under ("export", "area")
     "briefings": frozenset({"admin", "operator", "analyst", "county_leader"}),
     "figures": frozenset({"admin", "operator", "analyst", "county_leader"}),
+    # drafting a feed's field mapping from a sample file (it writes a file on the server)
+    "feeds_new": frozenset({"admin"}),
 }
 _CITY_READERS = {"admin": ALL, "operator": ALL, "analyst": ALL, "wall": ALL}
 RULES: dict[tuple[str, str], dict[str, str]] = {

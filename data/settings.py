@@ -157,6 +157,9 @@ class Settings(BaseSettings):
     pull_feeds: list[PullFeed] = Field(default_factory=list)
     folder_feeds: list[FolderFeed] = Field(default_factory=list)
     mqtt_feeds: list[MqttFeed] = Field(default_factory=list)
+    # where the /feeds/new page saves the mappings administrators draft (default: "mappings"
+    # beside the database file); a feed names one by path (mapping = "<dir>/<name>.toml")
+    mappings_dir: Path | None = None
 
     # early warning (data/warnings): rules file (default data/rules.toml), evaluation period,
     # and per level (blue/yellow/orange/red) the seconds a raised warning may stay unacknowledged
