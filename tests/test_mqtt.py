@@ -9,7 +9,7 @@ import pytest
 
 from data.feeds.mqtt import NOT_JSON, NOT_RECORD, MqttSubscriber, broker_address
 from data.settings import MqttFeed
-from tests.support.mosquitto import publisher, start_broker, stop_broker
+from tests.support.mosquitto import publisher, start_broker, stop_broker, tls_files
 from tests.support.region import tiny_cell_center
 
 
@@ -218,3 +218,49 @@ def test_a_mapping_reads_a_device_s_own_format(runtime, broker, tmp_path):
         pub.disconnect()
         pub.loop_stop()
         sub.stop()
+
+
+def test_mqtts_with_a_ca_file_user_and_password(runtime, tmp_path):
+    """mqtts:// verified against the configured CA, signed in with user and password; a wrong
+    password is a refused connection in the feed's health, and nothing is stored through it."""
+    files = tls_files(tmp_path / "tls", "sensor-hub", "s3cret")
+    proc, port = start_broker(tmp_path / "secure", secure=files)
+    url = f"mqtts://127.0.0.1:{port}"
+    good = MqttFeed(
+        name="secure", url=url, ca_file=files["ca"], username="sensor-hub", password="s3cret"
+    )
+    bad = MqttFeed(
+        name="intruder",
+        url=url,
+        ca_file=files["ca"],
+        username="sensor-hub",
+        password="wrong",
+        topic="onegrid/police",
+    )
+    sub, refused = (MqttSubscriber(s, runtime.pipeline, runtime.db) for s in (good, bad))
+    sub.start()
+    refused.start()
+    pub = publisher(port, tls={"ca": files["ca"], "user": "sensor-hub", "password": "s3cret"})
+    try:
+        assert wait_for(lambda: sub.connected)
+        time.sleep(0.3)
+        pub.publish("onegrid/environment", json.dumps(reading(1)), qos=1).wait_for_publish()
+        assert wait_for(lambda: sub.acknowledged == 1)
+        assert count(runtime, "SELECT count(*) FROM events") == 1
+        assert wait_for(
+            lambda: (
+                count(
+                    runtime,
+                    "SELECT count(*) FROM feed_status WHERE source = 'police' AND last_error LIKE ?",
+                    ["mqtt intruder: connect refused%"],
+                )
+                == 1
+            )
+        )
+        assert not refused.connected
+    finally:
+        pub.disconnect()
+        pub.loop_stop()
+        sub.stop()
+        refused.stop()
+        stop_broker(proc)

@@ -21,6 +21,7 @@ PAGES = {
     "/briefings": "#briefings-grid",
     "/figures": "#figures-grid",
     "/inspections": "#inspect-grid",
+    "/feeds/new": "#feednew-upload",
 }
 
 
@@ -35,8 +36,9 @@ def site(tmp_path_factory, tiny_region_dir):
         yield url, runtime
 
 
-# who opens each page: the hall's operator, except the audit trail, which only an admin may read
-OPENED_BY = {"/audit": "boss"}
+# who opens each page: the hall's operator, except the audit trail and /feeds/new, which only an
+# admin may open
+OPENED_BY = {"/audit": "boss", "/feeds/new": "boss"}
 
 
 @pytest.mark.parametrize(("path", "marker"), PAGES.items())
