@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -263,4 +264,56 @@ def test_mqtts_with_a_ca_file_user_and_password(runtime, tmp_path):
         pub.loop_stop()
         sub.stop()
         refused.stop()
+        stop_broker(proc)
+
+
+@pytest.mark.slow
+def test_broker_restart_half_way_the_feed_reconnects_and_stores_each_reading_once(
+    runtime, tmp_path
+):
+    """The broker stops half-way through 3,000 readings and comes back (its sessions and queues
+    saved): the feed counts the lost connection, reconnects with backoff, and every reading is
+    stored exactly once."""
+    folder = tmp_path / "broker"
+    proc, port = start_broker(folder, persist=True)
+    spec = MqttFeed(name="sensors", url=f"mqtt://127.0.0.1:{port}", client_id="og-restart")
+    sub = MqttSubscriber(spec, runtime.pipeline, runtime.db)
+    sub.start()
+    assert wait_for(lambda: sub.connected)
+    time.sleep(0.3)
+    pub = publisher(port, "restart-publisher")
+    n = 3000
+    stored = lambda: count(runtime, "SELECT count(*) FROM events")  # noqa: E731
+
+    def publish_all():
+        for i in range(n):
+            pub.publish("onegrid/environment", json.dumps(reading(i)), qos=1)
+            if i % 100 == 99:
+                time.sleep(0.05)
+
+    sender = threading.Thread(target=publish_all)
+    try:
+        sender.start()
+        assert wait_for(lambda: stored() >= n // 3)
+        stop_broker(proc)  # SIGTERM: mosquitto saves its sessions and queues
+        assert wait_for(lambda: not sub.connected, timeout=10)
+        time.sleep(1.0)  # publishing and reconnect attempts go on against a closed port
+        proc, _ = start_broker(folder, port, persist=True)
+        assert wait_for(lambda: sub.connected, timeout=20)  # reconnected by itself (backoff)
+        sender.join()
+        assert wait_for(lambda: stored() == n, timeout=40), stored()
+        time.sleep(1.0)  # nothing more arrives
+        total, distinct = runtime.db.query_one(
+            "SELECT count(*), count(DISTINCT source_event_id) FROM events"
+        )
+        assert total == distinct == n
+        errors = runtime.db.query_one(
+            "SELECT errors FROM feed_status WHERE source = 'environment'"
+        )[0]
+        assert errors >= 1  # the lost connection is in the feed's health
+        assert sub.connected
+    finally:
+        pub.disconnect()
+        pub.loop_stop()
+        sub.stop()
         stop_broker(proc)

@@ -228,8 +228,9 @@ class MqttSubscriber:
                 self._error(f"subscribe to {self.spec.topic!r} refused: {rc}")
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        self.connected = False
-        if not self._stop.is_set():
+        was_connected, self.connected = self.connected, False
+        # a refused connection also ends here: its refusal is the error already counted
+        if was_connected and not self._stop.is_set():
             self._error(f"connection lost ({reason_code}); reconnecting")
 
     def _on_message(self, client, userdata, msg) -> None:

@@ -15,14 +15,15 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
 def start_broker(
-    folder: Path, port: int | None = None, *, secure: dict | None = None
+    folder: Path, port: int | None = None, *, secure: dict | None = None, persist: bool = False
 ) -> tuple[subprocess.Popen, int]:
     """Start mosquitto listening on 127.0.0.1 (``port`` or a free one); returns it and its port.
 
     The broker queues any number of messages for an absent persistent session (mosquitto's
     default drops all but 1000), as a production broker for OneGrid must be configured.
     ``secure`` (from :func:`tls_files`): TLS with that certificate and a password file instead
-    of anonymous plain TCP."""
+    of anonymous plain TCP. ``persist``: sessions and queued messages are saved in ``folder``
+    when the broker stops and loaded when it starts again."""
     port = port or free_port()
     folder.mkdir(parents=True, exist_ok=True)
     conf = folder / "mosquitto.conf"
@@ -32,9 +33,9 @@ def start_broker(
             f"cafile {secure['ca']}\ncertfile {secure['cert']}\nkeyfile {secure['key']}\n"
             f"allow_anonymous false\npassword_file {secure['passwd']}\n"
         )
+    keep = f"persistence true\npersistence_location {folder}/\n" if persist else ""
     conf.write_text(
-        f"listener {port} 127.0.0.1\n" + access + "max_queued_messages 0\n"
-        "persistence false\n"
+        f"listener {port} 127.0.0.1\n{access}max_queued_messages 0\n{keep}"
         # run as root (the CI container), mosquitto would switch to its own user and then fail
         # to read the test's key and password files; as any other user this line does nothing
         "user root\n",
