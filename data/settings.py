@@ -64,6 +64,8 @@ class MqttFeed(BaseModel):
     # the most messages committed in one batch
     receive_maximum: int = Field(default=1000, ge=1, le=65535)
     batch_max: int = Field(default=1000, ge=1)
+    # a larger payload is quarantined (its first max_payload_bytes kept), like a push over limit
+    max_payload_bytes: int = Field(default=1024 * 1024, ge=1024)
     keepalive_s: int = Field(default=30, ge=5)
     # reconnect backoff: doubles from the first delay after each failure, up to the last
     reconnect_min_s: int = Field(default=1, ge=1)

@@ -8,7 +8,14 @@ import time
 
 import pytest
 
-from data.feeds.mqtt import NOT_JSON, NOT_RECORD, MqttSubscriber, broker_address
+from data.feeds.mqtt import (
+    NOT_JSON,
+    NOT_RECORD,
+    TOO_LARGE,
+    MqttSubscriber,
+    broker_address,
+    unknown_source_reason,
+)
 from data.settings import MqttFeed
 from tests.support.mosquitto import publisher, start_broker, stop_broker, tls_files
 from tests.support.region import tiny_cell_center
@@ -54,7 +61,7 @@ def test_broker_address():
 
 
 def test_payloads_are_ingested_and_bad_ones_quarantined_then_acked(runtime, broker):
-    spec = MqttFeed(name="sensors", url=f"mqtt://127.0.0.1:{broker}")
+    spec = MqttFeed(name="sensors", url=f"mqtt://127.0.0.1:{broker}", max_payload_bytes=2048)
     sub = MqttSubscriber(spec, runtime.pipeline, runtime.db)
     sub.start()
     pub = publisher(broker)
@@ -69,20 +76,27 @@ def test_payloads_are_ingested_and_bad_ones_quarantined_then_acked(runtime, brok
         bad = dict(reading(9), category="no_such_category")
         pub.publish("onegrid/environment", json.dumps(bad), qos=1).wait_for_publish()
         pub.publish("onegrid/nosuchsource", json.dumps(reading(10)), qos=1).wait_for_publish()
+        big = json.dumps([reading(i) for i in range(20, 60)])  # over the 2 KB limit below
+        pub.publish("onegrid/environment", big, qos=1).wait_for_publish()
         # the same reading again (a device retrying): a duplicate, stored once
         pub.publish("onegrid/environment", json.dumps(reading(0)), qos=1).wait_for_publish()
-        assert wait_for(lambda: sub.acknowledged == 7)
+        assert wait_for(lambda: sub.acknowledged == 8)
         assert count(runtime, "SELECT count(*) FROM events WHERE source = 'environment'") == 6
-        reasons = [
-            r[0]
-            for r in runtime.db.query(
-                "SELECT reason FROM quarantine WHERE feed = 'sensors' ORDER BY id"
-            )
-        ]
-        assert len(reasons) == 4
-        assert reasons[0].startswith(NOT_JSON) and reasons[1] == NOT_RECORD
-        assert "no_such_category" in reasons[2]
-        assert "unknown source 'nosuchsource'" in reasons[3]
+        reasons = {
+            r[0].split(":")[0].split(" (")[0]
+            for r in runtime.db.query("SELECT reason FROM quarantine WHERE feed = 'sensors'")
+        }
+        assert reasons == {
+            NOT_JSON,
+            NOT_RECORD,
+            "unknown category 'no_such_category' for source environment",
+            unknown_source_reason("nosuchsource").split(":")[0],
+            TOO_LARGE,
+        }
+        big_raw = runtime.db.query_one(
+            "SELECT raw FROM quarantine WHERE reason LIKE ?", [TOO_LARGE + "%"]
+        )[0]
+        assert big_raw == big[:2048]  # the first 2 KB kept
         raw = runtime.db.query_one(
             "SELECT raw FROM quarantine WHERE reason LIKE ?", [NOT_JSON + "%"]
         )
@@ -91,7 +105,7 @@ def test_payloads_are_ingested_and_bad_ones_quarantined_then_acked(runtime, brok
             "SELECT accepted, duplicates, quarantined, last_received_at IS NOT NULL "
             "FROM feed_status WHERE source = 'environment'"
         )
-        assert status == (6, 1, 3, True)  # feed health like any feed
+        assert status == (6, 1, 4, True)  # feed health like any feed
     finally:
         pub.disconnect()
         pub.loop_stop()

@@ -52,6 +52,7 @@ POLL_S = 0.5
 RETRY_S = 2.0
 NOT_JSON = "MQTT payload is not valid JSON"
 NOT_RECORD = "MQTT payload must be one event object or a JSON list of them"
+TOO_LARGE = "MQTT payload too large"
 
 
 def unknown_source_reason(source: str) -> str:
@@ -82,8 +83,12 @@ def broker_address(url: str) -> tuple[str, int, bool]:
     return parts.hostname, parts.port or (8883 if tls else 1883), tls
 
 
-def _payload_records(payload: bytes) -> tuple[list | None, str | None, str]:
-    """(records, reason, raw text): a payload's event records, or the reason it has none."""
+def _payload_records(payload: bytes, limit: int) -> tuple[list | None, str | None, str]:
+    """(records, reason, raw text): a payload's event records, or the reason it has none.
+    A payload over ``limit`` bytes is not read; its first ``limit`` bytes are kept."""
+    if len(payload) > limit:
+        raw = storable_text(payload[:limit].decode("utf-8", errors="replace"))
+        return None, f"{TOO_LARGE} ({len(payload)} bytes; limit {limit}; first {limit} kept)", raw
     text = payload.decode("utf-8", errors="surrogateescape")
     raw = storable_text(text)
     try:
@@ -105,14 +110,17 @@ def _reasoned(frame: pd.DataFrame, reason: str) -> pd.DataFrame:
     return frame
 
 
-def messages_frame(messages: list[Message], source: str, mapping: Mapping | None) -> pd.DataFrame:
+def messages_frame(
+    messages: list[Message], source: str, mapping: Mapping | None, limit: int = 1024 * 1024
+) -> pd.DataFrame:
     """The canonical frame of ``messages`` (all for ``source``): the push API's records, or the
-    mapping's; a payload that holds no records becomes one quarantined row with its reason."""
+    mapping's; a payload that holds no records (or is over ``limit`` bytes) becomes one
+    quarantined row with its reason."""
     records: list = []
     raws: list[str] = []
     errors: list[str | None] = []
     for m in messages:
-        recs, reason, raw = _payload_records(m.payload)
+        recs, reason, raw = _payload_records(m.payload, limit)
         if recs is None:
             records.append({})
             raws.append(raw)
@@ -325,7 +333,8 @@ class MqttSubscriber:
                 by_source.setdefault(source, []).append(m)
             else:
                 unknown.append(m)
-        frames = [(s, messages_frame(ms, s, self.mapping)) for s, ms in by_source.items()]
+        limit = self.spec.max_payload_bytes
+        frames = [(s, messages_frame(ms, s, self.mapping, limit)) for s, ms in by_source.items()]
         result = self.pipeline.ingest_frames(frames, feed=self.name)
         if unknown:
             self._quarantine_unrouted(unknown)
