@@ -44,7 +44,7 @@ def read_sample(contents, filename, lang):
     try:
         sample = drafts.sample_view(contents, filename)
     except drafts.DraftError as exc:
-        return [], [], view.error(str(exc)), *nothing, sources, no_update
+        return [], [], view.draft_error(exc.key, exc.params, lang), *nothing, sources, no_update
     rows, defs, line, options = view.sample_outputs(
         sample["columns"], sample["first_rows"], sample, lang
     )
@@ -114,7 +114,9 @@ def preview(_clicks, contents, filename, *states):
         recon, toml_text = drafts.preview_draft(
             contents, filename, choices, region=rt.region, db=rt.db
         )
-    except (drafts.DraftError, drafts.MappingError) as exc:
+    except drafts.DraftError as exc:
+        return view.draft_error(exc.key, exc.params, lang)
+    except drafts.MappingError as exc:  # the mapping format's own message (docs/MAPPING.md)
         return view.error(str(exc))
     return view.reconciliation(recon, toml_text, lang)
 
@@ -139,6 +141,8 @@ def save(_clicks, contents, filename, *states):
             db=rt.db,
             actor=user.username if user else "anonymous",
         )
-    except (drafts.DraftError, drafts.MappingError) as exc:
+    except drafts.DraftError as exc:
+        return view.draft_error(exc.key, exc.params, lang)
+    except drafts.MappingError as exc:  # the mapping format's own message (docs/MAPPING.md)
         return view.error(str(exc))
     return t("feednew.saved", lang).format(path=str(path))

@@ -154,6 +154,11 @@ def error(text: str) -> html.Div:
     return html.Div(text, className="og-error", style={"color": "#f87171"})
 
 
+def draft_error(key: str, params: dict, lang: str) -> html.Div:
+    """A problem of the sample or the draft (``DraftError``), in the page's language."""
+    return error(t(f"feednew.err.{key}", lang).format(**params))
+
+
 def reconciliation(recon: dict, toml_text: str, lang: str) -> html.Div:
     """The dry run's numbers (rows read = accepted + duplicates + quarantined + outside), each
     quarantine reason with its examples, and the mapping file's text."""

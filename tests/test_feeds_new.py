@@ -12,6 +12,7 @@ import pytest
 
 from data.feeds import mapping_draft as drafts
 from layouts.feeds_new_page import UPLOAD_MAX_BYTES
+from layouts.i18n import t
 from tests.support.draft_sample import CHOICES, sample_csv
 from tests.support.server import ROOT
 
@@ -45,8 +46,18 @@ def test_sample_view_columns_and_first_rows():
     ],
 )
 def test_bad_samples_get_a_clear_reason(contents, filename, says):
-    with pytest.raises(drafts.DraftError, match=says):
+    with pytest.raises(drafts.DraftError, match=says) as err:
         drafts.sample_view(contents, filename)
+    shown_in_both_languages(err.value)
+
+
+def shown_in_both_languages(exc: drafts.DraftError) -> None:
+    """The page shows the problem from the translation tables, in zh and en, with its values."""
+    for lang in ("zh", "en"):
+        key = f"feednew.err.{exc.key}"
+        text = t(key, lang)
+        assert text != key, f"{key} missing in {lang}"
+        text.format(**exc.params)  # every placeholder has its value
 
 
 def test_category_values_with_counts_commonest_first():
@@ -92,13 +103,18 @@ def test_preview_counts_duplicates_against_the_store(runtime):
         ({"lat": None}, "latitude"),
         ({"category_map": {"Theft": "arson"}}, "not categories of police"),
         ({"time_format": "no directives"}, "time"),
+        ({"id": None}, "id column"),
+        ({"time": ""}, "time column"),
+        ({"category": None}, "category column"),
     ],
 )
 def test_bad_drafts_are_refused_with_a_reason(runtime, change, says):
-    with pytest.raises((drafts.DraftError, drafts.MappingError), match=says):
+    with pytest.raises((drafts.DraftError, drafts.MappingError), match=says) as err:
         drafts.preview_draft(
             upload(sample_csv()), "s.csv", CHOICES | change, region=runtime.region, db=runtime.db
         )
+    if isinstance(err.value, drafts.DraftError):
+        shown_in_both_languages(err.value)
 
 
 def test_save_is_atomic_audited_and_passes_check_mapping(runtime, tmp_path, tiny_region_dir):
@@ -115,10 +131,11 @@ def test_save_is_atomic_audited_and_passes_check_mapping(runtime, tmp_path, tiny
     )
     assert row[:3] == ("root", "mapping", "district_calls")
     assert json.loads(row[3])["source"] == "police"
-    with pytest.raises(drafts.DraftError, match="exists already"):
+    with pytest.raises(drafts.DraftError, match="exists already") as err:
         drafts.save_draft(
             contents, "s.csv", CHOICES, settings=runtime.settings, db=runtime.db, actor="root"
         )
+    shown_in_both_languages(err.value)
     data = tmp_path / "sample.csv"
     data.write_text(sample_csv(), encoding="utf-8")
     out = subprocess.run(

@@ -31,15 +31,23 @@ from data.feeds.reconcile import Reconciliation, check_mapping
 
 # an uploaded sample is read whole in the server's memory: keep it a sample
 MAX_SAMPLE_BYTES = 2 * 1024 * 1024
+MAX_SAMPLE_KB = MAX_SAMPLE_BYTES // 1024
 PREVIEW_ROWS = 20
 MAX_CATEGORY_VALUES = 200
 SAMPLE_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "json"}
+SAMPLE_KINDS = ", ".join(SAMPLE_FORMATS)
 # a mapping's name is its file's stem: letters, digits, _ and -, nothing that leaves the folder
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
 class DraftError(ValueError):
-    """A sample or draft that cannot be used; the text says why, for the administrator."""
+    """A sample or draft that cannot be used. ``key`` names the problem (the page shows the
+    translation ``feednew.err.<key>`` filled with ``params``); the text is the English one."""
+
+    def __init__(self, key: str, message: str, **params: Any) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params = params
 
 
 @dataclass
@@ -65,14 +73,18 @@ def decode_upload(contents: str) -> bytes:
     """The bytes of an upload given as a data URL (``data:<type>;base64,<data>``)."""
     _, sep, data = str(contents).partition(";base64,")
     if not sep:
-        raise DraftError("the upload is not a base64 data URL")
+        raise DraftError("upload", "the upload is not a base64 data URL")
     # 4 characters of base64 per 3 bytes: refuse an oversized upload before decoding it
     if len(data) > (MAX_SAMPLE_BYTES + 2) // 3 * 4 + 4:
-        raise DraftError(f"the sample is larger than {MAX_SAMPLE_BYTES // 1024} KB: upload a part")
+        raise DraftError(
+            "too_large",
+            f"the sample is larger than {MAX_SAMPLE_KB} KB: upload a part",
+            kb=MAX_SAMPLE_KB,
+        )
     try:
         return base64.b64decode(data, validate=True)
     except binascii.Error:
-        raise DraftError("the upload is not valid base64") from None
+        raise DraftError("upload", "the upload is not valid base64") from None
 
 
 def default_name(filename: str) -> str:
@@ -86,10 +98,14 @@ def read_sample(filename: str, content: bytes) -> Sample:
 
     Raises :class:`DraftError` for a file too large, of another type or that cannot be read."""
     if len(content) > MAX_SAMPLE_BYTES:
-        raise DraftError(f"the sample is larger than {MAX_SAMPLE_BYTES // 1024} KB: upload a part")
+        raise DraftError(
+            "too_large",
+            f"the sample is larger than {MAX_SAMPLE_KB} KB: upload a part",
+            kb=MAX_SAMPLE_KB,
+        )
     fmt = SAMPLE_FORMATS.get(Path(filename or "").suffix.lower())
     if fmt is None:
-        raise DraftError(f"upload a {', '.join(SAMPLE_FORMATS)} file")
+        raise DraftError("file_type", f"upload a {SAMPLE_KINDS} file", kinds=SAMPLE_KINDS)
     try:
         text = content.decode("utf-8-sig")
         if fmt == "csv":
@@ -99,11 +115,15 @@ def read_sample(filename: str, content: bytes) -> Sample:
         else:
             frame = pd.read_json(io.StringIO(text), dtype=False).astype("str")
     except UnicodeDecodeError as exc:
-        raise DraftError(f"the sample is not UTF-8 text (byte {exc.start})") from None
+        raise DraftError(
+            "not_utf8", f"the sample is not UTF-8 text (byte {exc.start})", byte=exc.start
+        ) from None
     except (ValueError, pd.errors.ParserError) as exc:
-        raise DraftError(f"the sample cannot be read as {fmt}: {type(exc).__name__}") from None
+        raise DraftError(
+            "unreadable", f"the sample cannot be read as {fmt}: {type(exc).__name__}", format=fmt
+        ) from None
     if frame.empty or not len(frame.columns):
-        raise DraftError("the sample holds no records")
+        raise DraftError("empty", "the sample holds no records")
     return Sample(filename, fmt, content, frame)
 
 
@@ -111,7 +131,7 @@ def category_values(sample: Sample, column: str, limit: int = MAX_CATEGORY_VALUE
     """The distinct values of ``column`` with their counts, commonest first (for the value ->
     category table)."""
     if column not in sample.frame.columns:
-        raise DraftError(f"no column {column!r} in the sample")
+        raise DraftError("no_column", f"no column {column!r} in the sample", column=column)
     counts = sample.frame[column].fillna("").astype(str).str.strip().value_counts()
     return [{"value": v, "count": int(n)} for v, n in counts.head(limit).items() if v != ""]
 
@@ -159,18 +179,23 @@ def check(doc: dict) -> Mapping:
     """Validate a drafted mapping with the mapping format's own rules (``MappingError``)."""
     name = doc.get("name") or ""
     if not NAME_RE.match(name):
-        raise DraftError("the name must be 1-64 letters, digits, _ or -, starting with one")
+        raise DraftError("name", "the name must be 1-64 letters, digits, _ or -, starting with one")
     if doc.get("source") not in SOURCES:
-        raise DraftError(f"choose the source: one of {', '.join(SOURCES)}")
+        raise DraftError("source", f"choose the source: one of {', '.join(SOURCES)}")
     for key, what in (("id", "column"), ("time", "column"), ("category", "column")):
         if not doc[key].get(what):
-            raise DraftError(f"choose the {key} column")
+            raise DraftError(f"pick_{key}", f"choose the {key} column")
     if not doc["location"]["lon"] or not doc["location"]["lat"]:
-        raise DraftError("choose the longitude and latitude columns")
+        raise DraftError("pick_location", "choose the longitude and latitude columns")
     codes = set(CATEGORIES[doc["source"]])
     wrong = sorted({c for c in doc["category"].get("map", {}).values() if c not in codes})
     if wrong:
-        raise DraftError(f"not categories of {doc['source']}: {', '.join(wrong)}")
+        raise DraftError(
+            "codes",
+            f"not categories of {doc['source']}: {', '.join(wrong)}",
+            source=doc["source"],
+            codes=", ".join(wrong),
+        )
     return parse_mapping(doc, name=name)
 
 
@@ -218,7 +243,9 @@ def save(doc: dict, folder: Path, *, db, actor: str, overwrite: bool = False) ->
     target = folder / f"{mapping.name}.toml"
     existed = target.exists()
     if existed and not overwrite:
-        raise DraftError(f"a mapping named {mapping.name!r} exists already")
+        raise DraftError(
+            "exists", f"a mapping named {mapping.name!r} exists already", name=mapping.name
+        )
     text = to_toml(doc)
     fd, tmp = tempfile.mkstemp(prefix=f".{mapping.name}-", suffix=".toml.tmp", dir=folder)
     try:
@@ -249,7 +276,7 @@ def save(doc: dict, folder: Path, *, db, actor: str, overwrite: bool = False) ->
 def upload_sample(contents: str | None, filename: str | None) -> Sample:
     """The sample of a page upload (a data URL), read; :class:`DraftError` when there is none."""
     if not contents:
-        raise DraftError("no sample yet: upload one")
+        raise DraftError("no_sample", "no sample yet: upload one")
     return read_sample(filename or "", decode_upload(contents))
 
 
