@@ -69,8 +69,10 @@ def test_payloads_are_ingested_and_bad_ones_quarantined_then_acked(runtime, brok
         assert wait_for(lambda: sub.connected)
         time.sleep(0.3)  # the subscription is sent right after the connection
         pub.publish("onegrid/environment", json.dumps(reading(0)), qos=1).wait_for_publish()
-        batch = [reading(i) for i in range(1, 6)]
+        batch = [reading(i) for i in range(1, 4)]
         pub.publish("onegrid/environment", json.dumps(batch), qos=1).wait_for_publish()
+        body = {"events": [reading(4), reading(5)]}  # the push API's body works too
+        pub.publish("onegrid/environment", json.dumps(body), qos=1).wait_for_publish()
         pub.publish("onegrid/environment", b"{not json", qos=1).wait_for_publish()
         pub.publish("onegrid/environment", b"42", qos=1).wait_for_publish()
         bad = dict(reading(9), category="no_such_category")
@@ -80,7 +82,7 @@ def test_payloads_are_ingested_and_bad_ones_quarantined_then_acked(runtime, brok
         pub.publish("onegrid/environment", big, qos=1).wait_for_publish()
         # the same reading again (a device retrying): a duplicate, stored once
         pub.publish("onegrid/environment", json.dumps(reading(0)), qos=1).wait_for_publish()
-        assert wait_for(lambda: sub.acknowledged == 8)
+        assert wait_for(lambda: sub.acknowledged == 9)
         assert count(runtime, "SELECT count(*) FROM events WHERE source = 'environment'") == 6
         reasons = {
             r[0].split(":")[0].split(" (")[0]

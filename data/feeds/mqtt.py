@@ -97,6 +97,8 @@ def _payload_records(payload: bytes, limit: int) -> tuple[list | None, str | Non
         return None, f"{NOT_JSON}: {exc}", raw
     except RecursionError:
         return None, f"{NOT_JSON}: nested too deeply", raw
+    if isinstance(doc, dict) and doc.keys() == {"events"} and isinstance(doc["events"], list):
+        return doc["events"], None, raw  # the push API's body, as a device may reuse it
     if isinstance(doc, dict):
         return [doc], None, raw
     if isinstance(doc, list):
