@@ -83,27 +83,29 @@ def broker_address(url: str) -> tuple[str, int, bool]:
     return parts.hostname, parts.port or (8883 if tls else 1883), tls
 
 
-def _payload_records(payload: bytes, limit: int) -> tuple[list | None, str | None, str]:
-    """(records, reason, raw text): a payload's event records, or the reason it has none.
-    A payload over ``limit`` bytes is not read; its first ``limit`` bytes are kept."""
+def _raw(payload: bytes) -> str:
+    """A payload as storable text (kept as the quarantined record's ``raw``)."""
+    return storable_text(payload.decode("utf-8", errors="surrogateescape"))
+
+
+def _payload_records(payload: bytes, limit: int) -> tuple[list | None, str | None]:
+    """(records, None), or (None, the reason the payload holds no records). A payload over
+    ``limit`` bytes is not read."""
     if len(payload) > limit:
-        raw = storable_text(payload[:limit].decode("utf-8", errors="replace"))
-        return None, f"{TOO_LARGE} ({len(payload)} bytes; limit {limit}; first {limit} kept)", raw
-    text = payload.decode("utf-8", errors="surrogateescape")
-    raw = storable_text(text)
+        return None, f"{TOO_LARGE} ({len(payload)} bytes; limit {limit}; first {limit} kept)"
     try:
         doc = json.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:
-        return None, f"{NOT_JSON}: {exc}", raw
+        return None, f"{NOT_JSON}: {exc}"
     except RecursionError:
-        return None, f"{NOT_JSON}: nested too deeply", raw
+        return None, f"{NOT_JSON}: nested too deeply"
     if isinstance(doc, dict) and doc.keys() == {"events"} and isinstance(doc["events"], list):
-        return doc["events"], None, raw  # the push API's body, as a device may reuse it
+        return doc["events"], None  # the push API's body, as a device may reuse it
     if isinstance(doc, dict):
-        return [doc], None, raw
+        return [doc], None
     if isinstance(doc, list):
-        return doc, None, raw
-    return None, NOT_RECORD, raw
+        return doc, None
+    return None, NOT_RECORD
 
 
 def _reasoned(frame: pd.DataFrame, reason: str) -> pd.DataFrame:
@@ -119,19 +121,21 @@ def messages_frame(
     mapping's; a payload that holds no records (or is over ``limit`` bytes) becomes one
     quarantined row with its reason."""
     records: list = []
-    raws: list[str] = []
+    raws: list[str | None] = []  # the record's text: for mapped records and unread payloads
     errors: list[str | None] = []
     for m in messages:
-        recs, reason, raw = _payload_records(m.payload, limit)
+        recs, reason = _payload_records(m.payload, limit)
         if recs is None:
             records.append({})
-            raws.append(raw)
+            raws.append(_raw(m.payload[:limit]))
             errors.append(reason)
             continue
-        for r in recs:
-            records.append(r)
-            raws.append(storable_text(json.dumps(r, ensure_ascii=False, default=str)))
-            errors.append(None)
+        records.extend(recs)
+        errors.extend([None] * len(recs))
+        if mapping is None:  # push_frame keeps the record itself as its raw form
+            raws.extend([None] * len(recs))
+        else:
+            raws.extend(storable_text(json.dumps(r, ensure_ascii=False, default=str)) for r in recs)
     if mapping is None:
         frame = push_frame(source, records)
         bad = [i for i, e in enumerate(errors) if e is not None]
