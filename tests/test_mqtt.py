@@ -17,7 +17,7 @@ from data.feeds.mqtt import (
     unknown_source_reason,
 )
 from data.settings import MqttFeed
-from tests.support.mosquitto import publisher, start_broker, stop_broker, tls_files
+from harness.mosquitto import publisher, start_broker, stop_broker, tls_files
 from tests.support.region import tiny_cell_center
 
 

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 import requests
 
-from tests.support.mosquitto import publisher, start_broker, stop_broker
+from harness.mosquitto import publisher, start_broker, stop_broker
 from tests.support.region import tiny_cell_center
 from tests.support.server import READ, free_port, start_server
 

@@ -1,4 +1,5 @@
-"""Debian's mosquitto broker on a free local port, for the MQTT feed tests (test.sh installs it)."""
+"""Debian's mosquitto broker on a free local port, for the MQTT feed tests and bench/mqtt.py
+(test.sh installs it)."""
 
 from __future__ import annotations
 
