@@ -5,7 +5,8 @@ the MQTT feed (data/feeds/mqtt.py) into a fresh database on the default region; 
     python bench/mqtt.py --readings 50000 --per-message 10
 
 The publisher (paho, QoS 1) runs in this process too, so on a 2-core machine it competes with
-the feed for the CPU. The last line is the summary:
+the feed for the CPU; ``--external`` publishes with Debian's ``mosquitto_pub`` instead
+(``apt-get install mosquitto-clients``). The last line is the summary:
 ``mqtt readings=... seconds=... readings_per_s=... transactions=...``
 """
 
@@ -20,6 +21,7 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -38,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--readings", type=int, default=20_000)
     ap.add_argument("--per-message", type=int, default=1, help="readings in one payload (a list)")
+    ap.add_argument(
+        "--external",
+        action="store_true",
+        help="publish with Debian's mosquitto_pub (another process) instead of paho in this one",
+    )
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="onegrid-bench-mqtt-"))
     settings = load_settings(
@@ -71,10 +78,16 @@ def main(argv: list[str] | None = None) -> int:
         ]
         k = args.per_message
         payloads = [json.dumps(readings[i : i + k]) for i in range(0, len(readings), k)]
-        pub = publisher(port, "bench-publisher")
         t0 = time.monotonic()
-        for p in payloads:
-            pub.publish("onegrid/environment", p, qos=1)
+        if args.external:
+            # one message per line of stdin, QoS 1, from a separate process
+            lines = ("\n".join(payloads) + "\n").encode()
+            cmd = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", "1", "-l"]
+            subprocess.run([*cmd, "-t", "onegrid/environment"], input=lines, check=True)
+        else:
+            pub = publisher(port, "bench-publisher")
+            for p in payloads:
+                pub.publish("onegrid/environment", p, qos=1)
         while sub.acknowledged < len(payloads):
             time.sleep(0.01)
         seconds = time.monotonic() - t0
