@@ -75,6 +75,7 @@ def _page_layouts() -> dict:
         briefings_page,
         cases_page,
         console_page,
+        feeds_new_page,
         figures_page,
         inspections_page,
         metrics_page,
@@ -94,6 +95,7 @@ def _page_layouts() -> dict:
         "briefings": ("/briefings", briefings_page.layout),
         "figures": ("/figures", figures_page.layout),
         "console": ("/console", console_page.layout),
+        "feeds_new": ("/feeds/new", feeds_new_page.layout),
     }
 
 
@@ -109,6 +111,7 @@ def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
     from callbacks import briefings_page as briefings_cb
     from callbacks import cases_page as cases_cb
     from callbacks import console_page as console_cb
+    from callbacks import feeds_new_page as feeds_new_cb
     from callbacks import figures_page as figures_cb
     from callbacks import inspections_page as inspections_cb
     from callbacks import metrics_page as metrics_cb
@@ -118,7 +121,7 @@ def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
     from web.signin import csrf_token
 
     pages = (wall_cb, warnings_cb, cases_cb, metrics_cb, inspections_cb, report_cb, audit_cb)
-    for module in (*pages, briefings_cb, figures_cb, console_cb):
+    for module in (*pages, briefings_cb, figures_cb, console_cb, feeds_new_cb):
         module.register(app)
     meta = runtime.region.meta
     chrome = {

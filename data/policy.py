@@ -51,6 +51,7 @@ PAGES: dict[str, str] = {
     "briefings": "/briefings",
     "figures": "/figures",
     "console": "/console",
+    "feeds_new": "/feeds/new",
 }
 
 # case actions a department takes on its own case; the rest (and "create") are the hall's
@@ -90,6 +91,8 @@ _PAGE_ROLES: dict[str, frozenset[str]] = {
     "figures": frozenset({"admin", "operator", "analyst", "county_leader"}),
     # the hall's console: what the walls following a channel show (the hall's operators)
     "console": frozenset({"admin", "operator"}),
+    # drafting a feed's field mapping from a sample file (it writes a file on the server)
+    "feeds_new": frozenset({"admin"}),
 }
 _CITY_READERS = {"admin": ALL, "operator": ALL, "analyst": ALL, "wall": ALL}
 RULES: dict[tuple[str, str], dict[str, str]] = {

@@ -148,6 +148,11 @@ class Runtime:
             self._feeds.append(HttpPullFeed(spec, self.pipeline, self.db))
         for spec in self.settings.folder_feeds:
             self._feeds.append(FolderDropFeed(spec, self.pipeline))
+        if self.settings.mqtt_feeds:
+            from data.feeds.mqtt import MqttSubscriber  # paho only when an MQTT feed is set
+
+            for spec in self.settings.mqtt_feeds:
+                self._feeds.append(MqttSubscriber(spec, self.pipeline, self.db))
         for feed in self._feeds:
             if not getattr(feed, "running", False):
                 feed.start()

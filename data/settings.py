@@ -52,6 +52,35 @@ class FolderFeed(BaseModel):
     interval_s: float = Field(default=5.0, gt=0)
 
 
+class MqttFeed(BaseModel):
+    """An MQTT subscription (data/feeds/mqtt.py): messages on ``topic`` at QoS 1, each payload one
+    event object of the push API or a list of them (or, with ``mapping``, the device's own JSON),
+    acknowledged to the broker only after commit. ``url``: ``mqtt://host:port`` or
+    ``mqtts://host:port`` (TLS, verified against ``ca_file`` or the system's CAs)."""
+
+    name: str
+    url: str = Field(pattern=r"^mqtts?://[^/?#]+/?$")
+    topic: str = "onegrid/+"
+    mapping: str | None = None
+    ca_file: Path | None = None
+    username: str | None = None
+    password: str | None = None
+    # the broker keeps the session (subscription, unacknowledged and queued messages) this long
+    # while OneGrid is away; the client id names the session, so it must stay the same
+    client_id: str | None = None  # default: onegrid-<name>
+    session_expiry_s: int = Field(default=7 * 86400, ge=0, le=4294967295)
+    # messages the broker may send before their acknowledgement (MQTT 5 receive maximum), and
+    # the most messages committed in one batch
+    receive_maximum: int = Field(default=1000, ge=1, le=65535)
+    batch_max: int = Field(default=1000, ge=1)
+    # a larger payload is quarantined (its first max_payload_bytes kept), like a push over limit
+    max_payload_bytes: int = Field(default=1024 * 1024, ge=1024)
+    keepalive_s: int = Field(default=30, ge=5)
+    # reconnect backoff: doubles from the first delay after each failure, up to the last
+    reconnect_min_s: int = Field(default=1, ge=1)
+    reconnect_max_s: int = Field(default=60, ge=1)
+
+
 class Settings(BaseSettings):
     """All of OneGrid's settings. Times are seconds unless a name says otherwise."""
 
@@ -144,6 +173,10 @@ class Settings(BaseSettings):
 
     pull_feeds: list[PullFeed] = Field(default_factory=list)
     folder_feeds: list[FolderFeed] = Field(default_factory=list)
+    mqtt_feeds: list[MqttFeed] = Field(default_factory=list)
+    # where the /feeds/new page saves the mappings administrators draft (default: "mappings"
+    # beside the database file); a feed names one by path (mapping = "<dir>/<name>.toml")
+    mappings_dir: Path | None = None
 
     # early warning (data/warnings): rules file (default data/rules.toml), evaluation period,
     # and per level (blue/yellow/orange/red) the seconds a raised warning may stay unacknowledged

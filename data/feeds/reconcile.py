@@ -377,15 +377,20 @@ def check_mapping(
     lookups=None,
     limit: int | None = None,
     now: pd.Timestamp | None = None,
+    stored=None,
 ) -> Reconciliation:
     """Dry run: read ``path`` through ``mapping``, validate and place against ``region`` and
     return the reconciliation. Writes nothing: duplicates are detected within the file and, when
-    ``db_path`` is an existing database, against its events opened read-only."""
+    ``db_path`` is an existing database, against its events opened read-only; or, inside the
+    running server (which holds the database), through ``stored(ids) -> set of stored ids``."""
     m = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
     placer = region_placer(region)
     now = now if now is not None else pd.Timestamp.now(tz="UTC")
     recon = Reconciliation(mapping=m.name, source=m.source)
-    stored, recon.duplicates_checked, con = _store_lookup(db_path, m.source)
+    if stored is not None:
+        con, recon.duplicates_checked = None, "within the file and against the store"
+    else:
+        stored, recon.duplicates_checked, con = _store_lookup(db_path, m.source)
     try:
         for chunk in mapped_chunks(m, path, lookups=lookups, limit=limit):
             reasons = classify(m.source, chunk.frame, placer, now)

@@ -22,6 +22,7 @@ PAGES = {
     "/figures": "#figures-grid",
     "/inspections": "#inspect-grid",
     "/console": "#console-send",
+    "/feeds/new": "#feednew-upload",
 }
 
 
@@ -36,8 +37,9 @@ def site(tmp_path_factory, tiny_region_dir):
         yield url, runtime
 
 
-# who opens each page: the hall's operator, except the audit trail, which only an admin may read
-OPENED_BY = {"/audit": "boss"}
+# who opens each page: the hall's operator, except the audit trail and /feeds/new, which only an
+# admin may open
+OPENED_BY = {"/audit": "boss", "/feeds/new": "boss"}
 
 
 @pytest.mark.parametrize(("path", "marker"), PAGES.items())

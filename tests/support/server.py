@@ -20,15 +20,20 @@ TOKEN = "crash-token"
 READ = {"Authorization": f"Bearer {TOKEN}"}
 
 
-def start_server(db: Path, region: Path, port: int) -> subprocess.Popen:
-    env = os.environ | {
-        "ONEGRID_DB": str(db),
-        "ONEGRID_REGION": str(region),
-        "ONEGRID_INGEST_TOKEN": TOKEN,
-        "ONEGRID_SIMULATOR": "off",
-        "ONEGRID_READ_TOKEN": TOKEN,
-        "ONEGRID_USERS_FILE": str(db.with_name("users.toml")),
-    }
+def start_server(db: Path, region: Path, port: int, env: dict | None = None) -> subprocess.Popen:
+    """Start ``python app.py`` on ``port`` (``env``: further environment, e.g. ONEGRID_CONFIG)."""
+    env = (
+        os.environ
+        | (env or {})
+        | {
+            "ONEGRID_DB": str(db),
+            "ONEGRID_REGION": str(region),
+            "ONEGRID_INGEST_TOKEN": TOKEN,
+            "ONEGRID_SIMULATOR": "off",
+            "ONEGRID_READ_TOKEN": TOKEN,
+            "ONEGRID_USERS_FILE": str(db.with_name("users.toml")),
+        }
+    )
     proc = subprocess.Popen(
         [sys.executable, "app.py", "--port", str(port)],
         cwd=ROOT,

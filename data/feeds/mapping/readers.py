@@ -87,6 +87,15 @@ def _records_frame(records: list[Any], raws: list[str], errors: list[str | None]
     return frame
 
 
+def json_records_frame(
+    records: list[Any], raws: list[str], errors: list[str | None]
+) -> pd.DataFrame:
+    """Parsed JSON records as the string frame a mapping reads (``_raw`` from ``raws``; a record
+    with an entry in ``errors`` carries it as ``_reason``). For feeds that parse JSON themselves,
+    such as MQTT payloads (data/feeds/mqtt.py)."""
+    return _records_frame(records, raws, errors)
+
+
 def _escaped_records_frame(cols, data, raws, errors, n):
     """Like _records_frame's fast path, with text UTF-8 cannot hold escaped and its record
     given a reason (so it is quarantined, not the whole file failed)."""
