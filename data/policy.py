@@ -50,6 +50,7 @@ PAGES: dict[str, str] = {
     "audit": "/audit",
     "briefings": "/briefings",
     "figures": "/figures",
+    "rules": "/rules",
 }
 
 # case actions a department takes on its own case; the rest (and "create") are the hall's
@@ -87,6 +88,8 @@ _PAGE_ROLES: dict[str, frozenset[str]] = {
     # archived briefings: the list; each file is handed out under ("export", "area")
     "briefings": frozenset({"admin", "operator", "analyst", "county_leader"}),
     "figures": frozenset({"admin", "operator", "analyst", "county_leader"}),
+    # the warning rules: edit, backtest, save (administrators)
+    "rules": frozenset({"admin"}),
 }
 _CITY_READERS = {"admin": ALL, "operator": ALL, "analyst": ALL, "wall": ALL}
 RULES: dict[tuple[str, str], dict[str, str]] = {
@@ -130,6 +133,8 @@ RULES: dict[tuple[str, str], dict[str, str]] = {
     ("export", "area"): {"admin": ALL, "operator": ALL, "analyst": ALL, "county_leader": OWN},
     ("user_admin", "users"): {"admin": ALL},
     ("audit_view", "audit"): {"admin": ALL},
+    # edit, backtest and save the warning rules
+    ("rules_edit", "rules"): {"admin": ALL},
 }
 ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(a for a, _ in RULES))
 # the target kind an action takes when none is given (an area without a place: the whole city,
@@ -137,6 +142,7 @@ ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(a for a, _ in RULES))
 _DEFAULT_KIND = {
     "user_admin": "users",
     "audit_view": "audit",
+    "rules_edit": "rules",
     "evaluate": "warnings",
     "export": "area",
     "report": "area",

@@ -518,6 +518,7 @@ class WallViews:
             "counts": summary["counts"],
             "newest": summary["newest"],
             "escalations": summary["escalations"],
+            "learning": summary.get("learning"),
             "marks": marks,
         }
 

@@ -161,3 +161,17 @@ FIG_SAVED_RUN = "figures-saved-run"
 FIG_SAVED_NEXT = "figures-saved-next"  # run it for the next period
 FIG_SAVED_DELETE = "figures-saved-delete"
 FIG_SAVED_VERSION = "figures-saved-version"  # dcc.Store bumped by save/delete: reloads the list
+
+# --- the rules page (/rules, administrators): edit a rule, backtest it, save; learning state ---
+WARN_LEARNING = "warn-learning"  # "learning: N days of history" on the warnings page and wall
+RULES_LIST = "rules-list"  # dash-ag-grid: every rule of the running engine
+RULES_PICK = "rules-pick"  # dropdown: the rule to edit (or a new one)
+RULES_TEXT = "rules-text"  # textarea: the rule's [[rule]] table as TOML
+RULES_SINCE = "rules-since"  # backtest period start (date)
+RULES_UNTIL = "rules-until"  # backtest period end (date)
+RULES_STEP = "rules-step"  # backtest step, minutes
+RULES_BACKTEST = "rules-backtest"  # button: run the backtest
+RULES_RESULT = "rules-result"  # the backtest's counts per level, per area and examples
+RULES_SAVE = "rules-save"  # button: save the rule into the rules file and reload the engine
+RULES_MESSAGE = "rules-message"
+RULES_VERSION = "rules-version"  # dcc.Store bumped by a save: reloads the list

@@ -1,0 +1,223 @@
+"""Backtest (the real engine over stored history, nothing written), the learning state, and the
+rules page's data side: edit one rule's TOML, save atomically, engine reloaded, audited; the CLI.
+Tiny region, hand-made events on a real DuckDB file."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from cli import main as cli_main
+from data import audit
+from data.auth import User
+from data.policy import PolicyDenied
+from data.warnings import editing, load_rules, parse_rules
+from data.warnings.backtest import BacktestError, backtest
+from data.warnings.learning import learning_state
+from data.warnings.rules import DEFAULT_RULES
+from tests.support.warnings import T0, ingest, minutes, rules
+
+ADMIN = User("boss", "admin")
+ANALYST = User("ana", "analyst")
+
+
+def _history(rt, weeks=4, per_week=1):
+    """``per_week`` hotline requests in community T01001001's hour before T0, in past weeks."""
+    for w in range(1, weeks + 1):
+        at = T0 - pd.Timedelta(days=7 * w)
+        ingest(rt, "hotline", [at - minutes(20 + i) for i in range(per_week)], category="utilities")
+    ingest(rt, "hotline", [T0 - pd.Timedelta(days=7 * weeks + 1)], cell=(2, 3, 3), category="other")
+
+
+def _surge(rt, n=12, at=T0):
+    ingest(rt, "hotline", [at - minutes(i * 4) for i in range(n)], category="utilities")
+
+
+def test_backtest_finds_the_surge_with_the_real_engine_and_writes_nothing(runtime):
+    _history(runtime)
+    _surge(runtime)
+    before = runtime.db.query_one("SELECT count(*) FROM warnings")[0]
+    res = backtest(
+        runtime.db,
+        rules(["surge"]),
+        T0 - pd.Timedelta(hours=3),
+        T0 + pd.Timedelta(hours=1),
+        step=pd.Timedelta(minutes=5),
+    )
+    assert len(res.warnings) == 1
+    w = res.warnings.iloc[0]
+    assert w["rule_id"] == "surge" and w["area_level"] == "community"
+    assert w["baseline"] == pytest.approx(1.0) and w["value"] >= 10
+    assert res.per_level["blue"] + res.per_level["yellow"] + res.per_level["orange"] >= 1
+    assert res.per_rule == {"surge": 1}
+    assert res.per_area().iloc[0]["n"] == 1 and len(res.examples()) == 1
+    assert res.evaluations == 49 and res.history_days > 27
+    cells = runtime.db.query_one("SELECT count(*) FROM areas WHERE level = 'grid'")[0]
+    assert res.per_1000_cells_day == pytest.approx(1 / (cells / 1000) / (4 / 24))
+    # the store's own warnings are untouched: the backtest ran on a scratch copy
+    assert runtime.db.query_one("SELECT count(*) FROM warnings")[0] == before == 0
+
+
+def test_backtest_of_a_quiet_period_raises_nothing(runtime):
+    _history(runtime)
+    _surge(runtime)
+    res = backtest(
+        runtime.db,
+        rules(["surge"]),
+        T0 - pd.Timedelta(days=2),
+        T0 - pd.Timedelta(days=1),
+        step=pd.Timedelta(minutes=30),
+    )
+    assert res.warnings.empty and res.per_1000_cells_day == 0
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "step", "message"),
+    [
+        (T0, T0 - pd.Timedelta(hours=1), None, "must end after"),
+        (T0, T0 + pd.Timedelta(days=90), None, "at most"),
+        (T0, T0 + pd.Timedelta(hours=1), pd.Timedelta(seconds=5), "step"),
+    ],
+)
+def test_backtest_refuses_a_bad_period_or_step(runtime, since, until, step, message):
+    with pytest.raises(BacktestError, match=message):
+        backtest(runtime.db, rules(["surge"]), since, until, step=step)
+
+
+def test_learning_state_counts_days_of_history(runtime):
+    rs = rules(["surge"])
+    assert learning_state(runtime.db, rs)["days"] == 0  # a new city: learning, 0 days
+    ingest(runtime, "hotline", [T0 - pd.Timedelta(days=3)], category="utilities")
+    ingest(runtime, "hotline", [T0], category="utilities")
+    st = learning_state(runtime.db, rs, T0)
+    assert st["learning"] and st["days"] == pytest.approx(3.0, abs=0.01)
+    assert st["needed_days"] == 28 and not st["judging"] and st["rules"] == ["surge"]
+    ingest(runtime, "hotline", [T0 - pd.Timedelta(days=10)], category="utilities")
+    st = learning_state(runtime.db, rs, T0)
+    assert st["learning"] and st["judging"]
+    ingest(runtime, "hotline", [T0 - pd.Timedelta(days=30)], category="utilities")
+    assert not learning_state(runtime.db, rs, T0)["learning"]
+    assert learning_state(runtime.db, rules(["acc"]), T0) is None  # no rule learns
+
+
+# --- editing: one rule's table, saved atomically, engine reloaded, audited -----------------------
+
+
+@pytest.fixture
+def editable(tmp_path, tiny_region_dir):
+    from tests.support.stores import tiny_runtime
+
+    path = tmp_path / "rules.toml"
+    shutil.copy(DEFAULT_RULES, path)
+    rt = tiny_runtime(tmp_path, tiny_region_dir, warnings_rules=str(path))
+    yield rt, path
+    rt.stop()
+
+
+def test_rule_text_and_saving_one_rule_keeps_the_rest_of_the_file(editable):
+    rt, path = editable
+    old = path.read_text(encoding="utf-8")
+    view = editing.rules_view(rt)
+    assert [r["id"] for r in view["rules"]] == [r.id for r in load_rules(path).rule]
+    table = view["tables"]["police_above_usual"]
+    assert table.startswith("[[rule]]") and 'id = "police_above_usual"' in table
+    done = editing.save_rule(rt, ADMIN, table.replace("min_count = 6", "min_count = 9"))
+    assert done == {"rule_id": "police_above_usual", "created": False, "path": str(path)}
+    new = path.read_text(encoding="utf-8")
+    assert new.replace("min_count = 9", "min_count = 6", 1) == old  # only that line changed
+    assert rt.warnings.rules.get("police_above_usual").min_count == 9  # engine reloaded
+    rows = audit.trail_view(rt.db, action="rules.save", period="all")["rows"]
+    assert list(rows["object_id"]) == ["police_above_usual"] and list(rows["actor"]) == ["boss"]
+
+
+def test_a_new_rule_is_added_after_the_last_rule(editable):
+    rt, path = editable
+    assert parse_rules(editing.NEW_RULE).rule[0].id == "new_rule"  # the page's template is valid
+    table = view_new = (
+        '[[rule]]\nid = "streets_surge"\nkind = "anomaly"\nname_zh = "街"\nname_en = "Streets"\n'
+        'sources = ["hotline"]\narea_level = "township"\nwindow_min = 1440\n'
+        "levels = { blue = 3 }\n"
+    )
+    done = editing.save_rule(rt, ADMIN, view_new)
+    assert done["created"] and done["rule_id"] == "streets_surge"
+    rs = load_rules(path)
+    assert rs.rule[-1].id == "streets_surge" and len(rs.fusion) == 2
+    assert rt.warnings.rules.get("streets_surge") is not None
+    assert table.count("[[rule]]") == 1
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("[[rule]]\nid = 'x'\nkind = 'threshold'\n", "name_zh"),
+        ("[[rule]\nid = 'x'", "not valid TOML"),
+        ("", "exactly one"),
+        (
+            "[[rule]]\nid='a'\nkind='threshold'\nname_zh='a'\nname_en='a'\nlevels={blue=5,yellow=3}"
+            "\n[[rule]]\nid='b'\nkind='threshold'\nname_zh='b'\nname_en='b'\nlevels={blue=1}\n",
+            "yellow",
+        ),
+    ],
+)
+def test_a_bad_rule_is_refused_and_nothing_is_written(editable, table, message):
+    rt, path = editable
+    old = path.read_text(encoding="utf-8")
+    with pytest.raises(editing.RuleEditError, match=message):
+        editing.save_rule(rt, ADMIN, table)
+    assert path.read_text(encoding="utf-8") == old
+    assert sorted(p.name for p in path.parent.glob("*.toml")) == ["rules.toml"]  # no temp left
+
+
+def test_only_administrators_edit_or_backtest(editable):
+    rt, path = editable
+    table = editing.rules_view(rt)["tables"]["police_above_usual"]
+    with pytest.raises(PolicyDenied):
+        editing.save_rule(rt, ANALYST, table)
+    with pytest.raises(PolicyDenied):
+        editing.backtest_rule(rt, ANALYST, table, "2026-05-01", "2026-05-02")
+
+
+def test_backtest_view_for_the_page(editable):
+    rt, _path = editable
+    _history(rt)
+    _surge(rt)
+    table = rules(["surge"]).rule[0]
+    text = (
+        '[[rule]]\nid = "surge"\nkind = "anomaly"\nname_zh = "激增"\nname_en = "Surge"\n'
+        'sources = ["hotline"]\narea_level = "community"\nwindow_min = 60\nmin_count = 5\n'
+        "levels = { blue = 4, yellow = 6, orange = 8, red = 10 }\n"
+    )
+    assert table.id == "surge"
+    day = T0.tz_convert(rt.timezone).date().isoformat()
+    view = editing.backtest_view(rt, ADMIN, text, day, day, 5)
+    assert view["summary"]["warnings"] == 1 and view["per_area"][0]["n"] == 1
+    assert view["examples"][0]["rule_id"] == "surge"
+    with pytest.raises(editing.RuleEditError, match="first and the last day"):
+        editing.backtest_view(rt, ADMIN, text, "", day, 5)
+
+
+def test_cli_backtest_prints_the_figures(tmp_path, tiny_region_dir, capsys):
+    from tests.support.stores import tiny_runtime
+
+    rt = tiny_runtime(tmp_path, tiny_region_dir)
+    _history(rt)
+    _surge(rt)
+    rt.stop()
+    cfg = tmp_path / "og.toml"
+    rfile = tmp_path / "r.toml"
+    from tests.support.warnings import RULES
+
+    rfile.write_text(RULES, encoding="utf-8")
+    cfg.write_text(
+        f'db = "{tmp_path / "o.duckdb"}"\nregion = "{tiny_region_dir}"\n', encoding="utf-8"
+    )
+    day = T0.tz_convert("Asia/Shanghai").date().isoformat()
+    args = ["--config", str(cfg), "backtest", "--rules", str(rfile), "--rule", "surge"]
+    code = cli_main([*args, "--since", day, "--until", day, "--step", "5"], serve=None)
+    out = capsys.readouterr().out
+    assert code == 0 and "warnings: 1" in out and "per_rule: {'surge': 1}" in out
+    code = cli_main([*args, "--since", day, "--until", "2020-01-01"], serve=None)
+    assert code == 2 and "must end after" in capsys.readouterr().err
+    assert cli_main([*args[:-1], "nope", "--since", day, "--until", day], serve=None) == 2
