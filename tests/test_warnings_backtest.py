@@ -221,3 +221,47 @@ def test_cli_backtest_prints_the_figures(tmp_path, tiny_region_dir, capsys):
     code = cli_main([*args, "--since", day, "--until", "2020-01-01"], serve=None)
     assert code == 2 and "must end after" in capsys.readouterr().err
     assert cli_main([*args[:-1], "nope", "--since", day, "--until", day], serve=None) == 2
+
+
+# --- where the operator looks: the API, the warnings page, the wall's panel; the page's guard ------
+
+
+def test_learning_state_in_the_api_page_and_panel(runtime):
+    from app import create_app
+    from data.warnings import desk
+    from data.warnings import queries as wq
+    from layouts.warnings_page import counts_line
+    from layouts.warnings_panel import warnings_panel
+    from tests.support.web import sign_in
+
+    ingest(runtime, "hotline", [T0 - pd.Timedelta(days=2), T0], category="utilities")
+    client = create_app(runtime=runtime).server.test_client()
+    sign_in(client, runtime)
+    body = client.get("/api/warnings").get_json()
+    assert body["count"] == 0 and body["learning"]["learning"]
+    assert body["learning"]["days"] == pytest.approx(2.0, abs=0.01)
+    view = desk.list_view(runtime, runtime.scope, {})
+    line = str(counts_line(view["counts"], "en", view["learning"]))
+    assert "Learning: 2.0 days of history" in line
+    summary = wq.wall_summary(runtime.db, runtime.scope, runtime.warnings.rules)
+    panel = warnings_panel(
+        summary["counts"], [], [], "zh", learning=summary["learning"], timezone="UTC"
+    )
+    assert "学习中：已有 2.0 天历史数据" in str(panel)
+    # once the history covers every learning rule's weeks, the state goes away
+    ingest(runtime, "hotline", [T0 - pd.Timedelta(days=40)], category="utilities")
+    assert not client.get("/api/warnings").get_json()["learning"]["learning"]
+    assert "Learning" not in str(counts_line(view["counts"], "en", None))
+
+
+def test_rules_page_is_for_administrators_only(runtime):
+    from app import create_app
+    from tests.support.web import open_page, sign_in
+
+    app = create_app(runtime=runtime)
+    client = app.server.test_client()
+    sign_in(client, runtime, "ana", "analyst")
+    assert "rules-text" not in open_page(app, client, "/rules")
+    admin = app.server.test_client()
+    sign_in(admin, runtime, "boss", "admin")
+    assert "rules-text" in open_page(app, admin, "/rules")
