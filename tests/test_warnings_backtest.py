@@ -99,6 +99,8 @@ def test_learning_state_counts_days_of_history(runtime):
     assert st["learning"] and st["judging"]
     ingest(runtime, "hotline", [T0 - pd.Timedelta(days=30)], category="utilities")
     assert not learning_state(runtime.db, rs, T0)["learning"]
+    # the complete state is kept (no more scans of the counts on each wall refresh)
+    assert [k for k in runtime.db.memo if isinstance(k, tuple) and k[0] == "learning_complete"]
     assert learning_state(runtime.db, rules(["acc"]), T0) is None  # no rule learns
 
 

@@ -47,13 +47,27 @@ def learning_state(db: Database, rules: RuleSet, now=None) -> dict | None:
     if not learners:
         return None
     sources = sorted({s for r in learners for s in r.sources})
+    # once every rule has its weeks the state cannot go back (history is never deleted from the
+    # 5-minute counts), so the answer is kept: the span query scans the counts, which is cheap
+    # while a city is new and learning, and would cost every wall refresh on a big store
+    key = (
+        "learning_complete",
+        tuple(sources),
+        tuple((r.id, r.weeks, r.window_min) for r in learners),
+    )
+    done = db.memo.get(key)
+    if done is not None:
+        return dict(done)
     days = history_span(db, sources, now)
     span = pd.Timedelta(days=days)
     short = [r.id for r in learners if span < r.weeks * WEEK + r.window]
-    return {
+    state = {
         "learning": bool(short),
         "days": round(days, 1),
         "needed_days": int(max(r.weeks for r in learners) * 7),
         "judging": span >= min(WEEK + r.window for r in learners),
         "rules": short,
     }
+    if not short:
+        db.memo[key] = dict(state)
+    return state
