@@ -102,6 +102,9 @@ def test_learning_state_counts_days_of_history(runtime):
     # the complete state is kept (no more scans of the counts on each wall refresh)
     assert [k for k in runtime.db.memo if isinstance(k, tuple) and k[0] == "learning_complete"]
     assert learning_state(runtime.db, rules(["acc"]), T0) is None  # no rule learns
+    # the shipped rules: feeds never connected (police, traffic, market) keep nobody learning
+    shipped = learning_state(runtime.db, load_rules(), T0)
+    assert not shipped["learning"] and shipped["days"] == pytest.approx(30.0, abs=0.01)
 
 
 # --- editing: one rule's table, saved atomically, engine reloaded, audited -----------------------
