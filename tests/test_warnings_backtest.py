@@ -17,27 +17,14 @@ from data.warnings import editing, load_rules, parse_rules
 from data.warnings.backtest import BacktestError, backtest
 from data.warnings.learning import learning_state
 from data.warnings.rules import DEFAULT_RULES
-from tests.support.warnings import T0, ingest, minutes, rules
+from tests.support.warnings import SURGE_TABLE, T0, hotline_surge, ingest, rules
 
 ADMIN = User("boss", "admin")
 ANALYST = User("ana", "analyst")
 
 
-def _history(rt, weeks=4, per_week=1):
-    """``per_week`` hotline requests in community T01001001's hour before T0, in past weeks."""
-    for w in range(1, weeks + 1):
-        at = T0 - pd.Timedelta(days=7 * w)
-        ingest(rt, "hotline", [at - minutes(20 + i) for i in range(per_week)], category="utilities")
-    ingest(rt, "hotline", [T0 - pd.Timedelta(days=7 * weeks + 1)], cell=(2, 3, 3), category="other")
-
-
-def _surge(rt, n=12, at=T0):
-    ingest(rt, "hotline", [at - minutes(i * 4) for i in range(n)], category="utilities")
-
-
 def test_backtest_finds_the_surge_with_the_real_engine_and_writes_nothing(runtime):
-    _history(runtime)
-    _surge(runtime)
+    hotline_surge(runtime)
     before = runtime.db.query_one("SELECT count(*) FROM warnings")[0]
     res = backtest(
         runtime.db,
@@ -61,8 +48,7 @@ def test_backtest_finds_the_surge_with_the_real_engine_and_writes_nothing(runtim
 
 
 def test_backtest_of_a_quiet_period_raises_nothing(runtime):
-    _history(runtime)
-    _surge(runtime)
+    hotline_surge(runtime)
     res = backtest(
         runtime.db,
         rules(["surge"]),
@@ -186,15 +172,8 @@ def test_only_administrators_edit_or_backtest(editable):
 
 def test_backtest_view_for_the_page(editable):
     rt, _path = editable
-    _history(rt)
-    _surge(rt)
-    table = rules(["surge"]).rule[0]
-    text = (
-        '[[rule]]\nid = "surge"\nkind = "anomaly"\nname_zh = "激增"\nname_en = "Surge"\n'
-        'sources = ["hotline"]\narea_level = "community"\nwindow_min = 60\nmin_count = 5\n'
-        "levels = { blue = 4, yellow = 6, orange = 8, red = 10 }\n"
-    )
-    assert table.id == "surge"
+    hotline_surge(rt)
+    text = SURGE_TABLE
     day = T0.tz_convert(rt.timezone).date().isoformat()
     view = editing.backtest_view(rt, ADMIN, text, day, day, 5)
     assert view["summary"]["warnings"] == 1 and view["per_area"][0]["n"] == 1
@@ -207,8 +186,7 @@ def test_cli_backtest_prints_the_figures(tmp_path, tiny_region_dir, capsys):
     from tests.support.stores import tiny_runtime
 
     rt = tiny_runtime(tmp_path, tiny_region_dir)
-    _history(rt)
-    _surge(rt)
+    hotline_surge(rt)
     rt.stop()
     cfg = tmp_path / "og.toml"
     rfile = tmp_path / "r.toml"
