@@ -80,6 +80,7 @@ def _page_layouts() -> dict:
         inspections_page,
         metrics_page,
         report_page,
+        rules_page,
         wall,
         warnings_page,
     )
@@ -96,6 +97,7 @@ def _page_layouts() -> dict:
         "figures": ("/figures", figures_page.layout),
         "console": ("/console", console_page.layout),
         "feeds_new": ("/feeds/new", feeds_new_page.layout),
+        "rules": ("/rules", rules_page.layout),
     }
 
 
@@ -116,12 +118,13 @@ def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
     from callbacks import inspections_page as inspections_cb
     from callbacks import metrics_page as metrics_cb
     from callbacks import report_page as report_cb
+    from callbacks import rules_page as rules_cb
     from callbacks import wall as wall_cb
     from callbacks import warnings_page as warnings_cb
     from web.signin import csrf_token
 
     pages = (wall_cb, warnings_cb, cases_cb, metrics_cb, inspections_cb, report_cb, audit_cb)
-    for module in (*pages, briefings_cb, figures_cb, console_cb, feeds_new_cb):
+    for module in (*pages, briefings_cb, figures_cb, console_cb, feeds_new_cb, rules_cb):
         module.register(app)
     meta = runtime.region.meta
     chrome = {

@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_user_parser(sub)
     add_briefing_parser(sub)
     add_responsibilities_parser(sub)
+    add_backtest_parser(sub)
     g = sub.add_parser("generate-region", help="regenerate the default Anshan-like region")
     g.add_argument(
         "--out", type=Path, default=None, help="output folder (default data/regions/anshan/)"
@@ -83,6 +84,89 @@ def run_generate_region(args: argparse.Namespace) -> int:
     from data import region_gen
 
     print(region_gen.write_default_region(args.out))
+    return 0
+
+
+# ---------------------------------------------------------------- backtest
+
+
+def add_backtest_parser(subparsers) -> None:
+    """Register ``backtest``: what warning rules would have raised over a past period."""
+    p = subparsers.add_parser(
+        "backtest",
+        help="run warning rules over the stored history of a past period (nothing is written)",
+        description="Run the warnings engine over the database's history from --since to --until "
+        "(local calendar days, both included) and print the warnings it would have raised: "
+        "counts per level, per area, examples. Stop OneGrid first (one writing process).",
+    )
+    p.add_argument(
+        "--rule", action="append", default=None, help="rule id (repeatable; default all)"
+    )
+    p.add_argument("--rules", default=None, help="rules file (default: the settings' rules file)")
+    p.add_argument("--since", required=True, help="first day, YYYY-MM-DD (local)")
+    p.add_argument("--until", required=True, help="last day, YYYY-MM-DD (local, included)")
+    p.add_argument("--step", type=float, default=10.0, help="minutes between evaluations (10)")
+    p.add_argument("--config", default=argparse.SUPPRESS, help="OneGrid TOML config file")
+    p.set_defaults(handler=run_backtest)
+
+
+def run_backtest(args: argparse.Namespace) -> int:
+    """Print a backtest's figures (exit 2 with the reason when it cannot run)."""
+    import pandas as pd
+
+    from data.runtime import Runtime
+    from data.times import local_midnight
+    from data.warnings import RulesError, load_rules
+    from data.warnings.backtest import BacktestError, backtest
+
+    settings = load_settings(getattr(args, "config", None), simulator=False, warnings=False)
+    try:
+        rules = load_rules(args.rules or settings.warnings_rules, settings.catalogue)
+        if args.rule:
+            unknown = [r for r in args.rule if rules.get(r) is None]
+            if unknown:
+                raise RulesError(f"no rule {', '.join(unknown)} in the rules file")
+            rules = rules.model_copy(
+                update={
+                    "rule": [
+                        r.model_copy(update={"enabled": True})
+                        for r in rules.rule
+                        if r.id in args.rule
+                    ]
+                }
+            )
+        since_day = pd.Timestamp(args.since)
+        until_day = pd.Timestamp(args.until) + pd.Timedelta(days=1)
+    except (RulesError, ValueError) as exc:
+        print(f"backtest: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        runtime = Runtime(settings)
+    except duckdb.IOException as exc:
+        print(f"error: cannot open {settings.db} (is OneGrid running?): {exc}", file=sys.stderr)
+        return 2
+    try:
+        tz = runtime.timezone
+        res = backtest(
+            runtime.db,
+            rules,
+            local_midnight(since_day, tz),
+            local_midnight(until_day, tz),
+            step=pd.Timedelta(minutes=args.step),
+            stale_after=settings.stale_after,
+        )
+    except BacktestError as exc:
+        print(f"backtest: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        runtime.stop()
+    for key, value in res.summary().items():
+        print(f"{key}: {value}")
+    print("per area:")
+    print(res.per_area().to_string(index=False))
+    print("examples:")
+    cols = ["rule_id", "area_level", "name_en", "subject", "top_rank", "value", "baseline"]
+    print(res.examples()[[*cols, "raised_at"]].to_string(index=False))
     return 0
 
 

@@ -232,7 +232,9 @@ def _warnings_part(st: WallState, lang: str, tz: str) -> list:
     if st.warnings is None:
         return [None, {"marks": []}]
     w = st.warnings
-    body = warnings_panel(w["counts"], w["newest"], w["escalations"], lang, timezone=tz)
+    body = warnings_panel(
+        w["counts"], w["newest"], w["escalations"], lang, timezone=tz, learning=w.get("learning")
+    )
     return [body, {"marks": w["marks"]}]
 
 

@@ -67,7 +67,7 @@ def refresh_list(_n, levels, rules, states, area, _version, lang):
     return (
         _list_rows(view, lang, rt.timezone),
         list_columns(lang),
-        counts_line(view["counts"], lang),
+        counts_line(view["counts"], lang, view.get("learning")),
         rule_options(view["rules"], lang),
         level_options(lang),
         state_options(lang),

@@ -52,6 +52,7 @@ PAGES: dict[str, str] = {
     "figures": "/figures",
     "console": "/console",
     "feeds_new": "/feeds/new",
+    "rules": "/rules",
 }
 
 # case actions a department takes on its own case; the rest (and "create") are the hall's
@@ -93,6 +94,8 @@ _PAGE_ROLES: dict[str, frozenset[str]] = {
     "console": frozenset({"admin", "operator"}),
     # drafting a feed's field mapping from a sample file (it writes a file on the server)
     "feeds_new": frozenset({"admin"}),
+    # the warning rules: edit, backtest, save (administrators)
+    "rules": frozenset({"admin"}),
 }
 _CITY_READERS = {"admin": ALL, "operator": ALL, "analyst": ALL, "wall": ALL}
 RULES: dict[tuple[str, str], dict[str, str]] = {
@@ -136,6 +139,8 @@ RULES: dict[tuple[str, str], dict[str, str]] = {
     ("export", "area"): {"admin": ALL, "operator": ALL, "analyst": ALL, "county_leader": OWN},
     ("user_admin", "users"): {"admin": ALL},
     ("audit_view", "audit"): {"admin": ALL},
+    # edit, backtest and save the warning rules
+    ("rules_edit", "rules"): {"admin": ALL},
 }
 ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(a for a, _ in RULES))
 # the target kind an action takes when none is given (an area without a place: the whole city,
@@ -143,6 +148,7 @@ ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(a for a, _ in RULES))
 _DEFAULT_KIND = {
     "user_admin": "users",
     "audit_view": "audit",
+    "rules_edit": "rules",
     "evaluate": "warnings",
     "export": "area",
     "report": "area",

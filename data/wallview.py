@@ -540,6 +540,7 @@ class WallViews:
             "counts": summary["counts"],
             "newest": summary["newest"],
             "escalations": summary["escalations"],
+            "learning": summary.get("learning"),
             "marks": marks,
         }
 

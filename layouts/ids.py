@@ -211,3 +211,16 @@ FEEDNEW_N_OUTSIDE = "feednew-n-outside"
 FEEDNEW_TOML = "feednew-toml"  # the mapping file's text
 FEEDNEW_SAVE = "feednew-save"
 FEEDNEW_SAVED = "feednew-saved"  # where it was saved, or why not
+# --- the rules page (/rules, administrators): edit a rule, backtest it, save; learning state ---
+WARN_LEARNING = "warn-learning"  # "learning: N days of history" on the warnings page and wall
+RULES_LIST = "rules-list"  # dash-ag-grid: every rule of the running engine
+RULES_PICK = "rules-pick"  # dropdown: the rule to edit (or a new one)
+RULES_TEXT = "rules-text"  # textarea: the rule's [[rule]] table as TOML
+RULES_SINCE = "rules-since"  # backtest period start (date)
+RULES_UNTIL = "rules-until"  # backtest period end (date)
+RULES_STEP = "rules-step"  # backtest step, minutes
+RULES_BACKTEST = "rules-backtest"  # button: run the backtest
+RULES_RESULT = "rules-result"  # the backtest's counts per level, per area and examples
+RULES_SAVE = "rules-save"  # button: save the rule into the rules file and reload the engine
+RULES_MESSAGE = "rules-message"
+RULES_VERSION = "rules-version"  # dcc.Store bumped by a save: reloads the list

@@ -10,6 +10,7 @@ from dash import dcc, html
 from layouts import ids
 from layouts.i18n import DEFAULT_LANGUAGE, area_name, format_moment, label, t
 from layouts.shell import framed, i18n_text
+from layouts.warnings_panel import learning_text
 
 LEVEL_NAMES = ("blue", "yellow", "orange", "red")
 STATE_NAMES = ("raised", "acknowledged", "cleared")
@@ -111,9 +112,13 @@ def list_rows(view: dict, lang: str, timezone: str) -> list[dict]:
     return rows
 
 
-def counts_line(counts: dict, lang: str) -> str:
-    """The line of counts by colour above the list."""
-    return t("warn.counts", lang).format(**counts)
+def counts_line(counts: dict, lang: str, learning: dict | None = None) -> list:
+    """The line of counts by colour above the list, and the learning state when there is one."""
+    out: list = [t("warn.counts", lang).format(**counts)]
+    note = learning_text(learning, lang)
+    if note:
+        out.append(html.Span(note, id=ids.WARN_LEARNING, className="og-warn-learning"))
+    return out
 
 
 def _history_levels(h: dict, lang: str) -> str:

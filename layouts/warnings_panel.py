@@ -15,6 +15,15 @@ from layouts.i18n import area_name, format_moment, normalise_language, t
 LEVEL_NAMES = ("red", "orange", "yellow", "blue")
 
 
+def learning_text(learning: dict | None, lang: str) -> str | None:
+    """ "Learning: N days of history" while rules that compare areas with their own usual lack
+    history (:func:`data.warnings.learning.learning_state`); None once they have it."""
+    if not learning or not learning.get("learning"):
+        return None
+    key = "warn.learning.judging" if learning.get("judging") else "warn.learning.waiting"
+    return t(key, lang).format(days=learning["days"], needed=learning["needed_days"])
+
+
 def _rule(w: dict, lang: str) -> str:
     return w.get("rule_name_en" if lang == "en" else "rule_name_zh") or w.get("rule_id", "")
 
@@ -43,9 +52,13 @@ def warnings_panel(
     lang: str,
     *,
     timezone: str | None = None,
+    learning: dict | None = None,
 ) -> html.Div:
-    """The panel as a component tree (see the module docstring for where its data comes from)."""
+    """The panel as a component tree (see the module docstring for where its data comes from);
+    ``learning`` (:func:`data.warnings.learning.learning_state`) adds "learning: N days of
+    history" while rules that compare areas with their own usual still lack it."""
     lang = normalise_language(lang)
+    note = learning_text(learning, lang)
     tiles = [
         html.Div(
             className=f"og-warn-tile og-warn-{name}",
@@ -90,6 +103,7 @@ def warnings_panel(
         className="og-warn-panel" + (" og-warn-has-escalations" if escalations else ""),
         children=[
             html.Div(tiles, className="og-warn-tiles"),
+            html.Div(note, id=ids.WARN_LEARNING, className="og-warn-learning") if note else None,
             html.Div(
                 t("warn.panel.unack", lang).format(n=counts_by_colour.get("unacknowledged", 0)),
                 className="og-warn-unack-count",

@@ -17,6 +17,7 @@ from data.areas import scope_for_code
 from data.auth import User
 from data.catalogue import DEFAULT_CATALOGUE, Catalogue
 from data.push import push_frame
+from data.warnings.learning import learning_state
 from data.warnings.rules import LEVELS
 from web import export as web_export
 from web.openapi import openapi_text
@@ -307,8 +308,11 @@ def warnings() -> Response:
     query = export.warnings_query(f, level)
     if params["format"] != "json":
         return _file("warnings", export.WARNING_COLUMNS, query, params)
-    rows = export.records(_runtime().db, query)
-    return jsonify({"warnings": rows, "count": len(rows)})
+    rt = _runtime()
+    rows = export.records(rt.db, query)
+    # rules that compare areas with their own usual say when they still lack history
+    learning = learning_state(rt.db, rt.ensure_warnings().rules)
+    return jsonify({"warnings": rows, "count": len(rows), "learning": learning})
 
 
 @api.get("/areas/<code>/summary")

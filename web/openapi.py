@@ -187,6 +187,9 @@ class Warning(_Answer):
 class WarningsAnswer(_Answer):
     warnings: list[Warning]
     count: int = Field(ge=0)
+    # rules comparing areas with their own usual: history stored and still needed
+    # (data.warnings.learning.learning_state); null when no such rule is enabled
+    learning: dict | None = None
 
 
 class Area(_Answer):

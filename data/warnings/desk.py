@@ -13,6 +13,7 @@ from data.areas import AreaScope
 from data.cases import case_from_warning
 from data.warnings import WarningActionError, acknowledge, clear
 from data.warnings import queries as wq
+from data.warnings.learning import learning_state
 from data.warnings.rules import RuleSet
 
 # the policy action of each of the page's actions
@@ -27,7 +28,8 @@ def rules(rt) -> RuleSet:
 def list_view(rt, scope: AreaScope, filters: dict) -> dict:
     """The list for ``filters`` (``levels``, ``rules``, ``states``, ``area`` code) inside
     ``scope``: ``rows`` (records of :func:`data.warnings.queries.list_warnings`, no ``detail``),
-    ``counts`` by colour, and ``rules`` (id -> ``{"zh", "en"}`` names, in the rules' order)."""
+    ``counts`` by colour, ``rules`` (id -> ``{"zh", "en"}`` names, in the rules' order) and
+    ``learning`` (:func:`data.warnings.learning.learning_state`)."""
     ruleset = rules(rt)
     rows = wq.list_warnings(
         rt.db,
@@ -39,7 +41,12 @@ def list_view(rt, scope: AreaScope, filters: dict) -> dict:
     )
     for r in rows:
         r.pop("detail", None)
-    return {"rows": rows, "counts": wq.counts_by_colour(rt.db, scope), "rules": rule_names(ruleset)}
+    return {
+        "rows": rows,
+        "counts": wq.counts_by_colour(rt.db, scope),
+        "rules": rule_names(ruleset),
+        "learning": learning_state(rt.db, ruleset),
+    }
 
 
 def rule_names(ruleset: RuleSet) -> dict[str, dict[str, str]]:

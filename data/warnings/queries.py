@@ -14,6 +14,7 @@ from data import archive
 from data.areas import LEVEL_COLUMN, AreaScope
 from data.store import Database
 from data.times import iso, utc
+from data.warnings.learning import learning_state
 from data.warnings.rules import LEVELS, RuleSet
 
 ACTIVE_STATES = ("raised", "acknowledged")
@@ -496,7 +497,8 @@ def wall_summary(db: Database, scope: AreaScope, rules: RuleSet, *, newest_n: in
     """Everything the wall shows about warnings, in one call: ``counts`` (by colour, with
     ``unacknowledged`` and ``escalated``), ``newest`` and ``escalations`` (records with rule names
     in both languages), ``cells`` (keys of grid cells with an active red or orange warning) and
-    ``map_cells`` (the same cells with their level, for marking the map)."""
+    ``map_cells`` (the same cells with their level, for marking the map) and ``learning``
+    (:func:`data.warnings.learning.learning_state`: rules still gathering their history)."""
     names = rule_names(rules)
     marked = map_cells(db, scope, min_level="orange")
     return {
@@ -505,4 +507,5 @@ def wall_summary(db: Database, scope: AreaScope, rules: RuleSet, *, newest_n: in
         "escalations": _named(escalations(db, scope), names),
         "cells": [c["cell_key"] for c in marked],
         "map_cells": marked,
+        "learning": learning_state(db, rules),
     }

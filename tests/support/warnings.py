@@ -154,3 +154,27 @@ def minutes(n):
 def accidents(rt, n, at=T0, cell=(1, 0, 0), spread=5):
     times = [at - pd.Timedelta(seconds=spread * 60 * i / max(n, 1)) for i in range(n)]
     return ingest(rt, "police", times, cell=cell, category="traffic")
+
+
+def hotline_surge(rt, weeks=4, n=12):
+    """One hotline request in community T01001001's hour before T0 in each of ``weeks`` past
+    weeks (plus an older event so the history reaches back), then ``n`` in the hour before T0:
+    the "surge" rule's clear case."""
+    for w in range(1, weeks + 1):
+        ingest(rt, "hotline", [T0 - pd.Timedelta(days=7 * w) - minutes(20)], category="utilities")
+    ingest(rt, "hotline", [T0 - pd.Timedelta(days=7 * weeks + 1)], cell=(2, 3, 3), category="other")
+    ingest(rt, "hotline", [T0 - minutes(i * 4) for i in range(n)], category="utilities")
+
+
+# the "surge" rule of RULES as one [[rule]] table, as the rules page edits it
+SURGE_TABLE = """[[rule]]
+id = "surge"
+kind = "anomaly"
+name_zh = "激增"
+name_en = "Surge"
+sources = ["hotline"]
+area_level = "community"
+window_min = 60
+min_count = 5
+levels = { blue = 4, yellow = 6, orange = 8, red = 10 }
+"""
