@@ -19,9 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from data import audit, policy
+from data.catalogue import DEFAULT_CATALOGUE, Catalogue
 from data.times import local_midnight
 from data.warnings.backtest import BacktestError, BacktestResult, backtest
-from data.catalogue import DEFAULT_CATALOGUE, Catalogue
 from data.warnings.rules import DEFAULT_RULES, RulesError, RuleSet, parse_rules
 
 # a starting point for a new rule (the editor then changes it)
