@@ -17,6 +17,7 @@ from data.areas import scope_for_code
 from data.auth import User
 from data.events import SOURCES
 from data.push import push_frame
+from data.times import parse_bound
 from data.warnings.rules import LEVELS
 from web import export as web_export
 from web.openapi import openapi_text
@@ -115,18 +116,15 @@ def _reader() -> User | None:
 
 
 def _parse_time(name: str) -> pd.Timestamp | None:
+    """Query parameter ``name`` as a UTC bound: a bare date (``2026-11-26``) is that day's local
+    midnight in the region's zone, a time carries its UTC offset (data.times.parse_bound)."""
     v = request.args.get(name)
     if v is None:
         return None
     try:
-        t = pd.Timestamp(v)
-    except (ValueError, TypeError, OverflowError):
-        raise ValueError(
-            f"{name} is not an ISO 8601 time, e.g. 2026-11-26T08:00:00+08:00"
-        ) from None
-    if t is pd.NaT or t.tzinfo is None:
-        raise ValueError(f"{name} needs a UTC offset, e.g. 2026-11-26T08:00:00+08:00")
-    t = t.tz_convert("UTC")
+        t = parse_bound(v, _runtime().timezone)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
     # the store and Python's datetime both end somewhere: a query bound is a plausible date
     if not QUERY_TIME_MIN <= t <= QUERY_TIME_MAX:
         raise ValueError(f"{name} must lie between 1970 and 2200")

@@ -360,6 +360,12 @@ BOUND_PARAM = {
     "description": "a date YYYY-MM-DD (local midnight in the region's time zone) or an ISO 8601 "
     "time with a UTC offset, between 1970 and 2200 (default: the last 24 hours)",
 }
+# since/until of the listings: as BOUND_PARAM, without a default (no bound: all of time)
+LISTING_BOUND = {
+    "schema": {"type": "string"},
+    "description": "a date YYYY-MM-DD (local midnight in the region's time zone) or an ISO 8601 "
+    "time with a UTC offset, between 1970 and 2200; until is exclusive",
+}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 READ_SECURITY = [{"readToken": []}, {"session": []}]
 EXPORT_ROWS = 1_000_000  # data.export.MAX_ROWS (tests/test_export.py checks they agree)
@@ -369,8 +375,8 @@ def _listing_params(*extra: dict) -> list[dict]:
     """The parameters /api/events, /api/cases and /api/warnings share, after ``extra``."""
     return [
         *({"in": "query", **e} for e in extra),
-        {"name": "since", "in": "query", **TIME_PARAM},
-        {"name": "until", "in": "query", **TIME_PARAM},
+        {"name": "since", "in": "query", **LISTING_BOUND},
+        {"name": "until", "in": "query", **LISTING_BOUND},
         {
             "name": "area",
             "in": "query",
