@@ -78,6 +78,7 @@ def _page_layouts() -> dict:
         inspections_page,
         metrics_page,
         report_page,
+        search_page,
         wall,
         warnings_page,
     )
@@ -92,6 +93,7 @@ def _page_layouts() -> dict:
         "audit": ("/audit", audit_page.layout),
         "briefings": ("/briefings", briefings_page.layout),
         "figures": ("/figures", figures_page.layout),
+        "search": ("/search", search_page.layout),
     }
 
 
@@ -110,12 +112,13 @@ def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
     from callbacks import inspections_page as inspections_cb
     from callbacks import metrics_page as metrics_cb
     from callbacks import report_page as report_cb
+    from callbacks import search_page as search_cb
     from callbacks import wall as wall_cb
     from callbacks import warnings_page as warnings_cb
     from web.signin import csrf_token
 
     pages = (wall_cb, warnings_cb, cases_cb, metrics_cb, inspections_cb, report_cb, audit_cb)
-    for module in (*pages, briefings_cb, figures_cb):
+    for module in (*pages, briefings_cb, figures_cb, search_cb):
         module.register(app)
     meta = runtime.region.meta
     chrome = {

@@ -50,6 +50,7 @@ PAGES: dict[str, str] = {
     "audit": "/audit",
     "briefings": "/briefings",
     "figures": "/figures",
+    "search": "/search",
 }
 
 # case actions a department takes on its own case; the rest (and "create") are the hall's
@@ -87,6 +88,8 @@ _PAGE_ROLES: dict[str, frozenset[str]] = {
     # archived briefings: the list; each file is handed out under ("export", "area")
     "briefings": frozenset({"admin", "operator", "analyst", "county_leader"}),
     "figures": frozenset({"admin", "operator", "analyst", "county_leader"}),
+    # search over events, cases and warnings: each result list inside the reader's scope
+    "search": frozenset({"admin", "operator", "analyst", "county_leader"}),
 }
 _CITY_READERS = {"admin": ALL, "operator": ALL, "analyst": ALL, "wall": ALL}
 RULES: dict[tuple[str, str], dict[str, str]] = {

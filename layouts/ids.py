@@ -161,3 +161,21 @@ FIG_SAVED_RUN = "figures-saved-run"
 FIG_SAVED_NEXT = "figures-saved-next"  # run it for the next period
 FIG_SAVED_DELETE = "figures-saved-delete"
 FIG_SAVED_VERSION = "figures-saved-version"  # dcc.Store bumped by save/delete: reloads the list
+
+# Search page (/search): one box over events, cases and warnings
+SEARCH_TEXT = "search-text"  # the search box
+SEARCH_KIND = "search-kind"  # events | cases | warnings
+SEARCH_PERIOD = "search-period"  # date range (last day included); empty: the last 7 days
+SEARCH_AREA = "search-area"  # an area at any level inside the user's scope
+SEARCH_SOURCE = "search-source"
+SEARCH_CATEGORY = "search-category"
+SEARCH_SEVERITY = "search-severity"  # an event's 1..5, a warning's colour
+SEARCH_STATE = "search-state"  # a case's or a warning's state
+SEARCH_SUMMARY = "search-summary"
+SEARCH_GRID = "search-grid"  # dash-ag-grid: the newest matches
+SEARCH_MAP = "search-map"
+SEARCH_HISTOGRAM = "search-histogram"
+SEARCH_CSV = "search-csv"  # link: the read API's CSV of the same search
+SEARCH_XLSX = "search-xlsx"
+SEARCH_QUERY = "search-query"  # dcc.Store: the search as the address's query string
+SEARCH_URL_SYNC = "search-url-sync"  # dcc.Store: output of the clientside address update
