@@ -24,7 +24,7 @@ EVENTS = [
     ("t-1", 1, "traffic", "congestion", 3, "路段R137拥堵指数", None, 15),
     ("h-1", 2, "hotline", "heating", 2, "Heating OFF since Monday", None, 20),
     ("h-2", 1, "hotline", "noise", 1, "噪声扰民 100% 夜间施工_", None, 60 * 24 * 40),
-    ("P-Case", 2, "police", "other", 1, "其他", None, 30),
+    ("P-Case7", 2, "police", "other", 1, "其他", None, 30),
 ]
 
 
@@ -75,10 +75,10 @@ def ids(client, query: str, kind: str = "events") -> list:
         ("刑事", ["p-1"]),  # a category's Chinese name
         ("Dispute", ["p-2"]),  # a category's English name, other case
         ("12345热线", ["h-1", "h-2"]),  # a source's name
-        ("第2区", ["p-2", "h-1", "P-Case"]),  # a county's name: the events inside it
+        ("第2区", ["p-2", "h-1", "P-Case7"]),  # a county's name: the events inside it
         ("district 1", ["p-1", "t-1", "h-2"]),
         ("p-2", ["p-2"]),  # an id
-        ("P-Case", ["P-Case"]),  # an id keeps its case
+        ("P-Case7", ["P-Case7"]),  # an id keeps its case
         ("100%", ["h-2"]),  # % and _ are plain characters
         ("施工_", ["h-2"]),
         ("%", ["h-2"]),
@@ -92,7 +92,7 @@ def test_text_matches_text_category_address_and_ids(client, q, expected):
 
 
 def test_facets_period_and_text_together(client):
-    assert ids(client, "q=%E7%AC%AC2%E5%8C%BA&source=police") == ["p-2", "P-Case"]
+    assert ids(client, "q=%E7%AC%AC2%E5%8C%BA&source=police") == ["p-2", "P-Case7"]
     assert ids(client, "q=%E7%AC%AC2%E5%8C%BA&severity=2") == ["p-2", "h-1"]
     assert ids(client, "q=hotline&area=T01") == ["h-2"]
     # the noise event is 40 days old: a period of the last week leaves it out
@@ -109,6 +109,12 @@ def test_the_newest_page_holds_old_matches_when_recent_ones_are_too_few(client):
     asked for with a limit gets the 40-day-old match after the recent ones."""
     assert ids(client, "q=hotline&limit=1") == ["h-1"]
     assert ids(client, "q=hotline&limit=2") == ["h-1", "h-2"]
+    # ending an hour after T0: h-1 falls in the first day's window, h-2 only in the rest
+    until = (T0 + pd.Timedelta(hours=1)).isoformat().replace("+", "%2B")
+    assert ids(client, f"q=hotline&limit=1&until={until}") == ["h-1"]
+    assert ids(client, f"q=hotline&limit=5&until={until}") == ["h-1", "h-2"]
+    assert ids(client, f"q=police&limit=2&until={until}") == ["p-1", "p-2"]
+    assert ids(client, f"q=police&limit=9&until={until}") == ["p-1", "p-2", "P-Case7"]
 
 
 def test_exports_are_the_same_search(client):
@@ -125,7 +131,7 @@ def test_county_leader_searches_only_their_county(app, runtime):
     lead = app.server.test_client()
     sign_in(lead, runtime, "lead", role="county_leader", area="T01")
     assert ids(lead, "q=police") == ["p-1"]
-    assert ids(client, "q=police") == ["p-1", "p-2", "P-Case"]
+    assert ids(client, "q=police") == ["p-1", "p-2", "P-Case7"]
     # naming the other county finds nothing of it
     assert ids(lead, "q=%E7%AC%AC2%E5%8C%BA") == []
     assert ids(lead, "q=police&area=T02") == []
