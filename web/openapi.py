@@ -375,6 +375,13 @@ def _listing_params(*extra: dict) -> list[dict]:
     """The parameters /api/events, /api/cases and /api/warnings share, after ``extra``."""
     return [
         *({"in": "query", **e} for e in extra),
+        {
+            "name": "q",
+            "in": "query",
+            "schema": {"type": "string", "maxLength": 100},
+            "description": "search text: a case-insensitive substring of the records' text, "
+            "category, address fields or id (docs/API.md)",
+        },
         {"name": "since", "in": "query", **LISTING_BOUND},
         {"name": "until", "in": "query", **LISTING_BOUND},
         {
@@ -480,6 +487,10 @@ def openapi_document() -> dict:
                     "security": READ_SECURITY,
                     "parameters": _listing_params(
                         {"name": "source", "schema": {"type": "string", "enum": list(SOURCES)}},
+                        {
+                            "name": "severity",
+                            "schema": {"type": "string", "enum": ["1", "2", "3", "4", "5"]},
+                        },
                         {
                             "name": "category",
                             "schema": {"type": "string", "examples": categories[:3]},
