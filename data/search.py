@@ -343,7 +343,10 @@ def results(
         # record has a time, so the buckets add up to the total)
         filled = [name for name in [*facets, "bucket_at"] if not _null(rec[name])]
         if filled == ["bucket_at"]:
-            at = pd.Timestamp(rec["bucket_at"]).tz_localize(timezone)
+            # a local hour that occurs twice (daylight saving ends) counts once, as the first
+            at = pd.Timestamp(rec["bucket_at"]).tz_localize(
+                timezone, ambiguous=True, nonexistent="shift_forward"
+            )
             hist.append({"at": iso(at), "n": int(rec["n"])})
         elif len(filled) == 1:
             name = filled[0]

@@ -224,3 +224,26 @@ def test_page_period_reads_dates_as_the_api_does():
         None,
     )
     assert search.picker_days("?since=nonsense", "Asia/Shanghai") == (None, None)
+
+
+def test_histogram_across_the_end_of_daylight_saving(client, runtime):
+    """01:30 happens twice in New York on 2013-11-03: the hourly histogram counts both (it
+    failed with pandas' AmbiguousTimeError before)."""
+    lon, lat = tiny_cell_center(1, 1, 1)
+    recs = [
+        {"id": f"dst-{k}", "time": t, "lon": lon, "lat": lat, "category": "other", "text": "夏令时"}
+        for k, t in enumerate(("2013-11-03T05:30:00+00:00", "2013-11-03T06:30:00+00:00"))
+    ]
+    assert client.post("/api/ingest/police", json={"events": recs}, headers=AUTH).status_code == 200
+    f = search.reader_filters(
+        runtime.db,
+        User("a", "analyst"),
+        runtime.scope,
+        "event",
+        since=pd.Timestamp("2013-11-03T00:00:00+00:00"),
+        until=pd.Timestamp("2013-11-04T00:00:00+00:00"),
+    )
+    res = search.results(
+        runtime.db, "events", f, search.Text.of("夏令时"), timezone="America/New_York"
+    )
+    assert res["total"] == 2 and sum(h["n"] for h in res["histogram"]) == 2
