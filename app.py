@@ -81,6 +81,7 @@ def _page_layouts() -> dict:
         metrics_page,
         report_page,
         rules_page,
+        search_page,
         wall,
         warnings_page,
     )
@@ -98,6 +99,7 @@ def _page_layouts() -> dict:
         "console": ("/console", console_page.layout),
         "feeds_new": ("/feeds/new", feeds_new_page.layout),
         "rules": ("/rules", rules_page.layout),
+        "search": ("/search", search_page.layout),
     }
 
 
@@ -119,12 +121,13 @@ def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
     from callbacks import metrics_page as metrics_cb
     from callbacks import report_page as report_cb
     from callbacks import rules_page as rules_cb
+    from callbacks import search_page as search_cb
     from callbacks import wall as wall_cb
     from callbacks import warnings_page as warnings_cb
     from web.signin import csrf_token
 
     pages = (wall_cb, warnings_cb, cases_cb, metrics_cb, inspections_cb, report_cb, audit_cb)
-    for module in (*pages, briefings_cb, figures_cb, console_cb, feeds_new_cb, rules_cb):
+    for module in (*pages, briefings_cb, figures_cb, console_cb, feeds_new_cb, rules_cb, search_cb):
         module.register(app)
     meta = runtime.region.meta
     chrome = {

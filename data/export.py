@@ -82,13 +82,23 @@ EVENT_COLUMNS = (
 )
 
 
-def events_query(db: Database, f: Filters) -> tuple[str, list]:
-    """Events newest first (``equals`` on source, category), archived days included when the
-    period reaches them; the columns of :data:`EVENT_COLUMNS`."""
+Extra = tuple[list[str], list]  # more conditions and their parameters (a search's text)
+
+
+def events_conditions(f: Filters, extra: Extra = ([], [])) -> tuple[list[str], list]:
+    """The conditions (alias ``e``) and parameters selecting the events ``f`` asks for."""
     conds, params = _common(f, "e", "event_time")
     if f.department is not None:
         conds.append(f"e.case_id IN ({department_case_sql()})")
         params += [f.department, f.department]
+    return [*conds, *extra[0]], [*params, *extra[1]]
+
+
+def events_query(db: Database, f: Filters, extra: Extra = ([], [])) -> tuple[str, list]:
+    """Events newest first (``equals`` on source, category, severity), archived days included
+    when the period reaches them; the columns of :data:`EVENT_COLUMNS`. ``extra``: more
+    conditions on ``e`` (data/search.py's text match)."""
+    conds, params = events_conditions(f, extra)
     relation, rel_params = archive.events_relation(db, f.since, f.until)
     sql = f"""
         SELECT e.source, e.source_event_id AS id, e.category, e.severity::INTEGER AS severity,
@@ -138,13 +148,20 @@ CASE_COLUMNS = (
 )
 
 
-def cases_query(f: Filters) -> tuple[str, list]:
-    """Cases newest first by creation (``equals`` on state, category, department; ``since``
-    and ``until`` bound the creation time); the columns of :data:`CASE_COLUMNS`."""
+def cases_conditions(f: Filters, extra: Extra = ([], [])) -> tuple[list[str], list]:
+    """The conditions (alias ``k``) and parameters selecting the cases ``f`` asks for."""
     conds, params = _common(f, "k", "created_at")
     if f.department is not None:
         conds.append(f"k.id IN ({department_case_sql()})")
         params += [f.department, f.department]
+    return [*conds, *extra[0]], [*params, *extra[1]]
+
+
+def cases_query(f: Filters, extra: Extra = ([], [])) -> tuple[str, list]:
+    """Cases newest first by creation (``equals`` on state, category, department; ``since``
+    and ``until`` bound the creation time); the columns of :data:`CASE_COLUMNS`. ``extra``:
+    more conditions on ``k``."""
+    conds, params = cases_conditions(f, extra)
     sql = f"""
         SELECT k.id, k.parent_id, k.state, k.category, k.title, k.department, k.urgency,
                k.urgent, k.warning_level, k.origin, k.origin_ref, a.code AS area, g.code AS cell,
@@ -192,10 +209,11 @@ _LEVEL_SQL = "CASE w.level_rank " + " ".join(
 )
 
 
-def warnings_query(f: Filters, level: str | None = None) -> tuple[str, list]:
-    """Warnings newest first by raising (``equals`` on state, rule_id; ``level`` a colour name;
-    ``since``/``until`` bound the raising time); the columns of :data:`WARNING_COLUMNS`.
-    ``area``: the warnings inside it or on it."""
+def warnings_conditions(
+    f: Filters, level: str | None = None, extra: Extra = ([], [])
+) -> tuple[list[str], list]:
+    """The conditions (alias ``w``) and parameters selecting the warnings ``f`` asks for
+    (``level`` a colour name; ``area``: the warnings inside it or on it)."""
     area, f = f.area, Filters(**{**f.__dict__, "area": None})
     conds, params = _common(f, "w", "raised_at")
     if area is not None:
@@ -212,6 +230,16 @@ def warnings_query(f: Filters, level: str | None = None) -> tuple[str, list]:
             f" AND id IN ({department_case_sql()}))"
         )
         params += [f.department, f.department]
+    return [*conds, *extra[0]], [*params, *extra[1]]
+
+
+def warnings_query(
+    f: Filters, level: str | None = None, extra: Extra = ([], [])
+) -> tuple[str, list]:
+    """Warnings newest first by raising (``equals`` on state, rule_id; ``level`` a colour name;
+    ``since``/``until`` bound the raising time); the columns of :data:`WARNING_COLUMNS`.
+    ``area``: the warnings inside it or on it. ``extra``: more conditions on ``w``."""
+    conds, params = warnings_conditions(f, level, extra)
     sql = f"""
         SELECT w.id, w.rule_id, w.kind, {_LEVEL_SQL} END AS level, w.state, a.code AS area,
                w.area_level, w.subject, w.value, w.limit_value, w.baseline, w.raised_at,

@@ -53,6 +53,7 @@ PAGES: dict[str, str] = {
     "console": "/console",
     "feeds_new": "/feeds/new",
     "rules": "/rules",
+    "search": "/search",
 }
 
 # case actions a department takes on its own case; the rest (and "create") are the hall's
@@ -96,6 +97,8 @@ _PAGE_ROLES: dict[str, frozenset[str]] = {
     "feeds_new": frozenset({"admin"}),
     # the warning rules: edit, backtest, save (administrators)
     "rules": frozenset({"admin"}),
+    # search over events, cases and warnings: each result list inside the reader's scope
+    "search": frozenset({"admin", "operator", "analyst", "county_leader"}),
 }
 _CITY_READERS = {"admin": ALL, "operator": ALL, "analyst": ALL, "wall": ALL}
 RULES: dict[tuple[str, str], dict[str, str]] = {

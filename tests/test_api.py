@@ -113,5 +113,26 @@ def test_feed_health_and_area_summary(client):
     assert s["total"] == 2
     assert client.get("/api/areas/nope/summary").status_code == 404
     assert client.get("/api/events?limit=0").status_code == 400
-    assert client.get("/api/events?since=2026-01-01").status_code == 400
+    # a naive time could be read in either zone (a bare date is a local midnight: see below)
+    assert client.get("/api/events?since=2026-01-01T08:00").status_code == 400
     assert client.get(f"/api/events?area={tiny_cell_code(1, 0, 0)}").get_json()["count"] == 1
+
+
+@pytest.mark.parametrize("path", ["/api/events", "/api/cases", "/api/warnings"])
+def test_bare_dates_are_local_midnights(client, path):
+    """``since``/``until`` as bare dates: the region's local midnight (Asia/Shanghai), ``until``
+    exclusive. 23:30 local on the 26th and 00:30 local on the 27th fall either side."""
+    late = event(1, time="2026-11-26T23:30:00+08:00")
+    early = event(2, time="2026-11-27T00:30:00+08:00")
+    client.post("/api/ingest/police", json={"events": [late, early]}, headers=AUTH)
+    for q in ("since=2026-11-27", "until=2026-11-27", "since=2026-11-26&until=2026-11-28"):
+        assert client.get(f"{path}?{q}").status_code == 200, q
+    if path == "/api/events":
+        ids_of = lambda q: [e["id"] for e in client.get(f"{path}?{q}").get_json()["events"]]  # noqa: E731
+        assert ids_of("since=2026-11-27") == ["ev-2"]
+        assert ids_of("until=2026-11-27") == ["ev-1"]
+        assert ids_of("since=2026-11-26&until=2026-11-28") == ["ev-2", "ev-1"]
+        assert ids_of("since=2026-11-26&until=2026-11-26T23:45:00%2B08:00") == ["ev-1"]
+    for bad in ("since=2026-02-30", "until=1969-12-31", "since=26-11-2026"):
+        resp = client.get(f"{path}?{bad}")
+        assert resp.status_code == 400 and resp.get_json()["error"].startswith(bad[:5]), bad

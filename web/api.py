@@ -12,13 +12,16 @@ import json
 import pandas as pd
 from flask import Blueprint, Response, jsonify, request
 
-from data import export, policy, queries
+from data import export, policy, queries, search
 from data.areas import scope_for_code
 from data.auth import User
 from data.catalogue import DEFAULT_CATALOGUE, Catalogue
+from data.events import SEVERITY_MAX, SEVERITY_MIN
 from data.push import push_frame
+from data.times import parse_bound
 from data.warnings.learning import learning_state
 from data.warnings.rules import LEVELS
+from layouts.search_page import search_labels
 from web import export as web_export
 from web.openapi import openapi_text
 from web.session import current_user
@@ -26,6 +29,7 @@ from web.session import runtime as _runtime
 
 api = Blueprint("onegrid_api", __name__, url_prefix="/api")
 MAX_LIMIT = 10_000
+SEVERITIES = tuple(str(n) for n in range(SEVERITY_MIN, SEVERITY_MAX + 1))
 QUERY_TIME_MIN = pd.Timestamp("1970-01-01", tz="UTC")
 QUERY_TIME_MAX = pd.Timestamp("2200-01-01", tz="UTC")
 
@@ -118,18 +122,15 @@ def _reader() -> User | None:
 
 
 def _parse_time(name: str) -> pd.Timestamp | None:
+    """Query parameter ``name`` as a UTC bound: a bare date (``2026-11-26``) is that day's local
+    midnight in the region's zone, a time carries its UTC offset (data.times.parse_bound)."""
     v = request.args.get(name)
     if v is None:
         return None
     try:
-        t = pd.Timestamp(v)
-    except (ValueError, TypeError, OverflowError):
-        raise ValueError(
-            f"{name} is not an ISO 8601 time, e.g. 2026-11-26T08:00:00+08:00"
-        ) from None
-    if t is pd.NaT or t.tzinfo is None:
-        raise ValueError(f"{name} needs a UTC offset, e.g. 2026-11-26T08:00:00+08:00")
-    t = t.tz_convert("UTC")
+        t = parse_bound(v, _runtime().timezone)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
     # the store and Python's datetime both end somewhere: a query bound is a plausible date
     if not QUERY_TIME_MIN <= t <= QUERY_TIME_MAX:
         raise ValueError(f"{name} must lie between 1970 and 2200")
@@ -176,11 +177,12 @@ def feeds() -> Response:
 
 def _listing(kind: str, equals: tuple[str, ...]) -> tuple[dict, export.Filters] | Response:
     """The shared parameters of /api/events, /api/cases and /api/warnings, checked: ``format``,
-    ``since``, ``until``, ``area``, ``limit`` and the ``equals`` filters of ``kind``. Returns
-    the parameters and the reader's :class:`data.export.Filters`, or the error answer."""
+    ``since``, ``until``, ``area``, ``limit``, ``q`` (the search text, data/search.py) and the
+    ``equals`` filters of ``kind``. Returns the parameters (``text``: the search text or None)
+    and the reader's :class:`data.export.Filters`, or the error answer."""
     rt = _runtime()
     args = request.args
-    unknown = set(args) - {"since", "until", "area", "limit", "format", *equals}
+    unknown = set(args) - {"since", "until", "area", "limit", "format", "q", *equals}
     if unknown:
         return _error(400, f"unknown parameter(s): {', '.join(sorted(unknown))}")
     fmt = args.get("format", "json")
@@ -193,8 +195,11 @@ def _listing(kind: str, equals: tuple[str, ...]) -> tuple[dict, export.Filters] 
     try:
         limit = int(args.get("limit", cap if fmt in web_export.FILE_FORMATS else 100))
         since, until = _parse_time("since"), _parse_time("until")
+        text = search.Text.of(args.get("q"), search_labels(rt.catalogue))
     except (ValueError, OverflowError) as exc:
         return _error(400, str(exc))
+    if since is not None and until is not None and since >= until:
+        return _error(400, "since must be before until")
     if not 1 <= limit <= cap:
         hint = (
             f"; format=csv and format=xlsx export up to {export.MAX_ROWS:,} rows"
@@ -209,22 +214,24 @@ def _listing(kind: str, equals: tuple[str, ...]) -> tuple[dict, export.Filters] 
         except KeyError as exc:
             return _error(404, str(exc.args[0]))
     user = _reader()
-    s = policy.scope(user)
-    if s.nothing or not policy.may_some(user, "view", kind):
-        return _error(403, f"your role reads no {kind}s")
+    try:
+        filters = search.reader_filters(
+            rt.db,
+            user,
+            rt.scope,
+            kind,
+            area=area,
+            since=since,
+            until=until,
+            equals={k: args.get(k) for k in equals},
+            limit=limit,
+        )
+    except policy.PolicyDenied as exc:
+        return _error(403, str(exc))
     if fmt in web_export.FILE_FORMATS and not policy.may_some(user, "export", "area"):
         # the roles that may export figures (data.policy) are the ones that may export records
         return _error(403, "your role may not export files")
-    filters = export.Filters(
-        scope=policy.area_scope(rt.db, user) or rt.scope,
-        department=s.department,
-        area=area,
-        since=since,
-        until=until,
-        equals={k: args.get(k) for k in equals},
-        limit=limit,
-    )
-    return {"format": fmt, **args}, filters
+    return {"format": fmt, **args, "text": text}, filters
 
 
 def _file(kind: str, columns: tuple[str, ...], query, params: dict) -> Response:
@@ -235,7 +242,7 @@ def _file(kind: str, columns: tuple[str, ...], query, params: dict) -> Response:
         columns,
         query,
         fmt=params["format"],
-        filters={k: v for k, v in params.items() if k != "format"},
+        filters={k: v for k, v in params.items() if k not in ("format", "text")},
         actor=user.username,
         path=request.path,
     )
@@ -243,33 +250,41 @@ def _file(kind: str, columns: tuple[str, ...], query, params: dict) -> Response:
 
 @api.get("/events")
 def events() -> Response:
-    """Events filtered by source, category, time and area (any level), newest first, inside the
-    reader's scope (an area role's area; a department's own cases' events); JSON, or a CSV or
-    Excel file with ``format``."""
+    """Events filtered by source, category, severity, time, area (any level) and a search text
+    ``q``, newest first, inside the reader's scope (an area role's area; a department's own
+    cases' events); JSON, or a CSV or Excel file with ``format``."""
     if (denied := _read_allowed()) is not None:
         return denied
-    got = _listing("event", ("source", "category"))
+    got = _listing("event", ("source", "category", "severity"))
     if isinstance(got, Response):
         return got
     params, f = got
-    source = f.equals["source"]
+    source, severity = f.equals["source"], f.equals["severity"]
     rt = _runtime()
     if source is not None and source not in rt.catalogue.categories:
         return _error(400, rt.catalogue.unknown(source))
+    if severity is not None:
+        if severity not in SEVERITIES:
+            return _error(400, f"severity must be one of {', '.join(SEVERITIES)}")
+        f.equals["severity"] = int(severity)
+    text = params["text"]
     if params["format"] != "json":
-        query = export.events_query(rt.db, f)
+        query = search.query(rt.db, "events", f, text)
         return _file("events", export.EVENT_COLUMNS, query, params)
-    rows = queries.list_events(
-        rt.db,
-        f.scope,
-        source=source,
-        category=f.equals["category"],
-        since=f.since,
-        until=f.until,
-        area=f.area,
-        limit=f.limit,
-        department=f.department,
-    )
+    if text is not None or severity is not None:
+        rows = search.newest(rt.db, "events", f, text)
+    else:
+        rows = queries.list_events(
+            rt.db,
+            f.scope,
+            source=source,
+            category=f.equals["category"],
+            since=f.since,
+            until=f.until,
+            area=f.area,
+            limit=f.limit,
+            department=f.department,
+        )
     return jsonify({"events": rows, "count": len(rows)})
 
 
@@ -284,10 +299,11 @@ def cases() -> Response:
     if isinstance(got, Response):
         return got
     params, f = got
-    query = export.cases_query(f)
+    db = _runtime().db
     if params["format"] != "json":
+        query = search.query(db, "cases", f, params["text"])
         return _file("cases", export.CASE_COLUMNS, query, params)
-    rows = export.records(_runtime().db, query)
+    rows = search.newest(db, "cases", f, params["text"])
     return jsonify({"cases": rows, "count": len(rows)})
 
 
@@ -305,12 +321,13 @@ def warnings() -> Response:
     level = f.equals.pop("level")
     if level is not None and level not in LEVELS:
         return _error(400, f"unknown level {level!r}; expected one of {', '.join(LEVELS)}")
-    query = export.warnings_query(f, level)
+    db = _runtime().db
     if params["format"] != "json":
+        query = search.query(db, "warnings", f, params["text"], level=level)
         return _file("warnings", export.WARNING_COLUMNS, query, params)
-    rt = _runtime()
-    rows = export.records(rt.db, query)
+    rows = search.newest(db, "warnings", f, params["text"], level=level)
     # rules that compare areas with their own usual say when they still lack history
+    rt = _runtime()
     learning = learning_state(rt.db, rt.ensure_warnings().rules)
     return jsonify({"warnings": rows, "count": len(rows), "learning": learning})
 

@@ -364,6 +364,12 @@ BOUND_PARAM = {
     "description": "a date YYYY-MM-DD (local midnight in the region's time zone) or an ISO 8601 "
     "time with a UTC offset, between 1970 and 2200 (default: the last 24 hours)",
 }
+# since/until of the listings: as BOUND_PARAM, without a default (no bound: all of time)
+LISTING_BOUND = {
+    "schema": {"type": "string"},
+    "description": "a date YYYY-MM-DD (local midnight in the region's time zone) or an ISO 8601 "
+    "time with a UTC offset, between 1970 and 2200; until is exclusive",
+}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 READ_SECURITY = [{"readToken": []}, {"session": []}]
 EXPORT_ROWS = 1_000_000  # data.export.MAX_ROWS (tests/test_export.py checks they agree)
@@ -373,8 +379,15 @@ def _listing_params(*extra: dict) -> list[dict]:
     """The parameters /api/events, /api/cases and /api/warnings share, after ``extra``."""
     return [
         *({"in": "query", **e} for e in extra),
-        {"name": "since", "in": "query", **TIME_PARAM},
-        {"name": "until", "in": "query", **TIME_PARAM},
+        {
+            "name": "q",
+            "in": "query",
+            "schema": {"type": "string", "maxLength": 100},
+            "description": "search text: a case-insensitive substring of the records' text, "
+            "category, address fields or id (docs/API.md)",
+        },
+        {"name": "since", "in": "query", **LISTING_BOUND},
+        {"name": "until", "in": "query", **LISTING_BOUND},
         {
             "name": "area",
             "in": "query",
@@ -481,6 +494,10 @@ def openapi_document(catalogue: Catalogue = DEFAULT_CATALOGUE) -> dict:
                         {
                             "name": "source",
                             "schema": {"type": "string", "enum": list(catalogue.ids)},
+                        },
+                        {
+                            "name": "severity",
+                            "schema": {"type": "string", "enum": ["1", "2", "3", "4", "5"]},
                         },
                         {
                             "name": "category",
