@@ -226,6 +226,17 @@ def test_a_configured_source_takes_pushes_and_is_shown_and_briefed(server):
     assert sum(answer[ids.MAP_Z]["data"]["z"]) == 2
     assert "安全生产" in json.dumps(answer[ids.LEGEND]["children"], ensure_ascii=False)
 
+    # search finds the new sources' events by the sources' configured names (zh and en), by a
+    # configured category's name, and facets by the source
+    for q, want in (("安全生产", {"s1", "s2"}), ("urban management", {"u1"}), ("隐患", {"s2"})):
+        found = requests.get(url + "/api/events", params={"q": q}, headers=AUTH, timeout=10)
+        assert found.status_code == 200, found.text
+        assert {r["id"] for r in found.json()["events"]} == want, q
+    found = requests.get(
+        url + "/api/events", params={"q": "s", "source": "urban"}, headers=AUTH, timeout=10
+    ).json()["events"]
+    assert [r["id"] for r in found] == ["u1"]
+
     # the briefing of today names the new sources with their configured names and counts
     proc.terminate()
     proc.wait(timeout=30)
