@@ -72,7 +72,9 @@ HALL_CASE_ACTIONS = frozenset(
         "joint_dispatch",
     }
 )
-CASE_ACTIONS = DEPARTMENT_CASE_ACTIONS | HALL_CASE_ACTIONS
+# a leader's instruction (批示): the hall, and a county leader on a case in their own area
+LEADER_CASE_ACTIONS = frozenset({"instruct"})
+CASE_ACTIONS = DEPARTMENT_CASE_ACTIONS | HALL_CASE_ACTIONS | LEADER_CASE_ACTIONS
 
 ALL = "all"  # any object of the kind
 OWN = "own"  # objects inside the user's scope only
@@ -136,6 +138,10 @@ RULES: dict[tuple[str, str], dict[str, str]] = {
     **{
         ("transition", f"case:{a}"): {"admin": ALL, "operator": ALL, "department": OWN}
         for a in DEPARTMENT_CASE_ACTIONS
+    },
+    **{
+        ("transition", f"case:{a}"): {"admin": ALL, "operator": ALL, "county_leader": OWN}
+        for a in LEADER_CASE_ACTIONS
     },
     # a field report (becomes a case) placed in an area
     ("report", "area"): {"admin": ALL, "operator": ALL, "grid_worker": OWN},

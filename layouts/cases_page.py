@@ -28,6 +28,7 @@ ACTION_BUTTONS: tuple[str, ...] = (
     "refuse_extension",
     "reassign",
     "set_urgent",
+    "instruct",
     "close",
 )
 

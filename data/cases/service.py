@@ -421,6 +421,11 @@ class CaseService(CaseNotices):
     def set_urgent(self, case_id, reason, *, actor, now=None) -> dict:
         return self.act(case_id, "set_urgent", actor=actor, reason=reason, now=now)
 
+    def instruct(self, case_id, text, *, actor, now=None) -> dict:
+        """A leader's instruction (批示) on an open case: kept in its history, sent to the
+        department handling it."""
+        return self.act(case_id, "instruct", actor=actor, reason=text, now=now)
+
     def joint_dispatch(
         self,
         case_id: int,
@@ -598,6 +603,10 @@ class CaseService(CaseNotices):
             self._notify(con, case["department"], cid, "rework", bool(case["urgent"]), now, case)
         elif action in ("verify_pass", "close"):
             sets.update(closed_at=now, extension_until=None)
+        elif action == "instruct":
+            # the instruction is the transition's reason; the department handling the case (the
+            # hall while none does) is told at once, whatever the hour
+            self._notify(con, case["department"] or hall, cid, "instruction", True, now, case)
         elif action == "set_urgent":
             if case["urgent"]:
                 raise InvalidTransition(f"case {cid} is already urgent")

@@ -34,11 +34,22 @@ ACTIONS: dict[str, tuple[frozenset[str], str | None]] = {
     "rework": (frozenset({"verification"}), "handling"),
     "close": (frozenset({"registered", "returned", "verification"}), "closed"),
     "set_urgent": (frozenset(OPEN_STATES), None),
+    # a leader's instruction (批示) on an open case: the text reaches the handling department
+    "instruct": (frozenset(OPEN_STATES), None),
 }
 # actions a department takes on its own case (the rest are the hall's)
 DEPARTMENT_ACTIONS = frozenset({"accept", "return", "request_extension", "report_handled"})
 REASON_REQUIRED = frozenset(
-    {"return", "reassign", "request_extension", "refuse_extension", "rework", "close", "set_urgent"}
+    {
+        "return",
+        "reassign",
+        "request_extension",
+        "refuse_extension",
+        "rework",
+        "close",
+        "set_urgent",
+        "instruct",
+    }
 )
 # A publisher's own history (a replayed 311 file) records cases closed while dispatched or being
 # handled: the intake imports that close as it happened, outside the hall's actions above.
