@@ -7,9 +7,11 @@ Layout functions only build component trees; ``callbacks/cases_page.py`` fills t
 from __future__ import annotations
 
 import dash_ag_grid as dag
+import plotly.graph_objects as go
 from dash import dcc, html
 
 from layouts import ids
+from layouts.figures import BACKGROUND, offline_style
 from layouts.i18n import DEFAULT_LANGUAGE, display_name, format_moment, t
 from layouts.shell import framed, i18n_text
 
@@ -31,6 +33,9 @@ ACTION_BUTTONS: tuple[str, ...] = (
     "instruct",
     "close",
 )
+
+# a warning's level rank (1 blue .. 4 red) -> its colour's name
+LEVEL_NAMES = {1: "blue", 2: "yellow", 3: "orange", 4: "red"}
 
 OFFICE_GRID_THEME = (
     "themeQuartz.withParams({backgroundColor: '#0b1526', foregroundColor: '#e6edf7', "
@@ -115,7 +120,9 @@ def inbox_list(inbox, lang: str, timezone: str):
 
 
 def history_table(view: dict | None, lang: str, timezone: str):
-    """A case's history (from :func:`data.cases.desk.history_view`) as a table; "" for none."""
+    """A case's desk (from :func:`data.cases.desk.history_view`): the case in one line, its place
+    on a map, its evidence (the warning and the events it came from), its photos and its
+    timeline (every transition: when, what, who, which department, why); "" for none."""
     if view is None:
         return ""
     head = html.Tr([html.Th(t(f"cases.col.{c}", lang)) for c in HISTORY_COLUMNS])
@@ -127,14 +134,104 @@ def history_table(view: dict | None, lang: str, timezone: str):
                 html.Td(r["actor"]),
                 html.Td(department_name(view["names"], r["department"], lang)),
                 html.Td(r["reason"] if isinstance(r["reason"], str) else ""),
-            ]
+            ],
+            className="og-instruction" if r["action"] == "instruct" else None,
         )
         for r in view["transitions"].to_dict("records")
     ]
-    table = html.Table([head, *body], className="og-history")
-    photos = view.get("photos")
+    parts = []
+    case = view.get("case")
+    if case is not None:
+        parts += _case_head(case, view["names"], lang, timezone)
+    parts += _evidence(view, lang, timezone)
+    parts += _photos(view.get("photos"), lang)
+    parts += [html.H4(t("cases.timeline", lang)), html.Table([head, *body], className="og-history")]
+    return html.Div(parts, className="og-case-desk")
+
+
+def _case_head(case: dict, names: dict, lang: str, timezone: str) -> list:
+    line = " · ".join(
+        x
+        for x in (
+            f"#{int(case['id'])} {case.get('title') or ''}".strip(),
+            category_name(str(case["category"]), lang),
+            t(f"case.state.{case['state']}", lang),
+            department_name(names, case.get("department"), lang) if case.get("department") else "",
+            t("cases.deadline", lang).format(
+                at=format_moment(case["deadline_at"], timezone, lang, "day_time")
+            )
+            if case.get("deadline_at") is not None and str(case.get("deadline_at")) != "NaT"
+            else "",
+        )
+        if x
+    )
+    out = [html.H4(line, className="og-case-head")]
+    lon, lat = case.get("lon"), case.get("lat")
+    if lon is not None and lat is not None and lon == lon and lat == lat:
+        out.append(
+            dcc.Graph(
+                figure=case_place_map(float(lon), float(lat)),
+                config={"displayModeBar": False, "staticPlot": True},
+                className="og-case-map",
+                style={"height": "180px"},
+            )
+        )
+    return out
+
+
+def case_place_map(lon: float, lat: float) -> go.Figure:
+    """A small offline map of a case's place (WGS84 lon/lat): a marker on the empty style."""
+    fig = go.Figure(
+        go.Scattermap(lon=[lon], lat=[lat], mode="markers", marker={"size": 16, "color": "#f78c3a"})
+    )
+    fig.update_layout(
+        map={"style": offline_style(), "center": {"lon": lon, "lat": lat}, "zoom": 13},
+        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        paper_bgcolor=BACKGROUND,
+        showlegend=False,
+    )
+    return fig
+
+
+def _evidence(view: dict, lang: str, timezone: str) -> list:
+    out = []
+    warning = view.get("warning")
+    if warning:
+        out.append(
+            html.P(
+                [
+                    t("cases.from_warning", lang).format(
+                        id=warning["id"],
+                        level=t(
+                            f"warn.level.{LEVEL_NAMES.get(int(warning['level_rank']), 'blue')}",
+                            lang,
+                        ),
+                        at=format_moment(warning["raised_at"], timezone, lang, "day_time"),
+                    ),
+                    " ",
+                    dcc.Link(
+                        t("cases.open_warning", lang), href=f"/warnings?warning={warning['id']}"
+                    ),
+                ]
+            )
+        )
+    events = view.get("events")
+    if events is not None and len(events):
+        items = [
+            html.Li(
+                f"{format_moment(e['event_time'], timezone, lang, 'day_time')} · "
+                f"{category_name(str(e['source']) + '.' + str(e['category']), lang)} · "
+                f"{e['text'] or e['id']}"
+            )
+            for e in events.to_dict("records")
+        ]
+        out += [html.H4(t("cases.evidence", lang)), html.Ul(items, className="og-evidence")]
+    return out
+
+
+def _photos(photos, lang: str) -> list:
     if photos is None or not len(photos):
-        return table
+        return []
     links = [
         html.A(
             html.Img(src=f"/cases/attachment/{int(p['id'])}", alt=p["name"] or "", loading="lazy"),
@@ -144,9 +241,7 @@ def history_table(view: dict | None, lang: str, timezone: str):
         )
         for p in photos.to_dict("records")
     ]
-    return html.Div(
-        [table, html.H4(t("cases.photos", lang)), html.Div(links, className="og-photos")]
-    )
+    return [html.H4(t("cases.photos", lang)), html.Div(links, className="og-photos")]
 
 
 def board_grid() -> dag.AgGrid:

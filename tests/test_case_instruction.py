@@ -86,3 +86,34 @@ def test_an_instruction_on_an_undispatched_case_goes_to_the_hall(runtime):
     )
     desk.act(runtime, User("op", "operator"), "instruct", case_id=cid, reason="先核实")
     assert _notes(runtime, cid).department.tolist() == [runtime.cases.rules.hall.id]
+
+
+def test_the_case_desk_shows_place_evidence_and_the_instruction(runtime):
+    from layouts.cases_page import history_table
+
+    lon, lat = tiny_cell_center(1, 1, 1)
+    # a 12345 request becomes a case holding it: the case's evidence
+    frame = pd.DataFrame(
+        {
+            "id": ["h-1"],
+            "time": [pd.Timestamp.now(tz="UTC")],
+            "lon": [lon],
+            "lat": [lat],
+            "category": ["heating"],
+            "severity": [2],
+            "text": ["楼内暖气不热"],
+        }
+    )
+    runtime.pipeline.ingest_frame("hotline", frame)
+    runtime.cases.intake_hotline()
+    (hot,) = runtime.db.query_one(
+        "SELECT case_id FROM events WHERE source = 'hotline' AND source_event_id = 'h-1'"
+    )
+    desk.act(runtime, User("op", "operator"), "instruct", case_id=hot, reason="今晚办结")
+    view = desk.history_view(runtime, User("op", "operator"), hot)
+    assert view["events"]["text"].tolist() == ["楼内暖气不热"]
+    assert view["case"]["id"] == hot and view["warning"] is None
+    page = str(history_table(view, "zh", "Asia/Shanghai").to_plotly_json())
+    for shown in ("楼内暖气不热", "批示", "今晚办结", "相关事件", "时间线", f"#{hot}"):
+        assert shown in page, shown
+    assert "scattermap" in page.lower()  # the case's place on a map

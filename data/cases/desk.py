@@ -80,12 +80,39 @@ def history_view(rt, user, case_id: int | None) -> dict | None:
     if not policy.may(user, "view", policy.case_target(rt.db, case_id)):
         return None
     history = rt.cases.transitions(case_id)
-    departments = [d for d in history["department"] if isinstance(d, str)]
+    case = rt.cases.get(case_id)
+    departments = [
+        d for d in [*history["department"], case.get("department")] if isinstance(d, str)
+    ]
     return {
+        "case": case,
         "transitions": history,
         "names": department_names(rt.cases.rules, departments),
         "photos": attachments.of_case(rt.db, case_id),  # a field report's photos
+        **evidence(rt.db, case),
     }
+
+
+EVIDENCE_EVENTS = 50  # the case desk lists at most this many of a case's events
+
+
+def evidence(db, case: dict) -> dict:
+    """What a case came from: ``events`` (the events it holds: source, id, time, category, text;
+    oldest first, at most :data:`EVIDENCE_EVENTS`) and ``warning`` (the warning it was
+    dispatched from: id, rule_id, level_rank, state, raised_at, subject; None for others)."""
+    events = db.query_df(
+        "SELECT source, source_event_id AS id, event_time, category, text FROM events "
+        "WHERE case_id = ? ORDER BY event_time LIMIT ?",
+        [int(case["id"]), EVIDENCE_EVENTS],
+    )
+    warning = None
+    if case.get("origin") == "warning" and str(case.get("origin_ref") or "").isdigit():
+        found = db.query_records(
+            "SELECT id, rule_id, level_rank, state, raised_at, subject FROM warnings WHERE id = ?",
+            [int(case["origin_ref"])],
+        )
+        warning = found[0] if found else None
+    return {"events": events, "warning": warning}
 
 
 def act(
