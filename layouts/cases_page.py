@@ -64,6 +64,8 @@ def department_name(names: dict, department, lang: str) -> str:
     """A department's name in ``lang`` (``names``: id -> ``{"zh", "en"}``; else the id)."""
     if not isinstance(department, str) or not department:
         return ""
+    if department == "*":  # data.cases.desk.ALL_CASES: every case of the reader's area
+        return t("cases.all", lang)
     found = names.get(department)
     return found["en" if lang == "en" else "zh"] if found else department
 

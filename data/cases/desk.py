@@ -30,6 +30,10 @@ def department_names(rules: Responsibilities, departments) -> dict[str, dict[str
     }
 
 
+# the board choice meaning "every case of the reader's area" (not a department)
+ALL_CASES = "*"
+
+
 def board_options(rt, user, requested: str | None, category: str | None) -> dict:
     """The board's choices for ``user``: ``departments`` to read (a department user: their own
     only), the ``department`` chosen (their own, else ``requested``, else the command hall),
@@ -46,6 +50,8 @@ def board_options(rt, user, requested: str | None, category: str | None) -> dict
         if policy.may_some(user, "dispatch", "case:dispatch")
         else []
     )
+    if own is None:  # the hall and leaders may also read every case of their area at once
+        departments = [ALL_CASES, *departments]
     return {
         "departments": departments,
         "department": own or requested or rules.hall.id,
@@ -65,6 +71,10 @@ def board_view(rt, user, requested: str | None, now: pd.Timestamp) -> dict | Non
     if not department:
         return None
     scope = policy.board_scope(rt.db, user, rt.scope)
+    if department == ALL_CASES:  # every case in the reader's area, open ones first; no inbox
+        cases = rt.cases.board(None, scope, now=now)
+        names = department_names(rt.cases.rules, cases["department"].dropna().unique())
+        return {"department": department, "cases": cases, "inbox": cases.iloc[0:0], "names": names}
     cases = rt.cases.board(department, scope, now=now)
     # the inbox holds notes about cases anywhere: only those inside the reader's scope
     inbox = rt.cases.inbox(department, now=now, limit=INBOX_LIMIT, scope=scope)
