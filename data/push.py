@@ -8,7 +8,7 @@ vectorised call, and only the records that are not plain (wrong types, out of ra
 formats, text UTF-8 cannot hold) go through ``PushEvent`` one by one, which gives their reason
 exactly as before. A plain record is one ``PushEvent`` accepts unchanged, so both paths yield the
 same frame (tests/test_push_frame.py checks it on random records against
-:func:`push_frame_per_record`, the former path).
+``tests/support/push_reference.py``, the former path).
 """
 
 from __future__ import annotations
@@ -245,23 +245,3 @@ def pydantic_reason(exc: ValidationError) -> str:
         where = ".".join(str(p) for p in err["loc"]) or "record"
         parts.append(f"{where}: {err['msg']}")
     return "; ".join(parts)
-
-
-def push_frame_per_record(source: str, records: list) -> pd.DataFrame:
-    """The former path: every record through PushEvent. Kept as the reference the column-wise
-    :func:`push_frame` is tested against."""
-    rows = []
-    for rec in records:
-        row = _one_record(source, rec)
-        row["_raw"] = rec
-        rows.append(row)
-    columns = PUSH_FRAME_COLUMNS
-    try:
-        frame = pd.DataFrame(rows, columns=columns)
-    except Exception:  # noqa: BLE001 - text Arrow cannot hold (lone surrogates): keep objects
-        frame = pd.DataFrame(rows, columns=columns, dtype=object)
-    frame["time"] = pd.to_datetime(frame["time"], utc=True, errors="coerce")
-    # the raw records as sent: a column built from rows infers a type (0 and 0.0 both became
-    # 0.0), and a quarantined record must keep the form it came in
-    frame["_raw"] = pd.Series(list(records), dtype=object, index=frame.index)
-    return frame

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from data.events import CATEGORIES, SOURCES
-from data.push import push_frame, push_frame_per_record
+from data.push import push_frame
+from tests.support.push_reference import push_frame_per_record
 from tests.support.records import JSON_VALUES, batches, good_records
 
 NOW = pd.Timestamp.now(tz="UTC").floor("s")
