@@ -94,6 +94,16 @@ def fill(template: str, **parts: Segment | list[Segment]) -> list[Segment]:
     return out
 
 
+def joined_list(items: list[list[Segment]], lang: str) -> list[Segment]:
+    """``items`` (each a list of segments) as one list, the language's separator between them."""
+    out: list[Segment] = []
+    for i, item in enumerate(items):
+        if i:
+            out.append(t("brief.sep", lang))
+        out.extend(item)
+    return out
+
+
 def _change(now: Figure, before: Figure | None, lang: str) -> str:
     """'up 12.3%' / 'down 4.0%' / 'unchanged' / 'no comparison' against an earlier figure."""
     if before is None or not before.value:
@@ -166,11 +176,7 @@ def compose(b: Briefing, lang: str = "zh", *, picture: bytes | None = None) -> D
         for now, before, _ in b.by_source
         if now.value
     ]
-    joined: list[Segment] = []
-    for i, s in enumerate(sources):
-        if i:
-            joined.append(t("brief.sep", lang))
-        joined.extend(s)
+    joined = joined_list(sources, lang)
     if b.events_previous is None:  # the store begins inside the previous period
         text = fill(
             t("brief.events.total_uncovered", lang),
@@ -223,13 +229,17 @@ def compose(b: Briefing, lang: str = "zh", *, picture: bytes | None = None) -> D
     if b.top_areas:
         heading("brief.h.areas")
         level = t(f"level.{b.top_level}", lang)
-        items: list[Segment] = []
-        for i, a in enumerate(b.top_areas):
-            if i:
-                items.append(t("brief.sep", lang))
-            items += fill(
-                t("brief.areas.item", lang), name=_name(a, lang), n=fig(a["figure"], lang, "events")
-            )
+        items = joined_list(
+            [
+                fill(
+                    t("brief.areas.item", lang),
+                    name=_name(a, lang),
+                    n=fig(a["figure"], lang, "events"),
+                )
+                for a in b.top_areas
+            ],
+            lang,
+        )
         para(fill(t("brief.areas.text", lang), k=str(len(b.top_areas)), level=level, list=items))
         if picture is not None:
             caption = t("brief.map.caption", lang).format(level=level)
@@ -249,16 +259,18 @@ def compose(b: Briefing, lang: str = "zh", *, picture: bytes | None = None) -> D
     # 2b. the grid cells standing out against their own usual
     heading("brief.h.standout")
     if b.standing_out:
-        items = []
-        for i, c in enumerate(b.standing_out):
-            if i:
-                items.append(t("brief.sep", lang))
-            items += fill(
-                t("brief.standout.item", lang),
-                name=_name(c, lang),
-                n=fig(c["figure"], lang, "events"),
-                usual=Fig(format_decimal(c["usual"].value, lang, 1), c["usual"].indicator),
-            )
+        items = joined_list(
+            [
+                fill(
+                    t("brief.standout.item", lang),
+                    name=_name(c, lang),
+                    n=fig(c["figure"], lang, "events"),
+                    usual=Fig(format_decimal(c["usual"].value, lang, 1), c["usual"].indicator),
+                )
+                for c in b.standing_out
+            ],
+            lang,
+        )
         para(fill(t("brief.standout.text", lang), k=str(len(b.standing_out)), list=items))
         table(
             [
@@ -283,17 +295,18 @@ def compose(b: Briefing, lang: str = "zh", *, picture: bytes | None = None) -> D
     # 3. warnings
     heading("brief.h.warnings")
     tot = b.warnings_total
-    levels = []
-    for lv in ("red", "orange", "yellow", "blue"):
-        f = b.warnings[lv]["raised"]
-        if f.value:
-            if levels:
-                levels.append(t("brief.sep", lang))
-            levels += fill(
+    levels = joined_list(
+        [
+            fill(
                 t("brief.warnings.level", lang),
                 level=t(f"warn.level.{lv}", lang),
-                n=fig(f, lang, "warnings"),
+                n=fig(b.warnings[lv]["raised"], lang, "warnings"),
             )
+            for lv in ("red", "orange", "yellow", "blue")
+            if b.warnings[lv]["raised"].value
+        ],
+        lang,
+    )
     para(
         fill(
             t("brief.warnings.text", lang),
@@ -372,15 +385,17 @@ def compose(b: Briefing, lang: str = "zh", *, picture: bytes | None = None) -> D
     # 5. the hotline
     heading("brief.h.hotline")
     if b.hotline:
-        items = []
-        for i, f in enumerate(b.hotline):
-            if i:
-                items.append(t("brief.sep", lang))
-            items += fill(
-                t("brief.areas.item", lang),
-                name=t(f"category.hotline.{f.key}", lang),
-                n=fig(f, lang, "events"),
-            )
+        items = joined_list(
+            [
+                fill(
+                    t("brief.areas.item", lang),
+                    name=t(f"category.hotline.{f.key}", lang),
+                    n=fig(f, lang, "events"),
+                )
+                for f in b.hotline
+            ],
+            lang,
+        )
         para(fill(t("brief.hotline.text", lang), list=items))
     else:
         para([t("brief.hotline.none", lang)])
