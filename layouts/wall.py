@@ -390,6 +390,7 @@ def period_bar(view: dict, lang: str, refresh_ms: int = 5000) -> html.Div:
                             value=1,
                             marks=None,
                             updatemode="mouseup",
+                            allow_direct_input=False,
                         ),
                         className="og-replay-slider",
                     ),
