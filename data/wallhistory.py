@@ -41,6 +41,7 @@ def period_of(view: dict | None, timezone: str, now: pd.Timestamp) -> dict | Non
     in the future. ``until`` after ``now`` is cut to ``now``; ``at`` outside the period is
     pulled inside it (default: the period's end).
 
+    ``at`` is a slider position (whole steps from ``since``) or a time in the period.
     Returns since, until, at (UTC timestamps), step (Timedelta), steps (int), index (int: the
     slider position of ``at``)."""
     view = view or {}
@@ -61,15 +62,24 @@ def period_of(view: dict | None, timezone: str, now: pd.Timestamp) -> dict | Non
     steps = max(1, math.ceil((until - since) / step))
     index = steps
     if view.get("at") not in (None, ""):
-        try:
-            index = int(view["at"])
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"at must be a slider position (a whole number), not {view['at']!r}"
-            ) from None
+        index = _position(str(view["at"]), since, step, timezone)
         index = max(0, min(index, steps))
     at = min(since + step * index, until)
     return {"since": since, "until": until, "at": at, "step": step, "steps": steps, "index": index}
+
+
+def _position(at: str, since: pd.Timestamp, step: pd.Timedelta, timezone: str) -> int:
+    """The slider position ``at`` names: a whole number of steps, or a time (ISO 8601 with an
+    offset, or a bare date: local midnight), rounded down to its step."""
+    try:
+        return int(at)
+    except ValueError:
+        pass
+    try:
+        t = parse_bound(at, timezone)
+    except ValueError as exc:
+        raise ValueError(f"at must be a slider position or a time: {exc}") from None
+    return int((t - since) // step)
 
 
 def moment(period: dict, now: pd.Timestamp) -> pd.Timestamp:
@@ -105,7 +115,7 @@ def warnings_at(
     df = db.query_df(
         f"""
         WITH lv AS (
-            SELECT warning_id, arg_max(to_rank, changed_at) AS rank_then
+            SELECT warning_id, arg_max(to_rank, (changed_at, id)) AS rank_then
             FROM warning_history WHERE changed_at <= ? AND to_rank IS NOT NULL
             GROUP BY warning_id
         )

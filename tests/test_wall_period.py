@@ -12,7 +12,7 @@ from callbacks import wall as cb
 from data import wallhistory
 from data.areas import AreaScope
 from data.warnings import WarningEngine
-from data.warnings.actions import clear
+from data.warnings.actions import acknowledge, clear
 from layouts.wall import parse_view, view_query
 from tests.support.region import tiny_cell_center, tiny_cell_code
 from tests.support.warnings import rules
@@ -127,6 +127,9 @@ def test_bare_dates_are_local_midnights_and_the_url_keeps_the_period(runtime):
     assert resolved["period"]["step"] == pd.Timedelta(hours=1)  # a week steps by the hour
     assert resolved["period"]["at"] == local + pd.Timedelta(hours=5)
     assert "since=2026-11-02&until=2026-11-09&at=5" in view_query(view)
+    # a time names the slider position it falls in (rounded down to its step)
+    noon = runtime.wall.resolve(dict(view, at="2026-11-02T12:30:00+00:00"), runtime.scope)
+    assert noon["period"]["at"] == pd.Timestamp("2026-11-02T12:00:00Z")
     assert parse_view({"since": "", "until": None})["since"] is None
 
 
@@ -145,6 +148,7 @@ def test_replay_shows_warnings_raised_by_then_and_not_yet_cleared(runtime):
     w = runtime.db.query_df("SELECT id, cell_key, raised_at FROM warnings ORDER BY raised_at")
     assert len(w) == 2
     first, second = int(w["id"][0]), int(w["id"][1])
+    acknowledge(runtime.db, first, "duty", "seen", now=t1 + pd.Timedelta(minutes=40))
     clear(runtime.db, first, "duty", "handled", now=t1 + pd.Timedelta(hours=1))
     scope = runtime.scope
 
@@ -154,6 +158,8 @@ def test_replay_shows_warnings_raised_by_then_and_not_yet_cleared(runtime):
     at_1030 = active(t1 + pd.Timedelta(minutes=30))
     assert set(at_1030) == {first} and at_1030[first]["state"] == "raised"
     assert at_1030[first]["level"] == "red"
+    assert active(t1 + pd.Timedelta(minutes=30))[first]["state"] == "raised"
+    assert active(t1 + pd.Timedelta(minutes=50))[first]["state"] == "acknowledged"
     assert active(SINCE + pd.Timedelta(hours=12)) == {}
     assert set(active(t2 + pd.Timedelta(hours=1))) == {second}
     # the same through the wall: slider at 10:30 (step 126) marks the first warning's cell
