@@ -114,37 +114,20 @@ def refresh_request_body(
 # --- rendering the shared state for one viewer ---------------------------------------------------
 
 
-def build_map(
+def build_legend(
     st: WallState,
     lang: str,
-    tile_url: str | None = None,
     catalogue: Catalogue = DEFAULT_CATALOGUE,
     tz: str = "UTC",
-) -> dict:
-    """Everything a new view needs: figure, values store, legend, labels and bounds."""
-    resolved, frame = st.view, st.frame
-    scope, level, metric = resolved["scope"], resolved["level"], resolved["metric"]
-    z = st.z.tolist()
+    zmax: int | None = None,
+) -> list:
+    """The colour legend of the state's map: what the colour means over which window (on a
+    period: its start to the moment shown), and the scale's stops."""
+    resolved = st.view
+    level, metric = resolved["level"], resolved["metric"]
     risk = metric == "risk"
-    zmax = figures.nice_max(z)
-    names = [area_name(a, lang) if level != "grid" else a["code"] for a in frame.areas]
-    center, zoom = figures.fit_view(frame.bounds)
-    fig = figures.wall_map(
-        level=level,
-        keys=frame.keys,
-        values=z,
-        names=names,
-        zmax=zmax,
-        risk=risk,
-        value_label=t("wall.map.value", lang),
-        center=center,
-        zoom=zoom,
-        revision=resolved["sig"],
-        outline_level=frame.outline_level,
-        outline_keys=frame.outline_keys,
-        selected=resolved["cell"]["key"] if resolved["cell"] else None,
-        tile_url=tile_url,
-    )
+    if zmax is None:
+        zmax = figures.nice_max((st.z if st.scale_z is None else st.scale_z).tolist())
     window_text = t(f"wall.window.{resolved['window']}", lang)
     if resolved.get("period") is not None:  # a past period: its start to the moment shown
         window_text = t("wall.period.window", lang).format(
@@ -166,13 +149,48 @@ def build_map(
         title = t("wall.legend.events", lang).format(level=level_text, window=window_text)
         note = t("wall.legend.events_note", lang)
     scale, ticks = figures.legend_stops(risk, zmax)
+    return wall.legend(title, note, scale, ticks)
+
+
+def build_map(
+    st: WallState,
+    lang: str,
+    tile_url: str | None = None,
+    catalogue: Catalogue = DEFAULT_CATALOGUE,
+    tz: str = "UTC",
+) -> dict:
+    """Everything a new view needs: figure, values store, legend, labels and bounds."""
+    resolved, frame = st.view, st.frame
+    scope, level, metric = resolved["scope"], resolved["level"], resolved["metric"]
+    z = st.z.tolist()
+    risk = metric == "risk"
+    zmax = figures.nice_max(z if st.scale_z is None else st.scale_z.tolist())
+    names = [area_name(a, lang) if level != "grid" else a["code"] for a in frame.areas]
+    center, zoom = figures.fit_view(frame.bounds)
+    fig = figures.wall_map(
+        level=level,
+        keys=frame.keys,
+        values=z,
+        names=names,
+        zmax=zmax,
+        risk=risk,
+        value_label=t("wall.map.value", lang),
+        center=center,
+        zoom=zoom,
+        revision=resolved["map_sig"],
+        outline_level=frame.outline_level,
+        outline_keys=frame.outline_keys,
+        selected=resolved["cell"]["key"] if resolved["cell"] else None,
+        tile_url=tile_url,
+    )
+    legend = build_legend(st, lang, catalogue, tz, zmax)
     labels = [{"n": area_name(r, lang), "x": r["lon"], "y": r["lat"]} for r in frame.labels]
     return {
         "figure": fig,
-        "store": {"sig": f"{resolved['sig']}|{lang}", "z": z},
-        "legend": wall.legend(title, note, scale, ticks),
+        "store": {"sig": f"{resolved['map_sig']}|{lang}", "z": z},
+        "legend": legend,
         "labels": {
-            "sig": resolved["sig"],
+            "sig": resolved["map_sig"],
             "lang": lang,
             "bounds": list(frame.bounds),
             "labels": labels,
@@ -200,12 +218,15 @@ def _map_part(
     catalogue: Catalogue,
     tz: str = "UTC",
 ) -> list:
-    sig = f"{st.view['sig']}|{lang}"
+    sig = f"{st.view['map_sig']}|{lang}"
     if full or not shown_z or shown_z.get("sig") != sig or len(shown_z.get("z") or []) != len(st.z):
         built = build_map(st, lang, tile_url, catalogue, tz)
         return [built["figure"], built["store"], None, built["legend"], built["labels"]]
     diff = st.diff_from(shown_z["z"], sig)
-    return [_NU, _NU, _NU if diff is None else diff, _NU, _NU]
+    legend = _NU
+    if st.view.get("period") is not None:  # a replay step: the legend names the moment shown
+        legend = build_legend(st, lang, catalogue, tz)
+    return [_NU, _NU, _NU if diff is None else diff, legend, _NU]
 
 
 def _kpi_part(st: WallState, lang: str, catalogue: Catalogue) -> list:
@@ -291,9 +312,14 @@ def tick(_n, view, lang, shown_z, shown):
     rt = _rt()
     lang = normalise_language(lang)
     st = rt.wall.state(view, _base(rt))
-    full = dash.ctx.triggered_id != ids.REFRESH
     shown = shown if isinstance(shown, dict) else {}
+    cell = st.view["cell"]["code"] if st.view["cell"] else ""
+    base = f"{st.view['map_sig']}|{cell}|{lang}"
+    # a new view or language is sent whole; a replay step (the same map at another moment of
+    # its period) only what changed, like a tick
+    full = dash.ctx.triggered_id != ids.REFRESH and shown.get("base") != base
     now_shown = {part: f"{st.sigs[part]}|{lang}" for part in PARTS}
+    now_shown["base"] = base
     fresh = {p for p in PARTS if full or shown.get(p) != now_shown[p]}
     cat = rt.catalogue
     tz = rt.timezone

@@ -54,6 +54,8 @@ CELL_EVENTS_SPAN = pd.Timedelta(days=7)
 FULL_DIFF_SHARE = 0.4
 # the response metrics read a month of cases and move slowly: shared for this long
 RESPONSE_TTL_S = 10.0
+# a replay's colour scale (the period's values at its end) is shared by its steps this long
+PERIOD_SCALE_TTL_S = 60.0
 
 
 # --- the view ------------------------------------------------------------------------------------
@@ -76,7 +78,8 @@ def resolve_view(
     that period (:func:`data.wallhistory.period_of`); a period that cannot be read is dropped
     (the live wall) and its reason kept in ``period_error``.
     Returns: scope (AreaScope), level, path (list of area dicts city..current), cell (dict|None),
-    metric, window, period (dict|None), period_error (str|None), sig (the view's identity).
+    metric, window, period (dict|None), period_error (str|None), sig (the view's identity),
+    map_sig (the map figure's identity: the same for every replay position of a period).
     """
     view = view or {}
     path = [_area(db, base.key)]
@@ -109,9 +112,12 @@ def resolve_view(
         period = period_of(view, timezone, utc_now(now))
     except ValueError as exc:
         period_error = str(exc)
+    map_sig = sig  # the map's identity: a replay step changes its values, not its figure
     if period is not None:
-        sig += f"|{period['since'].isoformat()}|{period['until'].isoformat()}|{period['index']}"
+        map_sig += f"|{period['since'].isoformat()}|{period['until'].isoformat()}"
+        sig = f"{map_sig}|{period['index']}"
     return {
+        "map_sig": map_sig,
         "period": period,
         "period_error": period_error,
         "scope": scope,
@@ -258,6 +264,9 @@ class WallState:
     warnings: dict | None  # counts, newest, escalations, marks (None: no warnings engine)
     cell_events: list[dict] | None  # the selected cell's recent events
     sigs: dict[str, str] = field(default_factory=dict)
+    # the values the colour scale is fitted to: the map's own, or on a period its values at the
+    # period's end, so the scale stays put while the replay moves through it
+    scale_z: np.ndarray | None = None
     warnings_made: float = 0.0  # time.monotonic() of the warnings part's computation
     # what the screens render from this state (per part and language), shared like the state
     # itself: filled by the UI layer, opaque here
@@ -450,6 +459,7 @@ class WallViews:
         frame = self.frame(resolved)
         scope = resolved["scope"]
         z = map_values(self.db, resolved, frame.keys, now)
+        scale_z = z if period is None else self._period_end_values(resolved, frame)
         kpis = self._kpis(scope, now, period)
         events = queries.significant_events(
             self.db,
@@ -493,6 +503,7 @@ class WallViews:
             version=version,
             computed_at=now,
             z=z,
+            scale_z=scale_z,
             kpis=kpis,
             ticker_events=events,
             ticker_warnings=warns,
@@ -500,13 +511,26 @@ class WallViews:
             cell_events=cell_events,
             warnings_made=warnings_made,
             sigs={
-                "map": resolved["sig"],
+                "map": resolved["map_sig"],
                 "kpi": _sig(kpis),
                 "ticker": f"{scope.level}:{scope.key}|" + ",".join(ticker_ids),
                 "crumb": "|".join(str(c) for c in crumb),
                 "warnings": _sig(summary),
             },
         )
+
+    def _period_end_values(self, resolved: dict, frame: MapFrame) -> np.ndarray:
+        """The map's values at the end of the resolved period (the replay's colour scale),
+        shared by every replay step of the period for ``PERIOD_SCALE_TTL_S`` (they change only
+        when data lands inside the period, and only the scale's top depends on them)."""
+        key = ("period-end", resolved["map_sig"])
+        with self._lock:
+            hit = self._frames.get(key)
+        if hit is None or time.monotonic() - hit[0] > PERIOD_SCALE_TTL_S:
+            end = moment(dict(resolved["period"], at=resolved["period"]["until"]), self._clock())
+            hit = (time.monotonic(), map_values(self.db, resolved, frame.keys, end))
+            self._remember(self._frames, key, hit)
+        return hit[1]
 
     def _kpis(self, scope: AreaScope, now: pd.Timestamp, period: dict | None) -> dict[str, dict]:
         """Today's events per source (local calendar day), the same span a week ago, the last

@@ -228,3 +228,43 @@ def test_a_period_through_a_real_refresh_request(runtime, past_day):
     z = resp["map-z"]["data"]["z"]
     assert sum(z) == 10
     assert "review at" in str(resp["subtitle"]["children"])
+
+
+def test_a_replay_step_sends_the_changed_cells_not_the_figure(runtime, past_day):
+    app = create_app(runtime=runtime)
+    client = app.server.test_client()
+    view = dict(parse_view({}), since=SINCE.isoformat(), until=UNTIL.isoformat(), level="grid")
+    body = cb.refresh_request_body(None, dict(view, at="0"), "en", catalogue=runtime.catalogue)
+    body["changedPropIds"] = ["view.data"]
+    first = client.post("/_dash-update-component", json=body).get_json()["response"]
+    assert "cell-map" in first and sum(first["map-z"]["data"]["z"]) == 0
+    store, shown = first["map-z"]["data"], first["wall-shown"]["data"]
+    # the slider moved to 12:00: the same map, its values as they were then
+    body = cb.refresh_request_body(
+        store, dict(view, at="144"), "en", n=2, shown=shown, catalogue=runtime.catalogue
+    )
+    body["changedPropIds"] = ["view.data"]
+    step = client.post("/_dash-update-component", json=body).get_json()["response"]
+    assert "cell-map" not in step  # the figure does not travel again
+    diff = step["map-diff"]["data"]
+    z = list(store["z"])
+    if "z" in diff:
+        z = diff["z"]
+    else:
+        for i, v in zip(diff["i"], diff["v"], strict=True):
+            z[i] = v
+    assert sum(z) == 8  # 3 at 02:00 and 5 at 09:00
+    assert "review at" in str(step["subtitle"]["children"])
+    assert "legend" in step  # it names the moment shown
+    # another view (the live wall) is sent whole again
+    body = cb.refresh_request_body(
+        store,
+        dict(view, since=None, until=None, at=None),
+        "en",
+        n=3,
+        shown=step["wall-shown"]["data"],
+        catalogue=runtime.catalogue,
+    )
+    body["changedPropIds"] = ["view.data"]
+    live = client.post("/_dash-update-component", json=body).get_json()["response"]
+    assert "cell-map" in live
