@@ -21,7 +21,7 @@ from data.auth import ROLES, AuthError, UserStore
 from data.feeds.connectors import FolderDropFeed
 from data.feeds.mapping import MappingError, load_mapping
 from data.feeds.reconcile import Reconciliation
-from data.feeds.replay import live_shift_to, replay_file, time_span
+from data.feeds.replay import replay_file, time_span, whole_day_shift
 from data.ingest import IngestResult
 from data.region import LEVELS
 from data.region_import import LevelSpec, ParentSpec, import_region
@@ -319,7 +319,8 @@ def add_feeds_parsers(subparsers) -> None:
     p.add_argument(
         "--shift-to-now",
         action="store_true",
-        help="shift event times so the replay ends at the current time (for a live demo)",
+        help="shift event and case times by whole days so the replay ends by the current time "
+        "(for a live demo)",
     )
     # SUPPRESS: a subcommand default would overwrite a --config given before the subcommand
     p.add_argument("--config", default=argparse.SUPPRESS, help="OneGrid TOML config file")
@@ -406,7 +407,8 @@ def _run_replay(args: argparse.Namespace, runtime) -> int:
     if args.shift_to_now:
         first, last = time_span(mapping, args.file, lookups=lookups)
         if first is not None:
-            shift_to = live_shift_to(first, last, args.speed, pd.Timestamp.now(tz="UTC"))
+            # whole days: times of day stay, and event and case times move together
+            shift_to = whole_day_shift(first, last, args.speed, pd.Timestamp.now(tz="UTC"))
             print(f"shifting times by {shift_to - first}")
     pace = f"at {args.speed:g}x" if args.speed else "as fast as possible"
     print(f"replaying {args.file} through mapping {mapping.name} ({mapping.source}) {pace}")

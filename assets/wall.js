@@ -297,6 +297,12 @@
         if (view.channel) {
           q.push("channel=" + encodeURIComponent(view.channel));
         }
+        // a past period and the replay's slider position (layouts/wall.py view_query)
+        ["since", "until", "at"].forEach(function (k) {
+          if (view[k] !== null && view[k] !== undefined && view[k] !== "") {
+            q.push(k + "=" + encodeURIComponent(String(view[k])).replace(/%3A/g, ":"));
+          }
+        });
         if (lang) {
           q.push("lang=" + lang);
         }

@@ -20,9 +20,17 @@ from callbacks.wiring import runtime as _rt
 from callbacks.wiring import scope as _scope
 from data.areas import AreaScope
 from data.catalogue import DEFAULT_CATALOGUE, Catalogue
+from data.wallhistory import day_period
 from data.wallview import LEVEL_ORDER, WallState
 from layouts import figures, ids, wall
-from layouts.i18n import area_name, display_name, format_decimal, normalise_language, t
+from layouts.i18n import (
+    area_name,
+    display_name,
+    format_decimal,
+    format_moment,
+    normalise_language,
+    t,
+)
 from layouts.response_panel import response_panel
 from layouts.warnings_panel import warnings_panel
 
@@ -106,34 +114,26 @@ def refresh_request_body(
 # --- rendering the shared state for one viewer ---------------------------------------------------
 
 
-def build_map(
-    st: WallState, lang: str, tile_url: str | None = None, catalogue: Catalogue = DEFAULT_CATALOGUE
-) -> dict:
-    """Everything a new view needs: figure, values store, legend, labels and bounds."""
-    resolved, frame = st.view, st.frame
-    scope, level, metric = resolved["scope"], resolved["level"], resolved["metric"]
-    z = st.z.tolist()
+def build_legend(
+    st: WallState,
+    lang: str,
+    catalogue: Catalogue = DEFAULT_CATALOGUE,
+    tz: str = "UTC",
+    zmax: int | None = None,
+) -> list:
+    """The colour legend of the state's map: what the colour means over which window (on a
+    period: its start to the moment shown), and the scale's stops."""
+    resolved = st.view
+    level, metric = resolved["level"], resolved["metric"]
     risk = metric == "risk"
-    zmax = figures.nice_max(z)
-    names = [area_name(a, lang) if level != "grid" else a["code"] for a in frame.areas]
-    center, zoom = figures.fit_view(frame.bounds)
-    fig = figures.wall_map(
-        level=level,
-        keys=frame.keys,
-        values=z,
-        names=names,
-        zmax=zmax,
-        risk=risk,
-        value_label=t("wall.map.value", lang),
-        center=center,
-        zoom=zoom,
-        revision=resolved["sig"],
-        outline_level=frame.outline_level,
-        outline_keys=frame.outline_keys,
-        selected=resolved["cell"]["key"] if resolved["cell"] else None,
-        tile_url=tile_url,
-    )
+    if zmax is None:
+        zmax = figures.nice_max((st.z if st.scale_z is None else st.scale_z).tolist())
     window_text = t(f"wall.window.{resolved['window']}", lang)
+    if resolved.get("period") is not None:  # a past period: its start to the moment shown
+        window_text = t("wall.period.window", lang).format(
+            since=format_moment(resolved["period"]["since"], tz, lang, "day_time"),
+            at=format_moment(st.computed_at, tz, lang, "day_time"),
+        )
     level_text = t(f"level.{level}", lang)
     if risk:
         title = t("wall.legend.risk", lang).format(window=window_text)
@@ -149,13 +149,48 @@ def build_map(
         title = t("wall.legend.events", lang).format(level=level_text, window=window_text)
         note = t("wall.legend.events_note", lang)
     scale, ticks = figures.legend_stops(risk, zmax)
+    return wall.legend(title, note, scale, ticks)
+
+
+def build_map(
+    st: WallState,
+    lang: str,
+    tile_url: str | None = None,
+    catalogue: Catalogue = DEFAULT_CATALOGUE,
+    tz: str = "UTC",
+) -> dict:
+    """Everything a new view needs: figure, values store, legend, labels and bounds."""
+    resolved, frame = st.view, st.frame
+    scope, level, metric = resolved["scope"], resolved["level"], resolved["metric"]
+    z = st.z.tolist()
+    risk = metric == "risk"
+    zmax = figures.nice_max(z if st.scale_z is None else st.scale_z.tolist())
+    names = [area_name(a, lang) if level != "grid" else a["code"] for a in frame.areas]
+    center, zoom = figures.fit_view(frame.bounds)
+    fig = figures.wall_map(
+        level=level,
+        keys=frame.keys,
+        values=z,
+        names=names,
+        zmax=zmax,
+        risk=risk,
+        value_label=t("wall.map.value", lang),
+        center=center,
+        zoom=zoom,
+        revision=resolved["map_sig"],
+        outline_level=frame.outline_level,
+        outline_keys=frame.outline_keys,
+        selected=resolved["cell"]["key"] if resolved["cell"] else None,
+        tile_url=tile_url,
+    )
+    legend = build_legend(st, lang, catalogue, tz, zmax)
     labels = [{"n": area_name(r, lang), "x": r["lon"], "y": r["lat"]} for r in frame.labels]
     return {
         "figure": fig,
-        "store": {"sig": f"{resolved['sig']}|{lang}", "z": z},
-        "legend": wall.legend(title, note, scale, ticks),
+        "store": {"sig": f"{resolved['map_sig']}|{lang}", "z": z},
+        "legend": legend,
         "labels": {
-            "sig": resolved["sig"],
+            "sig": resolved["map_sig"],
             "lang": lang,
             "bounds": list(frame.bounds),
             "labels": labels,
@@ -175,14 +210,23 @@ def _rendered(shared, part: str, lang: str, render):
 
 
 def _map_part(
-    st: WallState, lang: str, shown_z: dict | None, full: bool, tile_url, catalogue: Catalogue
+    st: WallState,
+    lang: str,
+    shown_z: dict | None,
+    full: bool,
+    tile_url,
+    catalogue: Catalogue,
+    tz: str = "UTC",
 ) -> list:
-    sig = f"{st.view['sig']}|{lang}"
+    sig = f"{st.view['map_sig']}|{lang}"
     if full or not shown_z or shown_z.get("sig") != sig or len(shown_z.get("z") or []) != len(st.z):
-        built = build_map(st, lang, tile_url, catalogue)
+        built = build_map(st, lang, tile_url, catalogue, tz)
         return [built["figure"], built["store"], None, built["legend"], built["labels"]]
     diff = st.diff_from(shown_z["z"], sig)
-    return [_NU, _NU, _NU if diff is None else diff, _NU, _NU]
+    legend = _NU
+    if st.view.get("period") is not None:  # a replay step: the legend names the moment shown
+        legend = build_legend(st, lang, catalogue, tz)
+    return [_NU, _NU, _NU if diff is None else diff, legend, _NU]
 
 
 def _kpi_part(st: WallState, lang: str, catalogue: Catalogue) -> list:
@@ -193,6 +237,13 @@ def _kpi_part(st: WallState, lang: str, catalogue: Catalogue) -> list:
         out[0].append(value)
         out[1].append(delta)
         out[2].append(f"og-kpi-delta og-{direction}")
+        if k.get("period"):  # a past moment: no feed health, the period's events
+            out[3].append(
+                t("wall.kpi.rate", lang).format(rate=format_decimal(k["hour"] / 60, lang))
+            )
+            out[4].append(t("wall.period.kpi", lang))
+            out[5].append(f"og-kpi og-src-{src} og-period")
+            continue
         if k["stale"] and k["silent_min"] is None:
             out[3].append(t("wall.kpi.never", lang))
         elif k["stale"]:
@@ -216,6 +267,10 @@ def _crumb_part(st: WallState, lang: str, tz: str, catalogue: Catalogue) -> list
     resolved, cell = st.view, st.view["cell"]
     crumbs = wall.breadcrumb(resolved["path"] + ([cell] if cell else []), lang)
     region = area_name(resolved["path"][0], lang)
+    if resolved.get("period") is not None:
+        region = t("wall.period.subtitle", lang).format(
+            region=region, at=format_moment(st.computed_at, tz, lang, "day_time")
+        )
     if cell is None:
         return [crumbs, "og-cell-panel og-hidden", "", [], wall.event_columns(lang), region]
     return [
@@ -257,14 +312,18 @@ def tick(_n, view, lang, shown_z, shown):
     rt = _rt()
     lang = normalise_language(lang)
     st = rt.wall.state(view, _base(rt))
-    full = dash.ctx.triggered_id != ids.REFRESH
     shown = shown if isinstance(shown, dict) else {}
+    cell = st.view["cell"]["code"] if st.view["cell"] else ""
+    base = f"{st.view['map_sig']}|{cell}|{lang}"
+    # a new view or language is sent whole; a replay step (the same map at another moment of
+    # its period) only what changed, like a tick
+    full = dash.ctx.triggered_id != ids.REFRESH and shown.get("base") != base
     now_shown = {part: f"{st.sigs[part]}|{lang}" for part in PARTS}
+    now_shown["base"] = base
     fresh = {p for p in PARTS if full or shown.get(p) != now_shown[p]}
     cat = rt.catalogue
-    out = _map_part(st, lang, shown_z, full or "map" in fresh, rt.settings.tile_url, cat)
-    # a wildcard output's "no update" is one per matched component
     tz = rt.timezone
+    out = _map_part(st, lang, shown_z, full or "map" in fresh, rt.settings.tile_url, cat, tz)
     if "kpi" in fresh:
         out += _rendered(st, "kpi", lang, lambda: _kpi_part(st, lang, cat))
     else:  # a wildcard output's "no update" is one per matched component
@@ -384,6 +443,8 @@ def mark_switches(view):
     """Highlight the metric and window shown."""
     view = view or {}
     metric, window = view.get("metric", "all"), view.get("window", wall.DEFAULT_WINDOW)
+    if view.get("since"):  # a past period: the live windows do not apply
+        window = None
     return (
         ["og-seg og-on" if m == metric else "og-seg" for m in _rt().catalogue.wall_metrics],
         ["og-seg og-on" if w == window else "og-seg" for w in wall.WINDOWS],
@@ -482,3 +543,110 @@ clientside_callback(
     Input(ids.WARN_MARKS, "data"),
     prevent_initial_call=True,
 )
+
+
+# --- a past period and its replay (after-action review) ---------------------------------------------------------
+
+
+@callback(
+    Output(ids.VIEW, "data", allow_duplicate=True),
+    Output(ids.REPLAY_TICK, "disabled", allow_duplicate=True),
+    Input(ids.PERIOD_GO, "n_clicks"),
+    Input(ids.PERIOD_LIVE, "n_clicks"),
+    State(ids.PERIOD_DAY, "value"),
+    State(ids.PERIOD_KIND, "value"),
+    State(ids.VIEW, "data"),
+    prevent_initial_call=True,
+)
+def pick_period(_go, _live, day, kind, view):
+    """The period picker: a day or a week from the chosen day (bare dates: the region's local
+    midnights, ``until`` exclusive), or back to the live wall. The replay starts at the
+    period's end, paused."""
+    if not dash.ctx.triggered or not dash.ctx.triggered[0].get("value"):
+        raise dash.exceptions.PreventUpdate
+    new = dict(view or {}, at=None)
+    if dash.ctx.triggered_id == ids.PERIOD_LIVE:
+        new.update(since=None, until=None)
+        return new, True
+    period = day_period(day, kind)
+    if period is None:
+        raise dash.exceptions.PreventUpdate
+    new.update(since=period[0], until=period[1], cell=None)
+    return new, True
+
+
+@callback(
+    Output(ids.REPLAY, "className"),
+    Output(ids.REPLAY_SLIDER, "max"),
+    Output(ids.REPLAY_SLIDER, "value"),
+    Output(ids.REPLAY_SLIDER, "marks"),
+    Output(ids.REPLAY_TIME, "children"),
+    Output(ids.PERIOD_NOTE, "children"),
+    Input(ids.VIEW, "data"),
+    Input(ids.LANG, "data"),
+)
+def replay_bar(view, lang):
+    """The replay bar of a period: the slider's range (steps over the period) and position, the
+    moment shown; hidden on the live wall; why a period in the URL could not be shown."""
+    rt = _rt()
+    lang = normalise_language(lang)
+    resolved = rt.wall.resolve(view, _base(rt))
+    return wall.replay_bar_state(resolved, lang, rt.timezone)
+
+
+@callback(
+    Output(ids.VIEW, "data", allow_duplicate=True),
+    Output(ids.REPLAY_TICK, "disabled", allow_duplicate=True),
+    Input(ids.REPLAY_TICK, "n_intervals"),
+    Input(ids.REPLAY_SLIDER, "value"),
+    State(ids.REPLAY_SLIDER, "max"),
+    State(ids.REPLAY_SPEED, "value"),
+    State(ids.VIEW, "data"),
+    prevent_initial_call=True,
+)
+def replay_step(_n, position, last, speed, view):
+    """The slider moved, or a play step (``speed`` steps per refresh): the wall shows the
+    period as it was at the new position; playing stops at the period's end."""
+    view = view or {}
+    if not view.get("since") or position is None or last is None:
+        raise dash.exceptions.PreventUpdate
+    current = wall.replay_position(view, last)
+    if dash.ctx.triggered_id == ids.REPLAY_TICK:
+        new = min(current + max(1, int(speed or 1)), int(last))
+    else:
+        new = max(0, min(int(position), int(last)))
+    at_end = new >= int(last)
+    if new == current:
+        if dash.ctx.triggered_id == ids.REPLAY_TICK and at_end:
+            return dash.no_update, True
+        raise dash.exceptions.PreventUpdate
+    return dict(view, at=str(new)), True if at_end else dash.no_update
+
+
+@callback(
+    Output(ids.REPLAY_TICK, "disabled"),
+    Output(ids.VIEW, "data", allow_duplicate=True),
+    Input(ids.REPLAY_PLAY, "n_clicks"),
+    State(ids.REPLAY_TICK, "disabled"),
+    State(ids.REPLAY_SLIDER, "max"),
+    State(ids.VIEW, "data"),
+    prevent_initial_call=True,
+)
+def play_pause(_n, paused, last, view):
+    """Play or pause the replay; playing from the period's end starts over from its start."""
+    view = view or {}
+    if not view.get("since"):
+        raise dash.exceptions.PreventUpdate
+    if paused and last is not None and wall.replay_position(view, last) >= int(last):
+        return False, dict(view, at="0")
+    return not paused, dash.no_update
+
+
+@callback(
+    Output(ids.REPLAY_PLAY, "children"),
+    Input(ids.REPLAY_TICK, "disabled"),
+    Input(ids.LANG, "data"),
+)
+def play_label(paused, lang):
+    """The play button says what it does: play when paused, pause when playing."""
+    return t("wall.period.play" if paused is not False else "wall.period.pause", lang)

@@ -508,12 +508,14 @@ def significant_events(
     scope: AreaScope,
     *,
     since: pd.Timestamp,
+    until: pd.Timestamp | None = None,
     min_severity: int = SIGNIFICANT_MIN_SEVERITY,
     sources: tuple[str, ...] = SIGNIFICANT_SOURCES,
     limit: int = 12,
     place_level: str = "township",
 ) -> list[dict]:
-    """The newest events of severity ≥ ``min_severity`` from ``sources`` in ``scope`` since ``since``.
+    """The newest events of severity ≥ ``min_severity`` from ``sources`` in ``scope`` since ``since``
+    (and before ``until``, when given: the wall on a past period).
 
     Time is bounded by ``since`` (a constant window), never by a scan of the whole history.
     Each dict: source, id, category, severity, event_time (ISO UTC), text, cell, township_zh,
@@ -525,6 +527,9 @@ def significant_events(
     place_key = f"{place_level}_key"
     cond, params = scope.where("e")
     marks = ", ".join("?" for _ in sources)
+    upper, upper_params = "", []
+    if until is not None:
+        upper, upper_params = "AND e.event_time < ?", [utc(until).to_pydatetime()]
     df = db.query_df(
         f"""
         SELECT e.source, e.source_event_id AS id, e.category, e.severity, e.event_time, e.text,
@@ -532,11 +537,18 @@ def significant_events(
         FROM events e
         JOIN areas g ON g.key = e.cell_key
         LEFT JOIN areas t ON t.key = e.{place_key}
-        WHERE {cond} AND e.event_time >= ? AND e.severity >= ? AND e.source IN ({marks})
+        WHERE {cond} AND e.event_time >= ? {upper} AND e.severity >= ? AND e.source IN ({marks})
         ORDER BY e.event_time DESC, e.source, e.source_event_id
         LIMIT ?
         """,
-        [*params, utc(since).to_pydatetime(), int(min_severity), *sources, int(limit)],
+        [
+            *params,
+            utc(since).to_pydatetime(),
+            *upper_params,
+            int(min_severity),
+            *sources,
+            int(limit),
+        ],
     )
     out = []
     for rec in df.to_dict(orient="records"):

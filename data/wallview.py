@@ -37,6 +37,7 @@ from data.areas import AreaScope, scope_for_code
 from data.catalogue import DEFAULT_CATALOGUE, DEFAULT_WALL_WINDOW, MAP_LEVELS, Catalogue
 from data.store import Database
 from data.times import utc_now
+from data.wallhistory import moment, period_of, response_at, warnings_at
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ CELL_EVENTS_SPAN = pd.Timedelta(days=7)
 FULL_DIFF_SHARE = 0.4
 # the response metrics read a month of cases and move slowly: shared for this long
 RESPONSE_TTL_S = 10.0
+# a replay's colour scale (the period's values at its end) is shared by its steps this long
+PERIOD_SCALE_TTL_S = 60.0
 
 
 # --- the view ------------------------------------------------------------------------------------
@@ -64,13 +67,19 @@ def resolve_view(
     base: AreaScope,
     catalogue: Catalogue = DEFAULT_CATALOGUE,
     first_level: str | None = None,
+    timezone: str = "UTC",
+    now: pd.Timestamp | None = None,
 ) -> dict:
     """The view's scope, map level and path, checked against the store and the caller's scope.
 
     ``base``: the user's scope; the view never leaves it. Unknown or out-of-scope codes are
-    dropped (the view falls back to the level above).
+    dropped (the view falls back to the level above). A period (``since``/``until``, bare dates
+    local midnights in ``timezone``, and the replay's slider position ``at``) makes the wall show
+    that period (:func:`data.wallhistory.period_of`); a period that cannot be read is dropped
+    (the live wall) and its reason kept in ``period_error``.
     Returns: scope (AreaScope), level, path (list of area dicts city..current), cell (dict|None),
-    metric, window, sig (the view's identity).
+    metric, window, period (dict|None), period_error (str|None), sig (the view's identity),
+    map_sig (the map figure's identity: the same for every replay position of a period).
     """
     view = view or {}
     path = [_area(db, base.key)]
@@ -98,7 +107,19 @@ def resolve_view(
     metric = view.get("metric") if view.get("metric") in catalogue.wall_metrics else "all"
     window = view.get("window") if view.get("window") in WINDOW_SPAN else DEFAULT_WALL_WINDOW
     sig = f"{scope.level}:{scope.key}|{level}|{metric}|{window}"
+    period, period_error = None, None
+    try:
+        period = period_of(view, timezone, utc_now(now))
+    except ValueError as exc:
+        period_error = str(exc)
+    map_sig = sig  # the map's identity: a replay step changes its values, not its figure
+    if period is not None:
+        map_sig += f"|{period['since'].isoformat()}|{period['until'].isoformat()}"
+        sig = f"{map_sig}|{period['index']}"
     return {
+        "map_sig": map_sig,
+        "period": period,
+        "period_error": period_error,
         "scope": scope,
         "level": level,
         "path": path,
@@ -128,14 +149,26 @@ def _find(db: Database, code: str, level: str, within: AreaScope) -> dict | None
 
 
 def map_values(db: Database, resolved: dict, keys: list[int], now: pd.Timestamp) -> np.ndarray:
-    """The metric's value (int) of every area in ``keys`` for the resolved view."""
+    """The metric's value (int) of every area in ``keys`` for the resolved view at ``now``
+    (the window ending at ``now``; on a period, the period's events up to ``now``)."""
     scope, level = resolved["scope"], resolved["level"]
     span = WINDOW_SPAN[resolved["window"]]
     metric = resolved["metric"]
-    if metric == "risk":
+    period = resolved.get("period")
+    source = metric if metric not in ("all", "risk") else None
+    if period is not None and now <= period["since"]:
+        df = pd.DataFrame({"key": [], "n": []})
+    elif period is not None:
+        # a past period: its events up to the moment shown, [since, now)
+        if metric == "risk":
+            df = queries.risk_between(db, scope, level=level, since=period["since"], until=now)
+        else:
+            df = queries.area_values(
+                db, scope, level=level, since=period["since"], until=now, source=source
+            )
+    elif metric == "risk":
         df = queries.risk_values(db, scope, level=level, now=now, window=span)
     else:
-        source = metric if metric not in ("all", "risk") else None
         df = queries.area_values(db, scope, level=level, since=now - span, source=source)
     values = pd.Series(0, index=keys, dtype="int64")
     if len(df):
@@ -231,6 +264,9 @@ class WallState:
     warnings: dict | None  # counts, newest, escalations, marks (None: no warnings engine)
     cell_events: list[dict] | None  # the selected cell's recent events
     sigs: dict[str, str] = field(default_factory=dict)
+    # the values the colour scale is fitted to: the map's own, or on a period its values at the
+    # period's end, so the scale stays put while the replay moves through it
+    scale_z: np.ndarray | None = None
     warnings_made: float = 0.0  # time.monotonic() of the warnings part's computation
     # what the screens render from this state (per part and language), shared like the state
     # itself: filled by the UI layer, opaque here
@@ -329,7 +365,13 @@ class WallViews:
             hit = self._resolved.get(key)
         if hit is None:
             hit = resolve_view(
-                self.db, view, base, self.catalogue, self.region.meta.get("first_level")
+                self.db,
+                view,
+                base,
+                self.catalogue,
+                self.region.meta.get("first_level"),
+                self.timezone,
+                self._clock(),
             )
             self._remember(self._resolved, key, hit)
         return hit
@@ -410,14 +452,20 @@ class WallViews:
         self, resolved: dict, base: AreaScope, version: int, previous: WallState | None
     ) -> WallState:
         now = self._clock()
+        period = resolved.get("period")
+        start = None  # nothing before the period's start is shown on a period
+        if period is not None:
+            now, start = moment(period, now), period["since"]
         frame = self.frame(resolved)
         scope = resolved["scope"]
         z = map_values(self.db, resolved, frame.keys, now)
-        kpis = self._kpis(scope, now)
+        scale_z = z if period is None else self._period_end_values(resolved, frame)
+        kpis = self._kpis(scope, now, period)
         events = queries.significant_events(
             self.db,
             scope,
-            since=now - TICKER_SPAN,
+            since=now - TICKER_SPAN if start is None else max(start, now - TICKER_SPAN),
+            until=None if period is None else now,
             sources=self.catalogue.significant_sources,
             place_level=self.region.meta.get("place_level", "township"),
         )
@@ -427,16 +475,20 @@ class WallViews:
             summary, warns = previous.warnings, previous.ticker_warnings
             warnings_made = previous.warnings_made
         else:
-            summary = self._warnings_summary(self._warnings(), scope)
+            summary = self._warnings_summary(
+                self._warnings(), scope, None if period is None else now
+            )
             warns = self._ticker_warnings(summary, now)
             warnings_made = time.monotonic()
         cell_events = None
         if resolved["cell"] is not None:
+            cell_since = now - CELL_EVENTS_SPAN
             cell_events = queries.list_events(
                 self.db,
                 base,
                 area=AreaScope("grid", resolved["cell"]["key"]),
-                since=now - CELL_EVENTS_SPAN,
+                since=cell_since if start is None else max(start, cell_since),
+                until=None if period is None else now,
                 limit=200,
             )
         ticker_ids = [f"{e['source']}:{e['id']}" for e in events] + [
@@ -451,6 +503,7 @@ class WallViews:
             version=version,
             computed_at=now,
             z=z,
+            scale_z=scale_z,
             kpis=kpis,
             ticker_events=events,
             ticker_warnings=warns,
@@ -458,7 +511,7 @@ class WallViews:
             cell_events=cell_events,
             warnings_made=warnings_made,
             sigs={
-                "map": resolved["sig"],
+                "map": resolved["map_sig"],
                 "kpi": _sig(kpis),
                 "ticker": f"{scope.level}:{scope.key}|" + ",".join(ticker_ids),
                 "crumb": "|".join(str(c) for c in crumb),
@@ -466,20 +519,43 @@ class WallViews:
             },
         )
 
-    def _kpis(self, scope: AreaScope, now: pd.Timestamp) -> dict[str, dict]:
+    def _period_end_values(self, resolved: dict, frame: MapFrame) -> np.ndarray:
+        """The map's values at the end of the resolved period (the replay's colour scale),
+        shared by every replay step of the period for ``PERIOD_SCALE_TTL_S`` (they change only
+        when data lands inside the period, and only the scale's top depends on them)."""
+        key = ("period-end", resolved["map_sig"])
+        with self._lock:
+            hit = self._frames.get(key)
+        if hit is None or time.monotonic() - hit[0] > PERIOD_SCALE_TTL_S:
+            end = moment(dict(resolved["period"], at=resolved["period"]["until"]), self._clock())
+            hit = (time.monotonic(), map_values(self.db, resolved, frame.keys, end))
+            self._remember(self._frames, key, hit)
+        return hit[1]
+
+    def _kpis(self, scope: AreaScope, now: pd.Timestamp, period: dict | None) -> dict[str, dict]:
         """Today's events per source (local calendar day), the same span a week ago, the last
-        hour, and the feed's health."""
-        midnight = now.tz_convert(self.timezone).normalize().tz_convert("UTC")
+        hour, and the feed's health. On a period: the period's events up to ``now`` (the moment
+        shown), the same span a week before, the hour before ``now``; no feed health (a past
+        moment has none to show)."""
         week = pd.Timedelta(days=7)
+        if period is None:
+            start, end = now.tz_convert(self.timezone).normalize().tz_convert("UTC"), now
+            health = self._feed_health(now)
+        else:
+            # the spans' ends are exclusive: the bucket that starts at ``now`` is not counted
+            start, end = period["since"], max(period["since"], now - pd.Timedelta(microseconds=1))
+            health = {s: {"stale": False, "silent_s": None} for s in self.catalogue.ids}
         today, last, hour = queries.counts_by_source_spans(
             self.db,
             scope,
-            [(midnight, now), (midnight - week, now - week), (now - pd.Timedelta(hours=1), now)],
+            [(start, end), (start - week, end - week), (now - pd.Timedelta(hours=1), end)],
             self.catalogue.ids,
         )
-        health = self._feed_health(now)
+        if period is not None and end <= start:
+            today = {s: 0 for s in self.catalogue.ids}
         return {
             s: {
+                "period": period is not None,
                 "today": today[s],
                 "last_week": last[s],
                 "hour": hour[s],
@@ -516,14 +592,19 @@ class WallViews:
         since = now - TICKER_SPAN
         return [w for w in summary["newest"][:5] if pd.Timestamp(w["raised_at"]) >= since]
 
-    def _warnings_summary(self, engine, scope: AreaScope) -> dict | None:
+    def _warnings_summary(self, engine, scope: AreaScope, at: pd.Timestamp | None) -> dict | None:
         """Warnings by colour, the newest, escalations, and marks (a point inside each cell with
-        an active red or orange warning)."""
+        an active red or orange warning); ``at``: as they stood then (a period), None: now."""
         if engine is None:
             return None
         from data.warnings import queries as wq
 
-        summary = wq.wall_summary(self.db, scope, engine.rules)
+        if at is None:
+            summary = wq.wall_summary(self.db, scope, engine.rules)
+        else:
+            summary = warnings_at(self.db, scope, at)
+            wq._named(summary["newest"], wq.rule_names(engine.rules))
+            wq._named(summary["escalations"], wq.rule_names(engine.rules))
         cells = summary["map_cells"]
         points = queries.area_points(self.db, [c["cell_key"] for c in cells])
         marks = [
@@ -550,15 +631,22 @@ class WallViews:
         cases."""
         from data.cases import metrics
 
-        scope = self.resolve(view, base)["scope"]
-        key = (scope.level, scope.key)
+        resolved = self.resolve(view, base)
+        scope, period = resolved["scope"], resolved.get("period")
+        at = None if period is None else moment(period, self._clock())
+        key = (scope.level, scope.key, at)
         with self._lock:
             hit = self._response.get(key)
         if hit is not None and time.monotonic() - hit[0] < RESPONSE_TTL_S:
             return hit[1]
-        value = Shared(metrics.wall(self.db, scope, now=self._clock()))
+        if at is None:
+            value = Shared(metrics.wall(self.db, scope, now=self._clock()))
+        else:  # the cases as they stood at the moment shown
+            value = Shared(response_at(self.db, scope, at))
         with self._lock:
             self._response[key] = (time.monotonic(), value)
+            while len(self._response) > self.MAX_VIEWS:  # a replay makes a key per moment
+                self._response.pop(next(iter(self._response)))
         return value
 
     # -- actions on a view --

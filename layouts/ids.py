@@ -49,6 +49,19 @@ RESPONSE_REFRESH = "response-refresh"  # dcc.Interval: the response panel's slow
 WARN_MARKS = "warn-marks"  # dcc.Store: red/orange cells to mark over the map
 WARN_MARK_LAYER = "warn-mark-layer"  # the HTML layer assets/wall.js draws the marks in
 
+# the wall on a past period and its after-action review (复盘, page "/")
+PERIOD_DAY = "period-day"  # dcc.Input (date): the first day of the period to review
+PERIOD_KIND = "period-kind"  # dcc.RadioItems: a day or a week
+PERIOD_GO = "period-go"  # show the period
+PERIOD_LIVE = "period-live"  # back to the live wall
+PERIOD_NOTE = "period-note"  # why a period in the URL could not be shown
+REPLAY = "replay"  # the replay bar (shown on a period)
+REPLAY_SLIDER = "replay-slider"  # dcc.Slider: the moment shown, in steps over the period
+REPLAY_PLAY = "replay-play"  # play / pause
+REPLAY_SPEED = "replay-speed"  # dcc.RadioItems: steps per refresh (1, 4, 16)
+REPLAY_TICK = "replay-tick"  # dcc.Interval: one play step per refresh
+REPLAY_TIME = "replay-time"  # the moment shown, local time
+
 # pattern-matching id types
 I18N = "i18n"  # {"type": I18N, "key": <translation key>}: static text, translated on switch
 CRUMB = "crumb"  # {"type": CRUMB, "level": <level>}

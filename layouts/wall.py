@@ -9,6 +9,8 @@ Layout functions only build component trees; the data arrives through ``callback
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import dash_ag_grid as dag
 from dash import dcc, html
 
@@ -48,10 +50,12 @@ RESPONSE_REFRESH_MS = 30_000
 
 
 def parse_view(query: dict, catalogue: Catalogue = DEFAULT_CATALOGUE) -> dict:
-    """The view a URL prescribes (``?county=&township=&cell=&level=&metric=&window=&tour=``).
+    """The view a URL prescribes (``?county=&township=&cell=&level=&metric=&window=&tour=``,
+    and a past period: ``since=&until=`` with the replay's slider position ``at=``).
 
     Unknown values fall back to the defaults (a metric must be one of ``catalogue``'s); area
-    codes are checked against the store later.
+    codes and the period are checked against the store and the region's time zone later
+    (:func:`data.wallview.resolve_view`).
     """
 
     def text(name: str) -> str | None:
@@ -77,6 +81,10 @@ def parse_view(query: dict, catalogue: Catalogue = DEFAULT_CATALOGUE) -> dict:
         "tour": max(0, min(tour, MAX_TOUR_S)),
         # a channel of the hall's console this wall follows (data/console.py); None: its own
         "channel": channel if CHANNEL_NAME.fullmatch(channel) else None,
+        # a past period (bare dates: local midnights; until exclusive) and the replay's position
+        "since": text("since"),
+        "until": text("until"),
+        "at": text("at"),
     }
 
 
@@ -94,6 +102,9 @@ def view_query(view: dict, lang: str | None = None) -> str:
         parts.append(f"tour={view['tour']}")
     if view.get("channel"):
         parts.append(f"channel={view['channel']}")
+    for name in ("since", "until", "at"):
+        if view.get(name) not in (None, ""):
+            parts.append(f"{name}={quote(str(view[name]), safe='-:T')}")
     if lang:
         parts.append(f"lang={lang}")
     return "?" + "&".join(parts) if parts else ""
@@ -150,7 +161,10 @@ def wall(
                 n_intervals=0,
             ),
             html.Section(className="og-col og-left", children=[kpi_panel(lang, catalogue)]),
-            html.Section(className="og-col og-centre", children=[map_panel(view, lang, catalogue)]),
+            html.Section(
+                className="og-col og-centre",
+                children=[map_panel(view, lang, catalogue, refresh_ms)],
+            ),
             html.Section(
                 className="og-col og-right",
                 children=[
@@ -228,8 +242,11 @@ def kpi_panel(lang: str, catalogue: Catalogue = DEFAULT_CATALOGUE) -> html.Div:
     )
 
 
-def map_panel(view: dict, lang: str, catalogue: Catalogue = DEFAULT_CATALOGUE) -> html.Div:
-    """The map with breadcrumb, metric and window switches, legend and the cell's events."""
+def map_panel(
+    view: dict, lang: str, catalogue: Catalogue = DEFAULT_CATALOGUE, refresh_ms: int = 5000
+) -> html.Div:
+    """The map with breadcrumb, metric and window switches, the period picker and replay bar
+    (one play step per ``refresh_ms`` at 1x), legend and the cell's events."""
     metric_buttons = [
         html.Button(
             i18n_text(
@@ -264,6 +281,7 @@ def map_panel(view: dict, lang: str, catalogue: Catalogue = DEFAULT_CATALOGUE) -
                     html.Div(window_buttons, className="og-segs og-windows"),
                 ],
             ),
+            period_bar(view, lang, refresh_ms),
             html.Div(
                 className="og-map-box",
                 children=[
@@ -307,6 +325,117 @@ def map_panel(view: dict, lang: str, catalogue: Catalogue = DEFAULT_CATALOGUE) -
             ),
         ],
     )
+
+
+REPLAY_SPEEDS = (1, 4, 16)
+
+
+def period_bar(view: dict, lang: str, refresh_ms: int = 5000) -> html.Div:
+    """The period picker (a day or a week from a chosen day; back to live) and the replay bar
+    (the after-action review: a slider over the period, play/pause and a speed in steps per refresh), shown on a
+    period; the callbacks set the slider's range from the resolved period."""
+    on_period = bool(view.get("since"))
+    return html.Div(
+        className="og-period",
+        children=[
+            html.Div(
+                className="og-period-pick",
+                children=[
+                    i18n_text("wall.period.label", lang, className="og-period-label"),
+                    dcc.Input(
+                        id=ids.PERIOD_DAY,
+                        type="date",
+                        value=(view.get("since") or "")[:10] or None,
+                        className="og-period-day",
+                        debounce=True,
+                    ),
+                    dcc.RadioItems(
+                        id=ids.PERIOD_KIND,
+                        options=[
+                            {"label": i18n_text("wall.period.day", lang), "value": "day"},
+                            {"label": i18n_text("wall.period.week", lang), "value": "week"},
+                        ],
+                        value="day",
+                        inline=True,
+                        className="og-period-kind",
+                    ),
+                    html.Button(
+                        i18n_text("wall.period.show", lang),
+                        id=ids.PERIOD_GO,
+                        className="og-seg",
+                        n_clicks=0,
+                    ),
+                    html.Button(
+                        i18n_text("wall.period.live", lang),
+                        id=ids.PERIOD_LIVE,
+                        className="og-seg",
+                        n_clicks=0,
+                    ),
+                    html.Span(id=ids.PERIOD_NOTE, className="og-period-note"),
+                ],
+            ),
+            html.Div(
+                id=ids.REPLAY,
+                className="og-replay" + ("" if on_period else " og-hidden"),
+                children=[
+                    html.Button(
+                        t("wall.period.play", lang), id=ids.REPLAY_PLAY, className="og-seg"
+                    ),
+                    html.Div(
+                        dcc.Slider(
+                            id=ids.REPLAY_SLIDER,
+                            min=0,
+                            max=1,
+                            step=1,
+                            value=1,
+                            marks=None,
+                            updatemode="mouseup",
+                            allow_direct_input=False,
+                        ),
+                        className="og-replay-slider",
+                    ),
+                    html.Span(id=ids.REPLAY_TIME, className="og-replay-time"),
+                    i18n_text("wall.period.speed", lang, className="og-period-label"),
+                    dcc.RadioItems(
+                        id=ids.REPLAY_SPEED,
+                        options=[{"label": f"{x}x", "value": x} for x in REPLAY_SPEEDS],
+                        value=REPLAY_SPEEDS[0],
+                        inline=True,
+                        className="og-period-kind",
+                    ),
+                    dcc.Interval(id=ids.REPLAY_TICK, interval=refresh_ms, disabled=True),
+                ],
+            ),
+        ],
+    )
+
+
+def replay_position(view: dict, last: int) -> int:
+    """The slider position a view shows (``at``; the period's end when absent or unreadable)."""
+    try:
+        return max(0, min(int(view.get("at")), int(last)))
+    except (TypeError, ValueError):
+        return int(last)
+
+
+def replay_bar_state(resolved: dict, lang: str, tz: str) -> tuple:
+    """The replay bar for a resolved view: class, slider max, value and marks (the period's
+    start and end, local time), the moment shown, and the reason a period was not shown."""
+    note = (
+        t("wall.period.error", lang).format(reason=resolved["period_error"])
+        if resolved.get("period_error")
+        else ""
+    )
+    period = resolved.get("period")
+    if period is None:
+        return "og-replay og-hidden", 1, 1, None, "", note
+    steps = period["steps"]
+    marks = {
+        0: format_moment(period["since"], tz, lang, "day_time"),
+        steps: format_moment(period["since"] + period["step"] * steps, tz, lang, "day_time"),
+    }
+    at = format_moment(period["at"], tz, lang, "day_time")
+    return "og-replay", steps, period["index"], marks, at, note
 
 
 def live_panel(panel_id: str, body_id: str, key: str, lang: str) -> html.Div:

@@ -227,3 +227,69 @@ def test_cli_replay_and_ingest_folder(settings, mapping, tmp_path, capsys):
         assert rt.db.query_one("SELECT count(*) FROM events")[0] == 2
     finally:
         rt.stop()
+
+
+HOTLINE_MAPPING = """
+source = "hotline"
+format = "csv"
+timezone = "UTC"
+[id]
+column = "ref"
+[time]
+column = "created"
+[location]
+lon = "lon"
+lat = "lat"
+[category]
+value = "noise"
+[attributes]
+agency = "agency"
+created = { column = "created", type = "time" }
+closed = { column = "closed", type = "time" }
+"""
+
+
+def test_shift_to_now_moves_event_and_case_times_together_by_whole_days(settings, tmp_path, capsys):
+    """A 12345 history replayed with --shift-to-now: its events and its cases' created and
+    closed times move by the same whole number of days, and nothing lands in the future."""
+    (tmp_path / "hotline.toml").write_text(HOTLINE_MAPPING, encoding="utf-8")
+    created = [T0 + pd.Timedelta(hours=h, minutes=7) for h in (1, 5, 9)]
+    closed = [t + pd.Timedelta(hours=2, minutes=30) for t in created]
+    lines = ["ref,created,closed,agency,lon,lat"]
+    for i, (c, d) in enumerate(zip(created, closed, strict=True)):
+        lon, lat = tiny_cell_center(1, 0, i % 2)
+        lines.append(f"h{i},{c.isoformat()},{d.isoformat()},DEP,{lon},{lat}")
+    path = tmp_path / "hotline.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = tmp_path / "onegrid.toml"
+    config.write_text(
+        f'db = "{settings.db}"\nregion = "{settings.region}"\nsimulator = false\n', encoding="utf-8"
+    )
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(
+        ["replay", "--mapping", str(tmp_path / "hotline.toml"), "--file", str(path)]
+        + ["--shift-to-now", "--config", str(config)]
+    )
+    before = pd.Timestamp.now(tz="UTC")
+    assert run(args, Runtime) == 0
+    assert "accepted 3" in capsys.readouterr().out
+    rt = Runtime(settings)
+    try:
+        ev = rt.db.query_df(
+            "SELECT source_event_id AS ref, event_time FROM events ORDER BY source_event_id"
+        )
+        cases = rt.db.query_df(
+            "SELECT origin_ref, created_at, closed_at FROM cases ORDER BY origin_ref"
+        )
+    finally:
+        rt.stop()
+    shifts = {pd.Timestamp(t) - c for t, c in zip(ev["event_time"], created, strict=True)}
+    assert len(shifts) == 1
+    (delta,) = shifts
+    assert delta > pd.Timedelta(0) and delta % pd.Timedelta(days=1) == pd.Timedelta(0)
+    # ends by now, within a day of it
+    assert before - pd.Timedelta(days=1) < max(created) + delta <= pd.Timestamp.now(tz="UTC")
+    assert list(cases["origin_ref"]) == ["hotline:h0", "hotline:h1", "hotline:h2"]
+    assert [pd.Timestamp(t) for t in cases["created_at"]] == [c + delta for c in created]
+    assert [pd.Timestamp(t) for t in cases["closed_at"]] == [d + delta for d in closed]

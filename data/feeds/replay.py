@@ -12,6 +12,7 @@ The replay needs only an ingest pipeline, which its caller passes. The command l
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -60,10 +61,51 @@ def live_shift_to(
     return now - span * factor
 
 
-def _shift(frame: pd.DataFrame, delta: pd.Timedelta | None) -> pd.DataFrame:
-    if delta is not None and delta != pd.Timedelta(0):
-        frame = frame.copy()
-        frame["time"] = frame["time"] + delta
+def whole_day_shift(
+    first: pd.Timestamp, last: pd.Timestamp, speed: float | None, now: pd.Timestamp
+) -> pd.Timestamp:
+    """Where to shift the first event for a replay that should end near ``now`` (``--shift-to-
+    now``): :func:`live_shift_to` rounded down to a whole number of days, so the file's times
+    of day (and its cases' created, closed and due times, shifted by the same amount) keep
+    their clock times, and no event lands in the future."""
+    target = live_shift_to(first, last, speed, now)
+    days = (target - first) // pd.Timedelta(days=1)
+    return first + pd.Timedelta(days=int(days))
+
+
+# a time attribute as the mapping writes it into the attributes JSON (mapping/apply.py)
+_ATTR_TIME = r'"{key}": "(\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ)"'
+
+
+def _time_attributes(m: Mapping) -> list[str]:
+    """The mapping's attributes of type time (a hotline's created, closed, due)."""
+    return [k for k, r in m.attribute_rules().items() if getattr(r, "type", "str") == "time"]
+
+
+def _shift(
+    frame: pd.DataFrame, delta: pd.Timedelta | None, time_keys: list[str] | tuple = ()
+) -> pd.DataFrame:
+    """``frame`` with its event times, and the time attributes ``time_keys`` (a case's created,
+    closed and due times), moved by ``delta``: event and case times move together."""
+    if delta is None or delta == pd.Timedelta(0):
+        return frame
+    frame = frame.copy()
+    frame["time"] = frame["time"] + delta
+    if time_keys and "attributes" in frame.columns:
+        attrs = frame["attributes"].astype("object")
+        for key in time_keys:
+            pattern = _ATTR_TIME.format(key=re.escape(key))
+            found = attrs.str.extract(pattern, expand=False)
+            has = found.notna()
+            if not has.any():
+                continue
+            moved = (pd.to_datetime(found[has], utc=True) + delta).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+            attrs = attrs.copy()
+            attrs[has] = [
+                a.replace(f'"{key}": "{old}"', f'"{key}": "{new}"', 1)
+                for a, old, new in zip(attrs[has], found[has], moved, strict=True)
+            ]
+        frame["attributes"] = attrs
     return frame
 
 
@@ -92,7 +134,9 @@ def replay_file(
 
     ``speed=None``: as fast as possible, ``chunk_rows`` rows per pipeline call. ``speed=x``: paced
     so x seconds of event time take one second (``sleep``/``clock`` are injectable for tests).
-    ``shift_to``: move all times so the first event is at that instant (default: keep them).
+    ``shift_to``: move all times so the first event is at that instant (default: keep them);
+    the mapping's time attributes (a hotline's created, closed, due: the cases' times) move
+    with the event times.
     ``progress(rows_done, rows_total_or_None, result_so_far)`` is called after each batch.
     ``reconciliation``: filled with where every row went (every reason counted, not only the
     first 100 the pipeline reports), then settled with the pipeline's committed counts.
@@ -110,9 +154,10 @@ def replay_file(
     chunks = list(mapped_chunks(m, path, lookups=lookups, chunksize=chunk_rows))
     frame = pd.concat([c.frame for c in chunks], ignore_index=True)
     delta = _delta(frame["time"].min() if len(frame) else None, shift_to)
-    frame = _shift(frame, delta)
+    keys = _time_attributes(m)
+    frame = _shift(frame, delta, keys)
     for chunk in chunks:
-        _count(recon, pipeline, m, chunk, _shift(chunk.frame, delta))
+        _count(recon, pipeline, m, chunk, _shift(chunk.frame, delta, keys))
     del chunks
     total = IngestResult()
     done = 0
@@ -151,8 +196,9 @@ def _bulk(pipeline, m, path, feed, lookups, shift_to, chunk_rows, progress, reco
         delta = _delta(time_span(m, path, lookups=lookups, chunk_rows=chunk_rows)[0], shift_to)
     total = IngestResult()
     done = 0
+    keys = _time_attributes(m)
     for chunk in mapped_chunks(m, path, lookups=lookups, chunksize=chunk_rows):
-        frame = _shift(chunk.frame, delta)
+        frame = _shift(chunk.frame, delta, keys)
         _count(recon, pipeline, m, chunk, frame)
         total += pipeline.ingest_frame(m.source, frame, feed=feed)
         done += len(frame)
