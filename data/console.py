@@ -112,13 +112,17 @@ def counties_in(db: Database, base: AreaScope) -> pd.DataFrame:
 
 def follow(view: dict | None, channel: Channel) -> dict:
     """A wall's view after taking ``channel``'s: the channel's keys, the wall's own drill-down
-    (township, cell) and tour cleared, its channel name kept."""
+    (township, cell), tour and past period (a review) cleared, so it shows the channel's view
+    live; its channel name kept."""
     return {
         **(view or {}),
         **channel.view,
         "township": None,
         "cell": None,
         "tour": 0,
+        "since": None,
+        "until": None,
+        "at": None,
         "channel": channel.name,
     }
 

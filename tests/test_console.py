@@ -71,13 +71,23 @@ def test_setting_a_channel_versions_it_audits_it_and_survives_a_restart(settings
 
 
 def test_a_following_wall_takes_the_view_once_per_version(runtime):
-    wall_view = {"county": "T01", "township": "T01-01", "cell": "x", "tour": 5, "channel": "hall"}
+    wall_view = {
+        "county": "T01",
+        "township": "T01-01",
+        "cell": "x",
+        "tour": 5,
+        "since": "2026-11-01",
+        "until": "2026-11-02",
+        "at": "12",
+        "channel": "hall",
+    }
     assert runtime.channels.update_for(wall_view, 0) is None  # not set yet: the wall's own view
     runtime.channels.set("hall", {"county": "T02", "metric": "police"}, runtime.scope, "op")
     new, version = runtime.channels.update_for(wall_view, 0)
     assert version == 1
     assert new["county"] == "T02" and new["metric"] == "police" and new["channel"] == "hall"
     assert (new["township"], new["cell"], new["tour"]) == (None, None, 0)
+    assert (new["since"], new["until"], new["at"]) == (None, None, None)  # live again
     assert runtime.channels.update_for(new, version) is None  # nothing new
     assert runtime.channels.update_for({"county": "T01"}, 0) is None  # follows no channel
 
