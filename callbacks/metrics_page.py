@@ -20,6 +20,7 @@ from callbacks.wiring import Wiring
 from callbacks.wiring import runtime as _rt
 from callbacks.wiring import scope as _scope
 from data.cases import desk
+from data.times import iso
 from layouts import ids
 from layouts import metrics_page as view_of
 from layouts.i18n import normalise_language, t
@@ -67,7 +68,14 @@ def choose_period(search, start, end, lang):
     days = view_of.picker_days(period["since"], period["until"], rt.timezone)
     since_text = since or days[0]
     until_text = until or str((pd.Timestamp(days[1]) + pd.Timedelta(days=1)).date())
-    return view_of.period_data(period, since_text, until_text), *days, msg
+    # what the page keeps: the bounds in UTC and as the address writes them
+    data = {
+        "since": iso(period["since"]),
+        "until": iso(period["until"]),
+        "since_text": since_text,
+        "until_text": until_text,
+    }
+    return data, *days, msg
 
 
 clientside_callback(

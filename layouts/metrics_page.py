@@ -123,8 +123,8 @@ def metric_columns(lang: str, key: str) -> list[dict]:
         f for f in METRIC_FIELDS if key == "department" or f not in ("returned", "reassigned")
     ]
     cols = [
-        {"field": "rank", "headerName": t("metrics.rank", lang), "maxWidth": 80},
-        {"field": "name", "headerName": t(name_key, lang), "minWidth": 150, "pinned": "left"},
+        {"field": "rank", "headerName": t("metrics.rank", lang), "minWidth": 70, "maxWidth": 90},
+        {"field": "name", "headerName": t(name_key, lang), "minWidth": 220},
     ]
     for f in fields:
         col = {
@@ -192,7 +192,7 @@ def trend_figure(trend: pd.DataFrame, unit: str, lang: str) -> go.Figure:
     fig.add_bar(
         x=x,
         y=trend["cases"] if len(trend) else [],
-        name=t("metrics.cases", lang),
+        name=f"{t('metrics.cases', lang)} ({t(f'metrics.per_{unit}', lang)})",
         marker_color=CHART_COLOURS[0],
         opacity=0.75,
     )
@@ -211,12 +211,11 @@ def trend_figure(trend: pd.DataFrame, unit: str, lang: str) -> go.Figure:
         margin={"l": 48, "r": 48, "t": 30, "b": 36},
         height=280,
         legend={"orientation": "h", "y": 1.12, "x": 0},
-        title={"text": t(f"metrics.per_{unit}", lang), "x": 1, "xanchor": "right", "y": 0.98},
         font={"color": "#e6edf7", "size": 13},
         bargap=0.2,
     )
     fig.update_yaxes(title_text=t("metrics.cases", lang), secondary_y=False, gridcolor="#1c2b45")
-    fig.update_yaxes(range=[0, 105], secondary_y=True, showgrid=False, ticksuffix="%")
+    fig.update_yaxes(range=[0, 105], dtick=25, secondary_y=True, showgrid=False, ticksuffix="%")
     fig.update_xaxes(gridcolor="#1c2b45")
     return fig
 
@@ -286,14 +285,19 @@ def department_detail(detail: dict, lang: str) -> html.Div:
     )
 
 
-def _grid(grid_id: str, height: int = 340) -> dag.AgGrid:
+def _grid(grid_id: str, height: int | None = None) -> dag.AgGrid:
+    """A grid in the desk's theme; without ``height`` it grows with its rows (a ranking holds
+    a few dozen at most)."""
+    options = {"theme": {"function": OFFICE_GRID_THEME}, "tooltipShowDelay": 200}
+    if height is None:
+        options["domLayout"] = "autoHeight"
     return dag.AgGrid(
         id=grid_id,
         rowData=[],
         columnDefs=[],
-        dashGridOptions={"theme": {"function": OFFICE_GRID_THEME}, "tooltipShowDelay": 200},
+        dashGridOptions=options,
         columnSize="responsiveSizeToFit",
-        style={"height": f"{height}px", "width": "100%"},
+        style={"width": "100%"} if height is None else {"height": f"{height}px", "width": "100%"},
     )
 
 
@@ -371,14 +375,3 @@ def picker_days(since, until, timezone: str) -> tuple[str, str]:
     first = pd.Timestamp(since).tz_convert(timezone).date()
     last = (pd.Timestamp(until) - pd.Timedelta(microseconds=1)).tz_convert(timezone).date()
     return str(first), str(last)  # the date picker's own value format, not a display
-
-
-def period_data(period: dict, since_text: str, until_text: str) -> dict:
-    """What the page keeps of the period (the METRICS_PERIOD store): the bounds in UTC ISO and
-    as written in the address (``since_text``, ``until_text``)."""
-    return {
-        "since": period["since"].isoformat(),
-        "until": period["until"].isoformat(),
-        "since_text": since_text,
-        "until_text": until_text,
-    }

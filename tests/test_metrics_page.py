@@ -7,7 +7,6 @@ callbacks answer through the real server inside the reader's scope."""
 from __future__ import annotations
 
 import json
-import random
 
 import pandas as pd
 import pytest
@@ -17,11 +16,10 @@ from data.areas import AreaScope
 from data.cases import desk, metrics
 from data.times import local_midnight
 from layouts import ids
+from tests.support.cases_seed import OCT, seed_cases
 from tests.support.region import tiny_cell_center
 from tests.support.web import TEST_PASSWORD, post_login
 
-OCT = pd.Timestamp("2026-10-01", tz="UTC")
-SEED_START = OCT - pd.Timedelta(days=20)
 TILE_INDICATORS = {  # summary field -> the catalogue's indicator of the same figure
     "cases": "cases.opened",
     "closed": "cases.closed",
@@ -32,45 +30,6 @@ TILE_INDICATORS = {  # summary field -> the catalogue's indicator of the same fi
     "extended": "cases.extended",
     "open_overdue": "cases.overdue_open",
 }
-
-
-def _seed(svc, n: int = 120, seed: int = 3, start=SEED_START, days: int = 45):
-    """Cases created over ``days`` days from ``start`` in the two counties; some closed on time,
-    some late, some reworked, some returned, some left open. Returns the last activity's time."""
-    rng = random.Random(seed)
-    last = start
-    for _ in range(n):
-        created = start + pd.Timedelta(minutes=rng.randrange(0, days * 24 * 60))
-        lon, lat = tiny_cell_center(rng.choice([1, 2]), rng.randrange(4), rng.randrange(4))
-        cat = rng.choice(["hotline.heating", "traffic.accident"])
-        cid = svc.create(cat, lon=lon, lat=lat, title="seeded", now=created)
-        dept = svc.get(cid)["department"]
-        t = created + pd.Timedelta(minutes=rng.randrange(1, 90))
-        last = max(last, created)
-        if dept is None:
-            continue
-        if rng.random() < 0.1:
-            svc.hand_back(cid, dept, "not ours", actor="d", now=t)
-            t += pd.Timedelta(minutes=30)
-            svc.dispatch(cid, dept, actor="op", now=t)
-        if rng.random() < 0.2:  # never signed for: open
-            continue
-        t += pd.Timedelta(minutes=rng.randrange(1, 300))
-        svc.accept(cid, dept, actor="d", now=t)
-        if rng.random() < 0.15:  # left in handling
-            last = max(last, t)
-            continue
-        t += pd.Timedelta(hours=rng.choice([1, 5, 20, 60, 120]))
-        svc.report_handled(cid, dept, actor="d", now=t)
-        if rng.random() < 0.2:
-            t += pd.Timedelta(hours=2)
-            svc.verify(cid, False, actor="insp", reason="not fixed", now=t)
-            t += pd.Timedelta(hours=3)
-            svc.report_handled(cid, dept, actor="d", now=t)
-        t += pd.Timedelta(hours=1)
-        svc.verify(cid, True, actor="insp", now=t)
-        last = max(last, t)
-    return last
 
 
 def _catalogue(db, ind, scope, since, until, now=None, by=None) -> pd.DataFrame:
@@ -116,7 +75,7 @@ def _check_against_catalogue(rt, scope, since, until, now=None) -> dict:
 
 
 def test_a_past_period_on_a_live_store_equals_the_catalogue(runtime) -> None:
-    last = _seed(runtime.cases)
+    last = seed_cases(runtime.cases)
     now = last + pd.Timedelta(hours=1)  # live: read now
     since, until = OCT, OCT + pd.Timedelta(days=14)
     view = _check_against_catalogue(runtime, runtime.scope, since, until, now=now)
@@ -132,7 +91,7 @@ def test_a_past_period_on_a_live_store_equals_the_catalogue(runtime) -> None:
 
 
 def test_ranking_trend_is_this_period_against_the_one_before(runtime) -> None:
-    last = _seed(runtime.cases, n=160, seed=5)
+    last = seed_cases(runtime.cases, n=160, seed=5)
     now = last + pd.Timedelta(hours=1)
     since, until = OCT + pd.Timedelta(days=5), OCT + pd.Timedelta(days=15)
     table = metrics.period_ranking(
@@ -229,7 +188,7 @@ def _dash_call(client, app, output: str, inputs: list[tuple[str, str, object]]):
 def test_the_page_for_a_past_period_through_the_server(runtime) -> None:
     from app import create_app
 
-    last = _seed(runtime.cases, n=80, seed=11)
+    last = seed_cases(runtime.cases, n=80, seed=11)
     runtime.settings.auth = True  # signed in: the policy's scope applies
     app = create_app(runtime=runtime)
     users = app.server.extensions["onegrid"].users
