@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 
 import dash
 import pandas as pd
-from dash import Input, Output, ctx
+from dash import Input, Output, State, ctx
 
 from callbacks.wiring import Wiring
 from callbacks.wiring import runtime as _rt
@@ -51,7 +51,9 @@ def _asked(search, start, end) -> tuple[str | None, str | None]:
     Input(ids.URL, "search"),
     Input(ids.METRICS_PERIOD_PICKER, "start_date"),
     Input(ids.METRICS_PERIOD_PICKER, "end_date"),
-    Input(ids.LANG, "data"),
+    # a State: the address bar follows the picker by replaceState, which the Location's
+    # ``search`` does not see, so switching language must not read the stale address again
+    State(ids.LANG, "data"),
 )
 def choose_period(search, start, end, lang):
     """The period from the address (on load) or the picker; a bound that cannot be read is
@@ -104,7 +106,7 @@ clientside_callback(
     Output(ids.METRICS_COUNTY_GRID, "rowData"),
     Output(ids.METRICS_COUNTY_GRID, "columnDefs"),
     Output(ids.METRICS_DETAIL_DEPT, "options"),
-    Input(ids.REFRESH, "n_intervals"),
+    Input(ids.METRICS_REFRESH, "n_intervals"),
     Input(ids.LANG, "data"),
     Input(ids.METRICS_PERIOD, "data"),
 )

@@ -55,6 +55,9 @@ TILES = (
     ("returns", "returns_on_cases", "int"),
 )
 CHART_COLOURS = ("#38bdf8", "#f59e0b")  # cases opened, on-time rate
+# the page's figures are read again this often: a period's figures move slowly, and a second's
+# refresh of a dozen aggregate queries loads a shared store for nothing
+REFRESH_MS = 60_000
 
 
 def _pct(v) -> str | None:
@@ -318,6 +321,7 @@ def page() -> html.Div:
         children=[
             dcc.Store(id=ids.METRICS_PERIOD),
             dcc.Store(id=ids.METRICS_URL_SINK),
+            dcc.Interval(id=ids.METRICS_REFRESH, interval=REFRESH_MS, n_intervals=0),
             html.Div(
                 className="og-mx-head",
                 children=[

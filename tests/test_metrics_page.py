@@ -171,7 +171,9 @@ def test_the_period_from_the_address(runtime) -> None:
 # --- the page's callbacks through the real Flask and Dash server --------------------------------
 
 
-def _dash_call(client, app, output: str, inputs: list[tuple[str, str, object]]):
+def _dash_call(
+    client, app, output: str, inputs: list[tuple[str, str, object]], state=(), changed=0
+):
     key = next(k for k in app.callback_map if f"{output}." in k and "@" not in k)
     parts = key[2:-2].split("...") if key.startswith("..") else [key]
     outs = [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]} for p in parts]
@@ -179,8 +181,8 @@ def _dash_call(client, app, output: str, inputs: list[tuple[str, str, object]]):
         "output": key,
         "outputs": outs if key.startswith("..") else outs[0],
         "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
-        "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"],
-        "state": [],
+        "changedPropIds": [f"{inputs[changed][0]}.{inputs[changed][1]}"],
+        "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
     }
     return client.post("/_dash-update-component", json=body)
 
@@ -206,8 +208,8 @@ def test_the_page_for_a_past_period_through_the_server(runtime) -> None:
             (ids.URL, "search", "?since=2026-10-01&until=2026-10-15"),
             (ids.METRICS_PERIOD_PICKER, "start_date", None),
             (ids.METRICS_PERIOD_PICKER, "end_date", None),
-            (ids.LANG, "data", "en"),
         ],
+        [(ids.LANG, "data", "en")],
     )
     assert resp.status_code == 200, resp.data
     got = json.loads(resp.data)["response"]
@@ -219,7 +221,7 @@ def test_the_page_for_a_past_period_through_the_server(runtime) -> None:
         app,
         ids.METRICS_HEAD,
         [
-            (ids.REFRESH, "n_intervals", 1),
+            (ids.METRICS_REFRESH, "n_intervals", 1),
             (ids.LANG, "data", "en"),
             (ids.METRICS_PERIOD, "data", period),
         ],
@@ -244,9 +246,27 @@ def test_the_page_for_a_past_period_through_the_server(runtime) -> None:
             (ids.URL, "search", "?since=soon"),
             (ids.METRICS_PERIOD_PICKER, "start_date", None),
             (ids.METRICS_PERIOD_PICKER, "end_date", None),
-            (ids.LANG, "data", "en"),
         ],
+        [(ids.LANG, "data", "en")],
     )
     got = json.loads(resp.data)["response"]
     assert "soon" in got[ids.METRICS_MSG]["children"]
+    # the picker's days: its last day is included, so the period ends the next local midnight
+    resp = _dash_call(
+        client,
+        app,
+        ids.METRICS_PERIOD,
+        [
+            (ids.URL, "search", "?since=2026-10-01&until=2026-10-15"),
+            (ids.METRICS_PERIOD_PICKER, "start_date", "2026-10-03"),
+            (ids.METRICS_PERIOD_PICKER, "end_date", "2026-10-09"),
+        ],
+        [(ids.LANG, "data", "en")],
+        changed=2,
+    )
+    period = json.loads(resp.data)["response"][ids.METRICS_PERIOD]["data"]
+    assert (period["since_text"], period["until_text"]) == ("2026-10-03", "2026-10-10")
+    assert pd.Timestamp(period["until"]) == local_midnight(
+        pd.Timestamp("2026-10-10"), runtime.timezone
+    )
     assert last  # seeded

@@ -175,7 +175,7 @@ def test_department_sees_its_own_cases_history_events_only(app, runtime):
         dept,
         ids.METRICS_HEAD,
         [
-            (ids.REFRESH, "n_intervals", 1),
+            (ids.METRICS_REFRESH, "n_intervals", 1),
             (ids.LANG, "data", "en"),
             (ids.METRICS_PERIOD, "data", {}),
         ],
