@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 
 import dash
 import pandas as pd
-from dash import Input, Output, State, ctx
+from dash import ALL, Input, Output, State, ctx
 
 from callbacks.wiring import Wiring
 from callbacks.wiring import runtime as _rt
@@ -31,16 +31,21 @@ clientside_callback = _wiring.clientside_callback
 register = _wiring.register
 
 
-def _asked(search, start, end) -> tuple[str | None, str | None]:
-    """The bounds asked for: the picker's days when the picker changed (its last day is
-    included, so the period ends at the next local midnight), else the address's."""
-    if ctx.triggered_id == ids.METRICS_PERIOD_PICKER:
+def _asked(search, start, end) -> tuple[str | None, str | None, int]:
+    """The bounds asked for and the rolling window's days: a window's button (no bounds: the
+    last n days), the picker's days when the picker changed (its last day is included, so the
+    period ends at the next local midnight), else the address's."""
+    trigger = ctx.triggered_id
+    if isinstance(trigger, dict) and trigger.get("type") == ids.METRICS_WINDOW:
+        return None, None, int(trigger["days"])
+    if trigger == ids.METRICS_PERIOD_PICKER:
         if not (start and end):
             raise dash.exceptions.PreventUpdate  # the second day is still being picked
         last = pd.Timestamp(str(end)[:10]) + pd.Timedelta(days=1)
-        return str(start)[:10], str(last.date())
+        return str(start)[:10], str(last.date()), desk.DEFAULT_DAYS
     query = parse_qs(str(search or "").lstrip("?"))
-    return (query.get("since") or [None])[0], (query.get("until") or [None])[0]
+    bounds = (query.get("since") or [None])[0], (query.get("until") or [None])[0]
+    return *bounds, desk.DEFAULT_DAYS
 
 
 @callback(
@@ -51,18 +56,20 @@ def _asked(search, start, end) -> tuple[str | None, str | None]:
     Input(ids.URL, "search"),
     Input(ids.METRICS_PERIOD_PICKER, "start_date"),
     Input(ids.METRICS_PERIOD_PICKER, "end_date"),
+    Input({"type": ids.METRICS_WINDOW, "days": ALL}, "n_clicks"),
     # a State: the address bar follows the picker by replaceState, which the Location's
     # ``search`` does not see, so switching language must not read the stale address again
     State(ids.LANG, "data"),
 )
-def choose_period(search, start, end, lang):
+def choose_period(search, start, end, _windows, lang):
     """The period from the address (on load) or the picker; a bound that cannot be read is
-    said so and the default period (the last 30 days up to the reading) is shown instead."""
+    said so and the default period (the last 30 days up to the reading) is shown instead; a
+    rolling window's button asks for the last n days."""
     rt = _rt()
-    since, until = _asked(search, start, end)
+    since, until, days = _asked(search, start, end)
     msg = ""
     try:
-        period = desk.metrics_period(rt, since, until)
+        period = desk.metrics_period(rt, since, until, days=days)
     except ValueError as exc:
         msg = t("metrics.bad_period", normalise_language(lang)).format(reason=exc)
         since = until = None

@@ -90,6 +90,7 @@ METRICS_PERIOD = "metrics-period"  # dcc.Store: {"since", "until"} (ISO, UTC) th
 METRICS_PERIOD_PICKER = "metrics-period-picker"
 METRICS_URL_SINK = "metrics-url-sink"  # dcc.Store: output of the clientside address-bar sync
 METRICS_MSG = "metrics-msg"
+METRICS_WINDOW = "metrics-window"  # {"type": METRICS_WINDOW, "days": n}: a rolling window
 METRICS_REFRESH = "metrics-refresh"  # dcc.Interval: the page's own slower timer
 METRICS_TREND = "metrics-trend"
 METRICS_DETAIL_TREND = "metrics-detail-trend"

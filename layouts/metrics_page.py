@@ -58,6 +58,8 @@ CHART_COLOURS = ("#38bdf8", "#f59e0b")  # cases opened, on-time rate
 # the page's figures are read again this often: a period's figures move slowly, and a second's
 # refresh of a dozen aggregate queries loads a shared store for nothing
 REFRESH_MS = 60_000
+# the rolling windows beside the picker: the last n local days up to the reading day
+WINDOWS = (1, 7, 30, 90)
 
 
 def _pct(v) -> str | None:
@@ -335,6 +337,17 @@ def page() -> html.Div:
                                 display_format="YYYY-MM-DD",
                                 first_day_of_week=1,
                             ),
+                        ],
+                    ),
+                    html.Div(
+                        className="og-mx-windows",
+                        children=[
+                            html.Button(
+                                i18n_text(f"metrics.window.{n}"),
+                                id={"type": ids.METRICS_WINDOW, "days": n},
+                                className="og-mx-btn",
+                            )
+                            for n in WINDOWS
                         ],
                     ),
                     html.Span(id=ids.METRICS_MSG, className="og-mx-msg"),

@@ -171,6 +171,32 @@ def test_the_period_from_the_address(runtime) -> None:
 # --- the page's callbacks through the real Flask and Dash server --------------------------------
 
 
+WINDOWS = (1, 7, 30, 90)  # the page's rolling-window buttons
+
+
+def _windows(clicked: int | None = None) -> list[dict]:
+    """The rolling-window buttons as a pattern-matching input (``clicked``: the one pressed)."""
+    return [
+        {
+            "id": {"type": ids.METRICS_WINDOW, "days": n},
+            "property": "n_clicks",
+            "value": 1 if n == clicked else None,
+        }
+        for n in WINDOWS
+    ]
+
+
+def _entry(x):
+    return x if isinstance(x, list) else {"id": x[0], "property": x[1], "value": x[2]}
+
+
+def _changed(x) -> str:
+    if isinstance(x, list):  # the pressed button of a pattern-matching input
+        hit = next(e for e in x if e["value"])
+        return json.dumps(hit["id"], separators=(",", ":"), sort_keys=True) + ".n_clicks"
+    return f"{x[0]}.{x[1]}"
+
+
 def _dash_call(
     client, app, output: str, inputs: list[tuple[str, str, object]], state=(), changed=0
 ):
@@ -180,8 +206,8 @@ def _dash_call(
     body = {
         "output": key,
         "outputs": outs if key.startswith("..") else outs[0],
-        "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
-        "changedPropIds": [f"{inputs[changed][0]}.{inputs[changed][1]}"],
+        "inputs": [_entry(x) for x in inputs],
+        "changedPropIds": [_changed(inputs[changed])],
         "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
     }
     return client.post("/_dash-update-component", json=body)
@@ -208,6 +234,7 @@ def test_the_page_for_a_past_period_through_the_server(runtime) -> None:
             (ids.URL, "search", "?since=2026-10-01&until=2026-10-15"),
             (ids.METRICS_PERIOD_PICKER, "start_date", None),
             (ids.METRICS_PERIOD_PICKER, "end_date", None),
+            _windows(),
         ],
         [(ids.LANG, "data", "en")],
     )
@@ -246,6 +273,7 @@ def test_the_page_for_a_past_period_through_the_server(runtime) -> None:
             (ids.URL, "search", "?since=soon"),
             (ids.METRICS_PERIOD_PICKER, "start_date", None),
             (ids.METRICS_PERIOD_PICKER, "end_date", None),
+            _windows(),
         ],
         [(ids.LANG, "data", "en")],
     )
@@ -260,6 +288,7 @@ def test_the_page_for_a_past_period_through_the_server(runtime) -> None:
             (ids.URL, "search", "?since=2026-10-01&until=2026-10-15"),
             (ids.METRICS_PERIOD_PICKER, "start_date", "2026-10-03"),
             (ids.METRICS_PERIOD_PICKER, "end_date", "2026-10-09"),
+            _windows(),
         ],
         [(ids.LANG, "data", "en")],
         changed=2,
@@ -269,4 +298,23 @@ def test_the_page_for_a_past_period_through_the_server(runtime) -> None:
     assert pd.Timestamp(period["until"]) == local_midnight(
         pd.Timestamp("2026-10-10"), runtime.timezone
     )
+    # a rolling window: the last 7 local days up to the reading (the seeded data's end)
+    resp = _dash_call(
+        client,
+        app,
+        ids.METRICS_PERIOD,
+        [
+            (ids.URL, "search", "?since=2026-10-01&until=2026-10-15"),
+            (ids.METRICS_PERIOD_PICKER, "start_date", "2026-10-03"),
+            (ids.METRICS_PERIOD_PICKER, "end_date", "2026-10-09"),
+            _windows(7),
+        ],
+        [(ids.LANG, "data", "en")],
+        changed=3,
+    )
+    assert resp.status_code == 200, resp.data
+    period = json.loads(resp.data)["response"][ids.METRICS_PERIOD]["data"]
+    since, until = pd.Timestamp(period["since"]), pd.Timestamp(period["until"])
+    assert until - since == pd.Timedelta(days=7)
+    assert since <= indicators.reading_time(runtime.db) < until
     assert last  # seeded

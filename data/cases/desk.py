@@ -153,13 +153,15 @@ def act(
 DEFAULT_DAYS = 30
 
 
-def metrics_period(rt, since: str | None, until: str | None, now=None) -> dict:
+def metrics_period(
+    rt, since: str | None, until: str | None, now=None, *, days: int = DEFAULT_DAYS
+) -> dict:
     """The metrics page's period from the address's ``since`` and ``until`` (ISO dates or times
     with an offset; a bare date is local midnight in the region's zone; ``until`` exclusive), in
     UTC: ``since``, ``until`` and ``reading`` (when figures are read:
     :func:`data.indicators.reading_time`, so an imported file is read as of its own end).
-    Missing bounds default to the last :data:`DEFAULT_DAYS` local days up to the reading day
-    (an imported file's own last days). Raises ValueError with the reason for a bound that
+    Missing bounds default to the last ``days`` (:data:`DEFAULT_DAYS`) local days up to the
+    reading day (an imported file's own last days): the page's rolling windows. Raises ValueError with the reason for a bound that
     cannot be read or a period that does not run forwards."""
     reading = reading_time(rt.db, now)
     day = reading.tz_convert(rt.timezone).tz_localize(None).normalize()
@@ -170,7 +172,7 @@ def metrics_period(rt, since: str | None, until: str | None, now=None) -> dict:
         if since
         else local_midnight(
             end.tz_convert(rt.timezone).tz_localize(None).normalize()
-            - pd.Timedelta(days=DEFAULT_DAYS),
+            - pd.Timedelta(days=int(days)),
             rt.timezone,
         )
     )
