@@ -1,7 +1,7 @@
 """The metrics page in a real browser for a past period: a county leader opens a link naming
 the first half of October 2026; the tiles show the indicator catalogue's figures for that period
 (with its definitions as hover titles), the rankings fill, a department's detail opens with its
-figures and overdue cases; no console error, nothing fetched from outside."""
+figures and overdue cases; the last-30-days window follows the data's own end; no console error, nothing fetched from outside."""
 
 from __future__ import annotations
 
@@ -69,6 +69,20 @@ def test_metrics_for_a_past_period_with_a_department_opened(site, page) -> None:
     page.wait_for_selector("#metrics-detail-grid .ag-center-cols-container .ag-row", timeout=20_000)
     first = int(detail["overdue"].iloc[0]["id"])
     assert str(first) in page.inner_text("#metrics-detail-grid")
+    # a rolling window: the last 30 days up to the reading (the seeded data's own end)
+    window = desk.metrics_period(rt, None, None, days=30)
+    day = window["since"].tz_convert(rt.timezone).date()
+    page.get_by_role("button", name="近30天").click()
+    page.wait_for_function(
+        "d => location.search.includes('since=' + d)", arg=str(day), timeout=20_000
+    )
+    n = int(indicators.value(rt.db, "cases.opened", scope, window["since"], window["until"]))
+    assert n > want  # a longer window over the seeded weeks than the first half of October
+    page.wait_for_function(
+        "n => document.querySelector('#metric-cases').innerText === String(n)",
+        arg=n,
+        timeout=20_000,
+    )
     dash_quiet(page)
     assert not page.recorder.errors, page.recorder.errors
     assert not page.recorder.outside_hosts(), page.recorder.outside_hosts()
