@@ -98,7 +98,18 @@ METRICS_COUNTY_GRID = "metrics-county-grid"
 METRICS_DETAIL_DEPT = "metrics-detail-dept"
 METRICS_DETAIL = "metrics-detail"
 METRICS_HEAD = "metrics-head"
-METRICS_RESPONSE = "metrics-response"
+# the metrics page (/metrics): its period, trend charts, department detail and tile ids
+METRICS_PERIOD = "metrics-period"  # dcc.Store: {"since", "until"} (ISO, UTC) the page reads
+METRICS_PERIOD_PICKER = "metrics-period-picker"
+METRICS_URL_SINK = "metrics-url-sink"  # dcc.Store: output of the clientside address-bar sync
+METRICS_MSG = "metrics-msg"
+METRICS_WINDOW = "metrics-window"  # {"type": METRICS_WINDOW, "days": n}: a rolling window
+METRICS_REFRESH = "metrics-refresh"  # dcc.Interval: the page's own slower timer
+METRICS_TREND = "metrics-trend"
+METRICS_DETAIL_TREND = "metrics-detail-trend"
+METRICS_DETAIL_GRID = "metrics-detail-grid"  # the department's overdue cases
+METRICS_TILE_PREFIX = "metric-"  # + a tile's name (metric-on_time, metric-closed, ...)
+METRICS_DEPT_TILE_PREFIX = "metric-dept-"  # + a tile's name, in the department detail
 RESPONSE_GAUGE = "response-gauge"
 
 # the warnings analyst page (/warnings) and the wall's warnings panel

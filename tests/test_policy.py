@@ -171,7 +171,14 @@ def test_department_sees_its_own_cases_history_events_only(app, runtime):
     assert "dispatch" not in history(app, dept, other).lower()
     # no area aggregates: the metrics page and its callbacks are refused
     resp = call(
-        app, dept, ids.METRICS_HEAD, [(ids.REFRESH, "n_intervals", 1), (ids.LANG, "data", "en")]
+        app,
+        dept,
+        ids.METRICS_HEAD,
+        [
+            (ids.METRICS_REFRESH, "n_intervals", 1),
+            (ids.LANG, "data", "en"),
+            (ids.METRICS_PERIOD, "data", {}),
+        ],
     )
     assert resp.status_code == 403
     assert dept.get("/api/areas/T01/summary").status_code == 403

@@ -16,6 +16,8 @@ from data import attachments, policy
 from data.areas import AreaScope, scope_for_code
 from data.cases import board, metrics
 from data.cases.responsibility import Responsibilities
+from data.indicators import reading_time
+from data.times import local_midnight, parse_bound
 
 DEFAULT_CATEGORY = "hotline.heating"
 INBOX_LIMIT = 20
@@ -184,16 +186,94 @@ def act(
     return case_id
 
 
-def metrics_view(rt, scope: AreaScope, now: pd.Timestamp) -> dict:
-    """The response metrics page inside ``scope``: ``summary``, ``effect`` (did the grid calm
-    down), ``wall`` (the response panel's figures), the ``departments`` and ``counties``
-    rankings (:mod:`data.cases.metrics`) and department ``names``."""
-    departments = metrics.ranking(rt.db, scope, by="department", now=now, timezone=rt.timezone)
+# the metrics page's default period: the last 30 local days up to the day of reading
+DEFAULT_DAYS = 30
+
+
+def metrics_period(
+    rt, since: str | None, until: str | None, now=None, *, days: int = DEFAULT_DAYS
+) -> dict:
+    """The metrics page's period from the address's ``since`` and ``until`` (ISO dates or times
+    with an offset; a bare date is local midnight in the region's zone; ``until`` exclusive), in
+    UTC: ``since``, ``until`` and ``reading`` (when figures are read:
+    :func:`data.indicators.reading_time`, so an imported file is read as of its own end).
+    Missing bounds default to the last ``days`` (:data:`DEFAULT_DAYS`) local days up to the
+    reading day (an imported file's own last days): the page's rolling windows. Raises ValueError with the reason for a bound that
+    cannot be read or a period that does not run forwards."""
+    reading = reading_time(rt.db, now)
+    day = reading.tz_convert(rt.timezone).tz_localize(None).normalize()
+    default_until = local_midnight(day + pd.Timedelta(days=1), rt.timezone)
+    end = parse_bound(until, rt.timezone) if until else default_until
+    start = (
+        parse_bound(since, rt.timezone)
+        if since
+        else local_midnight(
+            end.tz_convert(rt.timezone).tz_localize(None).normalize()
+            - pd.Timedelta(days=int(days)),
+            rt.timezone,
+        )
+    )
+    if start >= end:
+        raise ValueError(f"since ({start.isoformat()}) must be before until ({end.isoformat()})")
+    return {"since": start, "until": end, "reading": reading}
+
+
+def metrics_view(rt, scope: AreaScope, since, until, now=None) -> dict:
+    """The response metrics page inside ``scope`` for the cases opened in ``[since, until)``,
+    read at ``reading`` (:func:`data.indicators.reading_time`; the indicator catalogue's figures
+    for the same period): ``summary`` (:func:`data.cases.metrics.summary`),
+    ``overdue_at_end`` (cases open past their deadline at ``end``, the period's end or the
+    reading if earlier: ``cases.overdue_at_end``), ``effect``, ``trend`` per ``unit`` (day or
+    week), the ``departments`` and ``counties`` rankings with their trend against the period of
+    the same length before, and department ``names``."""
+    db = rt.db
+    since, until = pd.Timestamp(since), pd.Timestamp(until)
+    reading = reading_time(db, now)
+    end = min(until, reading)
+    departments = metrics.period_ranking(
+        db, scope, by="department", since=since, until=until, now=reading
+    )
     return {
-        "summary": metrics.summary(rt.db, scope, now=now),
-        "effect": metrics.effect(rt.db, scope, now=now),
-        "wall": metrics.wall(rt.db, scope, now=now),
+        "since": since,
+        "until": until,
+        "reading": reading,
+        "end": end,
+        "unit": metrics.trend_unit(since, until),
+        "summary": metrics.summary(db, scope, now=reading, since=since, until=until),
+        "overdue_at_end": metrics.overdue_count_at(db, scope, end),
+        "effect": metrics.effect(db, scope, now=reading, since=since, until=until),
+        "trend": metrics.trend(
+            db, scope, since=since, until=until, now=reading, timezone=rt.timezone
+        ),
         "departments": departments,
-        "counties": metrics.ranking(rt.db, scope, by="county", now=now, timezone=rt.timezone),
+        "counties": metrics.period_ranking(
+            db, scope, by="county", since=since, until=until, now=reading
+        ),
         "names": department_names(rt.cases.rules, departments["department"].dropna()),
+    }
+
+
+def department_view(rt, scope: AreaScope, department: str, since, until, now=None) -> dict:
+    """One department on the metrics page, as :func:`metrics_view` reads the period: its
+    ``summary``, ``previous`` (the same figures for the period of the same length before),
+    ``trend`` per ``unit``, ``overdue_at_end`` and the ``overdue`` cases (open past their deadline
+    at ``end``, most overdue first) and its ``name`` in both languages."""
+    db = rt.db
+    since, until = pd.Timestamp(since), pd.Timestamp(until)
+    reading = reading_time(db, now)
+    end = min(until, reading)
+    kw = {"now": reading, "department": department}
+    return {
+        "department": department,
+        "reading": reading,
+        "end": end,
+        "unit": metrics.trend_unit(since, until),
+        "summary": metrics.summary(db, scope, since=since, until=until, **kw),
+        "previous": metrics.summary(db, scope, since=since - (until - since), until=since, **kw),
+        "trend": metrics.trend(db, scope, since=since, until=until, timezone=rt.timezone, **kw),
+        "overdue_at_end": metrics.overdue_count_at(db, scope, end, department=department),
+        "overdue": metrics.overdue_at(db, scope, end, department=department),
+        "name": department_names(rt.cases.rules, [department]).get(
+            department, {"zh": department, "en": department}
+        ),
     }

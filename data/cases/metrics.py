@@ -431,3 +431,94 @@ def grouped(
         [to_py(utc_now(now)), *params],
     )
     return _rates(df)
+
+
+# --- any period (the metrics page): figures, trend, rankings against the previous period -------
+
+# a period up to this many days is drawn per day, a longer one per week
+DAILY_UP_TO_DAYS = 62
+
+
+def trend_unit(since, until) -> str:
+    """``day`` for a period of up to :data:`DAILY_UP_TO_DAYS` days, else ``week``."""
+    span = pd.Timestamp(until) - pd.Timestamp(since)
+    return "day" if span <= pd.Timedelta(days=DAILY_UP_TO_DAYS) else "week"
+
+
+def trend(
+    db: Database,
+    scope: AreaScope,
+    *,
+    since,
+    until,
+    now=None,
+    timezone: str = "UTC",
+    department: str | None = None,
+) -> pd.DataFrame:
+    """The figures of :func:`summary` per local day (or week, starting Monday, for a long period:
+    :func:`trend_unit`) of creation over ``[since, until)``, read at ``now``; one row per day or
+    week that has cases (``bucket``: the local day's or week's start, a naive local time)."""
+    unit = trend_unit(since, until)  # a fixed word, never user text
+    where, params = _base(scope, since, until, department)
+    sql = f"""
+        SELECT date_trunc('{unit}', timezone(?, created_at)) AS bucket, {_AGG}
+        FROM cases WHERE {where} GROUP BY ALL ORDER BY bucket
+    """.replace("$now", "?")
+    return _rates(db.query_df(sql, [timezone, to_py(utc_now(now)), *params]))
+
+
+def overdue_at(
+    db: Database, scope: AreaScope, at, *, department: str | None = None, limit: int = 500
+) -> pd.DataFrame:
+    """The cases open past their deadline at ``at`` (created before it, not closed by then),
+    whenever they were opened, most overdue first: the catalogue's ``cases.overdue_at_end``
+    (data/indicators/definitions.py) counts these. A case closed after ``at`` was open then
+    (right-censored at ``at``: docs/CASES.md)."""
+    where, params = scope.where("c")
+    at_py = to_py(utc_now(at))
+    dept = "AND c.department = ?" if department is not None else ""
+    return db.query_df(
+        f"""
+        SELECT c.id, c.title, c.category, c.department, c.deadline_at, c.created_at,
+               a.name_zh AS county_zh, a.name_en AS county_en,
+               date_diff('second', c.deadline_at, ?) / 3600.0 AS overdue_h
+        FROM cases c LEFT JOIN areas a ON a.key = c.county_key
+        WHERE {where} AND NOT c.joint AND c.dispatched_at IS NOT NULL AND c.flag IS NULL {dept}
+          AND c.created_at < ? AND c.deadline_at < ? AND (c.closed_at IS NULL OR c.closed_at > ?)
+        ORDER BY c.deadline_at, c.id LIMIT {int(limit)}
+        """,
+        [at_py, *params, *([department] if department is not None else []), at_py, at_py, at_py],
+    )
+
+
+def overdue_count_at(db: Database, scope: AreaScope, at, *, department: str | None = None) -> int:
+    """How many cases :func:`overdue_at` finds (all of them, not only the listed ones)."""
+    where, params = scope.where()
+    at_py = to_py(utc_now(at))
+    dept = "AND department = ?" if department is not None else ""
+    row = db.query_one(
+        f"SELECT count(*) FROM cases WHERE {where} AND NOT joint AND dispatched_at IS NOT NULL "
+        f"AND flag IS NULL {dept} AND created_at < ? AND deadline_at < ? "
+        "AND (closed_at IS NULL OR closed_at > ?)",
+        [*params, *([department] if department is not None else []), at_py, at_py, at_py],
+    )
+    return int(row[0] or 0)
+
+
+def period_ranking(
+    db: Database, scope: AreaScope, *, by: str = "department", since, until, now=None
+) -> pd.DataFrame:
+    """The ranking (:func:`by_department` or :func:`by_county`) of the cases opened in
+    ``[since, until)``, read at ``now``, with ``previous_rate``: the on-time rate of the period
+    of the same length just before, and ``trend``: this period's rate minus that one (None when
+    either is missing)."""
+    if by not in ("department", "county"):
+        raise ValueError("by must be 'department' or 'county'")
+    since, until = pd.Timestamp(since), pd.Timestamp(until)
+    fn, key = (by_department, "department") if by == "department" else (by_county, "county_key")
+    table = fn(db, scope, now=now, since=since, until=until)
+    prev = fn(db, scope, now=now, since=since - (until - since), until=since)
+    rates = prev.dropna(subset=[key]).set_index(key)["on_time_rate"]
+    table["previous_rate"] = table[key].map(rates).astype("float64")
+    table["trend"] = (table["on_time_rate"] - table["previous_rate"]).astype("float64")
+    return table
