@@ -122,6 +122,7 @@ def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
     from callbacks import report_page as report_cb
     from callbacks import rules_page as rules_cb
     from callbacks import search_page as search_cb
+    from callbacks import shell as shell_cb
     from callbacks import wall as wall_cb
     from callbacks import warnings_page as warnings_cb
     from web.signin import csrf_token
@@ -129,6 +130,7 @@ def _register_pages(app: dash.Dash, runtime: Runtime) -> None:
     pages = (wall_cb, warnings_cb, cases_cb, metrics_cb, inspections_cb, report_cb, audit_cb)
     for module in (*pages, briefings_cb, figures_cb, console_cb, feeds_new_cb, rules_cb, search_cb):
         module.register(app)
+    shell_cb.register(app)  # the desk pages' light / dark switch
     meta = runtime.region.meta
     chrome = {
         "refresh_ms": runtime.settings.refresh_ms,

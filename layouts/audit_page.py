@@ -53,26 +53,25 @@ def trail_outputs(view: dict, filters: dict, lang: str, timezone: str) -> tuple:
 
 
 def _filter(key: str, control) -> html.Label:
-    return html.Label([i18n_text(key), control], className="og-audit-filter")
+    return html.Label([i18n_text(key), control], className="og-field og-audit-filter")
 
 
 def page() -> html.Div:
     """Filters, the count, the export link and the grid; the callback fills them."""
     return html.Div(
         className="og-audit",
-        style={"padding": "1rem", "display": "flex", "flexDirection": "column", "gap": "0.8rem"},
         children=[
             i18n_text("audit.title", tag=html.H2),
             html.Div(
-                style={"display": "flex", "gap": "1rem", "flexWrap": "wrap"},
+                className="og-filter-bar",
                 children=[
                     _filter(
                         "audit.actor",
-                        dcc.Dropdown(id=ids.AUDIT_ACTOR, style={"minWidth": "14rem"}),
+                        dcc.Dropdown(id=ids.AUDIT_ACTOR),
                     ),
                     _filter(
                         "audit.action",
-                        dcc.Dropdown(id=ids.AUDIT_ACTION, style={"minWidth": "14rem"}),
+                        dcc.Dropdown(id=ids.AUDIT_ACTION),
                     ),
                     _filter(
                         "audit.period",
@@ -80,7 +79,6 @@ def page() -> html.Div:
                             id=ids.AUDIT_PERIOD,
                             value="24h",
                             clearable=False,
-                            style={"minWidth": "12rem"},
                         ),
                     ),
                     _filter(
@@ -93,7 +91,7 @@ def page() -> html.Div:
                         href="/audit/export.csv",
                         className="og-lang",
                     ),
-                    html.Span(id=ids.AUDIT_COUNT),
+                    html.Span(id=ids.AUDIT_COUNT, className="og-count"),
                 ],
             ),
             dag.AgGrid(

@@ -53,12 +53,11 @@ def listing_outputs(frame: pd.DataFrame, lang: str, timezone: str, at: str) -> t
 def page() -> html.Div:
     """Title, schedule line, count and the grid; the callback fills them."""
     return html.Div(
-        className="og-audit",
-        style={"padding": "1rem", "display": "flex", "flexDirection": "column", "gap": "0.8rem"},
+        className="og-audit og-briefings",
         children=[
             i18n_text("briefings.title", tag=html.H2),
-            html.P(id=ids.BRIEFINGS_SCHEDULE),
-            html.Span(id=ids.BRIEFINGS_COUNT),
+            html.P(id=ids.BRIEFINGS_SCHEDULE, className="og-lead"),
+            html.Span(id=ids.BRIEFINGS_COUNT, className="og-count"),
             dag.AgGrid(
                 id=ids.BRIEFINGS_GRID,
                 rowData=[],

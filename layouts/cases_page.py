@@ -13,7 +13,7 @@ from dash import dcc, html
 from layouts import ids
 from layouts.figures import BACKGROUND, offline_style
 from layouts.i18n import DEFAULT_LANGUAGE, display_name, format_moment, t
-from layouts.shell import framed, i18n_text
+from layouts.shell import GRID_THEME, framed, i18n_text
 
 # the buttons of the action bar, in the order of the case flow (each one an action of the case
 # state machine, data/cases/states.py: tests/test_cases_pages.py checks it)
@@ -37,11 +37,7 @@ ACTION_BUTTONS: tuple[str, ...] = (
 # a warning's level rank (1 blue .. 4 red) -> its colour's name
 LEVEL_NAMES = {1: "blue", 2: "yellow", 3: "orange", 4: "red"}
 
-OFFICE_GRID_THEME = (
-    "themeQuartz.withParams({backgroundColor: '#0b1526', foregroundColor: '#e6edf7', "
-    "headerBackgroundColor: '#13223b', borderColor: '#22324d', accentColor: '#38bdf8', "
-    "fontSize: 15, headerFontSize: 15, rowHeight: 32, headerHeight: 36})"
-)
+OFFICE_GRID_THEME = GRID_THEME  # the desk theme (layouts/shell.py)
 
 
 BOARD_COLUMNS = (

@@ -29,25 +29,19 @@ PICKERS = (
     (ids.FEEDNEW_TEXT, "feednew.text", False),
 )
 
-_ROW = {"display": "flex", "gap": "1rem", "flexWrap": "wrap", "alignItems": "flex-end"}
-
 
 def _field(key: str, control) -> html.Label:
-    return html.Label(
-        [i18n_text(key), control],
-        style={"display": "flex", "flexDirection": "column", "gap": "0.2rem"},
-    )
+    return html.Label([i18n_text(key), control], className="og-field")
 
 
 def _picker(component_id: str, key: str) -> html.Label:
-    return _field(key, dcc.Dropdown(id=component_id, options=[], style={"minWidth": "13rem"}))
+    return _field(key, dcc.Dropdown(id=component_id, options=[]))
 
 
 def page() -> html.Div:
     """Upload, sample grid, pickers, value table, preview and save; the callbacks fill them."""
     return html.Div(
         className="og-feednew",
-        style={"padding": "1rem", "display": "flex", "flexDirection": "column", "gap": "0.8rem"},
         children=[
             i18n_text("feednew.title", tag=html.H2),
             dcc.Upload(
@@ -55,12 +49,7 @@ def page() -> html.Div:
                 max_size=UPLOAD_MAX_BYTES,
                 multiple=False,
                 children=html.Div(i18n_text("feednew.upload")),
-                style={
-                    "border": "1px dashed #38bdf8",
-                    "padding": "1rem",
-                    "textAlign": "center",
-                    "cursor": "pointer",
-                },
+                className="og-upload",
             ),
             html.Div(id=ids.FEEDNEW_INFO),
             dag.AgGrid(
@@ -71,14 +60,12 @@ def page() -> html.Div:
                 style={"height": "16rem", "width": "100%"},
             ),
             html.Div(
-                style=_ROW,
+                className="og-filter-bar",
                 children=[
                     _field("feednew.name", dcc.Input(id=ids.FEEDNEW_NAME, type="text")),
                     _field(
                         "feednew.source",
-                        dcc.Dropdown(
-                            id=ids.FEEDNEW_SOURCE, options=[], style={"minWidth": "10rem"}
-                        ),
+                        dcc.Dropdown(id=ids.FEEDNEW_SOURCE, options=[]),
                     ),
                     _field(
                         "feednew.time_format",
@@ -90,7 +77,10 @@ def page() -> html.Div:
                     ),
                 ],
             ),
-            html.Div(style=_ROW, children=[_picker(cid, key) for cid, key, _ in PICKERS]),
+            html.Div(
+                className="og-filter-bar",
+                children=[_picker(cid, key) for cid, key, _ in PICKERS],
+            ),
             i18n_text("feednew.category_map", tag=html.H3),
             dag.AgGrid(
                 id=ids.FEEDNEW_CATEGORY_MAP,
@@ -104,16 +94,24 @@ def page() -> html.Div:
                 style={"height": "14rem", "width": "100%"},
             ),
             html.Div(
-                style=_ROW,
+                className="og-filter-bar",
                 children=[
                     _field(
                         "feednew.category_default",
-                        dcc.Dropdown(
-                            id=ids.FEEDNEW_CATEGORY_DEFAULT, options=[], style={"minWidth": "12rem"}
-                        ),
+                        dcc.Dropdown(id=ids.FEEDNEW_CATEGORY_DEFAULT, options=[]),
                     ),
-                    html.Button(i18n_text("feednew.preview"), id=ids.FEEDNEW_PREVIEW, n_clicks=0),
-                    html.Button(i18n_text("feednew.save"), id=ids.FEEDNEW_SAVE, n_clicks=0),
+                    html.Button(
+                        i18n_text("feednew.preview"),
+                        id=ids.FEEDNEW_PREVIEW,
+                        n_clicks=0,
+                        className="og-btn",
+                    ),
+                    html.Button(
+                        i18n_text("feednew.save"),
+                        id=ids.FEEDNEW_SAVE,
+                        n_clicks=0,
+                        className="og-btn og-btn-primary",
+                    ),
                     html.Span(id=ids.FEEDNEW_SAVED),
                 ],
             ),
@@ -151,7 +149,7 @@ def category_table(values: list[dict], codes: list[str], lang: str) -> tuple[lis
 
 def error(text: str) -> html.Div:
     """A refusal or problem, as the administrator reads it."""
-    return html.Div(text, className="og-error", style={"color": "#f87171"})
+    return html.Div(text, className="og-error")
 
 
 def draft_error(key: str, params: dict, lang: str) -> html.Div:
@@ -189,7 +187,7 @@ def reconciliation(recon: dict, toml_text: str, lang: str) -> html.Div:
             html.Ul(reasons),
             html.P(f"{verdict} ({recon['duplicates_checked']})"),
             html.H3(t("feednew.toml", lang)),
-            html.Pre(toml_text, id=ids.FEEDNEW_TOML, style={"whiteSpace": "pre-wrap"}),
+            html.Pre(toml_text, id=ids.FEEDNEW_TOML, className="og-pre"),
         ]
     )
 

@@ -265,3 +265,7 @@ SEARCH_CSV = "search-csv"  # link: the read API's CSV of the same search
 SEARCH_XLSX = "search-xlsx"
 SEARCH_QUERY = "search-query"  # dcc.Store: the search as the address's query string
 SEARCH_URL_SYNC = "search-url-sync"  # dcc.Store: output of the clientside address update
+
+# the desk pages' light / dark theme (the header's switch; layouts/shell.py, callbacks/shell.py)
+THEME = "theme"  # dcc.Store (localStorage): "dark" or "light", kept per browser
+THEME_SWITCH = "theme-switch"

@@ -188,7 +188,7 @@ def page() -> html.Div:
                             start_date_placeholder_text=t("inspect.since"),
                             end_date_placeholder_text=t("inspect.until"),
                         ),
-                        style={"width": "360px"},
+                        className="og-period",
                     ),
                     i18n_text("inspect.level"),
                     dcc.Dropdown(
@@ -196,7 +196,6 @@ def page() -> html.Div:
                         options=level_options(DEFAULT_LANGUAGE),
                         value="county",
                         clearable=False,
-                        style={"minWidth": "200px"},
                     ),
                     html.A(
                         i18n_text("inspect.export.csv"),
@@ -213,9 +212,8 @@ def page() -> html.Div:
                         className="og-lang",
                     ),
                 ],
-                style={"display": "flex", "gap": "12px", "alignItems": "center"},
             ),
-            html.P(id=ids.INSPECT_SUMMARY),
+            html.P(id=ids.INSPECT_SUMMARY, className="og-lead"),
             i18n_text("inspect.list", tag=html.H3),
             _grid(ids.INSPECT_GRID, "420px"),
             i18n_text("inspect.exempt", tag=html.H3),

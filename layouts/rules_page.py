@@ -124,14 +124,13 @@ def result(view: dict, lang: str, timezone: str) -> html.Div:
 
 
 def _field(key: str, control) -> html.Label:
-    return html.Label([i18n_text(key), control], className="og-rules-field")
+    return html.Label([i18n_text(key), control], className="og-field og-rules-field")
 
 
 def page() -> html.Div:
     """The list, the editor, the backtest controls and result, save; the callbacks fill them."""
     return html.Div(
         className="og-rules",
-        style={"padding": "1rem", "display": "flex", "flexDirection": "column", "gap": "0.8rem"},
         children=[
             i18n_text("rules.title", tag=html.H2),
             dcc.Store(id=ids.RULES_VERSION, data=0),
@@ -148,11 +147,11 @@ def page() -> html.Div:
                 "rules.text",
                 dcc.Textarea(
                     id=ids.RULES_TEXT,
-                    style={"width": "100%", "height": "16rem", "fontFamily": "monospace"},
+                    className="og-rules-text",
                 ),
             ),
             html.Div(
-                style={"display": "flex", "gap": "1rem", "flexWrap": "wrap", "alignItems": "end"},
+                className="og-filter-bar",
                 children=[
                     _field("rules.since", dcc.Input(id=ids.RULES_SINCE, type="text", size="12")),
                     _field("rules.until", dcc.Input(id=ids.RULES_UNTIL, type="text", size="12")),
@@ -160,8 +159,18 @@ def page() -> html.Div:
                         "rules.step",
                         dcc.Input(id=ids.RULES_STEP, type="number", value=10, min=1, max=360),
                     ),
-                    html.Button(i18n_text("rules.backtest"), id=ids.RULES_BACKTEST, n_clicks=0),
-                    html.Button(i18n_text("rules.save"), id=ids.RULES_SAVE, n_clicks=0),
+                    html.Button(
+                        i18n_text("rules.backtest"),
+                        id=ids.RULES_BACKTEST,
+                        n_clicks=0,
+                        className="og-btn",
+                    ),
+                    html.Button(
+                        i18n_text("rules.save"),
+                        id=ids.RULES_SAVE,
+                        n_clicks=0,
+                        className="og-btn og-btn-primary",
+                    ),
                 ],
             ),
             html.Div(id=ids.RULES_MESSAGE, className="og-rules-message"),

@@ -257,7 +257,7 @@ def export_href(kind: str, fmt: str, params: dict) -> str:
 
 def _dropdown(id_: str, value, options=(), **kw) -> dcc.Dropdown:
     return dcc.Dropdown(
-        id=id_, options=list(options), value=value, style={"minWidth": "170px"}, **kw
+        id=id_, options=list(options), value=value, className="og-search-pick", **kw
     )
 
 
@@ -270,7 +270,6 @@ def page(query: dict | None = None, catalogue: Catalogue = DEFAULT_CATALOGUE) ->
             i18n_text("search.title", tag=html.H2),
             html.Div(
                 className="og-filter-bar",
-                style={"display": "flex", "gap": "10px", "alignItems": "center"},
                 children=[
                     dcc.Input(
                         id=ids.SEARCH_TEXT,
@@ -279,7 +278,7 @@ def page(query: dict | None = None, catalogue: Catalogue = DEFAULT_CATALOGUE) ->
                         debounce=True,
                         maxLength=100,
                         placeholder=t("search.placeholder"),
-                        style={"flex": "1", "minWidth": "260px", "fontSize": "16px"},
+                        className="og-search-text",
                     ),
                     dcc.RadioItems(
                         id=ids.SEARCH_KIND,
@@ -291,7 +290,6 @@ def page(query: dict | None = None, catalogue: Catalogue = DEFAULT_CATALOGUE) ->
             ),
             html.Div(
                 className="og-filter-bar",
-                style={"display": "flex", "gap": "10px", "alignItems": "center"},
                 children=[
                     i18n_text("search.period"),
                     dcc.DatePickerRange(
@@ -320,19 +318,19 @@ def page(query: dict | None = None, catalogue: Catalogue = DEFAULT_CATALOGUE) ->
                     ),
                 ],
             ),
-            html.P(id=ids.SEARCH_SUMMARY),
+            html.P(id=ids.SEARCH_SUMMARY, className="og-lead"),
             html.Div(
-                style={"display": "flex", "gap": "12px"},
+                className="og-two-up",
                 children=[
                     dcc.Graph(
                         id=ids.SEARCH_MAP,
                         config={"displaylogo": False},
-                        style={"flex": "1", "height": "420px"},
+                        className="og-search-chart",
                     ),
                     dcc.Graph(
                         id=ids.SEARCH_HISTOGRAM,
                         config={"displaylogo": False},
-                        style={"flex": "1", "height": "420px"},
+                        className="og-search-chart",
                     ),
                 ],
             ),

@@ -8,6 +8,18 @@ from dash import dcc, html
 from layouts import ids
 from layouts.i18n import DEFAULT_LANGUAGE, display_name
 
+# AG Grid's theme on every desk page: its parameters are the design tokens (assets/tokens.css), so
+# a grid follows the light / dark switch with the rest of the page and names no colour of its own
+GRID_THEME = (
+    "themeQuartz.withParams({backgroundColor: 'var(--og-surface)', "
+    "foregroundColor: 'var(--og-ink)', headerBackgroundColor: 'var(--og-surface-2)', "
+    "headerTextColor: 'var(--og-ink-dim)', borderColor: 'var(--og-edge)', "
+    "accentColor: 'var(--og-accent)', browserColorScheme: 'inherit', fontFamily: 'inherit', "
+    "fontSize: 'var(--og-fs-md)', headerFontSize: 'var(--og-fs-md)', rowHeight: 32, "
+    "headerHeight: 36})"
+)
+THEMES = ("dark", "light")
+
 
 def i18n_text(
     key: str,
@@ -59,16 +71,21 @@ def frame(
     ``nav``: the pages the signed-in account may open (name, path), shown as a bar under the
     header with ``current`` (the page's name) marked; none on the wall's kiosk view.
     ``catalogue``: the deployment's sources (pages that list them read it; the frame does not).
+
+    Every page but the wall is a desk page: the frame gets the class ``og-desk`` (the shared look,
+    assets/desk.css) and the light / dark switch; the wall keeps its own dark screen.
     """
     region = region or {}
+    desk = not live_subtitle and current != "wall"
     if callable(csrf_token):  # the app passes a maker: the token belongs to this request
         csrf_token = csrf_token()
     return html.Div(
-        className="og-app",
+        className="og-app og-desk" if desk else "og-app",
         children=[
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.LANG, storage_type="local", data=DEFAULT_LANGUAGE),
             dcc.Store(id=ids.URL_LANG, data=url_lang),
+            dcc.Store(id=ids.THEME, storage_type="local", data=THEMES[0]) if desk else None,
             dcc.Store(id=ids.TIMEZONE, data=timezone),
             dcc.Store(id=ids.REGION_NAME, data=region),
             dcc.Interval(id=ids.REFRESH, interval=refresh_ms, n_intervals=0),
@@ -109,12 +126,27 @@ def frame(
                         className="og-lang",
                         n_clicks=0,
                     ),
+                    _theme_switch() if desk else None,
                     _sign_out(csrf_token) if csrf_token else None,
                 ],
             ),
             _nav(nav, current) if nav else None,
             html.Main(page, className="og-main"),
         ],
+    )
+
+
+def _theme_switch() -> html.Button:
+    """The desk's light / dark switch: it names the theme it switches to (CSS shows the one of
+    its two labels that applies, assets/desk.css); the choice is kept per browser."""
+    return html.Button(
+        [
+            i18n_text("theme.to_light", className="og-theme-to-light"),
+            i18n_text("theme.to_dark", className="og-theme-to-dark"),
+        ],
+        id=ids.THEME_SWITCH,
+        className="og-lang og-theme-switch",
+        n_clicks=0,
     )
 
 

@@ -9,17 +9,12 @@ from dash import dcc, html
 
 from layouts import ids
 from layouts.i18n import DEFAULT_LANGUAGE, area_name, format_moment, label, t
-from layouts.shell import framed, i18n_text
+from layouts.shell import GRID_THEME, framed, i18n_text
 from layouts.warnings_panel import learning_text
 
 LEVEL_NAMES = ("blue", "yellow", "orange", "red")
 STATE_NAMES = ("raised", "acknowledged", "cleared")
 LEVEL_COLOURS = {"blue": "#2f7bf5", "yellow": "#f5d90a", "orange": "#ff7e00", "red": "#ff2d2d"}
-GRID_THEME = (
-    "themeQuartz.withParams({backgroundColor: '#0b1526', foregroundColor: '#e6edf7', "
-    "headerBackgroundColor: '#13223b', borderColor: '#22324d', accentColor: '#38bdf8', "
-    "fontSize: 15, headerFontSize: 15, rowHeight: 32, headerHeight: 36})"
-)
 
 
 def level_options(lang: str) -> list[dict]:

@@ -278,7 +278,9 @@ THIN_CALLBACK_MODULES = tuple(
     sorted(
         str(p.relative_to(ROOT))
         for p in (ROOT / "callbacks").glob("*.py")
-        if p.name not in ("__init__.py", "wiring.py")  # wiring: the guard, not callbacks
+        # wiring: the guard, not callbacks; shell: the frame's clientside theme switch only (no
+        # server callback, nothing reaches data/)
+        if p.name not in ("__init__.py", "wiring.py", "shell.py")
     )
 )
 # Calls into these are not counted: the access policy, time helpers and settings are what a
