@@ -22,7 +22,7 @@ NOT_DESK_LAYOUTS = {
     "__init__.py",
 }
 # stylesheets of the desk pages (whole files), and the desk part of a shared one
-DESK_SHEETS = ("desk.css", "figures.css", "console.css", "report.css")
+DESK_SHEETS = ("desk.css", "figures.css", "console.css", "report.css", "metrics.css")
 SHARED_SHEET = ("warnings.css", "/* the wall's warnings panel")
 COLOUR_LITERAL = re.compile(r"#[0-9a-fA-F]{3,8}\b|\b(?:rgba?|hsla?)\(")
 COLOUR_PROPS = ("color", "background", "border", "fill", "stroke", "shadow", "outline")
