@@ -31,6 +31,11 @@ from data.settings import load_settings  # noqa: E402
 from harness.browser import chromium, serve, wait_map  # noqa: E402
 
 LOADING = "() => !document.querySelector('[data-dash-is-loading=\"true\"]')"
+# every MapLibre map on the page (the report's, the search's) has drawn its figure
+MAPS_DRAWN = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).every(gd => {
+  const sub = gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
+  return !sub || (sub.map && sub.map.loaded() && !sub.map.isMoving());
+})"""
 
 
 def dash_quiet(page, timeout_ms: int) -> None:
@@ -96,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                     if path.startswith("/?") or path == "/":
                         wait_map(page)
                     dash_quiet(page, 60_000)
+                    page.wait_for_function(MAPS_DRAWN, timeout=60_000)
                     page.wait_for_timeout(3500)  # labels placed, tiles filled, ticker in
                     page.screenshot(path=str(out / name))
                     print(f"wrote {out / name}")
