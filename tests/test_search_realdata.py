@@ -10,10 +10,7 @@ import pytest
 from app import create_app
 from data import search
 from data.auth import User
-from data.cases.history import replay_history
-from data.runtime import Runtime
-from data.settings import load_settings
-from tests.support.realdata import REALDATA, nyc_region
+from tests.support.realdata import REALDATA, nyc_311_day_runtime
 from tests.support.web import sign_in
 
 FILE = REALDATA / "nyc" / "nyc_311_service_requests_2013-12-25.csv"
@@ -22,17 +19,7 @@ ROWS, NO_COORDINATES = 2386, 82  # SOURCES.md 1.1
 
 @pytest.fixture(scope="module")
 def nyc(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("nyc-search")
-    nyc_region(tmp)
-    rt = Runtime(
-        load_settings(
-            db=tmp / "nyc.duckdb",
-            region=str(tmp / "nyc"),
-            simulator=False,
-            users_file=tmp / "users.toml",
-        )
-    )
-    replay_history(rt.pipeline, rt.cases, "nyc_311_2013", FILE)
+    rt = nyc_311_day_runtime(tmp_path_factory.mktemp("nyc-search"))
     yield rt
     rt.stop()
 

@@ -8,11 +8,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from data.cases.history import replay_history
-from data.runtime import Runtime
-from data.settings import load_settings
 from data.wallhistory import cases_at
-from tests.support.realdata import REALDATA, nyc_region
+from tests.support.realdata import REALDATA, nyc_311_day_runtime
 
 FILE = REALDATA / "nyc" / "nyc_311_service_requests_2013-12-25.csv"
 ROWS, NO_COORDINATES = 2386, 82  # SOURCES.md 1.1
@@ -22,17 +19,7 @@ DAY = {"since": "2013-12-25", "until": "2013-12-26"}
 
 @pytest.fixture(scope="module")
 def nyc(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("nyc-wall")
-    nyc_region(tmp)
-    rt = Runtime(
-        load_settings(
-            db=tmp / "nyc.duckdb",
-            region=str(tmp / "nyc"),
-            simulator=False,
-            users_file=tmp / "users.toml",
-        )
-    )
-    replay_history(rt.pipeline, rt.cases, "nyc_311_2013", FILE)
+    rt = nyc_311_day_runtime(tmp_path_factory.mktemp("nyc-wall"))
     yield rt
     rt.stop()
 

@@ -64,3 +64,26 @@ def nyc_region(folder: Path) -> Path:
         timezone="America/New_York",
     )
     return folder / "nyc"
+
+
+NYC_311_DAY = REALDATA / "nyc" / "nyc_311_service_requests_2013-12-25.csv"
+
+
+def nyc_311_day_runtime(folder: Path):
+    """A runtime on the NYC region (in ``folder``) holding the real 311 file of 2013-12-25,
+    replayed unshifted through its mapping (events and cases); stop it when done."""
+    from data.cases.history import replay_history
+    from data.runtime import Runtime
+    from data.settings import load_settings
+
+    nyc_region(folder)
+    rt = Runtime(
+        load_settings(
+            db=folder / "nyc.duckdb",
+            region=str(folder / "nyc"),
+            simulator=False,
+            users_file=folder / "users.toml",
+        )
+    )
+    replay_history(rt.pipeline, rt.cases, "nyc_311_2013", NYC_311_DAY)
+    return rt
