@@ -21,6 +21,7 @@ __all__ = [
     "chromium",
     "free_port",
     "serve",
+    "stop_server",
     "wait_map",
 ]
 
@@ -47,7 +48,16 @@ def serve(runtime, *, start_feeds: bool = False):
         runtime.start()  # as serve() does: the app factory starts no thread
     port = free_port()
     server = create_server(app.server, host="127.0.0.1", port=port, threads=8, ident="OneGrid")
-    thread = threading.Thread(target=server.run, name="onegrid-harness-server", daemon=True)
+    stopping = threading.Event()
+
+    def run() -> None:
+        try:
+            server.run()
+        except (OSError, ValueError):  # a socket closed under the loop by stop_server
+            if not stopping.is_set():
+                raise
+
+    thread = threading.Thread(target=run, name="onegrid-harness-server", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
@@ -62,8 +72,22 @@ def serve(runtime, *, start_feeds: bool = False):
     try:
         yield url
     finally:
-        server.close()
-        thread.join(timeout=5)
+        stopping.set()
+        stop_server(server, thread)
+
+
+def stop_server(server, thread: threading.Thread) -> None:
+    """Stop a waitress server run by ``thread``: its listener, every open connection and its
+    worker threads. ``server.close()`` alone closes only the listener: a browser's keep-alive
+    connections stay in the loop's map, so the loop and its workers run on, answering from a
+    runtime that has stopped (a later test in the same process then saw "Connection already
+    closed" errors and their memory and CPU)."""
+    from waitress import wasyncore
+
+    server.close()
+    server.task_dispatcher.shutdown(timeout=5)
+    wasyncore.close_all(server._map)  # the loop ends when its map is empty
+    thread.join(timeout=5)
 
 
 @contextmanager
