@@ -113,3 +113,12 @@ def publisher(port: int, client_id: str = "test-publisher", *, tls: dict | None 
     client.connect("127.0.0.1", port)
     client.loop_start()
     return client
+
+
+def broker_log(folder: Path, lines: int = 40) -> str:
+    """The last ``lines`` of the log of the broker started in ``folder`` (connections, and why
+    the broker closed them), for a failing test's message."""
+    log = folder / "mosquitto.log"
+    if not log.exists():
+        return "(no broker log)"
+    return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])

@@ -17,7 +17,7 @@ from data.feeds.mqtt import (
     unknown_source_reason,
 )
 from data.settings import MqttFeed
-from harness.mosquitto import publisher, start_broker, stop_broker, tls_files
+from harness.mosquitto import broker_log, publisher, start_broker, stop_broker, tls_files
 from tests.support.region import tiny_cell_center
 
 
@@ -315,7 +315,8 @@ def test_broker_restart_half_way_the_feed_reconnects_and_stores_each_reading_onc
         assert wait_for(lambda: not sub.connected, timeout=10)
         time.sleep(1.0)  # publishing and reconnect attempts go on against a closed port
         proc, _ = start_broker(folder, port, persist=True)
-        assert wait_for(lambda: sub.connected, timeout=20)  # reconnected by itself (backoff)
+        # reconnected by itself (backoff)
+        assert wait_for(lambda: sub.connected, timeout=20), broker_log(folder)
         sender.join()
         assert wait_for(lambda: stored() == n, timeout=40), stored()
         time.sleep(1.0)  # nothing more arrives
@@ -327,7 +328,9 @@ def test_broker_restart_half_way_the_feed_reconnects_and_stores_each_reading_onc
             "SELECT errors FROM feed_status WHERE source = 'environment'"
         )[0]
         assert errors >= 1  # the lost connection is in the feed's health
-        assert sub.connected
+        # connected at the end (a broker under load may drop a connection again: the feed then
+        # reconnects by itself); if not, the broker's log says why it closed the connection
+        assert wait_for(lambda: sub.connected, timeout=15), broker_log(folder)
     finally:
         pub.disconnect()
         pub.loop_stop()

@@ -184,6 +184,10 @@ class MqttSubscriber:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._session = 0  # incremented on every (re)connection
+        # held while a batch is acknowledged and while a connection begins: a batch's mids are
+        # then acknowledged on the connection they came by, never on the next one (where a
+        # fresh session's mid may name another, uncommitted message)
+        self._session_lock = threading.Lock()
         self.connected = False
         self.received = 0
         self.acknowledged = 0
@@ -227,8 +231,9 @@ class MqttSubscriber:
         if reason_code.is_failure:
             self._error(f"connect refused: {reason_code}")
             return
-        self._session += 1
-        self.connected = True
+        with self._session_lock:
+            self._session += 1
+            self.connected = True
         log.info(
             "mqtt %s: connected to %s:%d (session present: %s)",
             self.name,
@@ -379,11 +384,12 @@ class MqttSubscriber:
 
         A message from an earlier connection is not acknowledged: its mid means nothing on this
         one, and the broker sends it again anyway (a duplicate, then)."""
-        session = self._session
-        for m in batch:
-            if m.qos > 0 and m.session == session:
-                self.client.ack(m.mid, m.qos)
-                self.acknowledged += 1
+        with self._session_lock:
+            session = self._session
+            for m in batch:
+                if m.qos > 0 and m.session == session:
+                    self.client.ack(m.mid, m.qos)
+                    self.acknowledged += 1
 
     def _error(self, message: str) -> None:
         msg = f"mqtt {self.name}: {message}"
