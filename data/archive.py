@@ -11,7 +11,7 @@ the database, so the wall, KPIs and warnings never read the archive.
 One move is (at most ``archive_rows_per_move`` events of) one day of one source, on the store's
 single writer, in one transaction:
 
-1. the day's rows are read, written to ``.part-<uuid>.parquet.tmp`` in the partition folder,
+1. the day's rows are read, written to a hidden ``.part-<uuid>.parquet.<random>.tmp`` in the partition folder,
    fsynced and renamed to ``part-<uuid>.parquet`` (the folder is fsynced too);
 2. the rows are deleted from ``events`` and the file is recorded in ``archive_parts``;
 3. the transaction commits.
@@ -35,7 +35,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
-import os
 import re
 import shutil
 import threading
@@ -49,6 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from data.files import fsync_dir, replacing
 from data.periodic import Periodic
 from data.store import Database
 from data.times import utc, utc_now
@@ -250,14 +250,6 @@ def default_dir(db_path: str | Path) -> Path:
     return Path(db_path).resolve().parent / "archive"
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -266,34 +258,22 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def write_atomic(table, path: Path) -> tuple[int, str]:
+def write_part(table, path: Path) -> tuple[int, str]:
     """Write an Arrow ``table`` as Parquet at ``path``, atomically; returns (bytes, sha256).
 
     Written to a hidden temporary name in the same folder (readers and Spark skip names starting
-    with a dot), fsynced, renamed over ``path``, and the folder fsynced, so after a crash the
-    file is either whole or absent.
+    with a dot), fsynced, renamed over ``path``, and the folder fsynced
+    (:func:`data.files.replacing`), so after a crash the file is either whole or absent.
     """
     new_dirs, d = [], path.parent
     while not d.exists():
         new_dirs.append(d)
         d = d.parent
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.tmp"
-    try:
-        with open(tmp, "wb") as f:
-            pq.write_table(table, f, compression="zstd")
-            f.flush()
-            os.fsync(f.fileno())
-        digest = _sha256(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    _fsync_dir(path.parent)
+    with replacing(path) as f:
+        pq.write_table(table, f, compression="zstd")
     for d in new_dirs:  # a new partition folder's entry must survive a crash too
-        _fsync_dir(d.parent)
-    return path.stat().st_size, digest
+        fsync_dir(d.parent)
+    return path.stat().st_size, _sha256(path)
 
 
 class Archive:
@@ -410,7 +390,7 @@ class Archive:
             ).to_arrow_table()
             if table.num_rows == 0:
                 return None
-            nbytes, digest = write_atomic(table, path)
+            nbytes, digest = write_part(table, path)
             if self._after_file_written is not None:
                 self._after_file_written(path)
             deleted = con.execute(f"DELETE FROM events WHERE {cond}", params).fetchall()[0][0]
@@ -519,7 +499,7 @@ class Archive:
         out: dict[str, list[str]] = {"removed": [], "set_aside": [], "missing": [], "changed": []}
         recorded = {r[0]: int(r[1]) for r in self.db.query("SELECT path, bytes FROM archive_parts")}
         if self.root.is_dir():
-            for tmp in self.root.glob("date=*/source=*/.part-*.parquet.tmp"):
+            for tmp in self.root.glob("date=*/source=*/.part-*.tmp"):
                 tmp.unlink()
                 out["removed"].append(tmp.relative_to(self.root).as_posix())
             for path in sorted(self.root.glob("date=*/source=*/part-*.parquet")):

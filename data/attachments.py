@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from data.files import write_atomic
 from data.store import Database
 
 MAX_PHOTOS = 3
@@ -112,7 +113,7 @@ def store_photos(
     rows = []
     for photo in photos:
         rel = f"{int(case_id)}/{photo.sha256}.{photo.ext}"
-        _write_whole(folder / rel, photo.data)
+        write_atomic(folder / rel, photo.data)
         rows.append([int(case_id), rel, photo.mime, len(photo.data), photo.sha256, photo.name])
 
     def run(con) -> list[int]:
@@ -128,16 +129,6 @@ def store_photos(
         return ids
 
     return db.write(run)
-
-
-def _write_whole(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def of_case(db: Database, case_id: int) -> pd.DataFrame:

@@ -23,7 +23,6 @@ password hashes (scrypt, in werkzeug's format: :mod:`data.passwords`), managed w
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import logging
 import os
@@ -38,6 +37,7 @@ from pathlib import Path
 import tomli_w
 
 from data.areas import AreaScope, scope_for_code
+from data.files import write_atomic
 from data.passwords import PasswordHashError, check_method, hash_password, verify_password
 from data.policy import AREA_ROLES, HALL, ROLES, PolicyDenied, area_scope
 from data.store import Database
@@ -194,25 +194,9 @@ def _os_account() -> str:
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically, readable by the owner only (mode 0600).
-
-    The temporary file is created with mode 0600 by ``os.open`` itself, so there is no moment
-    at which the content exists with wider permissions; it is flushed to disk, then renamed.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    """Write ``data`` to ``path`` atomically, readable by the owner only (mode 0600, from the
+    temporary file's creation on: see :func:`data.files.replacing`)."""
+    write_atomic(path, data, private=True)
 
 
 def ensure_secret_key(path: str | Path) -> str:

@@ -50,14 +50,14 @@ def serve(runtime, *, start_feeds: bool = False):
     server = create_server(app.server, host="127.0.0.1", port=port, threads=8, ident="OneGrid")
     stopping = threading.Event()
 
-    def run() -> None:
+    def run_until_stopped() -> None:
         try:
             server.run()
         except (OSError, ValueError):  # a socket closed under the loop by stop_server
             if not stopping.is_set():
                 raise
 
-    thread = threading.Thread(target=run, name="onegrid-harness-server", daemon=True)
+    thread = threading.Thread(target=run_until_stopped, name="onegrid-harness-server", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from data.areas import AreaScope
+from data.files import write_atomic
 from data.store import Database
 from data.times import PERIODS, calendar_period, to_py, utc_now
 
@@ -125,13 +125,7 @@ def write(
     record, so it is posted only for a briefing that is listed (data/cases/notices.py posts it).
     """
     path = Path(folder) / item.relpath
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "wb") as f:
-        f.write(body)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, body)
 
     def record(con) -> int:
         con.execute(

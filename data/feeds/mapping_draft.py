@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import os
 import re
 import tempfile
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from data.catalogue import DEFAULT_CATALOGUE, Catalogue
 from data.feeds.mapping import Mapping, MappingError
 from data.feeds.mapping.spec import parse_mapping
 from data.feeds.reconcile import Reconciliation, check_mapping
+from data.files import write_atomic
 
 # an uploaded sample is read whole in the server's memory: keep it a sample
 MAX_SAMPLE_BYTES = 2 * 1024 * 1024
@@ -261,16 +261,7 @@ def save(
             "exists", f"a mapping named {mapping.name!r} exists already", name=mapping.name
         )
     text = to_toml(doc)
-    fd, tmp = tempfile.mkstemp(prefix=f".{mapping.name}-", suffix=".toml.tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(target, text)
     audit.record(
         db,
         actor,

@@ -10,9 +10,7 @@ the loader's message and nothing is written.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import tomllib
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import pandas as pd
 
 from data import audit, policy
 from data.catalogue import DEFAULT_CATALOGUE, Catalogue
+from data.files import write_atomic
 from data.times import local_midnight
 from data.warnings.backtest import BacktestError, BacktestResult, backtest
 from data.warnings.rules import DEFAULT_RULES, RulesError, RuleSet, parse_rules
@@ -114,21 +113,6 @@ def with_rule(
     return new, one.id, True
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so a reader sees the old file or the new one, never half."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".rules-", suffix=".toml", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_rule(rt, user, table: str, *, address: str | None = None) -> dict:
     """Save ``table`` (one ``[[rule]]``) into the running engine's rules file and reload the
     engine; administrators only (``rules_edit``). Returns ``{"rule_id", "created", "path"}``.
@@ -144,7 +128,7 @@ def save_rule(rt, user, table: str, *, address: str | None = None) -> dict:
         ruleset = parse_rules(new, str(path), rt.catalogue)
     except RulesError as exc:
         raise RuleEditError(str(exc)) from exc
-    write_atomically(path, new)
+    write_atomic(path, new)
     engine = rt.ensure_warnings()
     engine.rules = ruleset
     audit.record(
