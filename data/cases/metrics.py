@@ -196,44 +196,6 @@ def weekly(
     return _rates(db.query_df(sql, [timezone, now_ts.to_pydatetime(), *params]))
 
 
-def ranking(
-    db: Database,
-    scope: AreaScope,
-    *,
-    by: str = "department",
-    now=None,
-    weeks: int = 8,
-    timezone: str = "UTC",
-) -> pd.DataFrame:
-    """Ranking over the last ``weeks`` weeks with trend: ``trend`` = this week's on-time rate
-    minus the previous week's (None when either is missing), ``weekly`` = the rates oldest first."""
-    now_ts = pd.Timestamp(to_py(utc_now(now)))
-    since = now_ts - pd.Timedelta(weeks=weeks)
-    if by == "department":
-        table = by_department(db, scope, now=now_ts, since=since)
-        key = "department"
-    else:
-        table = by_county(db, scope, now=now_ts, since=since)
-        key = "county_key"
-    w = weekly(db, scope, by=key, now=now_ts, weeks=weeks, timezone=timezone)
-    series = {k: g.sort_values("week")["on_time_rate"].tolist() for k, g in w.groupby("key")}
-    current = pd.Timestamp(now_ts.tz_convert(timezone).tz_localize(None)).to_period("W").start_time
-    this = w[w["week"] == current].set_index("key")["on_time_rate"]
-    prev = w[w["week"] == current - pd.Timedelta(weeks=1)].set_index("key")["on_time_rate"]
-    table["weekly"] = table[key].map(lambda k: series.get(k, []))
-    table["trend"] = table[key].map(
-        lambda k: (
-            (this.get(k) - prev.get(k))
-            if k in this.index
-            and k in prev.index
-            and pd.notna(this.get(k))
-            and pd.notna(prev.get(k))
-            else None
-        )
-    )
-    return table
-
-
 def close_times(db: Database, scope: AreaScope, *, include_flagged: bool = False):
     """Per department: closed cases, median and mean created-to-closed hours, open cases, and
     cases flagged as closing before they were created (excluded unless ``include_flagged``)."""
