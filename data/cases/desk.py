@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from data import attachments, policy
+from data import attachments, policy, search
 from data.areas import AreaScope, scope_for_code
 from data.cases import board, metrics
 from data.cases.responsibility import Responsibilities
@@ -65,23 +65,52 @@ def board_options(rt, user, requested: str | None, category: str | None) -> dict
     }
 
 
-def board_view(rt, user, requested: str | None, now: pd.Timestamp) -> dict | None:
+def board_view(
+    rt, user, requested: str | None, now: pd.Timestamp, start_date=None, end_date=None
+) -> dict | None:
     """The board of the department ``user`` reads (:func:`data.policy.board_department`) inside
     their area: ``department``, ``cases`` (the service's board frame), ``inbox`` (notes already
-    due, only about cases inside that area) and department ``names``. None: no department."""
+    due, only about cases inside that area) and department ``names``. None: no department.
+
+    With a period picked (``start_date``/``end_date``: local days, the last one included, as
+    :func:`data.search.desk_period` reads them): the cases created in it, in every state (the
+    read API's /api/cases for the same period and department); a case still open at the
+    period's end is overdue against that end, not against today. The view also holds
+    ``since``/``until`` (UTC, None without a period) and ``days`` (the address's period)."""
     department = policy.board_department(user, requested)
     if not department:
         return None
     scope = policy.board_scope(rt.db, user, rt.scope)
-    if department == ALL_CASES:  # every case in the reader's area, open ones first; no inbox
-        cases = rt.cases.board(None, scope, now=now)
-        names = department_names(rt.cases.rules, cases["department"].dropna().unique())
-        return {"department": department, "cases": cases, "inbox": cases.iloc[0:0], "names": names}
-    cases = rt.cases.board(department, scope, now=now)
-    # the inbox holds notes about cases anywhere: only those inside the reader's scope
-    inbox = rt.cases.inbox(department, now=now, limit=INBOX_LIMIT, scope=scope)
+    since, until, days = period_of(start_date, end_date, rt.timezone)
+    chosen = None if department == ALL_CASES else department
+    at = now if until is None else min(now, until)
+    cases = rt.cases.board(chosen, scope, now=at, since=since, until=until)
+    # every case of the area at once has no inbox; a department's inbox holds notes about
+    # cases anywhere (only those inside the reader's scope), due now whatever the period
+    inbox = (
+        cases.iloc[0:0]
+        if chosen is None
+        else rt.cases.inbox(department, now=now, limit=INBOX_LIMIT, scope=scope)
+    )
     names = department_names(rt.cases.rules, cases["department"].dropna().unique())
-    return {"department": department, "cases": cases, "inbox": inbox, "names": names}
+    return {
+        "department": department,
+        "cases": cases,
+        "inbox": inbox,
+        "names": names,
+        "since": since,
+        "until": until,
+        "days": days,
+    }
+
+
+def period_of(start_date, end_date, timezone: str) -> tuple:
+    """A desk page's picked days as (since, until, address days); no period (None, None, {})
+    when none is picked or the days do not read (a picker gives dates)."""
+    try:
+        return search.desk_period(start_date, end_date, timezone)
+    except ValueError:
+        return None, None, {}
 
 
 def history_view(rt, user, case_id: int | None) -> dict | None:
