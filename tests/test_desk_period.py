@@ -243,3 +243,82 @@ def test_the_case_board_lists_the_cases_opened_in_the_period_and_exports_them(si
     live = _board(s, url, start=None, end=None)
     assert {r["id"] for r in live[ids.CASES_GRID]["rowData"]} == set(opened.values())
     assert set(_csv_ids(s, url, live[ids.CASES_CSV]["href"])) == set(opened.values())
+
+
+def _metrics(session, url, output, values):
+    resp = call(session, url, output, values, page="/metrics", changed=f"{ids.LANG}.data")
+    assert resp.status_code == 200, resp.text[:400]
+    return resp.json()["response"]
+
+
+def _table_csv(session, url, href) -> list[dict]:
+    resp = session.get(url + href, timeout=60)
+    assert resp.status_code == 200, resp.text[:400]
+    assert resp.headers["Content-Type"].startswith("text/csv")
+    return list(csv.DictReader(io.StringIO(resp.content.decode("utf-8-sig"))))
+
+
+def _as_grid(columns: list[dict], rows: list[dict]) -> list[dict]:
+    """The grid's rows as a CSV holds them: header names, text, empty for None."""
+    return [
+        {c["headerName"]: "" if r.get(c["field"]) is None else str(r[c["field"]]) for c in columns}
+        for r in rows
+    ]
+
+
+def test_metrics_tables_export_their_rows_in_the_readers_scope(site):
+    url, rt, _, opened = site
+    period = {"since": SINCE.isoformat(), "until": UNTIL.isoformat()}
+    for user, counties in (("boss", {"District 1", "District 2"}), ("lead1", {"District 1"})):
+        s = http_session(url, user)
+        out = _metrics(
+            s,
+            url,
+            f"{ids.METRICS_DEPT_GRID}.rowData",
+            {f"{ids.LANG}.data": "en", f"{ids.METRICS_PERIOD}.data": period},
+        )
+        before = _exports(rt, user)
+        for grid, link in (
+            (ids.METRICS_DEPT_GRID, ids.METRICS_DEPT_CSV),
+            (ids.METRICS_COUNTY_GRID, ids.METRICS_COUNTY_CSV),
+        ):
+            href = out[link]["href"]
+            assert "since=2026-05-19T16%3A00%3A00%2B00%3A00" in href and "format=csv" in href
+            shown = _as_grid(out[grid]["columnDefs"], out[grid]["rowData"])
+            assert shown and _table_csv(s, url, href) == shown
+        names = {r["name"] for r in out[ids.METRICS_COUNTY_GRID]["rowData"]}
+        assert names == counties
+        cases = sum(r["cases"] for r in out[ids.METRICS_COUNTY_GRID]["rowData"])
+        assert cases == (3 if user == "boss" else 2)  # the cases opened in the period
+        xlsx = s.get(url + out[ids.METRICS_COUNTY_XLSX]["href"], timeout=60)
+        book = openpyxl.load_workbook(io.BytesIO(xlsx.content), read_only=True)
+        data, filters = (list(ws.iter_rows(values_only=True)) for ws in book.worksheets)
+        assert len(data) == 1 + len(names)
+        assert dict(filters[1:])["user"] == user
+        assert dict(filters[1:])["since"] == SINCE.isoformat()
+        assert _exports(rt, user) == before + 3
+    # one department's overdue cases: the detail grid and its file
+    s = http_session(url, "boss")
+    dept = rt.db.query_one("SELECT department FROM cases WHERE id = ?", [opened["at_since"]])[0]
+    due = (SINCE + pd.Timedelta(hours=2)).to_pydatetime()  # open past it at the period's end
+    rt.db.execute_write("UPDATE cases SET deadline_at = ? WHERE id = ?", [due, opened["at_since"]])
+    out = _metrics(
+        s,
+        url,
+        f"{ids.METRICS_DETAIL_GRID}.rowData",
+        {
+            f"{ids.METRICS_DETAIL_DEPT}.value": dept,
+            f"{ids.LANG}.data": "en",
+            f"{ids.METRICS_PERIOD}.data": period,
+        },
+    )
+    grid = out[ids.METRICS_DETAIL_GRID]
+    shown = _as_grid(grid["columnDefs"], grid["rowData"])
+    assert opened["at_since"] in {r["id"] for r in grid["rowData"]}
+    assert _table_csv(s, url, out[ids.METRICS_DETAIL_CSV]["href"]) == shown
+    # a role that may not export figures gets no file; a bad period is a clear 400
+    rt.users.add("screen", TEST_PASSWORD, "wall")
+    wall = http_session(url, "screen")
+    assert wall.get(f"{url}/api/metrics/counties?format=csv", timeout=30).status_code == 403
+    bad = s.get(f"{url}/api/metrics/counties?format=csv&since=2026-13-01", timeout=30)
+    assert bad.status_code == 400 and "2026-13-01" in bad.json()["error"]
