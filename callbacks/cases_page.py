@@ -24,7 +24,7 @@ from layouts.cases_page import (
     history_table,
     inbox_list,
 )
-from layouts.desk_period import ADDRESS_JS, export_href
+from layouts.desk_period import ADDRESS_JS, export_href, placeholders
 from layouts.i18n import normalise_language, t
 
 _wiring = Wiring(page="cases")
@@ -105,6 +105,8 @@ def period_from_address(query):
     Output(ids.CASES_CSV, "href"),
     Output(ids.CASES_XLSX, "href"),
     Output(ids.CASES_QUERY, "data"),
+    Output(ids.CASES_PERIOD, "start_date_placeholder_text"),
+    Output(ids.CASES_PERIOD, "end_date_placeholder_text"),
     Input(ids.CASES_DEPT, "value"),
     Input(ids.CASES_PERIOD, "start_date"),
     Input(ids.CASES_PERIOD, "end_date"),
@@ -136,6 +138,7 @@ def refresh_board(dept, start_date, end_date, _version, _n, lang, selected):
         export_href("/api/cases", "csv", api),
         export_href("/api/cases", "xlsx", api),
         view["days"],
+        *placeholders(lang),
     )
 
 

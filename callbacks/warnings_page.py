@@ -14,7 +14,7 @@ from data import search
 from data.times import iso
 from data.warnings import desk
 from layouts import ids
-from layouts.desk_period import ADDRESS_JS, export_href
+from layouts.desk_period import ADDRESS_JS, export_href, placeholders
 from layouts.i18n import normalise_language, t
 from layouts.warnings_page import (
     ACTIVE_STATES,
@@ -85,6 +85,8 @@ def period_from_address(query, start_date, end_date, states):
     Output(ids.WARN_CSV, "href"),
     Output(ids.WARN_XLSX, "href"),
     Output(ids.WARN_QUERY, "data"),
+    Output(ids.WARN_PERIOD, "start_date_placeholder_text"),
+    Output(ids.WARN_PERIOD, "end_date_placeholder_text"),
     Input(ids.REFRESH, "n_intervals"),
     Input(ids.WARN_LEVELS, "value"),
     Input(ids.WARN_RULES, "value"),
@@ -113,6 +115,7 @@ def refresh_list(_n, levels, rules, states, area, start_date, end_date, _version
         export_href("/api/warnings", "csv", api),
         export_href("/api/warnings", "xlsx", api),
         view["days"],
+        *placeholders(lang),
     )
 
 

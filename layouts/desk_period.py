@@ -46,6 +46,11 @@ def period_picker(id_: str, lang: str = DEFAULT_LANGUAGE) -> html.Div:
     )
 
 
+def placeholders(lang: str) -> tuple[str, str]:
+    """The period picker's empty-field texts in ``lang``."""
+    return t("desk.since", lang), t("desk.until", lang)
+
+
 def export_links(csv_id: str, xlsx_id: str, place: str = "") -> list[html.A]:
     """The "CSV" and "Excel" links (their addresses come from the page's callback); ``place``
     tells apart several pairs on one page."""
