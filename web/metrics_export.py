@@ -1,7 +1,8 @@
 """The metrics page's tables as files: ``GET /api/metrics/<table>?format=csv|xlsx`` with the
 page's ``since``/``until`` (and ``department`` for one department's overdue cases), the rows and
 headers the page's grids show (layouts/metrics_page.py), read by the same functions
-(:func:`data.cases.desk.metrics_view`, :func:`data.cases.desk.department_view`) inside the
+(:func:`data.cases.desk.rankings_view`, :func:`data.cases.desk.overdue_view`, which
+:func:`data.cases.desk.metrics_view` and :func:`data.cases.desk.department_view` use) inside the
 reader's scope (data.policy). Only roles that may export figures get a file; every file is
 recorded in the audit trail as ``data.export`` (docs/API.md, "Exports")."""
 
@@ -27,9 +28,9 @@ PARAMS = {"since", "until", "department", "format", "lang"}
 def _table(rt, scope, table: str, since, until, department: str | None, lang: str):
     """The grid's (columns, rows) of ``table`` as the page shows them in ``lang``."""
     if table == "department":
-        detail = desk.department_view(rt, scope, department, since, until)
+        detail = desk.overdue_view(rt, scope, department, since, until)
         return view_of.overdue_columns(lang), view_of.overdue_rows(detail, lang, rt.timezone)
-    r = view_of.rankings(desk.metrics_view(rt, scope, since, until), lang)
+    r = view_of.rankings(desk.rankings_view(rt, scope, since, until), lang)
     key = "dept" if table == "departments" else "county"
     return r[f"{key}_columns"], r[f"{key}_rows"]
 
@@ -87,7 +88,13 @@ def table_file(table: str) -> Response:
         "data.export",
         object_type="api",
         object_id=request.path,
-        detail={"format": fmt, "filters": filters, "kind": f"metrics.{table}", "rows": len(body)},
+        detail={
+            "format": fmt,
+            "filters": filters,
+            "kind": f"metrics.{table}",
+            "rows": len(body),
+            "complete": True,
+        },
     )
     resp = Response(data, mimetype=MIMETYPES[fmt])
     stamp = at.strftime("%Y%m%dT%H%M%SZ")

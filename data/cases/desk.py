@@ -259,9 +259,6 @@ def metrics_view(rt, scope: AreaScope, since, until, now=None) -> dict:
     since, until = pd.Timestamp(since), pd.Timestamp(until)
     reading = reading_time(db, now)
     end = min(until, reading)
-    departments = metrics.period_ranking(
-        db, scope, by="department", since=since, until=until, now=reading
-    )
     return {
         "since": since,
         "until": until,
@@ -274,12 +271,29 @@ def metrics_view(rt, scope: AreaScope, since, until, now=None) -> dict:
         "trend": metrics.trend(
             db, scope, since=since, until=until, now=reading, timezone=rt.timezone
         ),
+        **rankings_view(rt, scope, since, until, reading),
+    }
+
+
+def rankings_view(rt, scope: AreaScope, since, until, now=None) -> dict:
+    """The metrics page's two rankings alone (its tables' files, web/metrics_export.py), as
+    :func:`metrics_view` reads them: ``departments``, ``counties`` and department ``names``."""
+    since, until = pd.Timestamp(since), pd.Timestamp(until)
+    reading = reading_time(rt.db, now)
+    kw = {"since": since, "until": until, "now": reading}
+    departments = metrics.period_ranking(rt.db, scope, by="department", **kw)
+    return {
         "departments": departments,
-        "counties": metrics.period_ranking(
-            db, scope, by="county", since=since, until=until, now=reading
-        ),
+        "counties": metrics.period_ranking(rt.db, scope, by="county", **kw),
         "names": department_names(rt.cases.rules, departments["department"].dropna()),
     }
+
+
+def overdue_view(rt, scope: AreaScope, department: str, since, until, now=None) -> dict:
+    """One department's cases open past their deadline at the period's end (or the reading, if
+    earlier), as :func:`department_view` gives them: ``overdue``."""
+    end = min(pd.Timestamp(until), reading_time(rt.db, now))
+    return {"overdue": metrics.overdue_at(rt.db, scope, end, department=department)}
 
 
 def department_view(rt, scope: AreaScope, department: str, since, until, now=None) -> dict:
@@ -301,7 +315,7 @@ def department_view(rt, scope: AreaScope, department: str, since, until, now=Non
         "previous": metrics.summary(db, scope, since=since - (until - since), until=since, **kw),
         "trend": metrics.trend(db, scope, since=since, until=until, timezone=rt.timezone, **kw),
         "overdue_at_end": metrics.overdue_count_at(db, scope, end, department=department),
-        "overdue": metrics.overdue_at(db, scope, end, department=department),
+        **overdue_view(rt, scope, department, since, until, reading),
         "name": department_names(rt.cases.rules, [department]).get(
             department, {"zh": department, "en": department}
         ),
