@@ -9,11 +9,14 @@ from dash import ALL, Input, Output, State, ctx
 
 from callbacks.wiring import Wiring
 from callbacks.wiring import runtime as _rt
-from data import policy
+from data import policy, search
 from data.cases import CaseNotFound, InvalidTransition, desk
+from data.cases.states import OPEN_STATES
+from data.times import iso
 from data.times import utc_now as _now
 from layouts import ids
 from layouts.cases_page import (
+    board_api_filters,
     board_columns,
     board_rows,
     category_options,
@@ -21,6 +24,7 @@ from layouts.cases_page import (
     history_table,
     inbox_list,
 )
+from layouts.desk_period import ADDRESS_JS, export_href, placeholders
 from layouts.i18n import normalise_language, t
 
 _wiring = Wiring(page="cases")
@@ -83,19 +87,39 @@ def board_options(lang, dept, category):
 
 
 @callback(
+    Output(ids.CASES_PERIOD, "start_date"),
+    Output(ids.CASES_PERIOD, "end_date"),
+    Input(ids.URL, "search"),
+)
+def period_from_address(query):
+    """The address's period (a shared link) in the date picker, read as the read API reads
+    ``since`` and ``until``; without one, the picker stays empty (the board as live)."""
+    return search.picker_days(query if isinstance(query, str) else "", _rt().timezone)
+
+
+@callback(
     Output(ids.CASES_GRID, "rowData"),
     Output(ids.CASES_GRID, "columnDefs"),
     Output(ids.CASES_INBOX, "children"),
     Output(ids.CASES_GRID, "selectedRows"),
+    Output(ids.CASES_CSV, "href"),
+    Output(ids.CASES_XLSX, "href"),
+    Output(ids.CASES_QUERY, "data"),
+    Output(ids.CASES_PERIOD, "start_date_placeholder_text"),
+    Output(ids.CASES_PERIOD, "end_date_placeholder_text"),
     Input(ids.CASES_DEPT, "value"),
+    Input(ids.CASES_PERIOD, "start_date"),
+    Input(ids.CASES_PERIOD, "end_date"),
     Input(ids.CASES_VERSION, "data"),
     Input(ids.REFRESH, "n_intervals"),
     Input(ids.LANG, "data"),
     State(ids.CASES_GRID, "selectedRows"),
 )
-def refresh_board(dept, _version, _n, lang, selected):
+def refresh_board(dept, start_date, end_date, _version, _n, lang, selected):
+    """The board (the cases created in the picked period, if one is picked), its export links
+    (the same department and period) and the address's period."""
     rt = _rt()
-    view = desk.board_view(rt, _user(), dept, _now())
+    view = desk.board_view(rt, _user(), dept, _now(), start_date, end_date)
     if view is None:
         raise dash.exceptions.PreventUpdate
     lang = normalise_language(lang)
@@ -104,7 +128,27 @@ def refresh_board(dept, _version, _n, lang, selected):
     sid = selected_id(selected)
     # (never clear it from here: the State may predate a click made while this request ran)
     sel = {"ids": [str(sid)]} if any(x["id"] == sid for x in rows) else dash.no_update
-    return rows, board_columns(lang), inbox_list(view["inbox"], lang, rt.timezone), sel
+    chosen = None if view["department"] == desk.ALL_CASES else view["department"]
+    api = board_api_filters(chosen, iso(view["since"]), iso(view["until"]), OPEN_STATES)
+    return (
+        rows,
+        board_columns(lang),
+        inbox_list(view["inbox"], lang, rt.timezone),
+        sel,
+        export_href("/api/cases", "csv", api),
+        export_href("/api/cases", "xlsx", api),
+        view["days"],
+        *placeholders(lang),
+    )
+
+
+# the address follows the period (since/until; the other parameters stay), without reloading
+clientside_callback(
+    ADDRESS_JS,
+    Output(ids.CASES_URL_SYNC, "data"),
+    Input(ids.CASES_QUERY, "data"),
+    prevent_initial_call=True,
+)
 
 
 @callback(

@@ -113,6 +113,10 @@ clientside_callback(
     Output(ids.METRICS_COUNTY_GRID, "rowData"),
     Output(ids.METRICS_COUNTY_GRID, "columnDefs"),
     Output(ids.METRICS_DETAIL_DEPT, "options"),
+    Output(ids.METRICS_DEPT_CSV, "href"),
+    Output(ids.METRICS_DEPT_XLSX, "href"),
+    Output(ids.METRICS_COUNTY_CSV, "href"),
+    Output(ids.METRICS_COUNTY_XLSX, "href"),
     Input(ids.METRICS_REFRESH, "n_intervals"),
     Input(ids.LANG, "data"),
     Input(ids.METRICS_PERIOD, "data"),
@@ -133,6 +137,8 @@ def refresh_metrics(_n, lang, period):
         r["county_rows"],
         r["county_columns"],
         r["options"],
+        *view_of.export_hrefs("departments", period, lang),
+        *view_of.export_hrefs("counties", period, lang),
     )
 
 
@@ -141,6 +147,8 @@ def refresh_metrics(_n, lang, period):
     Output(ids.METRICS_DETAIL_TREND, "figure"),
     Output(ids.METRICS_DETAIL_GRID, "rowData"),
     Output(ids.METRICS_DETAIL_GRID, "columnDefs"),
+    Output(ids.METRICS_DETAIL_CSV, "href"),
+    Output(ids.METRICS_DETAIL_XLSX, "href"),
     Input(ids.METRICS_DETAIL_DEPT, "value"),
     Input(ids.LANG, "data"),
     Input(ids.METRICS_PERIOD, "data"),
@@ -157,4 +165,5 @@ def department_detail(dept, lang, period):
         view_of.trend_figure(detail["trend"], detail["unit"], lang),
         view_of.overdue_rows(detail, lang, rt.timezone),
         view_of.overdue_columns(lang),
+        *view_of.export_hrefs("department", period, lang, dept),
     )

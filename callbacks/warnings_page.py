@@ -10,11 +10,16 @@ from dash import Input, Output, State, ctx
 from callbacks.wiring import Wiring
 from callbacks.wiring import runtime as _rt
 from callbacks.wiring import scope as _scope
+from data import search
+from data.times import iso
 from data.warnings import desk
 from layouts import ids
+from layouts.desk_period import ADDRESS_JS, export_href, placeholders
 from layouts.i18n import normalise_language, t
 from layouts.warnings_page import (
+    ACTIVE_STATES,
     action_message,
+    api_filters,
     counts_line,
     detail_outputs,
     event_columns,
@@ -44,26 +49,62 @@ def list_rows(rt, scope, filters: dict, lang: str) -> list[dict]:
 
 
 @callback(
+    Output(ids.WARN_PERIOD, "start_date"),
+    Output(ids.WARN_PERIOD, "end_date"),
+    Output(ids.WARN_STATES, "value"),
+    Input(ids.URL, "search"),
+    Input(ids.WARN_PERIOD, "start_date"),
+    Input(ids.WARN_PERIOD, "end_date"),
+    State(ids.WARN_STATES, "value"),
+)
+def period_from_address(query, start_date, end_date, states):
+    """The address's period (a shared link) in the date picker, read as the read API reads
+    ``since`` and ``until``. With a period the list holds every warning raised in it, not only
+    the active ones: the state filter's default (the active states) is let go, whether the
+    period came with the address or was picked."""
+    if ctx.triggered_id == ids.URL or not ctx.triggered:
+        start_date, end_date = search.picker_days(
+            query if isinstance(query, str) else "", _rt().timezone
+        )
+        picked = (start_date, end_date)
+    else:
+        picked = (dash.no_update, dash.no_update)
+    default = sorted(states or []) == sorted(ACTIVE_STATES)
+    if (start_date or end_date) and default:
+        return *picked, []
+    return *picked, dash.no_update
+
+
+@callback(
     Output(ids.WARN_GRID, "rowData"),
     Output(ids.WARN_GRID, "columnDefs"),
     Output(ids.WARN_COUNTS, "children"),
     Output(ids.WARN_RULES, "options"),
     Output(ids.WARN_LEVELS, "options"),
     Output(ids.WARN_STATES, "options"),
+    Output(ids.WARN_CSV, "href"),
+    Output(ids.WARN_XLSX, "href"),
+    Output(ids.WARN_QUERY, "data"),
+    Output(ids.WARN_PERIOD, "start_date_placeholder_text"),
+    Output(ids.WARN_PERIOD, "end_date_placeholder_text"),
     Input(ids.REFRESH, "n_intervals"),
     Input(ids.WARN_LEVELS, "value"),
     Input(ids.WARN_RULES, "value"),
     Input(ids.WARN_STATES, "value"),
     Input(ids.WARN_AREA, "value"),
+    Input(ids.WARN_PERIOD, "start_date"),
+    Input(ids.WARN_PERIOD, "end_date"),
     Input(ids.WARN_VERSION, "data"),
     Input(ids.LANG, "data"),
 )
-def refresh_list(_n, levels, rules, states, area, _version, lang):
-    """The list, the counts line and the filters' options."""
+def refresh_list(_n, levels, rules, states, area, start_date, end_date, _version, lang):
+    """The list (the warnings raised in the picked period, if one is picked), the counts
+    line, the filters' options, the export links (the same filters) and the address's period."""
     lang = normalise_language(lang)
     rt = _rt()
     filters = {"levels": levels, "rules": rules, "states": states, "area": area}
-    view = desk.list_view(rt, _scope(), filters)
+    view = desk.list_view(rt, _scope(), filters | {"start_date": start_date, "end_date": end_date})
+    api = api_filters(filters | {"since": iso(view["since"]), "until": iso(view["until"])})
     return (
         _list_rows(view, lang, rt.timezone),
         list_columns(lang),
@@ -71,7 +112,20 @@ def refresh_list(_n, levels, rules, states, area, _version, lang):
         rule_options(view["rules"], lang),
         level_options(lang),
         state_options(lang),
+        export_href("/api/warnings", "csv", api),
+        export_href("/api/warnings", "xlsx", api),
+        view["days"],
+        *placeholders(lang),
     )
+
+
+# the address follows the period (since/until; the other parameters stay), without reloading
+clientside_callback(
+    ADDRESS_JS,
+    Output(ids.WARN_URL_SYNC, "data"),
+    Input(ids.WARN_QUERY, "data"),
+    prevent_initial_call=True,
+)
 
 
 @callback(

@@ -39,7 +39,8 @@ class Filters:
     area: AreaScope | None = None
     since: object = None
     until: object = None
-    equals: dict[str, str | None] = field(default_factory=dict)  # column -> value
+    # column -> value, or a tuple of values (any of them)
+    equals: dict[str, str | tuple | None] = field(default_factory=dict)
     limit: int = 100
 
 
@@ -51,7 +52,10 @@ def _common(f: Filters, alias: str, time_col: str) -> tuple[list[str], list]:
         conds.append(c)
         params += p
     for col, val in f.equals.items():
-        if val is not None:
+        if isinstance(val, tuple | list):  # a filter given more than once: any of its values
+            conds.append(f"{alias}.{col} IN ({', '.join('?' for _ in val) or 'NULL'})")
+            params += list(val)
+        elif val is not None:
             conds.append(f"{alias}.{col} = ?")
             params.append(val)
     if f.since is not None:
@@ -210,7 +214,7 @@ _LEVEL_SQL = "CASE w.level_rank " + " ".join(
 
 
 def warnings_conditions(
-    f: Filters, level: str | None = None, extra: Extra = ([], [])
+    f: Filters, level: str | tuple | None = None, extra: Extra = ([], [])
 ) -> tuple[list[str], list]:
     """The conditions (alias ``w``) and parameters selecting the warnings ``f`` asks for
     (``level`` a colour name; ``area``: the warnings inside it or on it)."""
@@ -220,7 +224,10 @@ def warnings_conditions(
         c, p = area.where("w")
         conds.append(f"({c} OR w.area_key = ?)")
         params += [*p, int(area.key)]
-    if level is not None:
+    if isinstance(level, tuple | list):  # several colours: any of them
+        conds.append(f"w.level_rank IN ({', '.join('?' for _ in level) or 'NULL'})")
+        params += [LEVELS.index(x) + 1 for x in level]
+    elif level is not None:
         conds.append("w.level_rank = ?")
         params.append(LEVELS.index(level) + 1)
     if f.department is not None:
@@ -234,7 +241,7 @@ def warnings_conditions(
 
 
 def warnings_query(
-    f: Filters, level: str | None = None, extra: Extra = ([], [])
+    f: Filters, level: str | tuple | None = None, extra: Extra = ([], [])
 ) -> tuple[str, list]:
     """Warnings newest first by raising (``equals`` on state, rule_id; ``level`` a colour name;
     ``since``/``until`` bound the raising time); the columns of :data:`WARNING_COLUMNS`.

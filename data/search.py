@@ -525,3 +525,18 @@ def for_page(
         "since": since,
         "until": until,
     }
+
+
+def desk_period(start_date, end_date, timezone: str) -> tuple[object, object, dict]:
+    """The period of a desk page's date picker (the warnings page, the case board): None, None
+    and no address without a day picked (the page as live); else [since, until) in UTC as
+    :func:`page_period` reads the days, and the address's ``since``/``until`` (local dates,
+    ``until`` exclusive, as the read API reads them). ValueError for a bad date."""
+    if not start_date and not end_date:
+        return None, None, {}
+    since, until = page_period(start_date, end_date, timezone)
+    days = {
+        k: v.tz_convert(timezone).date().isoformat()
+        for k, v in (("since", since), ("until", until))
+    }
+    return since, until, days

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from layouts import ids
+from layouts.desk_period import export_links, period_picker
 from layouts.figures import BACKGROUND, offline_style
 from layouts.i18n import DEFAULT_LANGUAGE, display_name, format_moment, t
 from layouts.shell import GRID_THEME, framed, i18n_text
@@ -100,6 +101,20 @@ def board_rows(view: dict, lang: str, timezone: str, catalogue=None) -> list[dic
             }
         )
     return rows
+
+
+def board_api_filters(
+    department: str | None, since: str | None, until: str | None, open_states=()
+) -> dict:
+    """The read API's parameters (/api/cases) for the board of ``department`` (None: every
+    case of the reader's area) so an export holds the board's cases: with a period
+    (``since``/``until``, ISO text) the cases created in it, in every state; without one the
+    open cases (``open_states``). The reader's area and department are the API's to apply
+    (data.policy), as for the page."""
+    period = {"since": since, "until": until}
+    if not since and not until:
+        period["state"] = sorted(open_states)
+    return {"department": department, **period}
 
 
 def board_columns(lang: str) -> list[dict]:
@@ -262,11 +277,15 @@ def page() -> html.Div:
         className="og-cases",
         children=[
             dcc.Store(id=ids.CASES_VERSION, data=0),
+            dcc.Store(id=ids.CASES_QUERY),
+            dcc.Store(id=ids.CASES_URL_SYNC),
             html.Div(
                 className="og-cases-bar",
                 children=[
                     i18n_text("cases.department", tag=html.Label),
                     dcc.Dropdown(id=ids.CASES_DEPT, clearable=False, style={"minWidth": "320px"}),
+                    period_picker(ids.CASES_PERIOD),
+                    *export_links(ids.CASES_CSV, ids.CASES_XLSX),
                 ],
             ),
             html.Div(

@@ -269,3 +269,22 @@ SEARCH_URL_SYNC = "search-url-sync"  # dcc.Store: output of the clientside addre
 # the desk pages' light / dark theme (the header's switch; layouts/shell.py, callbacks/shell.py)
 THEME = "theme"  # dcc.Store (localStorage): "dark" or "light", kept per browser
 THEME_SWITCH = "theme-switch"
+
+# the warnings page's and the case board's period and exports, the metrics tables' exports
+# (deskperiod: /warnings, /cases, /metrics)
+WARN_PERIOD = "warn-period"  # date range (last day included); empty: the page as live
+WARN_CSV = "warn-csv"  # link: the read API's CSV of the list's filters
+WARN_XLSX = "warn-xlsx"
+WARN_QUERY = "warn-query"  # dcc.Store: the period as the address's query string
+WARN_URL_SYNC = "warn-url-sync"  # dcc.Store: output of the clientside address update
+CASES_PERIOD = "cases-period"  # date range of creation (last day included); empty: the board
+CASES_CSV = "cases-csv"  # link: the read API's CSV of the board's filters
+CASES_XLSX = "cases-xlsx"
+CASES_QUERY = "cases-query"  # dcc.Store: the period as the address's query string
+CASES_URL_SYNC = "cases-url-sync"  # dcc.Store: output of the clientside address update
+METRICS_DEPT_CSV = "metrics-dept-csv"  # links: a ranking or the department detail as a file
+METRICS_DEPT_XLSX = "metrics-dept-xlsx"
+METRICS_COUNTY_CSV = "metrics-county-csv"
+METRICS_COUNTY_XLSX = "metrics-county-xlsx"
+METRICS_DETAIL_CSV = "metrics-detail-csv"
+METRICS_DETAIL_XLSX = "metrics-detail-xlsx"

@@ -13,6 +13,7 @@ from plotly.subplots import make_subplots
 
 from layouts import ids
 from layouts.cases_page import OFFICE_GRID_THEME, category_name, department_name
+from layouts.desk_period import FORMATS, export_href, export_links
 from layouts.i18n import format_moment, t
 from layouts.shell import framed, i18n_text
 
@@ -317,6 +318,18 @@ def _panel(title_key: str, *children, place: str = "") -> html.Section:
     )
 
 
+def _exports(csv_id: str, xlsx_id: str, place: str) -> html.Div:
+    return html.Div(export_links(csv_id, xlsx_id, place=place), className="og-mx-exports")
+
+
+def export_hrefs(table: str, period: dict, lang: str, department: str | None = None) -> list:
+    """The CSV and Excel addresses of one of the page's tables (``departments``, ``counties``,
+    ``department``) for the page's ``period`` (its store: ``since``/``until`` in UTC)."""
+    params = {"since": period.get("since"), "until": period.get("until"), "lang": lang}
+    params["department"] = department
+    return [export_href(f"/api/metrics/{table}", fmt, params) for fmt in FORMATS]
+
+
 def page() -> html.Div:
     return html.Div(
         className="og-mx",
@@ -358,8 +371,16 @@ def page() -> html.Div:
             html.Div(
                 className="og-mx-rankings",
                 children=[
-                    _panel("metrics.by_department", _grid(ids.METRICS_DEPT_GRID)),
-                    _panel("metrics.by_county", _grid(ids.METRICS_COUNTY_GRID)),
+                    _panel(
+                        "metrics.by_department",
+                        _exports(ids.METRICS_DEPT_CSV, ids.METRICS_DEPT_XLSX, "dept"),
+                        _grid(ids.METRICS_DEPT_GRID),
+                    ),
+                    _panel(
+                        "metrics.by_county",
+                        _exports(ids.METRICS_COUNTY_CSV, ids.METRICS_COUNTY_XLSX, "county"),
+                        _grid(ids.METRICS_COUNTY_GRID),
+                    ),
                 ],
             ),
             _panel(
@@ -373,6 +394,7 @@ def page() -> html.Div:
                         html.Div(
                             [
                                 i18n_text("metrics.overdue_list", tag=html.H4),
+                                _exports(ids.METRICS_DETAIL_CSV, ids.METRICS_DETAIL_XLSX, "detail"),
                                 _grid(ids.METRICS_DETAIL_GRID, height=260),
                             ]
                         ),

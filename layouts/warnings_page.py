@@ -8,12 +8,14 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from layouts import ids
+from layouts.desk_period import export_links, period_picker
 from layouts.i18n import DEFAULT_LANGUAGE, area_name, format_moment, label, t
 from layouts.shell import GRID_THEME, framed, i18n_text
 from layouts.warnings_panel import learning_text
 
 LEVEL_NAMES = ("blue", "yellow", "orange", "red")
 STATE_NAMES = ("raised", "acknowledged", "cleared")
+ACTIVE_STATES = ("raised", "acknowledged")  # the state filter's default without a period
 LEVEL_COLOURS = {"blue": "#2f7bf5", "yellow": "#f5d90a", "orange": "#ff7e00", "red": "#ff2d2d"}
 
 
@@ -105,6 +107,20 @@ def list_rows(view: dict, lang: str, timezone: str) -> list[dict]:
         r["value"] = None if r["value"] is None else round(r["value"], 1)
         rows.append(r)
     return rows
+
+
+def api_filters(filters: dict) -> dict:
+    """The read API's parameters (/api/warnings) for the list's ``filters`` (``levels``,
+    ``rules``, ``states``, ``area``; ``since``/``until`` as ISO text), so an export holds the
+    rows the list shows. No state chosen: every state, as the list reads it."""
+    return {
+        "level": filters.get("levels") or None,
+        "rule_id": filters.get("rules") or None,
+        "state": filters.get("states") or None,
+        "area": (filters.get("area") or "").strip() or None,
+        "since": filters.get("since"),
+        "until": filters.get("until"),
+    }
 
 
 def counts_line(counts: dict, lang: str, learning: dict | None = None) -> list:
@@ -259,6 +275,8 @@ def page(lang: str = DEFAULT_LANGUAGE) -> html.Div:
         children=[
             dcc.Store(id=ids.WARN_SELECTED, data=None),
             dcc.Store(id=ids.WARN_VERSION, data=0),
+            dcc.Store(id=ids.WARN_QUERY),
+            dcc.Store(id=ids.WARN_URL_SYNC),
             html.Div(
                 className="og-warn-head",
                 children=[
@@ -295,7 +313,7 @@ def page(lang: str = DEFAULT_LANGUAGE) -> html.Div:
                             dcc.Dropdown(
                                 id=ids.WARN_STATES,
                                 options=state_options(lang),
-                                value=["raised", "acknowledged"],
+                                value=list(ACTIVE_STATES),
                                 multi=True,
                             ),
                         ]
@@ -308,6 +326,8 @@ def page(lang: str = DEFAULT_LANGUAGE) -> html.Div:
                             ),
                         ]
                     ),
+                    period_picker(ids.WARN_PERIOD, lang),
+                    *export_links(ids.WARN_CSV, ids.WARN_XLSX),
                 ],
             ),
             _grid(ids.WARN_GRID, list_columns(lang), "340px", selectable=True),

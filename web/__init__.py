@@ -1,6 +1,7 @@
 """The HTTP layer (Flask glue kept out of ``data/``): the read/push API (:mod:`web.api`) and its
 OpenAPI document (:mod:`web.openapi`), the indicator catalogue's routes (:mod:`web.indicators`),
-the targeted inspection lists (:mod:`web.inspections`), the signed-in user of a request
+the targeted inspection lists (:mod:`web.inspections`), the metrics page's tables as files
+(:mod:`web.metrics_export`), the signed-in user of a request
 (:mod:`web.session`), sign-in and sessions (:mod:`web.signin`), the audit trail's HTTP side
 (:mod:`web.audit_http`), the archived briefings' downloads (:mod:`web.briefings`) and the
 cases' photos (:mod:`web.attachments`)."""
@@ -11,10 +12,19 @@ from __future__ import annotations
 def register(server, runtime) -> None:
     """Sessions, sign-in routes and the audit routes and hooks on ``server`` (the Flask app)."""
     from data import audit
-    from web import attachments, audit_http, briefings, indicators, inspections, signin
+    from web import (
+        attachments,
+        audit_http,
+        briefings,
+        indicators,
+        inspections,
+        metrics_export,
+        signin,
+    )
 
     server.register_blueprint(indicators.blueprint)  # the indicator catalogue's read API
     server.register_blueprint(inspections.blueprint)  # targeted inspection lists (issue 11)
+    server.register_blueprint(metrics_export.blueprint)  # the metrics page's tables as files
     signin.register(server, runtime)
     audit_http.register(server, runtime)
     briefings.register(server, runtime)  # archived briefings' downloads

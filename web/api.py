@@ -175,11 +175,14 @@ def feeds() -> Response:
     return jsonify({"feeds": rows})
 
 
-def _listing(kind: str, equals: tuple[str, ...]) -> tuple[dict, export.Filters] | Response:
+def _listing(
+    kind: str, equals: tuple[str, ...], many: tuple[str, ...] = ()
+) -> tuple[dict, export.Filters] | Response:
     """The shared parameters of /api/events, /api/cases and /api/warnings, checked: ``format``,
     ``since``, ``until``, ``area``, ``limit``, ``q`` (the search text, data/search.py) and the
-    ``equals`` filters of ``kind``. Returns the parameters (``text``: the search text or None)
-    and the reader's :class:`data.export.Filters`, or the error answer."""
+    ``equals`` filters of ``kind``; those in ``many`` may be given more than once (any of the
+    values: a desk page's multiple choice). Returns the parameters (``text``: the search text
+    or None) and the reader's :class:`data.export.Filters`, or the error answer."""
     rt = _runtime()
     args = request.args
     unknown = set(args) - {"since", "until", "area", "limit", "format", "q", *equals}
@@ -223,7 +226,7 @@ def _listing(kind: str, equals: tuple[str, ...]) -> tuple[dict, export.Filters] 
             area=area,
             since=since,
             until=until,
-            equals={k: args.get(k) for k in equals},
+            equals={k: _values(k, many) for k in equals},
             limit=limit,
         )
     except policy.PolicyDenied as exc:
@@ -231,7 +234,18 @@ def _listing(kind: str, equals: tuple[str, ...]) -> tuple[dict, export.Filters] 
     if fmt in web_export.FILE_FORMATS and not policy.may_some(user, "export", "area"):
         # the roles that may export figures (data.policy) are the ones that may export records
         return _error(403, "your role may not export files")
-    return {"format": fmt, **args, "text": text}, filters
+    # every value of a repeated filter goes to the file's filters sheet and the audit row
+    given = {k: ",".join(v) for k, v in args.lists()}
+    return {"format": fmt, **given, "text": text}, filters
+
+
+def _values(name: str, many: tuple[str, ...]):
+    """Query parameter ``name``: its value; for a name in ``many`` given more than once, the
+    tuple of its values; None when absent."""
+    got = request.args.getlist(name)
+    if name in many and len(got) > 1:
+        return tuple(dict.fromkeys(got))
+    return got[0] if got else None
 
 
 def _file(kind: str, columns: tuple[str, ...], query, params: dict) -> Response:
@@ -295,7 +309,7 @@ def cases() -> Response:
     or Excel file with ``format``."""
     if (denied := _read_allowed()) is not None:
         return denied
-    got = _listing("case", ("state", "category", "department"))
+    got = _listing("case", ("state", "category", "department"), many=("state",))
     if isinstance(got, Response):
         return got
     params, f = got
@@ -314,13 +328,14 @@ def warnings() -> Response:
     ``format``."""
     if (denied := _read_allowed()) is not None:
         return denied
-    got = _listing("warning", ("state", "level", "rule_id"))
+    got = _listing("warning", ("state", "level", "rule_id"), many=("state", "level", "rule_id"))
     if isinstance(got, Response):
         return got
     params, f = got
     level = f.equals.pop("level")
-    if level is not None and level not in LEVELS:
-        return _error(400, f"unknown level {level!r}; expected one of {', '.join(LEVELS)}")
+    for one in level if isinstance(level, tuple) else (level,):
+        if one is not None and one not in LEVELS:
+            return _error(400, f"unknown level {one!r}; expected one of {', '.join(LEVELS)}")
     db = _runtime().db
     if params["format"] != "json":
         query = search.query(db, "warnings", f, params["text"], level=level)

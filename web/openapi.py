@@ -694,6 +694,56 @@ def openapi_document(catalogue: Catalogue = DEFAULT_CATALOGUE) -> dict:
                     },
                 }
             },
+            "/api/metrics/{table}": {
+                "get": {
+                    "operationId": "metricsTable",
+                    "summary": "One table of the metrics page as a file, the page's rows and "
+                    "headers: the departments' or counties' ranking, or one department's cases "
+                    "open past their deadline; inside the reader's area, audited",
+                    "security": READ_SECURITY,
+                    "parameters": [
+                        {
+                            "name": "table",
+                            "in": "path",
+                            "required": True,
+                            "schema": {
+                                "type": "string",
+                                "enum": ["departments", "counties", "department"],
+                            },
+                        },
+                        {"name": "since", "in": "query", **BOUND_PARAM},
+                        {"name": "until", "in": "query", **BOUND_PARAM},
+                        {
+                            "name": "department",
+                            "in": "query",
+                            "schema": {"type": "string", "maxLength": MAX_ID_LEN},
+                            "description": "the department (table department only)",
+                        },
+                        {
+                            "name": "format",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string", "enum": ["csv", "xlsx"]},
+                        },
+                        {
+                            "name": "lang",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["zh", "en"]},
+                            "description": "the language of the headers and names (default zh)",
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "the table; in Excel the filters on a second sheet",
+                            "content": {
+                                "text/csv": {"schema": {"type": "string"}},
+                                XLSX: {"schema": {"type": "string", "format": "binary"}},
+                            },
+                        },
+                        **_errors(400, 401, 403, 404),
+                    },
+                }
+            },
             "/api/openapi.json": {
                 "get": {
                     "operationId": "openapi",

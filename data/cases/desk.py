@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from data import attachments, policy
+from data import attachments, policy, search
 from data.areas import AreaScope, scope_for_code
 from data.cases import board, metrics
 from data.cases.responsibility import Responsibilities
@@ -65,23 +65,52 @@ def board_options(rt, user, requested: str | None, category: str | None) -> dict
     }
 
 
-def board_view(rt, user, requested: str | None, now: pd.Timestamp) -> dict | None:
+def board_view(
+    rt, user, requested: str | None, now: pd.Timestamp, start_date=None, end_date=None
+) -> dict | None:
     """The board of the department ``user`` reads (:func:`data.policy.board_department`) inside
     their area: ``department``, ``cases`` (the service's board frame), ``inbox`` (notes already
-    due, only about cases inside that area) and department ``names``. None: no department."""
+    due, only about cases inside that area) and department ``names``. None: no department.
+
+    With a period picked (``start_date``/``end_date``: local days, the last one included, as
+    :func:`data.search.desk_period` reads them): the cases created in it, in every state (the
+    read API's /api/cases for the same period and department); a case still open at the
+    period's end is overdue against that end, not against today. The view also holds
+    ``since``/``until`` (UTC, None without a period) and ``days`` (the address's period)."""
     department = policy.board_department(user, requested)
     if not department:
         return None
     scope = policy.board_scope(rt.db, user, rt.scope)
-    if department == ALL_CASES:  # every case in the reader's area, open ones first; no inbox
-        cases = rt.cases.board(None, scope, now=now)
-        names = department_names(rt.cases.rules, cases["department"].dropna().unique())
-        return {"department": department, "cases": cases, "inbox": cases.iloc[0:0], "names": names}
-    cases = rt.cases.board(department, scope, now=now)
-    # the inbox holds notes about cases anywhere: only those inside the reader's scope
-    inbox = rt.cases.inbox(department, now=now, limit=INBOX_LIMIT, scope=scope)
+    since, until, days = period_of(start_date, end_date, rt.timezone)
+    chosen = None if department == ALL_CASES else department
+    at = now if until is None else min(now, until)
+    cases = rt.cases.board(chosen, scope, now=at, since=since, until=until)
+    # every case of the area at once has no inbox; a department's inbox holds notes about
+    # cases anywhere (only those inside the reader's scope), due now whatever the period
+    inbox = (
+        cases.iloc[0:0]
+        if chosen is None
+        else rt.cases.inbox(department, now=now, limit=INBOX_LIMIT, scope=scope)
+    )
     names = department_names(rt.cases.rules, cases["department"].dropna().unique())
-    return {"department": department, "cases": cases, "inbox": inbox, "names": names}
+    return {
+        "department": department,
+        "cases": cases,
+        "inbox": inbox,
+        "names": names,
+        "since": since,
+        "until": until,
+        "days": days,
+    }
+
+
+def period_of(start_date, end_date, timezone: str) -> tuple:
+    """A desk page's picked days as (since, until, address days); no period (None, None, {})
+    when none is picked or the days do not read (a picker gives dates)."""
+    try:
+        return search.desk_period(start_date, end_date, timezone)
+    except ValueError:
+        return None, None, {}
 
 
 def history_view(rt, user, case_id: int | None) -> dict | None:
@@ -230,9 +259,6 @@ def metrics_view(rt, scope: AreaScope, since, until, now=None) -> dict:
     since, until = pd.Timestamp(since), pd.Timestamp(until)
     reading = reading_time(db, now)
     end = min(until, reading)
-    departments = metrics.period_ranking(
-        db, scope, by="department", since=since, until=until, now=reading
-    )
     return {
         "since": since,
         "until": until,
@@ -245,12 +271,29 @@ def metrics_view(rt, scope: AreaScope, since, until, now=None) -> dict:
         "trend": metrics.trend(
             db, scope, since=since, until=until, now=reading, timezone=rt.timezone
         ),
+        **rankings_view(rt, scope, since, until, reading),
+    }
+
+
+def rankings_view(rt, scope: AreaScope, since, until, now=None) -> dict:
+    """The metrics page's two rankings alone (its tables' files, web/metrics_export.py), as
+    :func:`metrics_view` reads them: ``departments``, ``counties`` and department ``names``."""
+    since, until = pd.Timestamp(since), pd.Timestamp(until)
+    reading = reading_time(rt.db, now)
+    kw = {"since": since, "until": until, "now": reading}
+    departments = metrics.period_ranking(rt.db, scope, by="department", **kw)
+    return {
         "departments": departments,
-        "counties": metrics.period_ranking(
-            db, scope, by="county", since=since, until=until, now=reading
-        ),
+        "counties": metrics.period_ranking(rt.db, scope, by="county", **kw),
         "names": department_names(rt.cases.rules, departments["department"].dropna()),
     }
+
+
+def overdue_view(rt, scope: AreaScope, department: str, since, until, now=None) -> dict:
+    """One department's cases open past their deadline at the period's end (or the reading, if
+    earlier), as :func:`department_view` gives them: ``overdue``."""
+    end = min(pd.Timestamp(until), reading_time(rt.db, now))
+    return {"overdue": metrics.overdue_at(rt.db, scope, end, department=department)}
 
 
 def department_view(rt, scope: AreaScope, department: str, since, until, now=None) -> dict:
@@ -272,7 +315,7 @@ def department_view(rt, scope: AreaScope, department: str, since, until, now=Non
         "previous": metrics.summary(db, scope, since=since - (until - since), until=since, **kw),
         "trend": metrics.trend(db, scope, since=since, until=until, timezone=rt.timezone, **kw),
         "overdue_at_end": metrics.overdue_count_at(db, scope, end, department=department),
-        "overdue": metrics.overdue_at(db, scope, end, department=department),
+        **overdue_view(rt, scope, department, since, until, reading),
         "name": department_names(rt.cases.rules, [department]).get(
             department, {"zh": department, "en": department}
         ),

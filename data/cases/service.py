@@ -147,17 +147,25 @@ class CaseService(CaseNotices):
         include_closed: bool = False,
         limit: int = 500,
         now: pd.Timestamp | None = None,
+        since: pd.Timestamp | None = None,
+        until: pd.Timestamp | None = None,
     ) -> pd.DataFrame:
         """The cases a department works on inside ``scope``, most pressing first.
 
         ``department`` = the hall's id gives the hall's board: cases needing a decision, returned,
         waiting for verification or with an extension request, plus its own cases.
         ``department`` None gives every case in scope.
-        """
+
+        With ``since``/``until`` (UTC, half-open): the cases created then, every state, joint
+        ones too, ``department = ?`` even for the hall (as /api/cases lists them)."""
         now = utc_now(now)
         where, params = _scope_sql(scope)
         conds = [where]
-        if department == self.rules.hall.id:
+        period = since is not None or until is not None
+        for op, bound in ((">=", since), ("<", until)):
+            conds += [f"created_at {op} ?"] if bound is not None else []
+            params += [to_py(bound)] if bound is not None else []
+        if department == self.rules.hall.id and not period:
             conds.append(
                 "(department = ? OR needs_decision OR state IN ('registered', 'returned', "
                 "'verification') OR extension_until IS NOT NULL)"
@@ -170,9 +178,10 @@ class CaseService(CaseNotices):
             st = list(states)
             conds.append(f"state IN ({','.join('?' * len(st))})")
             params += st
-        elif not include_closed:
+        elif not include_closed and not period:
             conds.append("state <> 'closed'")
-        conds.append("NOT joint")
+        if not period:
+            conds.append("NOT joint")
         sql = f"""
             SELECT id, parent_id, state, category, title, department, urgency, urgent,
                    warning_level, needs_decision, origin, created_at, dispatched_at, deadline_at,

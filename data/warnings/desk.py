@@ -8,7 +8,7 @@ the running :class:`~data.runtime.Runtime` (its store, its warnings engine, its 
 
 from __future__ import annotations
 
-from data import policy
+from data import policy, search
 from data.areas import AreaScope
 from data.cases import case_from_warning
 from data.warnings import WarningActionError, acknowledge, clear
@@ -26,11 +26,20 @@ def rules(rt) -> RuleSet:
 
 
 def list_view(rt, scope: AreaScope, filters: dict) -> dict:
-    """The list for ``filters`` (``levels``, ``rules``, ``states``, ``area`` code) inside
-    ``scope``: ``rows`` (records of :func:`data.warnings.queries.list_warnings`, no ``detail``),
+    """The list for ``filters`` (``levels``, ``rules``, ``states``, ``area`` code, and
+    ``start_date``/``end_date``: the picked period of raising, local days, the last one
+    included, as :func:`data.search.desk_period` reads them) inside ``scope``: ``since``,
+    ``until`` (UTC, None without a period), ``days`` (the address's period),
+    ``rows`` (records of :func:`data.warnings.queries.list_warnings`, no ``detail``),
     ``counts`` by colour, ``rules`` (id -> ``{"zh", "en"}`` names, in the rules' order) and
     ``learning`` (:func:`data.warnings.learning.learning_state`)."""
     ruleset = rules(rt)
+    try:
+        since, until, days = search.desk_period(
+            filters.get("start_date"), filters.get("end_date"), rt.timezone
+        )
+    except ValueError:  # a picker gives dates; anything else reads as no period
+        since, until, days = None, None, {}
     rows = wq.list_warnings(
         rt.db,
         scope,
@@ -38,10 +47,15 @@ def list_view(rt, scope: AreaScope, filters: dict) -> dict:
         rules=filters.get("rules") or None,
         states=filters.get("states") or None,
         area_code=(filters.get("area") or "").strip() or None,
+        since=since,
+        until=until,
     )
     for r in rows:
         r.pop("detail", None)
     return {
+        "since": since,
+        "until": until,
+        "days": days,
         "rows": rows,
         "counts": wq.counts_by_colour(rt.db, scope),
         "rules": rule_names(ruleset),

@@ -13,7 +13,7 @@ import pandas as pd
 from data import archive
 from data.areas import LEVEL_COLUMN, AreaScope
 from data.store import Database
-from data.times import iso, utc
+from data.times import iso, to_py, utc
 from data.warnings.learning import learning_state
 from data.warnings.rules import LEVELS, RuleSet
 
@@ -96,13 +96,22 @@ def list_warnings(
     states: list[str] | None = ACTIVE_STATES,
     area_code: str | None = None,
     area_level: str | None = None,
+    since=None,
+    until=None,
     limit: int = 500,
 ) -> list[dict]:
     """Warnings inside ``scope``, most severe then newest first, filtered by level names, rule ids,
     states (default: the active ones; None: all), an area (code, which the warning's area must be
-    or lie in) or the warnings' area level."""
+    or lie in), the warnings' area level, or a period of raising (``since`` included, ``until``
+    excluded, UTC; the read API's ``since``/``until`` on /api/warnings)."""
     cond, params = _scope(scope)
     conds = [cond]
+    if since is not None:
+        conds.append("w.raised_at >= ?")
+        params.append(to_py(since))
+    if until is not None:
+        conds.append("w.raised_at < ?")
+        params.append(to_py(until))
     if levels:
         ranks = [LEVELS.index(x) + 1 for x in levels if x in LEVELS]
         conds.append(f"w.level_rank IN ({', '.join('?' for _ in ranks) or 'NULL'})")
