@@ -108,7 +108,7 @@ def refresh_list(_n, levels, rules, states, area, start_date, end_date, _version
     return (
         _list_rows(view, lang, rt.timezone),
         list_columns(lang),
-        counts_line(view["counts"], lang, view.get("learning")),
+        counts_line(view["counts"], lang, view.get("learning"), view["since"] is not None),
         rule_options(view["rules"], lang),
         level_options(lang),
         state_options(lang),

@@ -123,9 +123,14 @@ def api_filters(filters: dict) -> dict:
     }
 
 
-def counts_line(counts: dict, lang: str, learning: dict | None = None) -> list:
-    """The line of counts by colour above the list, and the learning state when there is one."""
-    out: list = [t("warn.counts", lang).format(**counts)]
+def counts_line(
+    counts: dict, lang: str, learning: dict | None = None, period: bool = False
+) -> list:
+    """The line of counts above the list (the active warnings; with a ``period``, those raised
+    in it, by colour), and the learning state when there is one."""
+    key = "warn.counts_period" if period else "warn.counts"
+    colours = {name: t(f"warn.level.{name}", lang) for name in ("red", "orange", "yellow", "blue")}
+    out: list = [t(key, lang).format(**counts, names=colours)]
     note = learning_text(learning, lang)
     if note:
         out.append(html.Span(note, id=ids.WARN_LEARNING, className="og-warn-learning"))

@@ -166,6 +166,8 @@ def test_warnings_page_lists_exactly_the_period_and_exports_the_same_rows(site):
     out = _warnings_page(s, url)
     shown = {r["id"] for r in out[ids.WARN_GRID]["rowData"]}
     assert shown == _expected(made, INSIDE)
+    # the counts line counts the period's warnings too (not today's active ones: all five)
+    assert out[ids.WARN_COUNTS]["children"][0].startswith(f"{len(INSIDE)} raised in the period")
     assert out[ids.WARN_QUERY]["data"] == {"since": DAY, "until": "2026-05-21"}
     csv_href, xlsx_href = out[ids.WARN_CSV]["href"], out[ids.WARN_XLSX]["href"]
     assert "since=2026-05-19T16%3A00%3A00%2B00%3A00" in csv_href
@@ -192,6 +194,7 @@ def test_warnings_page_lists_exactly_the_period_and_exports_the_same_rows(site):
     # without a period, the page is as live: the active warnings whenever raised
     out = _warnings_page(s, url, start=None, end=None, states=["raised"])
     assert {r["id"] for r in out[ids.WARN_GRID]["rowData"]} == set(made.values())
+    assert out[ids.WARN_COUNTS]["children"][0].startswith(f"{len(made)} active")
     assert out[ids.WARN_QUERY]["data"] == {}
 
 

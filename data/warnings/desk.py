@@ -57,7 +57,7 @@ def list_view(rt, scope: AreaScope, filters: dict) -> dict:
         "until": until,
         "days": days,
         "rows": rows,
-        "counts": wq.counts_by_colour(rt.db, scope),
+        "counts": wq.counts_by_colour(rt.db, scope, since, until),
         "rules": rule_names(ruleset),
         "learning": learning_state(rt.db, ruleset),
     }

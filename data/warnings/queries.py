@@ -32,14 +32,24 @@ def level_name(rank) -> str:
     return LEVELS[int(rank) - 1]
 
 
-def counts_by_colour(db: Database, scope: AreaScope) -> dict:
-    """Active (raised or acknowledged) warnings per colour, plus raised-only and escalated counts."""
+def counts_by_colour(db: Database, scope: AreaScope, since=None, until=None) -> dict:
+    """Active (raised or acknowledged) warnings per colour, plus raised-only and escalated counts;
+    with a period (``since`` included, ``until`` excluded, UTC): the warnings raised in it, in
+    whatever state they are now (the list's rows for that period)."""
     cond, params = _scope(scope)
+    if since is None and until is None:
+        cond += " AND state IN ('raised', 'acknowledged')"
+    if since is not None:
+        cond += " AND w.raised_at >= ?"
+        params = [*params, to_py(since)]
+    if until is not None:
+        cond += " AND w.raised_at < ?"
+        params = [*params, to_py(until)]
     rows = db.query(
         f"""
         SELECT level_rank, count(*), count(*) FILTER (WHERE state = 'raised'),
                count(*) FILTER (WHERE escalated_to IS NOT NULL AND state = 'raised')
-        FROM warnings w WHERE {cond} AND state IN ('raised', 'acknowledged') GROUP BY level_rank
+        FROM warnings w WHERE {cond} GROUP BY level_rank
         """,
         params,
     )
