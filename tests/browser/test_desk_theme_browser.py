@@ -126,3 +126,50 @@ def test_the_wall_stays_dark_under_the_light_theme(site, browser):
         page.wait_for_selector("#cases-grid", state="attached", timeout=20_000)
         assert page.get_attribute("html", "data-theme") == "dark"
         assert page.recorder.errors == []
+
+
+# the desk maps' ground per theme (--og-map-bg in assets/tokens.css)
+MAP_GROUND = {"dark": (5, 11, 24), "light": (223, 230, 239)}
+# desk pages with a map, and the map's graph
+DESK_MAPS = {"/report": "#report-map", "/search?q=a": "#search-map"}
+
+
+def map_corner(page, graph: str) -> tuple[int, int, int]:
+    """The colour the reader sees near the map's top-left corner (outside every area drawn: the
+    maps fit their areas with a margin), from a screenshot of the rendered page."""
+    import io
+
+    from PIL import Image
+
+    page.wait_for_selector(f"{graph} .maplibregl-canvas", timeout=20_000)
+    page.wait_for_function(
+        "(g) => { const gd = document.querySelector(g + ' .js-plotly-plot');"
+        " const m = gd && gd._fullLayout.map && gd._fullLayout.map._subplot;"
+        " return !!(m && m.map && m.map.loaded()); }",
+        arg=graph,
+        timeout=20_000,
+    )
+    box = page.locator(f"{graph} .maplibregl-canvas").bounding_box()
+    clip = {"x": box["x"] + 4, "y": box["y"] + 4, "width": 4, "height": 4}
+    image = Image.open(io.BytesIO(page.screenshot(clip=clip))).convert("RGB")
+    return image.getpixel((2, 2))
+
+
+@pytest.mark.parametrize("path", DESK_MAPS)
+def test_desk_maps_follow_the_theme(site, page, path):
+    """A desk map's ground is the theme's token, and the switch recolours it at once, with no
+    request to the server; the map's style stays the local blank one (nothing from outside)."""
+    url, _ = site
+    graph = DESK_MAPS[path]
+    page.goto(url + path)
+    page.wait_for_selector(graph, state="attached", timeout=20_000)
+    dash_quiet(page)
+    assert map_corner(page, graph) == MAP_GROUND["dark"]
+    before = len(page.recorder.requests)
+    switch_to(page, "light")
+    assert map_corner(page, graph) == MAP_GROUND["light"]
+    assert not any("_dash-update" in u for u in page.recorder.requests[before:])
+    switch_to(page, "dark")
+    assert map_corner(page, graph) == MAP_GROUND["dark"]
+    assert page.recorder.errors == []
+    assert page.recorder.outside_hosts() == set()
