@@ -88,6 +88,18 @@ def seed_past_days(runtime, n: int = 9) -> tuple[str, str]:
     return first.strftime("%Y-%m-%d"), (first + pd.Timedelta(days=2)).strftime("%Y-%m-%d")
 
 
+def highlighted(tablet) -> list[str]:
+    """The options drawn in the accent colour (chosen), in page order."""
+    return tablet.evaluate(
+        """() => {
+          const accent = getComputedStyle(document.querySelector('#console-send')).backgroundColor;
+          return Array.from(document.querySelectorAll('.og-console-option'))
+            .filter(e => getComputedStyle(e).backgroundColor === accent)
+            .map(e => e.innerText);
+        }"""
+    )
+
+
 def _send(tablet, expected: str) -> None:
     tablet.click("#console-send")
     tablet.wait_for_function(
@@ -114,6 +126,13 @@ def test_the_console_sends_a_review_period_and_back_to_live(page, tablet, wall):
     tablet.fill("#console-channel", "review-hall")
     tablet.press("#console-channel", "Enter")
     dash_quiet(tablet)
+    # each choice shows the option chosen (the defaults), and only that one
+    assert highlighted(tablet) == ["Whole area", "Default", "All events", "Last 24 h"]
+    tablet.get_by_text("Last 7 days", exact=True).click()
+    tablet.wait_for_function(
+        "() => document.querySelector('#console-window .selected').innerText === 'Last 7 days'"
+    )
+    assert highlighted(tablet)[-1] == "Last 7 days"
     # a reversed period: refused with its reason, the fields keep what was typed
     tablet.fill("#console-since", until)
     tablet.fill("#console-until", since)
