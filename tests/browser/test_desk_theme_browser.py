@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from tests.support.browser import dash_quiet, live_site, recorded_page
+from tests.support.browser_steps import choose, select_case
+from tests.support.region import tiny_cell_center
 
 pytestmark = pytest.mark.browser
 
@@ -144,6 +147,7 @@ def map_corner(page, graph: str) -> tuple[int, int, int]:
     from PIL import Image
 
     page.wait_for_selector(f"{graph} .maplibregl-canvas", timeout=20_000)
+    dash_quiet(page)  # the map is drawn again when a callback re-renders its panel
     page.wait_for_function(
         "(g) => { const gd = document.querySelector(g + ' .js-plotly-plot');"
         " const m = gd && gd._fullLayout.map && gd._fullLayout.map._subplot;"
@@ -151,7 +155,9 @@ def map_corner(page, graph: str) -> tuple[int, int, int]:
         arg=graph,
         timeout=20_000,
     )
-    box = page.locator(f"{graph} .maplibregl-canvas").bounding_box()
+    canvas = page.locator(f"{graph} .maplibregl-canvas")
+    canvas.wait_for(state="visible", timeout=20_000)
+    box = canvas.bounding_box()
     clip = {"x": box["x"] + 4, "y": box["y"] + 4, "width": 4, "height": 4}
     image = Image.open(io.BytesIO(page.screenshot(clip=clip))).convert("RGB")
     return image.getpixel((2, 2))
@@ -182,5 +188,38 @@ def test_desk_maps_follow_the_theme(site, page, path):
     switch_to(page, "dark")
     assert map_corner(page, graph) == MAP_GROUND["dark"]
     assert themed == []  # the switch and the maps' colours are the browser's own
+    assert page.recorder.errors == []
+    assert page.recorder.outside_hosts() == set()
+
+
+def test_a_cases_place_map_follows_the_theme(site, page):
+    """The case detail's small map (a static plot) has the theme's ground too."""
+    url, rt = site
+    lon, lat = tiny_cell_center(1, 1, 1)
+    frame = pd.DataFrame(
+        {
+            "id": ["theme-case-1"],
+            "time": [pd.Timestamp.now(tz="UTC") - pd.Timedelta(minutes=5)],
+            "lon": [lon],
+            "lat": [lat],
+            "category": ["heating"],
+            "severity": [2],
+            "text": ["theme map"],
+        }
+    )
+    rt.pipeline.ingest_frame("hotline", frame)
+    rt.cases.intake_hotline()
+    (case_id,) = rt.db.query_one(
+        "SELECT case_id FROM events WHERE source = 'hotline' AND source_event_id = 'theme-case-1'"
+    )
+    page.goto(url + "/cases")
+    page.wait_for_selector("#cases-grid", timeout=30_000)
+    dash_quiet(page)
+    choose(page, "cases-dept", "全部案件")
+    select_case(page, case_id)
+    graph = "#cases-history .og-case-map"
+    assert map_corner(page, graph) == MAP_GROUND["dark"]
+    switch_to(page, "light")
+    assert map_corner(page, graph) == MAP_GROUND["light"]
     assert page.recorder.errors == []
     assert page.recorder.outside_hosts() == set()
