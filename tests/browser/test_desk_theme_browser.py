@@ -146,18 +146,23 @@ def map_corner(page, graph: str) -> tuple[int, int, int]:
 
     from PIL import Image
 
-    page.wait_for_selector(f"{graph} .maplibregl-canvas", timeout=20_000)
-    dash_quiet(page)  # the map is drawn again when a callback re-renders its panel
-    page.wait_for_function(
-        "(g) => { const gd = document.querySelector(g + ' .js-plotly-plot');"
-        " const m = gd && gd._fullLayout.map && gd._fullLayout.map._subplot;"
-        " return !!(m && m.map && m.map.loaded()); }",
-        arg=graph,
-        timeout=20_000,
-    )
-    canvas = page.locator(f"{graph} .maplibregl-canvas")
-    canvas.wait_for(state="visible", timeout=20_000)
-    box = canvas.bounding_box()
+    # the case detail is drawn again by the page's refresh ticks, its map with it: read the
+    # pixel of a map that has loaded and is still on the page
+    for _ in range(20):
+        page.wait_for_selector(f"{graph} .maplibregl-canvas", timeout=20_000)
+        dash_quiet(page)
+        page.wait_for_function(
+            "(g) => { const gd = document.querySelector(g + ' .js-plotly-plot');"
+            " const m = gd && gd._fullLayout && gd._fullLayout.map"
+            " && gd._fullLayout.map._subplot;"
+            " return !!(m && m.map && m.map.loaded()); }",
+            arg=graph,
+            timeout=20_000,
+        )
+        box = page.locator(f"{graph} .maplibregl-canvas").bounding_box()
+        if box:
+            break
+        page.wait_for_timeout(100)
     clip = {"x": box["x"] + 4, "y": box["y"] + 4, "width": 4, "height": 4}
     image = Image.open(io.BytesIO(page.screenshot(clip=clip))).convert("RGB")
     return image.getpixel((2, 2))
