@@ -58,23 +58,43 @@ def show(lang, name, _sent):
 
 @callback(
     Output(ids.CONSOLE_MSG, "children"),
+    Output(ids.CONSOLE_SINCE, "value"),
+    Output(ids.CONSOLE_UNTIL, "value"),
     Input(ids.CONSOLE_SEND, "n_clicks"),
+    Input(ids.CONSOLE_LIVE, "n_clicks"),
     State(ids.CONSOLE_CHANNEL, "value"),
     State(ids.CONSOLE_COUNTY, "value"),
     State(ids.CONSOLE_LEVEL, "value"),
     State(ids.CONSOLE_METRIC, "value"),
     State(ids.CONSOLE_WINDOW, "value"),
+    State(ids.CONSOLE_SINCE, "value"),
+    State(ids.CONSOLE_UNTIL, "value"),
     State(ids.LANG, "data"),
     prevent_initial_call=True,
 )
-def send(n, name, county, level, metric, window, lang):
-    """Give the channel the chosen view; every wall following it takes it at its next refresh."""
-    if not n:
+def send(n, n_live, name, county, level, metric, window, since, until, lang):
+    """Give the channel the chosen view (with the review period, when one is given); every wall
+    following it takes it at its next refresh. "Back to live" sends the view without a period
+    and empties the period's fields. A refused view keeps what was typed (nothing is lost)."""
+    live = dash.ctx.triggered_id == ids.CONSOLE_LIVE
+    if not (n_live if live else n):
         raise dash.exceptions.PreventUpdate
     rt, lang = _rt(), normalise_language(lang)
-    view = {"county": county, "level": level, "metric": metric, "window": window}
+    if live:
+        since = until = None
+    view = {
+        "county": county,
+        "level": level,
+        "metric": metric,
+        "window": window,
+        "since": since,
+        "until": until,
+    }
     try:
         channel = rt.channels.set(name, view, _scope() or rt.scope, actor())
     except console.ConsoleError as exc:
-        return _problem(exc, lang)
-    return t("console.sent", lang).format(channel=channel.name, version=channel.version)
+        return _problem(exc, lang), dash.no_update, dash.no_update
+    sent = t("console.sent", lang).format(channel=channel.name, version=channel.version)
+    if live:
+        return sent, "", ""
+    return sent, dash.no_update, dash.no_update

@@ -1,6 +1,7 @@
 """The hall's console (page ``/console``): named channels that walls follow.
 
-An operator at a tablet sets a channel's view (county, map level, metric, window); every wall
+An operator at a tablet sets a channel's view (county, map level, metric, window, and optionally
+a past period to review: ``since``/``until``, as on the wall's address); every wall
 opened with ``?channel=<name>`` takes that view at its next refresh. A channel's view is kept in
 the store (table ``console_channels``), so a wall restarted at night still follows, and in memory,
 because every following wall asks for it on each refresh (a dictionary read, no query).
@@ -31,9 +32,14 @@ from data.catalogue import (
 )
 from data.queries import areas_at
 from data.store import Database
+from data.times import utc_now
+from data.wallhistory import period_of
 
-# the keys of a channel's view; a wall's own keys (township, cell, tour) are cleared on follow
-VIEW_KEYS = ("county", "level", "metric", "window")
+# the keys of a channel's view; a wall's own keys (township, cell, tour) are cleared on follow.
+# ``since``/``until``: a past period (bare dates are the region's local midnights, ``until``
+# exclusive), kept as the text the operator gave so a following wall reads it exactly as a wall
+# opened with ``?since=..&until=..`` does; both empty: the live wall.
+VIEW_KEYS = ("county", "level", "metric", "window", "since", "until")
 
 
 class ConsoleError(ValueError):
@@ -72,13 +78,21 @@ def check_name(name: str | None) -> str:
 
 
 def check_view(
-    db: Database, view: dict, base: AreaScope, catalogue: Catalogue = DEFAULT_CATALOGUE
+    db: Database,
+    view: dict,
+    base: AreaScope,
+    catalogue: Catalogue = DEFAULT_CATALOGUE,
+    timezone: str = "UTC",
+    now: pd.Timestamp | None = None,
 ) -> dict:
     """The view a channel may carry, from ``view`` (a dict with :data:`VIEW_KEYS`).
 
-    ``base``: the setter's scope; ``catalogue``: the deployment's sources (the wall's metrics).
-    A county outside the scope, an unknown level, metric or window raise :class:`ConsoleError`
-    naming the value (nothing is silently replaced)."""
+    ``base``: the setter's scope; ``catalogue``: the deployment's sources (the wall's metrics);
+    ``timezone``: the region's zone (a bare date's midnight); ``now``: the clock (tests).
+    A county outside the scope, an unknown level, metric or window, or a period the wall cannot
+    show (one bound only, not a date, empty or reversed, longer than the wall replays, starting
+    in the future: :func:`data.wallhistory.period_of`) raise :class:`ConsoleError` naming the
+    value (nothing is silently replaced)."""
     if not isinstance(view, dict):
         raise ConsoleError("a channel's view is an object", "view")
     county = view.get("county") or None
@@ -102,7 +116,28 @@ def check_view(
                 value=str(value),
             )
         out[key] = value
+    period = check_period(view.get("since"), view.get("until"), timezone, now)
+    if period["since"] is not None:  # a live view carries no period keys
+        out.update(period)
     return out
+
+
+def check_period(
+    since: str | None, until: str | None, timezone: str, now: pd.Timestamp | None = None
+) -> dict:
+    """``{"since": ..., "until": ...}``: the period as the wall's address carries it (stripped
+    text; both None for the live wall), checked by the wall's own reading of a period so that a
+    channel never carries one a wall would refuse. Raises :class:`ConsoleError` (code
+    ``period``) with the reason."""
+    bounds = {
+        k: (str(v).strip() or None) if v is not None else None
+        for k, v in (("since", since), ("until", until))
+    }
+    try:
+        period_of(bounds, timezone, utc_now(now))
+    except ValueError as exc:
+        raise ConsoleError(f"period: {exc}", "period", reason=str(exc)) from None
+    return bounds
 
 
 def counties_in(db: Database, base: AreaScope) -> pd.DataFrame:
@@ -112,16 +147,17 @@ def counties_in(db: Database, base: AreaScope) -> pd.DataFrame:
 
 def follow(view: dict | None, channel: Channel) -> dict:
     """A wall's view after taking ``channel``'s: the channel's keys, the wall's own drill-down
-    (township, cell), tour and past period (a review) cleared, so it shows the channel's view
-    live; its channel name kept."""
+    (township, cell), tour and replay position cleared; the channel's period (a review, shown at
+    its end as a wall opened with ``?since=..&until=..``) or none (live); its channel name
+    kept."""
     return {
         **(view or {}),
         **channel.view,
         "township": None,
         "cell": None,
         "tour": 0,
-        "since": None,
-        "until": None,
+        "since": channel.view.get("since") or None,
+        "until": channel.view.get("until") or None,
         "at": None,
         "channel": channel.name,
     }
@@ -142,9 +178,12 @@ class ConsoleState:
 class Channels:
     """The channels of one store: read from memory, written through the store's writer."""
 
-    def __init__(self, db: Database, catalogue: Catalogue = DEFAULT_CATALOGUE) -> None:
+    def __init__(
+        self, db: Database, catalogue: Catalogue = DEFAULT_CATALOGUE, timezone: str = "UTC"
+    ) -> None:
         self.db = db
         self.catalogue = catalogue
+        self.timezone = timezone  # the region's: a period's bare dates are its midnights
         self._lock = threading.Lock()
         self._by_name: dict[str, Channel] | None = None
 
@@ -182,7 +221,7 @@ class Channels:
         """Give channel ``name`` the view ``view`` (checked against ``base``, the setter's
         scope), recorded in the audit trail as ``console.set`` by ``actor``."""
         key = check_name(name)
-        clean = check_view(self.db, view, base, self.catalogue)
+        clean = check_view(self.db, view, base, self.catalogue, self.timezone)
         now = pd.Timestamp.now(tz="UTC")
         address = audit.current_address()  # bound to this request's thread, not the writer's
 

@@ -82,7 +82,7 @@ class Runtime:
         from data.console import Channels
 
         # the hall console's channels, which walls opened with ?channel= follow
-        self.channels = Channels(self.db, self.catalogue)
+        self.channels = Channels(self.db, self.catalogue, self.timezone)
         self._feeds: list = []
         # further periodic workers handed in by the app (e.g. the briefings scheduler, which
         # renders documents and so lives above data/): started and stopped with the feeds

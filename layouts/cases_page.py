@@ -12,7 +12,7 @@ from dash import dcc, html
 
 from layouts import ids
 from layouts.desk_period import export_links, period_picker
-from layouts.figures import BACKGROUND, offline_style
+from layouts.figures import DESK_MAP_BACKGROUND, offline_style
 from layouts.i18n import DEFAULT_LANGUAGE, display_name, format_moment, t
 from layouts.shell import GRID_THEME, framed, i18n_text
 
@@ -198,9 +198,13 @@ def case_place_map(lon: float, lat: float) -> go.Figure:
         go.Scattermap(lon=[lon], lat=[lat], mode="markers", marker={"size": 16, "color": "#f78c3a"})
     )
     fig.update_layout(
-        map={"style": offline_style(), "center": {"lon": lon, "lat": lat}, "zoom": 13},
+        map={
+            "style": offline_style(DESK_MAP_BACKGROUND),
+            "center": {"lon": lon, "lat": lat},
+            "zoom": 13,
+        },
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
-        paper_bgcolor=BACKGROUND,
+        paper_bgcolor=DESK_MAP_BACKGROUND,
         showlegend=False,
     )
     return fig

@@ -1,7 +1,7 @@
 """The hall's console (page ``/console``): an operator at a tablet chooses what the walls show.
 
 A channel is a name; every wall opened with ``?channel=<name>`` takes the channel's view (county,
-map level, metric, window) at its next refresh (data/console.py). Large touch targets: the page
+map level, metric, window, or a past period to review) at its next refresh (data/console.py). Large touch targets: the page
 is made for a tablet held in the hall, 768 px wide and up.
 """
 
@@ -54,11 +54,14 @@ def state_text(
     if channel is None:
         return t("console.state.none", lang)
     v = channel.view
+    window = t(f"wall.window.{v['window']}", lang)
+    if v.get("since"):  # a review: the period replaces the live window on the walls
+        window = t("console.state.period", lang).format(since=v["since"], until=v["until"])
     return t("console.state", lang).format(
         area=county_names.get(v.get("county") or "", t("console.whole", lang)),
         level=t(f"level.{v['level']}", lang) if v.get("level") else t("console.level.auto", lang),
         metric=metric_label(v["metric"], lang, catalogue),
-        window=t(f"wall.window.{v['window']}", lang),
+        window=window,
         by=channel.updated_by,
         at=format_moment(channel.updated_at, timezone, lang, "date_time"),
         version=channel.version,
@@ -82,8 +85,38 @@ def _choice(label_key: str, cid: str, value: str) -> html.Div:
     )
 
 
+def _period() -> html.Div:
+    """The review period: since and until as the wall's address takes them; empty is live."""
+    field = {"type": "text", "maxLength": 40, "className": "og-console-date"}
+    return html.Div(
+        className="og-console-row",
+        children=[
+            i18n_text("console.period", tag=html.H3),
+            html.Div(
+                className="og-console-period",
+                children=[
+                    html.Label(
+                        [i18n_text("console.since"), dcc.Input(id=ids.CONSOLE_SINCE, **field)]
+                    ),
+                    html.Label(
+                        [i18n_text("console.until"), dcc.Input(id=ids.CONSOLE_UNTIL, **field)]
+                    ),
+                    html.Button(
+                        i18n_text("console.live", DEFAULT_LANGUAGE),
+                        id=ids.CONSOLE_LIVE,
+                        n_clicks=0,
+                        className="og-console-live",
+                    ),
+                ],
+            ),
+            i18n_text("console.period.hint", tag=html.P, className="og-console-hint"),
+        ],
+    )
+
+
 def page() -> html.Div:
-    """The channel, the four choices, the send button and what the channel shows now."""
+    """The channel, the choices (county, level, metric, window, review period), the send
+    button and what the channel shows now."""
     return html.Div(
         className="og-console",
         children=[
@@ -109,6 +142,7 @@ def page() -> html.Div:
             _choice("console.level", ids.CONSOLE_LEVEL, AUTO),
             _choice("console.metric", ids.CONSOLE_METRIC, "all"),
             _choice("console.window", ids.CONSOLE_WINDOW, WALL_WINDOWS[1]),
+            _period(),
             html.Button(
                 i18n_text("console.send", DEFAULT_LANGUAGE),
                 id=ids.CONSOLE_SEND,

@@ -12,6 +12,11 @@ import math
 import plotly.graph_objects as go
 
 BACKGROUND = "#050b18"
+# The desk pages' maps (a case's place, search results, the field report): a transparent
+# background, so the page's token (--og-map-bg, assets/tokens.css) shows through the map's canvas
+# and the map follows the desk's light / dark theme with no figure rebuilt and no request. The
+# wall's maps keep BACKGROUND: the wall is dark whatever the desk's switch.
+DESK_MAP_BACKGROUND = "rgba(0,0,0,0)"
 # Events: calm navy -> teal -> amber -> red, readable on a dark wall.
 EVENTS_SCALE = [
     [0.0, "#0f1d36"],

@@ -199,6 +199,10 @@ CONSOLE_SEND = "console-send"  # button: give the channel this view
 CONSOLE_MSG = "console-msg"
 CONSOLE_STATE = "console-state"  # the channel's view now, who set it and when
 CONSOLE_LINK = "console-link"  # the address a wall opens to follow the channel
+# the console's review period (a past period the following walls show; empty: live)
+CONSOLE_SINCE = "console-since"  # text input: ISO date (local midnight) or time with offset
+CONSOLE_UNTIL = "console-until"  # text input: exclusive end
+CONSOLE_LIVE = "console-live"  # button: clear the period and send (walls back to live)
 
 # the phone-sized field report (/report): location, photos, the reporter's own reports
 REPORT_LOCATE = "report-locate"  # button: use the phone's location

@@ -12,7 +12,7 @@ from dash import dcc, html
 
 from layouts import ids
 from layouts.cases_page import category_name
-from layouts.figures import BACKGROUND, fit_view, offline_style
+from layouts.figures import DESK_MAP_BACKGROUND, fit_view, offline_style
 from layouts.i18n import format_moment, t
 from layouts.shell import framed, i18n_text
 
@@ -49,9 +49,9 @@ def report_map(
     center, zoom = fit_view(bounds, width_px=360, height_px=280)
     fig = go.Figure(traces)
     fig.update_layout(
-        map={"style": offline_style(tile_url=tile_url), "center": center, "zoom": zoom},
+        map={"style": offline_style(DESK_MAP_BACKGROUND, tile_url), "center": center, "zoom": zoom},
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
-        paper_bgcolor=BACKGROUND,
+        paper_bgcolor=DESK_MAP_BACKGROUND,
         uirevision="report",
         showlegend=False,
         clickmode="event",

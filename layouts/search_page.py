@@ -17,7 +17,7 @@ from dash import dcc, html
 from data.catalogue import DEFAULT_CATALOGUE, Catalogue
 from layouts import ids
 from layouts.cases_page import OFFICE_GRID_THEME, category_name
-from layouts.figures import BACKGROUND, fit_view, offline_style
+from layouts.figures import BACKGROUND, DESK_MAP_BACKGROUND, fit_view, offline_style
 from layouts.i18n import DEFAULT_LANGUAGE, LANGUAGES, format_moment, format_number, label, t
 from layouts.shell import frame, i18n_text
 
@@ -214,9 +214,9 @@ def result_map(
     center, zoom = fit_view(tuple(bounds), width_px=620, height_px=420)
     fig = go.Figure(traces)
     fig.update_layout(
-        map={"style": offline_style(tile_url=tile_url), "center": center, "zoom": zoom},
+        map={"style": offline_style(DESK_MAP_BACKGROUND, tile_url), "center": center, "zoom": zoom},
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
-        paper_bgcolor=BACKGROUND,
+        paper_bgcolor=DESK_MAP_BACKGROUND,
         uirevision="search",
         showlegend=False,
     )

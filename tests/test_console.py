@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from app import create_app
@@ -110,6 +111,34 @@ def _follow_body(view: dict, seen: int, view_key: str) -> dict:
     }
 
 
+def _send_body(name: str, view: dict, *, live: bool = False) -> dict:
+    """The request the console's send button (or, with ``live``, its "back to live" button)
+    sends for channel ``name`` and the choices in ``view`` (a browser's exact body)."""
+    outputs = [(ids.CONSOLE_MSG, "children"), (ids.CONSOLE_SINCE, "value")]
+    outputs.append((ids.CONSOLE_UNTIL, "value"))
+    button = ids.CONSOLE_LIVE if live else ids.CONSOLE_SEND
+    states = (
+        (ids.CONSOLE_CHANNEL, name),
+        (ids.CONSOLE_COUNTY, view.get("county", "")),
+        (ids.CONSOLE_LEVEL, view.get("level", "")),
+        (ids.CONSOLE_METRIC, view.get("metric", "all")),
+        (ids.CONSOLE_WINDOW, view.get("window", "24h")),
+        (ids.CONSOLE_SINCE, view.get("since")),
+        (ids.CONSOLE_UNTIL, view.get("until")),
+    )
+    return {
+        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
+        "outputs": [{"id": i, "property": p} for i, p in outputs],
+        "inputs": [
+            {"id": ids.CONSOLE_SEND, "property": "n_clicks", "value": 0 if live else 1},
+            {"id": ids.CONSOLE_LIVE, "property": "n_clicks", "value": 1 if live else 0},
+        ],
+        "changedPropIds": [f"{button}.n_clicks"],
+        "state": [{"id": i, "property": "value", "value": v} for i, v in states]
+        + [{"id": ids.LANG, "property": "data", "value": "en"}],
+    }
+
+
 @pytest.fixture
 def app_and_key(runtime):
     """The app, and the name Dash gives the follow callback's VIEW output."""
@@ -147,21 +176,92 @@ def test_only_the_halls_roles_may_set_a_channel(runtime, app_and_key):
         assert client.get("/console").status_code == 200  # the frame; the page says refused
         resp = client.post(
             "/_dash-update-component",
-            json={
-                "output": f"{ids.CONSOLE_MSG}.children",
-                "outputs": {"id": ids.CONSOLE_MSG, "property": "children"},
-                "inputs": [{"id": ids.CONSOLE_SEND, "property": "n_clicks", "value": 1}],
-                "changedPropIds": [f"{ids.CONSOLE_SEND}.n_clicks"],
-                "state": [
-                    {"id": ids.CONSOLE_CHANNEL, "property": "value", "value": "hall"},
-                    {"id": ids.CONSOLE_COUNTY, "property": "value", "value": "T01"},
-                    {"id": ids.CONSOLE_LEVEL, "property": "value", "value": ""},
-                    {"id": ids.CONSOLE_METRIC, "property": "value", "value": "all"},
-                    {"id": ids.CONSOLE_WINDOW, "property": "value", "value": "1h"},
-                    {"id": ids.LANG, "property": "data", "value": "en"},
-                ],
-            },
+            json=_send_body("hall", {"county": "T01", "window": "1h"}),
         )
         assert resp.status_code == status, (role, resp.data)
     channel = runtime.channels.get("hall")
     assert channel.version == 1 and channel.updated_by == "u-operator"
+
+
+def test_a_channel_carries_a_review_period_checked_as_the_wall_reads_it(runtime):
+    """since/until: bare dates (the region's midnights) or times with an offset, ``until``
+    exclusive; one bound only, a reversed, too long, future or unreadable period is refused
+    with the reason (the same reading as the wall's ``?since=..&until=..``)."""
+    db, city, tz = runtime.db, runtime.scope, runtime.timezone
+    now = pd.Timestamp("2026-11-20T12:00:00Z")
+    view = check_view(
+        db, {"since": " 2026-11-01", "until": "2026-11-08"}, city, timezone=tz, now=now
+    )
+    assert (view["since"], view["until"], view["window"]) == ("2026-11-01", "2026-11-08", "24h")
+    timed = {"since": "2026-11-01T08:00:00+08:00", "until": "2026-11-02T00:00:00+00:00"}
+    assert check_view(db, timed, city, timezone=tz, now=now)["since"] == timed["since"]
+    # empty bounds: the live wall, no period keys
+    assert "since" not in check_view(db, {"since": "", "until": " "}, city, timezone=tz, now=now)
+    for bad, words in (
+        ({"since": "2026-11-01"}, "both"),
+        ({"since": "2026-11-08", "until": "2026-11-01"}, "after"),
+        ({"since": "2026-11-01", "until": "2026-11-01"}, "after"),
+        ({"since": "2026-09-01", "until": "2026-11-01"}, "31 days"),
+        ({"since": "2026-11-21", "until": "2026-11-22"}, "future"),
+        ({"since": "2026-13-01", "until": "2026-11-02"}, "not a date"),
+        ({"since": "2026-11-01T08:00", "until": "2026-11-02"}, "offset"),
+        ({"since": "yesterday", "until": "2026-11-02"}, "neither"),
+    ):
+        with pytest.raises(ConsoleError) as err:
+            check_view(db, bad, city, timezone=tz, now=now)
+        assert err.value.code == "period" and words in err.value.params["reason"], bad
+
+
+def test_a_following_wall_shows_the_channels_period_as_its_own_address_would(runtime):
+    """A channel with a period gives a following wall that period (replayed at its end, as a
+    wall opened with ``?since=..&until=..``); the channel set live again returns it to live."""
+    runtime.channels.set(
+        "hall", {"county": "T02", "since": "2026-11-01", "until": "2026-11-03"}, runtime.scope, "op"
+    )
+    wall_view = {"channel": "hall", "tour": 3, "at": "7"}
+    taken, version = runtime.channels.update_for(wall_view, 0)
+    assert (taken["since"], taken["until"], taken["at"]) == ("2026-11-01", "2026-11-03", None)
+    by_address = {"county": "T02", "since": "2026-11-01", "until": "2026-11-03"}
+    followed = runtime.wall.resolve(taken, runtime.scope)
+    opened = runtime.wall.resolve(by_address, runtime.scope)
+    assert followed["period"] == opened["period"] and followed["map_sig"] == opened["map_sig"]
+    assert followed["period"]["since"] == pd.Timestamp("2026-10-31T16:00:00Z")  # Shanghai
+    runtime.channels.set("hall", {"county": "T02"}, runtime.scope, "op")
+    live, _ = runtime.channels.update_for(taken, version)
+    assert (live["since"], live["until"]) == (None, None)
+    assert runtime.wall.resolve(live, runtime.scope)["period"] is None
+
+
+def test_the_console_sets_and_clears_a_period_over_the_dash_endpoint(runtime, app_and_key):
+    """The send button's real request: a good period is kept, a bad one is refused with its
+    reason and changes nothing, "back to live" clears it and empties the fields; a county
+    leader may not drive the walls at all."""
+    app, _ = app_and_key
+    client = app.server.test_client()
+    sign_in(client, runtime, "op", "operator")
+    week = {"county": "T01", "since": "2026-11-01", "until": "2026-11-08"}
+
+    def send(view, **kw):
+        resp = client.post("/_dash-update-component", json=_send_body("hall", view, **kw))
+        assert resp.status_code == 200, resp.data
+        return resp.get_json()["response"]
+
+    answer = send(week)
+    assert "version 1" in answer[ids.CONSOLE_MSG]["children"]
+    assert runtime.channels.get("hall").view["since"] == "2026-11-01"
+    answer = send({**week, "until": "2026-10-01"})
+    assert answer[ids.CONSOLE_MSG]["children"] == (
+        "Period refused: until (2026-10-01) must be after since (2026-11-01)"
+    )
+    assert ids.CONSOLE_SINCE not in answer  # what was typed stays in the fields
+    assert runtime.channels.get("hall").version == 1
+    answer = send(week, live=True)
+    assert answer[ids.CONSOLE_SINCE]["value"] == "" and answer[ids.CONSOLE_UNTIL]["value"] == ""
+    channel = runtime.channels.get("hall")
+    assert channel.version == 2 and "since" not in channel.view
+    assert channel.view["county"] == "T01"
+    leader = app.server.test_client()
+    sign_in(leader, runtime, "leader2", "county_leader", area="T02")
+    resp = leader.post("/_dash-update-component", json=_send_body("hall", week))
+    assert resp.status_code == 403
+    assert runtime.channels.get("hall").version == 2

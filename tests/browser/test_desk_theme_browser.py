@@ -5,9 +5,14 @@ and the page, its grids and its charts drawn from the theme's tokens. The wall s
 
 from __future__ import annotations
 
+import json
+
+import pandas as pd
 import pytest
 
 from tests.support.browser import dash_quiet, live_site, recorded_page
+from tests.support.browser_steps import choose, select_case
+from tests.support.region import tiny_cell_center
 
 pytestmark = pytest.mark.browser
 
@@ -126,3 +131,100 @@ def test_the_wall_stays_dark_under_the_light_theme(site, browser):
         page.wait_for_selector("#cases-grid", state="attached", timeout=20_000)
         assert page.get_attribute("html", "data-theme") == "dark"
         assert page.recorder.errors == []
+
+
+# the desk maps' ground per theme (--og-map-bg in assets/tokens.css)
+MAP_GROUND = {"dark": (5, 11, 24), "light": (223, 230, 239)}
+# desk pages with a map, and the map's graph
+DESK_MAPS = {"/report": "#report-map", "/search?q=a": "#search-map"}
+
+
+def map_corner(page, graph: str) -> tuple[int, int, int]:
+    """The colour the reader sees near the map's top-left corner (outside every area drawn: the
+    maps fit their areas with a margin), from a screenshot of the rendered page."""
+    import io
+
+    from PIL import Image
+
+    # the case detail is drawn again by the page's refresh ticks, its map with it: read the
+    # pixel of a map that has loaded and is still on the page
+    for _ in range(20):
+        page.wait_for_selector(f"{graph} .maplibregl-canvas", timeout=20_000)
+        dash_quiet(page)
+        page.wait_for_function(
+            "(g) => { const gd = document.querySelector(g + ' .js-plotly-plot');"
+            " const m = gd && gd._fullLayout && gd._fullLayout.map"
+            " && gd._fullLayout.map._subplot;"
+            " return !!(m && m.map && m.map.loaded()); }",
+            arg=graph,
+            timeout=20_000,
+        )
+        box = page.locator(f"{graph} .maplibregl-canvas").bounding_box()
+        if box:
+            break
+        page.wait_for_timeout(100)
+    clip = {"x": box["x"] + 4, "y": box["y"] + 4, "width": 4, "height": 4}
+    image = Image.open(io.BytesIO(page.screenshot(clip=clip))).convert("RGB")
+    return image.getpixel((2, 2))
+
+
+@pytest.mark.parametrize("path", DESK_MAPS)
+def test_desk_maps_follow_the_theme(site, page, path):
+    """A desk map's ground is the theme's token, and the switch recolours it at once, with no
+    request to the server; the map's style stays the local blank one (nothing from outside)."""
+    url, _ = site
+    graph = DESK_MAPS[path]
+    page.goto(url + path)
+    page.wait_for_selector(graph, state="attached", timeout=20_000)
+    dash_quiet(page)
+    assert map_corner(page, graph) == MAP_GROUND["dark"]
+    # the Dash requests a theme change starts (the page's own refresh ticks go on meanwhile)
+    themed = []
+    page.on(
+        "request",
+        lambda r: (
+            "_dash-update" in r.url
+            and "theme" in json.dumps(json.loads(r.post_data or "{}").get("changedPropIds", []))
+            and themed.append(r.url)
+        ),
+    )
+    switch_to(page, "light")
+    assert map_corner(page, graph) == MAP_GROUND["light"]
+    switch_to(page, "dark")
+    assert map_corner(page, graph) == MAP_GROUND["dark"]
+    assert themed == []  # the switch and the maps' colours are the browser's own
+    assert page.recorder.errors == []
+    assert page.recorder.outside_hosts() == set()
+
+
+def test_a_cases_place_map_follows_the_theme(site, page):
+    """The case detail's small map (a static plot) has the theme's ground too."""
+    url, rt = site
+    lon, lat = tiny_cell_center(1, 1, 1)
+    frame = pd.DataFrame(
+        {
+            "id": ["theme-case-1"],
+            "time": [pd.Timestamp.now(tz="UTC") - pd.Timedelta(minutes=5)],
+            "lon": [lon],
+            "lat": [lat],
+            "category": ["heating"],
+            "severity": [2],
+            "text": ["theme map"],
+        }
+    )
+    rt.pipeline.ingest_frame("hotline", frame)
+    rt.cases.intake_hotline()
+    (case_id,) = rt.db.query_one(
+        "SELECT case_id FROM events WHERE source = 'hotline' AND source_event_id = 'theme-case-1'"
+    )
+    page.goto(url + "/cases")
+    page.wait_for_selector("#cases-grid", timeout=30_000)
+    dash_quiet(page)
+    choose(page, "cases-dept", "全部案件")
+    select_case(page, case_id)
+    graph = "#cases-history .og-case-map"
+    assert map_corner(page, graph) == MAP_GROUND["dark"]
+    switch_to(page, "light")
+    assert map_corner(page, graph) == MAP_GROUND["light"]
+    assert page.recorder.errors == []
+    assert page.recorder.outside_hosts() == set()
