@@ -4,6 +4,9 @@ scope) and hands the plain values to :mod:`layouts.cases_page`."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import dash
 from dash import ALL, Input, Output, State, ctx
 
@@ -47,6 +50,12 @@ def _board_department(requested: str | None) -> str | None:
 def _check_may(action: str, case_id: int | None = None) -> None:
     """The policy's word on ``action`` (:func:`data.policy.require_case_action`)."""
     policy.require_case_action(_rt().db, _user(), action, case_id)
+
+
+def row_digest(row: dict) -> str:
+    """A short digest of a board row: it changes when anything shown of the case changes."""
+    text = json.dumps(row, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
 
 
 def selected_id(selected) -> int | None:
@@ -107,6 +116,7 @@ def period_from_address(query):
     Output(ids.CASES_QUERY, "data"),
     Output(ids.CASES_PERIOD, "start_date_placeholder_text"),
     Output(ids.CASES_PERIOD, "end_date_placeholder_text"),
+    Output(ids.CASES_SHOWN, "data"),
     Input(ids.CASES_DEPT, "value"),
     Input(ids.CASES_PERIOD, "start_date"),
     Input(ids.CASES_PERIOD, "end_date"),
@@ -114,10 +124,13 @@ def period_from_address(query):
     Input(ids.REFRESH, "n_intervals"),
     Input(ids.LANG, "data"),
     State(ids.CASES_GRID, "selectedRows"),
+    State(ids.CASES_SHOWN, "data"),
 )
-def refresh_board(dept, start_date, end_date, _version, _n, lang, selected):
+def refresh_board(dept, start_date, end_date, _version, _n, lang, selected, shown):
     """The board (the cases created in the picked period, if one is picked), its export links
-    (the same department and period) and the address's period."""
+    (the same department and period), the address's period, and the selected case's digest
+    (a new one draws the detail again: the grid keeps its selection by row id, so a tick
+    leaves the detail and its map alone while the case is unchanged)."""
     rt = _rt()
     view = desk.board_view(rt, _user(), dept, _now(), start_date, end_date)
     if view is None:
@@ -126,8 +139,11 @@ def refresh_board(dept, start_date, end_date, _version, _n, lang, selected):
     rows = board_rows(view, lang, rt.timezone, rt.catalogue)
     # keep the selected case selected across refreshes while it is still on the board
     sid = selected_id(selected)
-    # (never clear it from here: the State may predate a click made while this request ran)
-    sel = {"ids": [str(sid)]} if any(x["id"] == sid for x in rows) else dash.no_update
+    row = next((x for x in rows if x["id"] == sid), None)
+    # (never clear it from here: the State may predate a click made while this request ran;
+    # a grid that still shows it selected is not told again, which would redraw the detail)
+    sel = {"ids": [str(sid)]} if row is not None and isinstance(selected, dict) else dash.no_update
+    digest = row_digest(row) if row is not None else None
     chosen = None if view["department"] == desk.ALL_CASES else view["department"]
     api = board_api_filters(chosen, iso(view["since"]), iso(view["until"]), OPEN_STATES)
     return (
@@ -139,6 +155,7 @@ def refresh_board(dept, start_date, end_date, _version, _n, lang, selected):
         export_href("/api/cases", "xlsx", api),
         view["days"],
         *placeholders(lang),
+        digest if digest is not None and digest != shown else dash.no_update,
     )
 
 
@@ -155,9 +172,10 @@ clientside_callback(
     Output(ids.CASES_HISTORY, "children"),
     Input(ids.CASES_GRID, "selectedRows"),
     Input(ids.CASES_VERSION, "data"),
+    Input(ids.CASES_SHOWN, "data"),
     Input(ids.LANG, "data"),
 )
-def show_history(selected, _version, lang):
+def show_history(selected, _version, _shown, lang):
     rt = _rt()
     view = desk.history_view(rt, _user(), selected_id(selected))
     return history_table(view, normalise_language(lang), rt.timezone)

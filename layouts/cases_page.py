@@ -98,6 +98,8 @@ def board_rows(view: dict, lang: str, timezone: str, catalogue=None) -> list[dic
                 "urgent": t("cases.yes", lang) if r["urgent"] else "",
                 "returns": int(r["returns"]),
                 "reworks": int(r["reworks"]),
+                # not a column: any action on the case moves it (the detail is drawn again)
+                "updated": str(r.get("updated_at")),
             }
         )
     return rows
@@ -281,6 +283,7 @@ def page() -> html.Div:
         className="og-cases",
         children=[
             dcc.Store(id=ids.CASES_VERSION, data=0),
+            dcc.Store(id=ids.CASES_SHOWN),
             dcc.Store(id=ids.CASES_QUERY),
             dcc.Store(id=ids.CASES_URL_SYNC),
             html.Div(

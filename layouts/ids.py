@@ -81,6 +81,9 @@ CASES_MSG = "cases-msg"
 CASES_INBOX = "cases-inbox"
 CASES_HISTORY = "cases-history"
 CASES_VERSION = "cases-version"  # dcc.Store bumped by each action: refreshes the board
+# dcc.Store: the selected case's board row as a digest; the detail is drawn again only when it
+# changes (a case changed by someone else), not on every refresh tick
+CASES_SHOWN = "cases-shown"
 CASES_NEW_CATEGORY = "cases-new-category"
 CASES_NEW_CELL = "cases-new-cell"
 CASES_NEW_TITLE = "cases-new-title"

@@ -186,7 +186,7 @@ class CaseService(CaseNotices):
             SELECT id, parent_id, state, category, title, department, urgency, urgent,
                    warning_level, needs_decision, origin, created_at, dispatched_at, deadline_at,
                    extension_until, returns, reassignments, reworks, extensions, county_key,
-                   cell_key, closed_at,
+                   cell_key, closed_at, updated_at,
                    closed_at IS NULL AND deadline_at < ? AS overdue
             FROM cases WHERE {" AND ".join(conds)}
             ORDER BY overdue DESC, urgent DESC, deadline_at NULLS LAST, id

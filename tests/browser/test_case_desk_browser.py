@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.support.browser import dash_quiet, live_site
+from tests.support.browser import dash_quiet, live_site, wait_ticks
 from tests.support.browser_steps import action, choose, run, select_case, sign_in
 from tests.support.region import tiny_cell_center
 from tests.support.web import TEST_PASSWORD
@@ -70,3 +70,30 @@ def test_a_county_leader_instructs_a_case_on_the_desk(site, page):
     assert note == (case["department"] or rt.cases.rules.hall.id, True)
     assert page.recorder.errors == []
     assert page.recorder.outside_hosts() == set()
+
+
+def test_the_open_case_is_not_drawn_again_by_refresh_ticks_only_when_it_changes(site, page):
+    """The detail (timeline and place map) stays as drawn while the case is unchanged: a tick
+    used to re-select the row and draw it all again every refresh; an action by someone else
+    draws it again within a tick or two."""
+    url, rt = site
+    (case_id,) = rt.db.query_one(
+        "SELECT case_id FROM events WHERE source = 'hotline' AND source_event_id = 'desk-1'"
+    )
+    sign_in(page, url, "lead1", "/cases")
+    page.wait_for_selector("#cases-grid", timeout=30_000)
+    dash_quiet(page)
+    choose(page, "cases-dept", "全部案件")
+    select_case(page, case_id)
+    page.wait_for_selector("#cases-history .og-case-map .js-plotly-plot", timeout=15_000)
+    dash_quiet(page)
+    page.evaluate("() => { document.querySelector('#cases-history > *').dataset.mark = 'kept'; }")
+    wait_ticks(page, 3)
+    assert page.evaluate("() => !!document.querySelector('#cases-history [data-mark=\"kept\"]')")
+    page.wait_for_selector(f"#cases-grid .ag-row-selected[row-id='{case_id}']", timeout=5000)
+    rt.cases.instruct(case_id, "请今天回复市民", actor="boss")  # another leader, elsewhere
+    page.wait_for_function(
+        "() => document.querySelector('#cases-history').innerText.includes('请今天回复市民')",
+        timeout=15_000,
+    )
+    assert page.recorder.errors == []
