@@ -20,6 +20,7 @@ from callbacks.wiring import runtime as _rt
 from callbacks.wiring import scope as _scope
 from data.areas import AreaScope
 from data.catalogue import DEFAULT_CATALOGUE, Catalogue
+from data.times import iso
 from data.wallhistory import day_period
 from data.wallview import LEVEL_ORDER, WallState
 from layouts import figures, ids, wall
@@ -276,7 +277,7 @@ def _crumb_part(st: WallState, lang: str, tz: str, catalogue: Catalogue) -> list
     return [
         crumbs,
         "og-cell-panel",
-        t("wall.cell.title", lang).format(code=cell["code"]),
+        wall.cell_title(cell["code"], *(iso(v) for v in st.cell_period or (None, None)), lang),
         wall.event_rows(st.cell_events or [], lang, tz, catalogue),
         wall.event_columns(lang),
         region,

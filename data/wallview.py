@@ -268,6 +268,8 @@ class WallState:
     # period's end, so the scale stays put while the replay moves through it
     scale_z: np.ndarray | None = None
     warnings_made: float = 0.0  # time.monotonic() of the warnings part's computation
+    # the selected cell's events' period (since, until or None: up to now), for its export
+    cell_period: tuple[pd.Timestamp, pd.Timestamp | None] | None = None
     # what the screens render from this state (per part and language), shared like the state
     # itself: filled by the UI layer, opaque here
     rendered: dict = field(default_factory=dict, compare=False, repr=False)
@@ -480,15 +482,19 @@ class WallViews:
             )
             warns = self._ticker_warnings(summary, now)
             warnings_made = time.monotonic()
-        cell_events = None
+        cell_events, cell_period = None, None
         if resolved["cell"] is not None:
             cell_since = now - CELL_EVENTS_SPAN
+            cell_period = (
+                cell_since if start is None else max(start, cell_since),
+                None if period is None else now,
+            )
             cell_events = queries.list_events(
                 self.db,
                 base,
                 area=AreaScope("grid", resolved["cell"]["key"]),
-                since=cell_since if start is None else max(start, cell_since),
-                until=None if period is None else now,
+                since=cell_period[0],
+                until=cell_period[1],
                 limit=200,
             )
         ticker_ids = [f"{e['source']}:{e['id']}" for e in events] + [
@@ -509,6 +515,7 @@ class WallViews:
             ticker_warnings=warns,
             warnings=summary,
             cell_events=cell_events,
+            cell_period=cell_period,
             warnings_made=warnings_made,
             sigs={
                 "map": resolved["map_sig"],

@@ -23,6 +23,7 @@ from data.catalogue import (
     Catalogue,
 )
 from layouts import ids
+from layouts.desk_period import FORMATS, export_href
 from layouts.i18n import (
     DEFAULT_LANGUAGE,
     area_name,
@@ -455,6 +456,26 @@ def event_columns(lang: str) -> list[dict]:
         {"field": "category", "headerName": t("wall.col.category", lang), "width": 160},
         {"field": "severity", "headerName": t("wall.col.severity", lang), "width": 90},
         {"field": "text", "headerName": t("wall.col.text", lang), "flex": 1},
+    ]
+
+
+def cell_title(code: str, since: str | None, until: str | None, lang: str) -> list:
+    """The drill-down panel's title: the cell's code, and "CSV" / "Excel" links to the read
+    API's file of the events the panel lists (``since``/``until``: their period as ISO text,
+    UTC; ``until`` None: up to now); the API applies the reader's own scope to the file."""
+    params = {"area": code, "since": since, "until": until}
+    links = [
+        html.A(
+            t(f"desk.export.{fmt}", lang).format(place=""),
+            href=export_href("/api/events", fmt, params),
+            download="",
+            className="og-lang og-cell-export",
+        )
+        for fmt in FORMATS
+    ]
+    return [
+        t("wall.cell.title", lang).format(code=code),
+        html.Span(links, className="og-cell-exports"),
     ]
 
 

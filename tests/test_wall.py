@@ -303,3 +303,31 @@ def test_one_request_per_tick(app):
     ]
     assert len(per_refresh) == 1, per_refresh
     assert all(f"{x}." in per_refresh[0] or f'"{x}"' in per_refresh[0] for x in live)
+
+
+def test_the_drill_down_exports_the_events_it_lists(app, runtime):
+    """A cell's drill-down panel carries CSV and Excel links to the read API's file of exactly
+    the events it lists (the cell, the last 7 days)."""
+    import csv
+    import io
+    from urllib.parse import parse_qs, urlsplit
+
+    client = app.server.test_client()
+    runtime.pipeline.ingest_frame("police", frame(3, 1, (0, 0)))
+    runtime.pipeline.ingest_frame("police", frame(2, 1, (0, 0), minutes_ago=60 * 24 * 8))  # older
+    runtime.pipeline.ingest_frame("police", frame(4, 1, (1, 1)))  # another cell
+    view = parse_view({"county": "T01", "township": "T01001", "cell": tiny_cell_code(1, 0, 0)})
+    renewed(runtime, view)
+    resp = client.post("/_dash-update-component", json=cb.refresh_request_body(None, view, n=2))
+    assert resp.status_code == 200, resp.data[:300]
+    body = resp.get_json()["response"]
+    assert len(body[ids.CELL_EVENTS]["rowData"]) == 3
+    title = body[ids.CELL_TITLE]["children"]
+    links = [a["props"]["href"] for a in title[1]["props"]["children"]]
+    assert [parse_qs(urlsplit(h).query)["format"] for h in links] == [["csv"], ["xlsx"]]
+    assert parse_qs(urlsplit(links[0]).query)["area"] == [tiny_cell_code(1, 0, 0)]
+    got = client.get(links[0])
+    assert got.status_code == 200, got.data[:300]
+    rows = list(csv.DictReader(io.StringIO(got.data.decode("utf-8-sig"))))
+    assert sorted(r["id"] for r in rows) == [f"1-(0, 0)-5-{i}" for i in range(3)]
+    assert {r["cell"] for r in rows} == {tiny_cell_code(1, 0, 0)}
