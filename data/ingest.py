@@ -26,7 +26,7 @@ from data.areas import cell_lineage, install_region, lineage_arrays
 from data.catalogue import DEFAULT_CATALOGUE, Catalogue
 from data.events import normalise_frame, storable_text, validate_frame
 from data.placement import OUTSIDE, Placer
-from data.schema import BUCKET_SECONDS
+from data.schema import BUCKET_SECONDS, EVENT_SEARCH_SQL
 from data.store import Database
 
 OUTSIDE_REASON = "outside region"
@@ -398,10 +398,12 @@ class Pipeline:
                     owner = owner[first]
             con.register("e_batch", events)
             # RETURNING gives the rows really inserted (not duplicates): the counts follow them.
-            # Fetched as Arrow: as NumPy, 100,000 returned keys were 200,000 Python strings
+            # Fetched as Arrow: as NumPy, 100,000 returned keys were 200,000 Python strings.
+            # The search text is derived here, by the expression the migration used
             inserted = con.execute(
-                "INSERT INTO events BY NAME SELECT * FROM e_batch ON CONFLICT DO NOTHING "
-                "RETURNING source, source_event_id, cell_key, event_time, severity, value"
+                f"INSERT INTO events BY NAME SELECT *, {EVENT_SEARCH_SQL} AS search FROM e_batch"
+                " ON CONFLICT DO NOTHING"
+                " RETURNING source, source_event_id, cell_key, event_time, severity, value"
             ).to_arrow_table()
             con.unregister("e_batch")
             if inserted.num_rows:
