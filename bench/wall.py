@@ -66,7 +66,7 @@ from data import archive  # noqa: E402
 from data.areas import cell_lineage, lineage_arrays  # noqa: E402
 from data.feeds.simulator import DEFAULT_RATES, Simulator  # noqa: E402
 from data.runtime import Runtime  # noqa: E402
-from data.schema import BUCKET_SECONDS, EVENT_SEARCH_SQL  # noqa: E402
+from data.schema import BUCKET_SECONDS, EVENT_ID_HASH_SQL, EVENT_SEARCH_SQL  # noqa: E402
 from data.settings import load_settings  # noqa: E402
 from data.times import floor_bucket  # noqa: E402
 
@@ -150,10 +150,10 @@ def fill(rt: Runtime, n_events: int, days: float, seed: int, archive_days: float
                     )
                     con.execute("DROP TABLE bench_day")
                 else:
-                    # the search text derived as ingest derives it
+                    # the search text and id digest derived as ingest derives them
                     con.execute(
-                        f"INSERT INTO events BY NAME SELECT *, {EVENT_SEARCH_SQL} AS search"
-                        " FROM bench_batch"
+                        f"INSERT INTO events BY NAME SELECT *, {EVENT_SEARCH_SQL} AS search,"
+                        f" {EVENT_ID_HASH_SQL} AS id_hash FROM bench_batch"
                     )
                 con.execute(
                     f"""

@@ -50,7 +50,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from data.periodic import Periodic
-from data.schema import EVENT_SEARCH_SQL
+from data.schema import EVENT_ID_HASH_SQL, EVENT_SEARCH_SQL
 from data.store import Database
 from data.times import utc, utc_now
 
@@ -79,10 +79,11 @@ EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("case_id", "BIGINT"),
     ("status", "VARCHAR"),
     ("search", "VARCHAR"),
+    ("id_hash", "INTEGER"),
 )
 # derived columns: not written to the files (a file stays what it was before the column existed,
 # so old and new files read alike), computed again when the files are read
-_DERIVED = {"search": EVENT_SEARCH_SQL}
+_DERIVED = {"search": EVENT_SEARCH_SQL, "id_hash": EVENT_ID_HASH_SQL}
 _NAMES = ", ".join(name for name, _ in EVENT_COLUMNS)
 # what a file holds: JSON as plain text, so every Parquet reader sees a string column
 FILE_COLUMNS = ", ".join(

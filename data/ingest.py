@@ -26,7 +26,7 @@ from data.areas import cell_lineage, install_region, lineage_arrays
 from data.catalogue import DEFAULT_CATALOGUE, Catalogue
 from data.events import normalise_frame, storable_text, validate_frame
 from data.placement import OUTSIDE, Placer
-from data.schema import BUCKET_SECONDS, EVENT_SEARCH_SQL
+from data.schema import BUCKET_SECONDS, EVENT_ID_HASH_SQL, EVENT_SEARCH_SQL
 from data.store import Database
 
 OUTSIDE_REASON = "outside region"
@@ -399,10 +399,10 @@ class Pipeline:
             con.register("e_batch", events)
             # RETURNING gives the rows really inserted (not duplicates): the counts follow them.
             # Fetched as Arrow: as NumPy, 100,000 returned keys were 200,000 Python strings.
-            # The search text is derived here, by the expression the migration used
+            # The search text and id digest are derived here, by the migration's expressions
             inserted = con.execute(
-                f"INSERT INTO events BY NAME SELECT *, {EVENT_SEARCH_SQL} AS search FROM e_batch"
-                " ON CONFLICT DO NOTHING"
+                f"INSERT INTO events BY NAME SELECT *, {EVENT_SEARCH_SQL} AS search,"
+                f" {EVENT_ID_HASH_SQL} AS id_hash FROM e_batch ON CONFLICT DO NOTHING"
                 " RETURNING source, source_event_id, cell_key, event_time, severity, value"
             ).to_arrow_table()
             con.unregister("e_batch")

@@ -10,9 +10,8 @@ map points, facet counts and time histogram.
 Why it is fast on a big store (docs/PERFORMANCE.md, ``bench/search.py``): an event's text and
 attributes are compared in one column lower-cased at ingest (``events.search``, migration 18 in
 data/schema.py) with ``contains(col, ?)`` (no lower() per row, no pattern to compile, ``%`` and
-``_`` in the text are plain characters); an id-shaped text is looked up in the index on the
-events' ids (``events_source_event_id``) and matched by row id, instead of comparing 10 M unique
-ids; the area names are matched once in the small ``areas`` table (remembered per text), and an
+``_`` in the text are plain characters); an id-shaped text is looked up by the ids' 4-byte
+digests (``events.id_hash``) and matched by row id, instead of comparing 10 M unique ids; the area names are matched once in the small ``areas`` table (remembered per text), and an
 event's address becomes an integer comparison on its key at the area's level; the newest page of
 events is searched in widening time windows ending at the period's end (a day, a week, a month,
 then all of it), because an event table appended in time order skips every row group outside a
@@ -31,7 +30,7 @@ import pandas as pd
 from data import archive, export, policy
 from data.areas import LEVEL_COLUMN, LEVELS, AreaScope, scope_for_code
 from data.catalogue import CATEGORIES
-from data.schema import SEARCH_SEPARATOR
+from data.schema import EVENT_ID_HASH_SQL, SEARCH_SEPARATOR
 from data.store import Database
 from data.times import iso, parse_bound, utc, utc_now
 
@@ -44,7 +43,7 @@ WINDOWS = (pd.Timedelta(days=1), pd.Timedelta(days=7), pd.Timedelta(days=31))
 # An event's text and attributes are read from its search column (both lower-cased and joined
 # at ingest, data/schema.py) unless the text holds the separator; its source and category are
 # matched in the catalogue instead (codes and names, then an equality on two
-# dictionary-compressed columns), its id exactly, through the id's index where it can be
+# dictionary-compressed columns), its id exactly, through the ids' digests where it can be
 # (10 M unique strings cost a second to scan on two cores; docs/PERFORMANCE.md)
 _EVENT_SEARCH = "e.search"
 _TEXT_COLUMNS = {
@@ -184,11 +183,22 @@ class Text:
 
 
 def _id_rows(db: Database, ids: list[str]) -> list[int]:
-    """The row ids of the events whose id is one of ``ids``, through the id's index (the
-    migration's ``events_source_event_id``): a millisecond where comparing every id took a
-    second. Row ids hold within one transaction only: call inside :func:`archive.snapshot`."""
+    """The row ids of the events whose id is one of ``ids``: their digests (``id_hash``,
+    data/schema.py) compared first, a scan of 4-byte integers, and only the few rows with an
+    equal digest compared by id (every id compared took a second over 10 M events). Row ids
+    hold within one transaction only: call inside :func:`archive.snapshot`."""
     marks = ", ".join("?" for _ in ids)
-    found = db.query(f"SELECT rowid FROM events WHERE source_event_id IN ({marks})", ids)
+    digests = db.query(
+        f"SELECT DISTINCT {EVENT_ID_HASH_SQL}"
+        " FROM (SELECT unnest(?::VARCHAR[]) AS source_event_id)",
+        [ids],
+    )
+    keys = [int(d[0]) for d in digests]
+    found = db.query(
+        f"SELECT rowid FROM events WHERE id_hash IN ({', '.join('?' for _ in keys)})"
+        f" AND source_event_id IN ({marks})",
+        [*keys, *ids],
+    )
     return sorted(int(r[0]) for r in found)
 
 
@@ -200,8 +210,8 @@ def match(
     the text in a text column, a category, an address or an id.
 
     ``by_rowid``: the caller reads the events table alone (no archived day) inside one
-    :func:`archive.snapshot`, so an event id is looked up in its index first and matched by row
-    id; otherwise the ids are compared (a scan of every id)."""
+    :func:`archive.snapshot`, so an event id is looked up by its digest first and matched by
+    row id; otherwise the ids are compared (a scan of every id)."""
     if text is None:
         return [], []
     q = text.q

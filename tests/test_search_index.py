@@ -1,10 +1,12 @@
 """The search's fast paths (data/search.py, migration 18 in data/schema.py) on a real store: the
-events' lower-cased search column as ingest fills it and as the migration fills it for a store
-written before it existed (Chinese text, mixed case, attributes), an id found through its index,
-a text that matches nothing, a text holding the column's separator, and archived days."""
+events' lower-cased search column and id digest as ingest fills them and as the migration fills
+them for a store written before they existed (Chinese text, mixed case, attributes), an id found
+by its digest, a text that matches nothing, a text holding the column's separator, and archived
+days."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from urllib.parse import urlencode
 
@@ -91,15 +93,17 @@ def test_texts_are_found_in_the_column(client):
     assert ids(client, "FLOOR") == ["p-1"]  # an attribute's key, other case
 
 
-def test_an_id_is_looked_up_in_its_index(client, runtime):
-    # the index the migration made, and the lookup's plan using it
-    names = runtime.db.query("SELECT index_name FROM duckdb_indexes() WHERE table_name = 'events'")
-    assert ("events_source_event_id",) in names
-    plan = runtime.db.query(
-        "EXPLAIN ANALYZE SELECT rowid FROM events WHERE source_event_id IN (?, ?)",
-        ["x-upper9", "x-Upper9"],
+def test_an_id_is_looked_up_by_its_digest(client, runtime):
+    # every stored event carries its id's digest, as the schema defines it
+    digests = runtime.db.query(
+        f"SELECT source_event_id, id_hash, {schema.EVENT_ID_HASH_SQL} FROM events"
     )
-    assert "Type: Index Scan" in plan[0][1]
+    assert len(digests) == len(EVENTS)
+    assert all(d is not None and d == expected for _, d, expected in digests)
+    # an MD5, so a stored digest stays valid in another DuckDB version: md5_number_lower is the
+    # digest's bytes 8 to 16 read little-endian; its top 31 bits are kept
+    low = int.from_bytes(hashlib.md5(b"x-Upper9").digest()[8:], "little")
+    assert dict((i, d) for i, d, _ in digests)["x-Upper9"] == low >> 33
     # an id as typed (its case kept) and lower-cased
     assert ids(client, "x-Upper9") == ["x-Upper9"]
     assert ids(client, "X-UPPER9") == []  # an id is matched exactly, in its case or lower case
@@ -120,7 +124,7 @@ def test_an_id_is_looked_up_in_its_index(client, runtime):
 
 def test_a_text_that_matches_nothing_answers_empty(client, runtime):
     assert ids(client, "zzzz") == []
-    assert ids(client, "no-such-id-77") == []  # id-shaped: the index finds nothing either
+    assert ids(client, "no-such-id-77") == []  # id-shaped: no digest is equal either
     f = search.reader_filters(runtime.db, User("a", "analyst"), runtime.scope, "event")
     for q in ("zzzz", "no-such-id-77"):
         res = search.results(runtime.db, "events", f, search.Text.of(q), timezone=runtime.timezone)
@@ -138,12 +142,12 @@ def test_a_text_holding_the_separator_is_matched_field_by_field(client):
 
 
 def _old_store(settings, monkeypatch) -> None:
-    """A store written before migration 18: its events stored without the search column."""
+    """A store written before migration 18: its events stored without the search columns."""
     monkeypatch.setattr(schema, "MIGRATIONS", [m for m in schema.MIGRATIONS if m[0] < 18])
     rt = Runtime(settings)
     try:
         cols = rt.db.query("SELECT column_name FROM duckdb_columns() WHERE table_name = 'events'")
-        assert ("search",) not in cols
+        assert ("search",) not in cols and ("id_hash",) not in cols
         cell = rt.db.query_one(
             "SELECT key, community_key, township_key, county_key, city_key FROM areas"
             " WHERE level = 'grid' ORDER BY key LIMIT 1"
@@ -177,7 +181,7 @@ def _old_store(settings, monkeypatch) -> None:
     monkeypatch.undo()
 
 
-def test_the_migration_fills_the_column_and_the_index_of_an_old_store(settings, monkeypatch):
+def test_the_migration_fills_the_columns_of_an_old_store(settings, monkeypatch):
     _old_store(settings, monkeypatch)
     rt = Runtime(settings)  # opening the store applies migration 18
     try:
@@ -188,6 +192,8 @@ def test_the_migration_fills_the_column_and_the_index_of_an_old_store(settings, 
             assert got == _expected_search(text, attributes), ident
         assert stored["p-1"][2].startswith("盗窃电动车\n{") and '"address"' in stored["p-1"][2]
         assert stored["h-1"][2] == "heating off since monday"
+        digests = rt.db.query(f"SELECT id_hash, {schema.EVENT_ID_HASH_SQL} FROM events")
+        assert all(d is not None and d == expected for d, expected in digests)
         client = create_app(runtime=rt).server.test_client()
         sign_in(client, rt, "ana", role="analyst")
         assert ids(client, "电动车") == ["p-1"]
