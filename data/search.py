@@ -182,11 +182,11 @@ class Text:
         return cls(q, str(raw).strip(), names)
 
 
-def _id_rows(db: Database, ids: list[str]) -> list[int]:
-    """The row ids of the events whose id is one of ``ids``: their digests (``id_hash``,
-    data/schema.py) compared first, a scan of 4-byte integers, and only the few rows with an
-    equal digest compared by id (every id compared took a second over 10 M events). Row ids
-    hold within one transaction only: call inside :func:`archive.snapshot`."""
+def _id_rows(db: Database, ids: list[str]) -> list[tuple[int, pd.Timestamp]]:
+    """The row ids and times of the events whose id is one of ``ids``: their digests
+    (``id_hash``, data/schema.py) compared first, a scan of 4-byte integers, and only the few
+    rows with an equal digest compared by id (every id compared took a second over 10 M
+    events). Row ids hold within one transaction only: call inside :func:`archive.snapshot`."""
     marks = ", ".join("?" for _ in ids)
     digests = db.query(
         f"SELECT DISTINCT {EVENT_ID_HASH_SQL}"
@@ -195,23 +195,45 @@ def _id_rows(db: Database, ids: list[str]) -> list[int]:
     )
     keys = [int(d[0]) for d in digests]
     found = db.query(
-        f"SELECT rowid FROM events WHERE id_hash IN ({', '.join('?' for _ in keys)})"
+        f"SELECT rowid, event_time FROM events WHERE id_hash IN ({', '.join('?' for _ in keys)})"
         f" AND source_event_id IN ({marks})",
         [*keys, *ids],
     )
-    return sorted(int(r[0]) for r in found)
+    return sorted((int(r), pd.Timestamp(t)) for r, t in found)
+
+
+def _id_hits(db: Database, f: export.Filters, text: Text) -> list[tuple[int, pd.Timestamp]]:
+    """The (row id, time) of the events whose id is the text and that ``f`` selects (its scope,
+    facets and period): looked up by digest, then checked against ``f`` in the few row groups
+    holding their times. Inside :func:`archive.snapshot`, over the events table alone."""
+    if not _id_like(text.raw):
+        return []
+    found = _id_rows(db, sorted({text.q, text.raw}))
+    if not found:
+        return []
+    conds, params = export.events_conditions(f)
+    rids = [rid for rid, _ in found]
+    times = sorted({t.to_pydatetime() for _, t in found})
+    rows = db.query(
+        f"SELECT e.rowid, e.event_time FROM events e WHERE {' AND '.join(conds)}"
+        f" AND e.event_time IN ({', '.join('?' for _ in times)})"
+        f" AND e.rowid IN ({', '.join('?' for _ in rids)})",
+        [*params, *times, *rids],
+    )
+    return sorted((int(r), pd.Timestamp(t)) for r, t in rows)
 
 
 def match(
-    db: Database, kind: str, text: Text | None, *, by_rowid: bool = False
+    db: Database, kind: str, text: Text | None, *, ids: str = "column"
 ) -> tuple[list[str], list]:
     """The SQL condition (one item, or none without text) and parameters selecting the records
     of ``kind`` (a key of :data:`KINDS`, aliased e, k, w as :mod:`data.export` does) that hold
     the text in a text column, a category, an address or an id.
 
-    ``by_rowid``: the caller reads the events table alone (no archived day) inside one
-    :func:`archive.snapshot`, so an event id is looked up by its digest first and matched by
-    row id; otherwise the ids are compared (a scan of every id)."""
+    ``ids`` (events): "column" compares the ids (a scan of every id); "rowid" looks an id up by
+    its digest first and matches it by row id, for a caller reading the events table alone (no
+    archived day) inside one :func:`archive.snapshot`; "apart" leaves the ids out (the caller
+    adds :func:`_id_hits` itself, so the text's comparison stays a filter inside the scan)."""
     if text is None:
         return [], []
     q = text.q
@@ -231,10 +253,10 @@ def match(
             else:
                 ors.append("(e.source = ? AND e.category = ?)")
                 params += [source, cat]
-        if _id_like(text.raw):
+        if _id_like(text.raw) and ids != "apart":
             wanted = sorted({q, text.raw})
-            if by_rowid:
-                rows = _id_rows(db, wanted)
+            if ids == "rowid":
+                rows = [rid for rid, _ in _id_rows(db, wanted)]
                 if rows:
                     cond, more = _in_list("e.rowid", rows, "BIGINT")
                     ors.append(cond)
@@ -293,10 +315,19 @@ def _in_table(db: Database, f: export.Filters) -> bool:
     return relation == "events" and not rel_params
 
 
+def _in_window(t: pd.Timestamp, f: export.Filters) -> bool:
+    return (f.since is None or t >= utc(f.since)) and (f.until is None or t < utc(f.until))
+
+
 def _events_page(
-    db: Database, f: export.Filters, extra: export.Extra, in_table: bool
+    db: Database,
+    f: export.Filters,
+    extra: export.Extra,
+    in_table: bool,
+    hits: list[tuple[int, pd.Timestamp]] = (),
 ) -> list[dict]:
-    """The newest ``f.limit`` events matching ``extra`` (:func:`match`'s condition), read in two
+    """The newest ``f.limit`` events matching ``extra`` (:func:`match`'s condition) or among
+    ``hits`` (:func:`_id_hits`, row ids and times, kept to ``f``'s period here), read in two
     steps when the period lies in the database (``in_table``: known to, for the whole search):
     the matches' row ids and times first (the scan reads only the compared columns and the time;
     reading every column of 10 M rows, the unique ids above all, cost most of a search), then
@@ -313,11 +344,17 @@ def _events_page(
             " ORDER BY e.event_time DESC LIMIT ?",
             [*params, int(f.limit)],
         )
-        if top.empty:
+        found = {
+            int(r): pd.Timestamp(t) for r, t in zip(top["rid"], top["event_time"], strict=True)
+        }
+        found |= {rid: t for rid, t in hits if _in_window(t, f)}
+        if not found:
             return []
-        rids = {int(r) for r in top["rid"]}
-        if len(top) == f.limit:
-            edge = top["event_time"].iloc[-1]
+        rids = set(found)
+        if len(found) >= f.limit:
+            # the page's last time: every event at it is fetched (the scan's LIMIT may have
+            # cut them), the canonical order below picks among them
+            edge = sorted(found.values(), reverse=True)[int(f.limit) - 1]
             ties = db.query_df(
                 f"SELECT e.rowid AS rid FROM events e WHERE {where} AND e.event_time = ?",
                 [*params, edge.to_pydatetime()],
@@ -343,7 +380,11 @@ def newest(
         return export.records(db, query(db, kind, f, text, level=level))
     with archive.snapshot(db):
         in_table = _in_table(db, f)
-        extra = match(db, "events", text, by_rowid=in_table)
+        # in the table, an id's events are found apart (by digest) and merged into each
+        # window, so the text's comparison stays a filter inside the scan (DuckDB does not
+        # push an OR with the row ids into it: a full scan took half as long again)
+        extra = match(db, "events", text, ids="apart" if in_table else "column")
+        hits = _id_hits(db, f, text) if in_table else []
         end = utc(f.until) if f.until is not None else utc_now() + pd.Timedelta(minutes=5)
         rows: list[dict] = []
         upper = f.until
@@ -352,12 +393,12 @@ def newest(
             if f.since is not None and utc(f.since) >= start:
                 break  # the rest of the period is shorter than the window: read all of it
             part = replace(f, since=start, until=upper, limit=f.limit - len(rows))
-            rows += _events_page(db, part, extra, in_table)
+            rows += _events_page(db, part, extra, in_table, hits)
             if len(rows) >= f.limit:
                 return rows
             upper = start
         rest = replace(f, until=upper, limit=f.limit - len(rows))
-        return rows + _events_page(db, rest, extra, in_table)
+        return rows + _events_page(db, rest, extra, in_table, hits)
 
 
 def _relation(db: Database, kind: str, f: export.Filters) -> tuple[str, list]:
@@ -414,8 +455,8 @@ def results(
         rows = newest(db, kind, f, text, level=level)
         # the counts: one scan, every facet a grouping set of it, the period's buckets another
         relation, rel_params = _relation(db, kind, f)
-        by_rowid = kind == "events" and relation == "events" and not rel_params
-        extra = match(db, kind, text, by_rowid=by_rowid)
+        in_table = kind == "events" and relation == "events" and not rel_params
+        extra = match(db, kind, text, ids="rowid" if in_table else "column")
         conds, where_params = _conditions(kind, f, extra, level)
         counts = db.query_df(
             f"""

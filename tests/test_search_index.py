@@ -120,6 +120,20 @@ def test_an_id_is_looked_up_by_its_digest(client, runtime):
     rec = {"id": "z-2", "time": T0.isoformat(), "lon": lon, "lat": lat, "category": "other"}
     client.post("/api/ingest/police", json={"events": [rec | {"text": "see h-1"}]}, headers=AUTH)
     assert ids(client, "h-1") == ["z-2", "h-1"]
+    assert ids(client, "h-1", limit=1) == ["z-2"]
+    # an id's event newer than the text's matches fills a page of one; the reader's filters
+    # (area, period, source) apply to it as to the others
+    rec = {"id": "m-1", "time": (T0 - minutes(50)).isoformat(), "lon": lon, "lat": lat}
+    rec |= {"category": "other", "text": "about x-upper9"}
+    client.post("/api/ingest/police", json={"events": [rec]}, headers=AUTH)
+    assert ids(client, "x-Upper9") == ["x-Upper9", "m-1"]
+    assert ids(client, "x-Upper9", limit=1) == ["x-Upper9"]
+    assert ids(client, "x-Upper9", area="T02") == ["m-1"]  # x-Upper9 is in county 1
+    assert ids(client, "x-Upper9", source="hotline") == []
+    since = (T0 - minutes(45)).isoformat()
+    assert ids(client, "x-Upper9", since=since) == ["x-Upper9"]
+    until = (T0 - minutes(45)).isoformat()
+    assert ids(client, "x-Upper9", until=until) == ["m-1"]
 
 
 def test_a_text_that_matches_nothing_answers_empty(client, runtime):
