@@ -6,6 +6,8 @@ Never edit a released migration: add a new one.
 
 from __future__ import annotations
 
+import hashlib
+
 import duckdb
 
 # Time buckets for the per-cell counts the screens read (seconds).
@@ -22,6 +24,14 @@ EVENT_SEARCH_SQL = "lower(concat_ws(chr(10), text, CAST(attributes AS VARCHAR)))
 # found by comparing these small integers and only then the ids themselves. MD5 (not DuckDB's
 # hash(), which may change between versions) so a stored digest stays valid after an upgrade.
 EVENT_ID_HASH_SQL = "(md5_number_lower(source_event_id) >> 33)::INTEGER"
+
+
+def id_hash(source_event_id: str) -> int:
+    """:data:`EVENT_ID_HASH_SQL` in Python (ingest computes it before the writer's queue):
+    DuckDB's md5_number_lower is the digest's bytes 8 to 16 read little-endian."""
+    digest = hashlib.md5(source_event_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[8:], "little") >> 33
+
 
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
