@@ -66,7 +66,7 @@ from data import archive  # noqa: E402
 from data.areas import cell_lineage, lineage_arrays  # noqa: E402
 from data.feeds.simulator import DEFAULT_RATES, Simulator  # noqa: E402
 from data.runtime import Runtime  # noqa: E402
-from data.schema import BUCKET_SECONDS  # noqa: E402
+from data.schema import BUCKET_SECONDS, EVENT_ID_HASH_SQL, EVENT_SEARCH_SQL  # noqa: E402
 from data.settings import load_settings  # noqa: E402
 from data.times import floor_bucket  # noqa: E402
 
@@ -126,6 +126,7 @@ def fill(rt: Runtime, n_events: int, days: float, seed: int, archive_days: float
                         "county_key": pa.array(lin["county_key"][cells], pa.int32()),
                         "city_key": pa.array(lin["city_key"][cells], pa.int32()),
                         "text": pa.array(f["text"].to_numpy(dtype=object), pa.string()),
+                        "attributes": pa.nulls(n, pa.string()),
                         "feed": pa.array(["bench"] * n, pa.string()),
                     }
                 )
@@ -149,7 +150,11 @@ def fill(rt: Runtime, n_events: int, days: float, seed: int, archive_days: float
                     )
                     con.execute("DROP TABLE bench_day")
                 else:
-                    con.execute("INSERT INTO events BY NAME SELECT * FROM bench_batch")
+                    # the search text and id digest derived as ingest derives them
+                    con.execute(
+                        f"INSERT INTO events BY NAME SELECT *, {EVENT_SEARCH_SQL} AS search,"
+                        f" {EVENT_ID_HASH_SQL} AS id_hash FROM bench_batch"
+                    )
                 con.execute(
                     f"""
                     INSERT INTO cell_counts

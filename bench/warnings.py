@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from data.region import load_region  # noqa: E402
+from data.schema import EVENT_ID_HASH_SQL, EVENT_SEARCH_SQL  # noqa: E402
 from data.store import Database  # noqa: E402
 from data.warnings.engine import WarningEngine  # noqa: E402
 from data.warnings.groundtruth import run_accuracy  # noqa: E402
@@ -121,6 +122,8 @@ def build_big_store(
             )
             """
         )
+        # the search text and id digest, as ingest derives them (data/schema.py)
+        con.execute(f"UPDATE events SET search = {EVENT_SEARCH_SQL}, id_hash = {EVENT_ID_HASH_SQL}")
         con.execute(
             """
             INSERT INTO cell_counts

@@ -50,6 +50,7 @@ import pyarrow.parquet as pq
 
 from data.files import fsync_dir, replacing
 from data.periodic import Periodic
+from data.schema import EVENT_ID_HASH_SQL, EVENT_SEARCH_SQL
 from data.store import Database
 from data.times import utc, utc_now
 
@@ -77,16 +78,24 @@ EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("feed", "VARCHAR"),
     ("case_id", "BIGINT"),
     ("status", "VARCHAR"),
+    ("search", "VARCHAR"),
+    ("id_hash", "INTEGER"),
 )
+# derived columns: not written to the files (a file stays what it was before the column existed,
+# so old and new files read alike), computed again when the files are read
+_DERIVED = {"search": EVENT_SEARCH_SQL, "id_hash": EVENT_ID_HASH_SQL}
 _NAMES = ", ".join(name for name, _ in EVENT_COLUMNS)
 # what a file holds: JSON as plain text, so every Parquet reader sees a string column
 FILE_COLUMNS = ", ".join(
     f"{name}::VARCHAR AS {name}" if typ == "JSON" else name
     for name, typ in EVENT_COLUMNS
-    if name != "source"
+    if name != "source" and name not in _DERIVED
 )
 # the archived side of the union, cast back to the table's types
-_ARCHIVED_COLUMNS = ", ".join(f"{name}::{typ} AS {name}" for name, typ in EVENT_COLUMNS)
+_ARCHIVED_COLUMNS = ", ".join(
+    f"{_DERIVED[name]} AS {name}" if name in _DERIVED else f"{name}::{typ} AS {name}"
+    for name, typ in EVENT_COLUMNS
+)
 # source names become folder names: only the vocabulary's plain words
 _SOURCE_RE = re.compile(r"^[a-z0-9_]+$")
 # part names: part-<uuid>.parquet (hex, or with dashes as DuckDB's COPY ... PARTITION_BY names them)

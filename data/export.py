@@ -98,12 +98,19 @@ def events_conditions(f: Filters, extra: Extra = ([], [])) -> tuple[list[str], l
     return [*conds, *extra[0]], [*params, *extra[1]]
 
 
-def events_query(db: Database, f: Filters, extra: Extra = ([], [])) -> tuple[str, list]:
+def events_query(
+    db: Database,
+    f: Filters,
+    extra: Extra = ([], []),
+    *,
+    relation: tuple[str, list] | None = None,
+) -> tuple[str, list]:
     """Events newest first (``equals`` on source, category, severity), archived days included
     when the period reaches them; the columns of :data:`EVENT_COLUMNS`. ``extra``: more
-    conditions on ``e`` (data/search.py's text match)."""
+    conditions on ``e`` (data/search.py's text match). ``relation``: the period's relation and
+    its parameters when the caller has it already (:func:`data.archive.events_relation`)."""
     conds, params = events_conditions(f, extra)
-    relation, rel_params = archive.events_relation(db, f.since, f.until)
+    relation, rel_params = relation or archive.events_relation(db, f.since, f.until)
     sql = f"""
         SELECT e.source, e.source_event_id AS id, e.category, e.severity::INTEGER AS severity,
                e.value, e.event_time, e.received_at, e.lon, e.lat, g.code AS cell,

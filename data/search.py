@@ -7,12 +7,15 @@ The read API (``GET /api/events?q=...``, ``/api/cases``, ``/api/warnings``) and 
 API's listing (the same SQL for a JSON page and a file export), :func:`results` the page's table,
 map points, facet counts and time histogram.
 
-Why it is fast on a big store (docs/PERFORMANCE.md, ``bench/search.py``): the text is compared
-with ``contains(lower(col), ?)`` (no pattern to compile, ``%`` and ``_`` in the text are plain
-characters); the area names are matched once in the small ``areas`` table, and an event's address
-becomes a semi-join on its cell key; the newest page of events is searched in widening time
-windows ending at the period's end (a day, a week, a month, then all of it), because an event
-table appended in time order skips every row group outside a window by its min/max.
+Why it is fast on a big store (docs/PERFORMANCE.md, ``bench/search.py``): an event's text and
+attributes are compared in one column lower-cased at ingest (``events.search``, migration 18 in
+data/schema.py) with ``contains(col, ?)`` (no lower() per row, no pattern to compile, ``%`` and
+``_`` in the text are plain characters); an id-shaped text is looked up by the ids' 4-byte
+digests (``events.id_hash``) and matched by row id, instead of comparing 10 M unique ids; the area names are matched once in the small ``areas`` table (remembered per text), and an
+event's address becomes an integer comparison on its key at the area's level; the newest page of
+events is searched in widening time windows ending at the period's end (a day, a week, a month,
+then all of it), because an event table appended in time order skips every row group outside a
+window by its min/max, and stops once a window fills the page.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from urllib.parse import parse_qs
 import pandas as pd
 
 from data import archive, export, policy
-from data.areas import AreaScope, scope_for_code
+from data.areas import LEVEL_COLUMN, LEVELS, AreaScope, scope_for_code
 from data.catalogue import CATEGORIES
+from data.schema import EVENT_ID_HASH_SQL, SEARCH_SEPARATOR
 from data.store import Database
 from data.times import iso, parse_bound, utc, utc_now
 
@@ -36,9 +40,12 @@ MAX_TEXT = 100  # characters of a search text (a longer one is a 400)
 WINDOWS = (pd.Timedelta(days=1), pd.Timedelta(days=7), pd.Timedelta(days=31))
 
 # the text columns each kind matches (fixed SQL, never user text); JSON columns as their text.
-# An event's source and category are matched in the catalogue instead (codes and names, then an
-# equality on two dictionary-compressed columns), its id exactly (10 M unique strings cost a
-# second to scan on two cores; docs/PERFORMANCE.md)
+# An event's text and attributes are read from its search column (both lower-cased and joined
+# at ingest, data/schema.py) unless the text holds the separator; its source and category are
+# matched in the catalogue instead (codes and names, then an equality on two
+# dictionary-compressed columns), its id exactly, through the ids' digests where it can be
+# (10 M unique strings cost a second to scan on two cores; docs/PERFORMANCE.md)
+_EVENT_SEARCH = "e.search"
 _TEXT_COLUMNS = {
     "events": ("e.text", "CAST(e.attributes AS VARCHAR)"),
     "cases": (
@@ -74,28 +81,45 @@ def normalise(q) -> str | None:
     return s.lower() or None
 
 
-def _matching_areas(db: Database, q: str) -> tuple[list[int], list[int]]:
-    """The areas whose code or name holds ``q`` (any level), and the grid cells inside them."""
-    found = db.query_df(
-        """
-        SELECT key FROM areas
-        WHERE contains(lower(code), ?) OR contains(lower(coalesce(name_zh, '')), ?)
-           OR contains(lower(coalesce(name_en, '')), ?)
-        """,
-        [q, q, q],
-    )
-    keys = [int(k) for k in found["key"]]
-    if not keys:
-        return [], []
-    cells = db.query_df(
-        """
-        SELECT key FROM areas
-        WHERE level = 'grid' AND list_has_any(
-            [key, community_key, township_key, county_key, city_key], ?::INTEGER[])
-        """,
-        [keys],
-    )
-    return keys, [int(k) for k in cells["key"]]
+_AREA_MEMO = "search_areas"
+_AREA_MEMO_SIZE = 256  # texts remembered (the areas are written once while the store is open)
+
+
+def _matching_areas(db: Database, q: str) -> tuple[list[int], dict[str, list[int]]]:
+    """The areas whose code or name holds ``q`` (any level): their keys, and the same keys by
+    level. Remembered per text in the store's memo (data/areas.py clears it when areas are
+    written), because a search asks once per time window."""
+    memo = db.memo.setdefault(_AREA_MEMO, {})
+    hit = memo.get(q)
+    if hit is None:
+        if len(memo) >= _AREA_MEMO_SIZE:
+            memo.clear()
+        found = db.query(
+            """
+            SELECT key, level FROM areas
+            WHERE contains(lower(code), ?) OR contains(lower(coalesce(name_zh, '')), ?)
+               OR contains(lower(coalesce(name_en, '')), ?)
+            ORDER BY key
+            """,
+            [q, q, q],
+        )
+        by_level: dict[str, list[int]] = {}
+        for key, level in found:
+            by_level.setdefault(str(level), []).append(int(key))
+        hit = memo[q] = ([int(k) for k, _ in found], by_level)
+    return hit
+
+
+def _in_list(col: str, values: list, sql_type: str) -> tuple[str, list]:
+    """``col IN (...)`` for a few values as placeholders (a comparison per row), for more as a
+    semi-join on one list parameter of ``sql_type`` (DuckDB compared 900 placeholders per row
+    for seconds)."""
+    if len(values) <= _FEW:
+        return f"{col} IN ({', '.join('?' for _ in values)})", list(values)
+    return f"{col} IN (SELECT unnest(?::{sql_type}[]))", [list(values)]
+
+
+_FEW = 8
 
 
 def _caseless(q: str) -> bool:
@@ -158,17 +182,69 @@ class Text:
         return cls(q, str(raw).strip(), names)
 
 
-def match(db: Database, kind: str, text: Text | None) -> tuple[list[str], list]:
+def _id_rows(db: Database, ids: list[str]) -> list[tuple[int, pd.Timestamp]]:
+    """The row ids and times of the events whose id is one of ``ids``: their digests
+    (``id_hash``, data/schema.py) compared first, a scan of 4-byte integers, and only the few
+    rows with an equal digest compared by id (every id compared took a second over 10 M
+    events). Row ids hold within one transaction only: call inside :func:`archive.snapshot`."""
+    marks = ", ".join("?" for _ in ids)
+    digests = db.query(
+        f"SELECT DISTINCT {EVENT_ID_HASH_SQL}"
+        " FROM (SELECT unnest(?::VARCHAR[]) AS source_event_id)",
+        [ids],
+    )
+    keys = [int(d[0]) for d in digests]
+    found = db.query(
+        f"SELECT rowid, event_time FROM events WHERE id_hash IN ({', '.join('?' for _ in keys)})"
+        f" AND source_event_id IN ({marks})",
+        [*keys, *ids],
+    )
+    return sorted((int(r), pd.Timestamp(t)) for r, t in found)
+
+
+def _id_hits(db: Database, f: export.Filters, text: Text) -> list[tuple[int, pd.Timestamp]]:
+    """The (row id, time) of the events whose id is the text and that ``f`` selects (its scope,
+    facets and period): looked up by digest, then checked against ``f`` in the few row groups
+    holding their times. Inside :func:`archive.snapshot`, over the events table alone."""
+    if not _id_like(text.raw):
+        return []
+    found = _id_rows(db, sorted({text.q, text.raw}))
+    if not found:
+        return []
+    conds, params = export.events_conditions(f)
+    rids = [rid for rid, _ in found]
+    times = sorted({t.to_pydatetime() for _, t in found})
+    rows = db.query(
+        f"SELECT e.rowid, e.event_time FROM events e WHERE {' AND '.join(conds)}"
+        f" AND e.event_time IN ({', '.join('?' for _ in times)})"
+        f" AND e.rowid IN ({', '.join('?' for _ in rids)})",
+        [*params, *times, *rids],
+    )
+    return sorted((int(r), pd.Timestamp(t)) for r, t in rows)
+
+
+def match(
+    db: Database, kind: str, text: Text | None, *, ids: str = "column"
+) -> tuple[list[str], list]:
     """The SQL condition (one item, or none without text) and parameters selecting the records
     of ``kind`` (a key of :data:`KINDS`, aliased e, k, w as :mod:`data.export` does) that hold
-    the text in a text column, a category, an address or an id."""
+    the text in a text column, a category, an address or an id.
+
+    ``ids`` (events): "column" compares the ids (a scan of every id); "rowid" looks an id up by
+    its digest first and matches it by row id, for a caller reading the events table alone (no
+    archived day) inside one :func:`archive.snapshot`; "apart" leaves the ids out (the caller
+    adds :func:`_id_hits` itself, so the text's comparison stays a filter inside the scan)."""
     if text is None:
         return [], []
     q = text.q
     alias = _ALIAS[kind]
-    ors = [_contains(col, q) for col in _TEXT_COLUMNS[kind]]
-    params: list = [q] * len(ors)
-    keys, cells = _matching_areas(db, q)
+    if kind == "events" and SEARCH_SEPARATOR not in q:
+        # the one lower-cased column: no lower() per row, one comparison instead of two
+        ors, params = [f"contains({_EVENT_SEARCH}, ?)"], [q]
+    else:
+        ors = [_contains(col, q) for col in _TEXT_COLUMNS[kind]]
+        params = [q] * len(ors)
+    keys, by_level = _matching_areas(db, q)
     if kind == "events":
         for source, cat in _catalogue_pairs(q, text.labels):
             if cat is None:
@@ -177,13 +253,24 @@ def match(db: Database, kind: str, text: Text | None) -> tuple[list[str], list]:
             else:
                 ors.append("(e.source = ? AND e.category = ?)")
                 params += [source, cat]
-        if _id_like(text.raw):
-            ors.append("e.source_event_id IN (?, ?)")
-            params += [q, text.raw]
-        if cells:
-            # a semi-join on the cell: the event's every level comes with its cell
-            ors.append("e.cell_key IN (SELECT unnest(?::INTEGER[]))")
-            params.append(cells)
+        if _id_like(text.raw) and ids != "apart":
+            wanted = sorted({q, text.raw})
+            if ids == "rowid":
+                rows = [rid for rid, _ in _id_rows(db, wanted)]
+                if rows:
+                    cond, more = _in_list("e.rowid", rows, "BIGINT")
+                    ors.append(cond)
+                    params += more
+            else:
+                ors.append(f"e.source_event_id IN ({', '.join('?' for _ in wanted)})")
+                params += wanted
+        # an area holds the events whose key at its level is its key (every event carries the
+        # keys of its cell's every level): integer comparisons, no join on the cells inside
+        for level in LEVELS:
+            if by_level.get(level):
+                cond, more = _in_list(f"e.{LEVEL_COLUMN[level]}", by_level[level], "INTEGER")
+                ors.append(cond)
+                params += more
     elif keys:
         cols = ("area_key", "cell_key", "community_key", "township_key", "county_key")
         listed = ", ".join(f"{alias}.{c}" for c in cols)
@@ -209,7 +296,12 @@ def conditions(
     db: Database, kind: str, f: export.Filters, text: Text | None, *, level: str | None = None
 ) -> tuple[list[str], list]:
     """The conditions and parameters of the listing of ``kind`` narrowed to ``text``."""
-    extra = match(db, kind, text)
+    return _conditions(kind, f, match(db, kind, text), level)
+
+
+def _conditions(
+    kind: str, f: export.Filters, extra: export.Extra, level: str | None
+) -> tuple[list[str], list]:
     if kind == "events":
         return export.events_conditions(f, extra)
     if kind == "cases":
@@ -217,16 +309,32 @@ def conditions(
     return export.warnings_conditions(f, level, extra)
 
 
-def _events_page(db: Database, f: export.Filters, text: Text | None) -> list[dict]:
-    """The newest ``f.limit`` events matching ``text``, read in two steps when the period lies
-    in the database: the matches' row ids and times first (the scan reads only the compared
-    columns and the time; reading every column of 10 M rows, the unique ids above all, cost
-    most of a search), then those rows whole. The events tied at the page's last time are all
-    fetched, so the canonical order (time, source, id) picks the page as one query would.
-    One read transaction: the row ids stay those of the same rows."""
-    extra = match(db, "events", text)
+def _in_table(db: Database, f: export.Filters) -> bool:
+    """True when the events of ``f``'s period are all in the events table (no archived day)."""
     relation, rel_params = archive.events_relation(db, f.since, f.until)
-    if rel_params or relation != "events":  # archived days: one query over both
+    return relation == "events" and not rel_params
+
+
+def _in_window(t: pd.Timestamp, f: export.Filters) -> bool:
+    return (f.since is None or t >= utc(f.since)) and (f.until is None or t < utc(f.until))
+
+
+def _events_page(
+    db: Database,
+    f: export.Filters,
+    extra: export.Extra,
+    in_table: bool,
+    hits: list[tuple[int, pd.Timestamp]] = (),
+) -> list[dict]:
+    """The newest ``f.limit`` events matching ``extra`` (:func:`match`'s condition) or among
+    ``hits`` (:func:`_id_hits`, row ids and times, kept to ``f``'s period here), read in two
+    steps when the period lies in the database (``in_table``: known to, for the whole search):
+    the matches' row ids and times first (the scan reads only the compared columns and the time;
+    reading every column of 10 M rows, the unique ids above all, cost most of a search), then
+    those rows whole by row id. The events tied at the page's last time are all fetched, so the
+    canonical order (time, source, id) picks the page as one query would. One read transaction:
+    the row ids stay those of the same rows."""
+    if not in_table and not _in_table(db, f):  # archived days: one query over both
         return export.records(db, export.events_query(db, f, extra))
     conds, params = export.events_conditions(f, extra)
     where = " AND ".join(conds)
@@ -236,21 +344,26 @@ def _events_page(db: Database, f: export.Filters, text: Text | None) -> list[dic
             " ORDER BY e.event_time DESC LIMIT ?",
             [*params, int(f.limit)],
         )
-        if top.empty:
+        found = {
+            int(r): pd.Timestamp(t) for r, t in zip(top["rid"], top["event_time"], strict=True)
+        }
+        found |= {rid: t for rid, t in hits if _in_window(t, f)}
+        if not found:
             return []
-        rids = {int(r) for r in top["rid"]}
-        if len(top) == f.limit:
-            edge = top["event_time"].iloc[-1]
+        rids = set(found)
+        if len(found) >= f.limit:
+            # the page's last time: every event at it is fetched (the scan's LIMIT may have
+            # cut them), the canonical order below picks among them
+            edge = sorted(found.values(), reverse=True)[int(f.limit) - 1]
             ties = db.query_df(
                 f"SELECT e.rowid AS rid FROM events e WHERE {where} AND e.event_time = ?",
                 [*params, edge.to_pydatetime()],
             )
             rids |= {int(r) for r in ties["rid"]}
-        by_id = (
-            [*extra[0], "e.rowid IN (SELECT unnest(?::BIGINT[]))"],
-            [*extra[1], sorted(rids)],
-        )
-        return export.records(db, export.events_query(db, f, by_id))
+        # the rows whole by row id alone (the text is not compared again); the filters of
+        # ``f`` still apply in export's query, which they already passed
+        by_id = (["e.rowid IN (SELECT unnest(?::BIGINT[]))"], [sorted(rids)])
+        return export.records(db, export.events_query(db, f, by_id, relation=("events", [])))
 
 
 def newest(
@@ -261,23 +374,31 @@ def newest(
     Events with a text are looked for in widening windows ending at the period's end (or now),
     each reading only the part the last one did not: a window that fills the page holds the
     newest page (everything outside it is older); else its matches come first and the next,
-    older part is read for the rest, so the whole period is scanned at most once."""
+    older part is read for the rest, so the whole period is scanned at most once. One read
+    transaction: the text's areas and an id's rows are looked up once for every window."""
     if kind != "events" or text is None:
         return export.records(db, query(db, kind, f, text, level=level))
-    end = utc(f.until) if f.until is not None else utc_now() + pd.Timedelta(minutes=5)
-    rows: list[dict] = []
-    upper = f.until
-    for width in WINDOWS:
-        start = end - width
-        if f.since is not None and utc(f.since) >= start:
-            break  # the rest of the period is shorter than the window: read all of it
-        part = replace(f, since=start, until=upper, limit=f.limit - len(rows))
-        rows += _events_page(db, part, text)
-        if len(rows) >= f.limit:
-            return rows
-        upper = start
-    rest = replace(f, until=upper, limit=f.limit - len(rows))
-    return rows + _events_page(db, rest, text)
+    with archive.snapshot(db):
+        in_table = _in_table(db, f)
+        # in the table, an id's events are found apart (by digest) and merged into each
+        # window, so the text's comparison stays a filter inside the scan (DuckDB does not
+        # push an OR with the row ids into it: a full scan took half as long again)
+        extra = match(db, "events", text, ids="apart" if in_table else "column")
+        hits = _id_hits(db, f, text) if in_table else []
+        end = utc(f.until) if f.until is not None else utc_now() + pd.Timedelta(minutes=5)
+        rows: list[dict] = []
+        upper = f.until
+        for width in WINDOWS:
+            start = end - width
+            if f.since is not None and utc(f.since) >= start:
+                break  # the rest of the period is shorter than the window: read all of it
+            part = replace(f, since=start, until=upper, limit=f.limit - len(rows))
+            rows += _events_page(db, part, extra, in_table, hits)
+            if len(rows) >= f.limit:
+                return rows
+            upper = start
+        rest = replace(f, until=upper, limit=f.limit - len(rows))
+        return rows + _events_page(db, rest, extra, in_table, hits)
 
 
 def _relation(db: Database, kind: str, f: export.Filters) -> tuple[str, list]:
@@ -323,26 +444,31 @@ def results(
     read API's records), ``total`` (every match in the period), ``facets`` (facet -> value ->
     count over every match; ``county`` keyed by county code), ``histogram`` (list of
     ``{"at", "n"}``, ``at`` the local start of each hour or day, ISO) and ``bucket``."""
-    rows = newest(db, kind, f, text, level=level)
-    # the counts: one scan, every facet a grouping set of it, the period's buckets another
-    conds, where_params = conditions(db, kind, f, text, level=level)
     alias, time_col = _ALIAS[kind], _TIME[kind]
     bucket = _bucket(f)
-    relation, rel_params = _relation(db, kind, f)
     facets = _FACETS[kind]
     sets = ", ".join(f"({name})" for name in [*facets, "bucket_at"])
     exprs = ", ".join(f"{expr} AS {name}" for name, expr in facets.items())
-    counts = db.query_df(
-        f"""
-        SELECT {exprs},
-               date_trunc('{bucket}', timezone(?, {alias}.{time_col})) AS bucket_at,
-               count(*) AS n
-        FROM {relation} {alias}
-        WHERE {" AND ".join(conds)}
-        GROUP BY GROUPING SETS ({sets})
-        """,
-        [timezone, *rel_params, *where_params],
-    )
+    # one read transaction: the rows and the counts see the same records (and an id's row id
+    # stays its row's)
+    with archive.snapshot(db):
+        rows = newest(db, kind, f, text, level=level)
+        # the counts: one scan, every facet a grouping set of it, the period's buckets another
+        relation, rel_params = _relation(db, kind, f)
+        in_table = kind == "events" and relation == "events" and not rel_params
+        extra = match(db, kind, text, ids="rowid" if in_table else "column")
+        conds, where_params = _conditions(kind, f, extra, level)
+        counts = db.query_df(
+            f"""
+            SELECT {exprs},
+                   date_trunc('{bucket}', timezone(?, {alias}.{time_col})) AS bucket_at,
+                   count(*) AS n
+            FROM {relation} {alias}
+            WHERE {" AND ".join(conds)}
+            GROUP BY GROUPING SETS ({sets})
+            """,
+            [timezone, *rel_params, *where_params],
+        )
     names = dict(db.query_df("SELECT key, code FROM areas WHERE level = 'county'").values)
     out: dict = {name: {} for name in facets}
     hist = []
