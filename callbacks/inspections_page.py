@@ -10,10 +10,11 @@ from dash import Input, Output
 from callbacks.wiring import Wiring
 from callbacks.wiring import runtime as _rt
 from callbacks.wiring import scope as _scope
-from data import inspections
+from data import inspections, search
 from data.times import iso, local_midnight, parse_bound
 from layouts import ids
 from layouts import inspections_page as view_of
+from layouts.desk_period import ADDRESS_JS
 from layouts.i18n import normalise_language
 
 _wiring = Wiring(page="inspections")
@@ -33,6 +34,7 @@ register = _wiring.register
     Output(ids.INSPECT_LEVEL, "options"),
     Output(ids.INSPECT_PERIOD, "start_date_placeholder_text"),
     Output(ids.INSPECT_PERIOD, "end_date_placeholder_text"),
+    Output(ids.INSPECT_QUERY, "data"),
     Input(ids.INSPECT_PERIOD, "start_date"),
     Input(ids.INSPECT_PERIOD, "end_date"),
     Input(ids.INSPECT_LEVEL, "value"),
@@ -59,4 +61,37 @@ def show_list(start_date, end_date, level, lang):
         view_of.export_href("xlsx", level, *bounds, lang),
         view_of.level_options(lang),
         *view_of.period_placeholders(lang),
+        _address_days(start_date, end_date),
     )
+
+
+def _address_days(start_date, end_date) -> dict:
+    """The picked days as the address's ``since``/``until`` (``until`` the day after the last
+    one picked: exclusive, as the read API reads it)."""
+    days = {}
+    if start_date:
+        days["since"] = str(start_date)[:10]
+    if end_date:
+        last = pd.Timestamp(str(end_date)[:10]) + pd.Timedelta(days=1)
+        days["until"] = last.date().isoformat()
+    return days
+
+
+@callback(
+    Output(ids.INSPECT_PERIOD, "start_date"),
+    Output(ids.INSPECT_PERIOD, "end_date"),
+    Input(ids.URL, "search"),
+)
+def period_from_address(query):
+    """The address's period (a shared link, ``?since=&until=``) in the date picker, read as the
+    read API reads them; without one the picker stays empty (every open case)."""
+    return search.picker_days(query if isinstance(query, str) else "", _rt().timezone)
+
+
+# the address follows the period (since/until; the other parameters stay), without reloading
+clientside_callback(
+    ADDRESS_JS,
+    Output(ids.INSPECT_URL_SYNC, "data"),
+    Input(ids.INSPECT_QUERY, "data"),
+    prevent_initial_call=True,
+)

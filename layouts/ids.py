@@ -154,6 +154,8 @@ BRIEFINGS_SCHEDULE = "briefings-schedule"  # when briefings are written
 
 # the targeted inspection lists page (/inspections)
 INSPECT_PERIOD = "inspect-period"  # dcc.DatePickerRange: the period (end day included)
+INSPECT_QUERY = "inspect-query"  # dcc.Store: the period as the address's since/until (local days)
+INSPECT_URL_SYNC = "inspect-url-sync"  # dcc.Store: output of the clientside address update
 INSPECT_LEVEL = "inspect-level"  # dropdown: county, township, community or department
 INSPECT_CSV = "inspect-csv"  # link: the list as CSV (/api/inspections)
 INSPECT_XLSX = "inspect-xlsx"  # link: the list as Excel

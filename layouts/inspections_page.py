@@ -175,6 +175,8 @@ def page() -> html.Div:
     return html.Div(
         className="og-inspections",
         children=[
+            dcc.Store(id=ids.INSPECT_QUERY),
+            dcc.Store(id=ids.INSPECT_URL_SYNC),
             i18n_text("inspect.title", tag=html.H2),
             html.Div(
                 className="og-filter-bar",

@@ -331,6 +331,8 @@ def test_the_page_callback_shows_a_county_leader_their_county_only(app):
     out = resp.get_json()["response"]
     assert out["inspect-exempt-grid"]["rowData"][0]["name"] == "District 2"
     assert "since=2026-11-15T16" in out["inspect-csv"]["href"]
+    # the address follows the period (until exclusive, as the read API reads it) ...
+    assert out["inspect-query"]["data"] == {"since": "2026-11-16", "until": "2026-11-23"}
     # the city's view of the same period lists T01 with its reasons in words
     boss = _callback(app, _client(app, "boss"), "2026-11-16", "2026-11-22", "county")
     rows = boss.get_json()["response"]["inspect-grid"]["rowData"]
@@ -350,3 +352,27 @@ def test_without_four_weeks_of_history_the_risk_is_not_weighed(built):
     assert got["notes"] == ["risk_no_baseline"]
     (t01,) = got["entries"]
     assert "risk" not in _reasons(t01) and "overdue" in _reasons(t01)
+
+
+def test_a_shared_address_sets_the_period(app):
+    """``/inspections?since=..&until=..`` (a link someone shared) opens on that period."""
+    client = _client(app, "leader2")
+    client.get("/inspections")
+    key = "..inspect-period.start_date...inspect-period.end_date.."
+    assert key in app.callback_map
+    body = {
+        "output": key,
+        "outputs": [
+            {"id": "inspect-period", "property": "start_date"},
+            {"id": "inspect-period", "property": "end_date"},
+        ],
+        "inputs": [
+            {"id": "url", "property": "search", "value": "?since=2026-11-16&until=2026-11-23"}
+        ],
+        "state": [],
+        "changedPropIds": ["url.search"],
+    }
+    resp = client.post("/_dash-update-component", json=body)
+    assert resp.status_code == 200, resp.data[:300]
+    out = resp.get_json()["response"]["inspect-period"]
+    assert (out["start_date"], out["end_date"]) == ("2026-11-16", "2026-11-22")
