@@ -14,7 +14,7 @@ from data import inspections, search
 from data.times import iso, local_midnight, parse_bound
 from layouts import ids
 from layouts import inspections_page as view_of
-from layouts.desk_period import ADDRESS_JS
+from layouts.desk_period import ADDRESS_JS, address_days
 from layouts.i18n import normalise_language
 
 _wiring = Wiring(page="inspections")
@@ -61,20 +61,8 @@ def show_list(start_date, end_date, level, lang):
         view_of.export_href("xlsx", level, *bounds, lang),
         view_of.level_options(lang),
         *view_of.period_placeholders(lang),
-        _address_days(start_date, end_date),
+        address_days(start_date, end_date),
     )
-
-
-def _address_days(start_date, end_date) -> dict:
-    """The picked days as the address's ``since``/``until`` (``until`` the day after the last
-    one picked: exclusive, as the read API reads it)."""
-    days = {}
-    if start_date:
-        days["since"] = str(start_date)[:10]
-    if end_date:
-        last = pd.Timestamp(str(end_date)[:10]) + pd.Timedelta(days=1)
-        days["until"] = last.date().isoformat()
-    return days
 
 
 @callback(

@@ -360,25 +360,32 @@ def trail_view(
     object_text: str | None = None,
     limit: int = 2000,
     now: pd.Timestamp | None = None,
+    since: pd.Timestamp | None = None,
+    until: pd.Timestamp | None = None,
 ) -> dict:
     """What the audit page shows for these filters, as plain values.
+
+    ``since``/``until`` (UTC, ``until`` excluded; from the address): a period of its own, used
+    instead of the named ``period`` when either is given.
 
     ``rows``: the matching rows, newest first, at most ``limit`` (a DataFrame, times in UTC);
     ``actors`` and ``actions``: the values to filter by; ``period``: the period applied (an
     unknown name falls back to ``24h``, so a hand-edited address still shows the page);
     ``periods``: the period names to choose from.
     """
-    try:
-        since = since_for_period(period, now)
-    except ValueError:
-        period = "24h"
-        since = since_for_period(period, now)
+    if since is None and until is None:
+        try:
+            since = since_for_period(period, now)
+        except ValueError:
+            period = "24h"
+            since = since_for_period(period, now)
     rows = query(
         db,
         actor=actor or None,
         action=action or None,
         object_text=(object_text or "").strip() or None,
         since=since,
+        until=until,
         limit=limit,
     )
     return {
@@ -387,6 +394,8 @@ def trail_view(
         "actions": actions(db),
         "period": period,
         "periods": list(PERIODS),
+        "since": since,
+        "until": until,
     }
 
 

@@ -130,3 +130,21 @@ def previous_period(kind: str, since: pd.Timestamp, timezone: str, *, years: int
     else:
         day = local - pd.offsets.MonthBegin(1)
     return calendar_period(kind, day, timezone)
+
+
+def query_bounds(
+    query: str | None, timezone: str
+) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """``since`` and ``until`` of an address's query string (``?since=...&until=...``), read as
+    :func:`parse_bound` reads them, in UTC; None for a bound absent or unreadable (a page then
+    shows its default rather than an error)."""
+    from urllib.parse import parse_qs
+
+    args = {k: v[-1] for k, v in parse_qs(str(query or "").lstrip("?")).items()}
+    out = []
+    for key in ("since", "until"):
+        try:
+            out.append(parse_bound(args[key], timezone))
+        except (KeyError, ValueError):
+            out.append(None)
+    return out[0], out[1]

@@ -26,11 +26,13 @@ COLUMNS = (
 )
 
 
-def export_href(actor=None, action=None, period=None, obj=None) -> str:
-    """The CSV export's address for these filters."""
-    given = {"actor": actor, "action": action, "period": period, "object": obj}
+def export_href(actor=None, action=None, period=None, obj=None, fmt="csv", bounds=None) -> str:
+    """The export's address (``fmt``: csv or xlsx) for these filters; ``bounds``: the
+    address's ``since``/``until`` (ISO text), used instead of the named ``period``."""
+    given = {"actor": actor, "action": action, "object": obj}
+    given |= dict(bounds) if bounds else {"period": period}
     params = {k: v for k, v in given.items() if v}
-    return "/audit/export.csv" + ("?" + urlencode(params) if params else "")
+    return f"/audit/export.{fmt}" + ("?" + urlencode(params) if params else "")
 
 
 def trail_outputs(view: dict, filters: dict, lang: str, timezone: str) -> tuple:
@@ -47,9 +49,23 @@ def trail_outputs(view: dict, filters: dict, lang: str, timezone: str) -> tuple:
     actions = everyone + [{"label": a, "value": a} for a in view["actions"]]
     periods = [{"label": t(f"audit.period.{p}", lang), "value": p} for p in view["periods"]]
     obj = (filters.get("object") or "").strip() or None
-    href = export_href(filters.get("actor"), filters.get("action"), view["period"], obj)
+    bounds = filters.get("bounds")
+    href, xlsx = (
+        export_href(filters.get("actor"), filters.get("action"), view["period"], obj, fmt, bounds)
+        for fmt in ("csv", "xlsx")
+    )
     count = t("audit.count", lang).format(n=len(rows))
-    return rows, columns, count, href, actors, actions, periods
+    if bounds:
+        count = t("audit.count_period", lang).format(
+            n=len(rows),
+            since=format_moment(view["since"], timezone, lang, "day_time")
+            if view["since"]
+            else "…",
+            until=format_moment(view["until"], timezone, lang, "day_time")
+            if view["until"]
+            else "…",
+        )
+    return rows, columns, count, href, xlsx, actors, actions, periods
 
 
 def _filter(key: str, control) -> html.Label:
@@ -89,6 +105,12 @@ def page() -> html.Div:
                         i18n_text("audit.export"),
                         id=ids.AUDIT_EXPORT,
                         href="/audit/export.csv",
+                        className="og-lang",
+                    ),
+                    html.A(
+                        i18n_text("audit.export_xlsx"),
+                        id=ids.AUDIT_EXPORT_XLSX,
+                        href="/audit/export.xlsx",
                         className="og-lang",
                     ),
                     html.Span(id=ids.AUDIT_COUNT, className="og-count"),

@@ -146,6 +146,7 @@ AUDIT_OBJECT = "audit-object"  # filter: text in the object's type or id
 AUDIT_GRID = "audit-grid"  # dash-ag-grid: the rows
 AUDIT_COUNT = "audit-count"
 AUDIT_EXPORT = "audit-export"  # link: the same rows as CSV (/audit/export.csv)
+AUDIT_EXPORT_XLSX = "audit-export-xlsx"  # link: the same rows as Excel (/audit/export.xlsx)
 
 # --- archived briefings (page /briefings) ------------------------------------------------------
 BRIEFINGS_GRID = "briefings-grid"  # dash-ag-grid: the archived briefings, each with its link

@@ -227,16 +227,17 @@ def admin_site(runtime):
     return app, admin, analyst
 
 
-def audit_request(period="24h", actor=None, action=None, obj=None):
+def audit_request(period="24h", actor=None, action=None, obj=None, address=""):
     return {
         "output": "..audit-grid.rowData...audit-grid.columnDefs...audit-count.children..."
-        "audit-export.href...audit-actor.options...audit-action.options..."
-        "audit-period.options..",
+        "audit-export.href...audit-export-xlsx.href...audit-actor.options..."
+        "audit-action.options...audit-period.options..",
         "outputs": [
             {"id": "audit-grid", "property": "rowData"},
             {"id": "audit-grid", "property": "columnDefs"},
             {"id": "audit-count", "property": "children"},
             {"id": "audit-export", "property": "href"},
+            {"id": "audit-export-xlsx", "property": "href"},
             {"id": "audit-actor", "property": "options"},
             {"id": "audit-action", "property": "options"},
             {"id": "audit-period", "property": "options"},
@@ -247,6 +248,7 @@ def audit_request(period="24h", actor=None, action=None, obj=None):
             {"id": "audit-period", "property": "value", "value": period},
             {"id": "audit-object", "property": "value", "value": obj},
             {"id": "lang", "property": "data", "value": "en"},
+            {"id": "url", "property": "search", "value": address},
         ],
         "changedPropIds": ["audit-period.value"],
     }
@@ -280,7 +282,7 @@ def test_audit_times_are_shown_in_the_regions_zone_per_language(admin_site, runt
     audit.record(runtime.db, "boss", "probe.time", at=pd.Timestamp("2026-11-25T16:05:09Z"))
     for lang, shown in (("en", "26 Nov 2026, 00:05:09"), ("zh", "2026年11月26日 00:05:09")):
         body = audit_request(period="all", action="probe.time")
-        body["inputs"][-1]["value"] = lang
+        body["inputs"][-2]["value"] = lang
         grid = admin.post("/_dash-update-component", json=body).get_json()["response"]
         assert [r["occurred_at"] for r in grid["audit-grid"]["rowData"]] == [shown]
 
@@ -302,3 +304,38 @@ def test_csv_cells_cannot_become_spreadsheet_formulas(runtime):
     audit.record(runtime.db, "=cmd|' /C calc'!A0", "signin.failure", object_id="@SUM(1)")
     text = audit.to_csv(audit.query(runtime.db))
     assert "'=cmd" in text and "'@SUM(1)" in text
+
+
+def test_excel_export_and_a_period_from_the_address(admin_site, runtime):
+    """The trail exports as Excel too (header row, the filters in a second sheet, audited), and
+    a shared link's ``since``/``until`` stand for the named period, on the page and in both
+    files."""
+    import openpyxl
+
+    _app, admin, analyst = admin_site
+    for day in ("2026-03-01T10:00:00Z", "2026-03-02T10:00:00Z", "2026-03-03T10:00:00Z"):
+        audit.record(runtime.db, "boss", "probe.period", at=pd.Timestamp(day))
+    # 2026-03-02 local (the region's zone) .. 2026-03-03 local midnight, until excluded
+    address = "?since=2026-03-02&until=2026-03-03"
+    out = admin.post(
+        "/_dash-update-component", json=audit_request(action="probe.period", address=address)
+    ).get_json()["response"]
+    assert len(out["audit-grid"]["rowData"]) == 1
+    assert out["audit-count"]["children"].endswith(": 1 rows")
+    csv_href, xlsx_href = out["audit-export"]["href"], out["audit-export-xlsx"]["href"]
+    assert "&period=" not in csv_href and "since=" in csv_href and "until=" in xlsx_href
+    table = list(csv.DictReader(io.StringIO(admin.get(csv_href).get_data(as_text=True))))
+    assert [r["occurred_at"] for r in table] == ["2026-03-02T10:00:00+00:00"]
+    resp = admin.get(xlsx_href)
+    assert resp.status_code == 200 and resp.mimetype.endswith("spreadsheetml.sheet")
+    book = openpyxl.load_workbook(io.BytesIO(resp.data), read_only=True)
+    sheet = list(book["audit"].iter_rows(values_only=True))
+    assert sheet[0] == audit.COLUMNS and len(sheet) == 2
+    assert sheet[1][1] == "2026-03-02T10:00:00+00:00"
+    about = dict(book["filters"].iter_rows(values_only=True))
+    assert about["user"] == "boss" and about["action"] == "probe.period"
+    assert analyst.get(xlsx_href).status_code == 403
+    assert admin.get("/audit/export.pdf").status_code == 404
+    assert admin.get("/audit/export.xlsx?since=yesterday").status_code == 400
+    formats = [r["detail"].count('"format": "xlsx"') for r in rows(runtime, "audit.export")]
+    assert sorted(formats) == [0, 1]  # the CSV and the Excel file
