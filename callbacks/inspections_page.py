@@ -11,10 +11,10 @@ from callbacks.wiring import Wiring
 from callbacks.wiring import runtime as _rt
 from callbacks.wiring import scope as _scope
 from data import inspections, search
-from data.times import iso, local_midnight, parse_bound
+from data.times import address_days, iso, local_midnight, parse_bound
 from layouts import ids
 from layouts import inspections_page as view_of
-from layouts.desk_period import ADDRESS_JS, address_days
+from layouts.desk_period import ADDRESS_JS
 from layouts.i18n import normalise_language
 
 _wiring = Wiring(page="inspections")

@@ -148,3 +148,16 @@ def query_bounds(
         except (KeyError, ValueError):
             out.append(None)
     return out[0], out[1]
+
+
+def address_days(start_date, end_date) -> dict:
+    """A date picker's days (local, the last one included) as the address's ``since`` and
+    ``until`` (``until`` the day after the last one: exclusive, as the read API reads it); a
+    bound not picked is left out."""
+    days = {}
+    if start_date:
+        days["since"] = str(start_date)[:10]
+    if end_date:
+        last = pd.Timestamp(str(end_date)[:10]) + pd.Timedelta(days=1)
+        days["until"] = last.date().isoformat()
+    return days

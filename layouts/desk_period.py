@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-import pandas as pd
 from dash import dcc, html
 
 from layouts.i18n import DEFAULT_LANGUAGE, t
@@ -76,16 +75,3 @@ def export_href(path: str, fmt: str, params: dict) -> str:
             if one not in (None, ""):
                 query.append((k, str(one)))
     return f"{path}?" + urlencode([*query, ("format", fmt)])
-
-
-def address_days(start_date, end_date) -> dict:
-    """A date picker's days (local, the last one included) as the address's ``since`` and
-    ``until`` (``until`` the day after the last one: exclusive, as the read API reads it); a
-    bound not picked is left out."""
-    days = {}
-    if start_date:
-        days["since"] = str(start_date)[:10]
-    if end_date:
-        last = pd.Timestamp(str(end_date)[:10]) + pd.Timedelta(days=1)
-        days["until"] = last.date().isoformat()
-    return days

@@ -53,11 +53,22 @@ def call(app, client, output: str, inputs, state=(), trigger: int = 0):
             outs.append([{"id": dict(pattern, source=s), "property": prop} for s in SOURCES])
         else:
             outs.append({"id": cid, "property": prop})
+    # every input and state the callback declares, in its order: the given values, None for
+    # the others (as a browser sends a property never set)
+    given = {(i, p): v for i, p, v in [*inputs, *state]}
+    declared = app.callback_map[key]
+
+    def values(items):
+        return [
+            {"id": x["id"], "property": x["property"], "value": given.get((x["id"], x["property"]))}
+            for x in items
+        ]
+
     body = {
         "output": key,
         "outputs": outs if key.startswith("..") else outs[0],
-        "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
-        "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
+        "inputs": values(declared["inputs"]),
+        "state": values(declared.get("state", [])),
         "changedPropIds": [f"{inputs[trigger][0]}.{inputs[trigger][1]}"],
     }
     return client.post("/_dash-update-component", json=body)
