@@ -12,7 +12,7 @@ from dash import ALL, Input, Output, State, ctx
 
 from callbacks.wiring import Wiring
 from callbacks.wiring import runtime as _rt
-from data import policy, search
+from data import policy
 from data.cases import CaseNotFound, InvalidTransition, desk
 from data.cases.states import OPEN_STATES
 from data.times import iso
@@ -95,15 +95,8 @@ def board_options(lang, dept, category):
     )
 
 
-@callback(
-    Output(ids.CASES_PERIOD, "start_date"),
-    Output(ids.CASES_PERIOD, "end_date"),
-    Input(ids.URL, "search"),
-)
-def period_from_address(query):
-    """The address's period (a shared link) in the date picker, read as the read API reads
-    ``since`` and ``until``; without one, the picker stays empty (the board as live)."""
-    return search.picker_days(query if isinstance(query, str) else "", _rt().timezone)
+# the picker follows a shared link's since/until
+_wiring.address_period(ids.CASES_PERIOD)
 
 
 @callback(

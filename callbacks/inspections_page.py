@@ -10,7 +10,7 @@ from dash import Input, Output
 from callbacks.wiring import Wiring
 from callbacks.wiring import runtime as _rt
 from callbacks.wiring import scope as _scope
-from data import inspections, search
+from data import inspections
 from data.times import address_days, iso, local_midnight, parse_bound
 from layouts import ids
 from layouts import inspections_page as view_of
@@ -65,15 +65,8 @@ def show_list(start_date, end_date, level, lang):
     )
 
 
-@callback(
-    Output(ids.INSPECT_PERIOD, "start_date"),
-    Output(ids.INSPECT_PERIOD, "end_date"),
-    Input(ids.URL, "search"),
-)
-def period_from_address(query):
-    """The address's period (a shared link, ``?since=&until=``) in the date picker, read as the
-    read API reads them; without one the picker stays empty (every open case)."""
-    return search.picker_days(query if isinstance(query, str) else "", _rt().timezone)
+# the picker follows a shared link's since/until
+_wiring.address_period(ids.INSPECT_PERIOD)
 
 
 # the address follows the period (since/until; the other parameters stay), without reloading

@@ -24,15 +24,8 @@ register = _wiring.register
 ROWS = 500  # the newest matches listed (and put on the map)
 
 
-@callback(
-    Output(ids.SEARCH_PERIOD, "start_date"),
-    Output(ids.SEARCH_PERIOD, "end_date"),
-    Input(ids.URL, "search"),
-)
-def from_address(query):
-    """The address's period (a shared link) in the date picker, read as the read API reads
-    ``since`` and ``until``; without one, the picker stays empty (the last seven days)."""
-    return search.picker_days(query if isinstance(query, str) else "", _rt().timezone)
+# the picker follows a shared link's since/until
+_wiring.address_period(ids.SEARCH_PERIOD)
 
 
 @callback(

@@ -71,6 +71,22 @@ class Wiring:
         """Record a clientside callback (same arguments as ``dash.clientside_callback``)."""
         self._items.append(("client", (function, *args), kwargs, None))
 
+    def address_period(self, picker_id: str) -> None:
+        """The desk page's date picker ``picker_id`` takes the address's ``since``/``until`` (a
+        shared link), read as the read API reads them (:func:`data.search.picker_days`); an
+        address without them leaves the picker empty (the page's default period)."""
+        from data import search
+        from layouts import ids
+
+        def period_from_address(query):
+            return search.picker_days(query if isinstance(query, str) else "", runtime().timezone)
+
+        self.callback(
+            dash.Output(picker_id, "start_date"),
+            dash.Output(picker_id, "end_date"),
+            dash.Input(ids.URL, "search"),
+        )(period_from_address)
+
     def register(self, app: dash.Dash) -> None:
         """Attach every recorded callback to ``app``."""
         for kind, args, kwargs, func in self._items:
