@@ -105,12 +105,12 @@ def build_big_store(
             f"""
             INSERT INTO events (source, source_event_id, category, severity, value, event_time,
                 received_at, lon, lat, cell_key, community_key, township_key, county_key, city_key,
-                text, attributes, feed)
+                text, attributes, feed, id_hash)
             SELECT s, 'b' || i, c, 2, v, t, t, 123.0, 41.0, {g0} + cell,
                    {m0} + cell % {n_comm}, {t0k} + (cell % {n_comm}) % {n_town},
                    {c0} + ((cell % {n_comm}) % {n_town}) % {n_county}, 1, NULL,
                    CASE WHEN s = 'environment' THEN '{{"station":"S' || (cell % 200) || '"}}' END,
-                   'bench'
+                   'bench', (md5_number_lower('b' || i) >> 33)::INTEGER
             FROM (
                 SELECT i, {src}[1 + (h % 5)::INT] AS s,
                        ({cat}[1 + (h % 5)::INT])[1 + ((h // 5) % len(({cat})[1 + (h % 5)::INT]))::INT] AS c,
@@ -122,7 +122,8 @@ def build_big_store(
             )
             """
         )
-        # the search text and id digest, as ingest derives them (data/schema.py)
+        # the search text and id digest, as ingest derives them (data/schema.py); the digest is
+        # written by the INSERT above (the column is NOT NULL: de-duplication reads it)
         con.execute(f"UPDATE events SET search = {EVENT_SEARCH_SQL}, id_hash = {EVENT_ID_HASH_SQL}")
         con.execute(
             """

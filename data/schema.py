@@ -491,6 +491,44 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         UPDATE events SET search = {EVENT_SEARCH_SQL}, id_hash = {EVENT_ID_HASH_SQL};
         """,
     ),
+    (
+        19,
+        "events without the primary-key index: ingest de-duplicates by event day",
+        """
+        -- The primary key's index on (source, source_event_id) cost half of bulk ingest's writer
+        -- time (docs/PERFORMANCE.md). The pipeline now de-duplicates each batch against the
+        -- events of its own days (event time, UTC), first by the 4-byte id digests and then by
+        -- the few ids they point to, as it already did against the archive. DuckDB cannot drop
+        -- a primary key, so the table is copied (in its stored order: the zone maps on
+        -- event_time that the look-up relies on stay as good as they were)
+        CREATE TABLE events_unkeyed (
+            source VARCHAR NOT NULL,
+            source_event_id VARCHAR NOT NULL,
+            category VARCHAR NOT NULL,
+            severity TINYINT,
+            value DOUBLE,
+            event_time TIMESTAMPTZ NOT NULL,
+            received_at TIMESTAMPTZ NOT NULL,
+            lon DOUBLE NOT NULL,
+            lat DOUBLE NOT NULL,
+            cell_key INTEGER NOT NULL,
+            community_key INTEGER NOT NULL,
+            township_key INTEGER NOT NULL,
+            county_key INTEGER NOT NULL,
+            city_key INTEGER NOT NULL,
+            text VARCHAR,
+            attributes JSON,
+            feed VARCHAR,
+            case_id BIGINT,
+            status VARCHAR,
+            search VARCHAR,
+            id_hash INTEGER NOT NULL
+        );
+        INSERT INTO events_unkeyed SELECT * FROM events;
+        DROP TABLE events;
+        ALTER TABLE events_unkeyed RENAME TO events;
+        """,
+    ),
 ]
 
 

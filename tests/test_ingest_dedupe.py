@@ -1,0 +1,127 @@
+"""De-duplication without a key index: a batch is compared with the events of its own days.
+
+The events table has no primary key (migration 19): the pipeline looks up the batch's 4-byte id
+digests among the stored events of the batch's UTC days, then compares the ids of the few rows
+whose digest matches. These tests pin what that must get right: a digest shared by two ids is
+not a duplicate, a re-sent batch spread over several days is recognised on each day, and an old
+store keeps its events and its duplicates through the migration.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from data import schema
+from data.runtime import Runtime
+from tests.support.region import tiny_cell_center
+
+NOW = pd.Timestamp("2026-11-26T06:00:00Z")
+
+
+def _rows(ids_times: list[tuple[str, str]]) -> pd.DataFrame:
+    lon, lat = tiny_cell_center(1, 0, 0)
+    return pd.DataFrame(
+        [
+            {"id": i, "time": t, "lon": lon, "lat": lat, "category": "accident", "severity": 2}
+            for i, t in ids_times
+        ]
+    )
+
+
+def _colliding_ids() -> tuple[str, str]:
+    """Two ids with the same 31-bit digest (a birthday search over generated ids)."""
+    row = duckdb.sql(
+        f"""
+        SELECT min(id), max(id) FROM (
+            SELECT 'id-' || i AS id,
+                   {schema.EVENT_ID_HASH_SQL.replace("source_event_id", "('id-' || i)")} AS h
+            FROM range(400000) r(i))
+        GROUP BY h HAVING count(*) > 1 ORDER BY h LIMIT 1
+        """
+    ).fetchall()
+    assert row, "no digest collision among 400,000 ids (expected about 37)"
+    a, b = row[0]
+    assert schema.id_hash(a) == schema.id_hash(b) and a != b
+    return a, b
+
+
+def test_ids_sharing_a_digest_are_two_events(runtime):
+    a, b = _colliding_ids()
+    first = runtime.pipeline.ingest_frame("traffic", _rows([(a, "2026-11-26T01:00:00Z")]), now=NOW)
+    second = runtime.pipeline.ingest_frame("traffic", _rows([(b, "2026-11-26T02:00:00Z")]), now=NOW)
+    assert (first.accepted, second.accepted, second.duplicates) == (1, 1, 0)
+    again = runtime.pipeline.ingest_frame(
+        "traffic", _rows([(a, "2026-11-26T01:00:00Z"), (b, "2026-11-26T02:00:00Z")]), now=NOW
+    )
+    assert (again.accepted, again.duplicates) == (0, 2)
+    got = runtime.db.query("SELECT source_event_id FROM events ORDER BY 1")
+    assert got == sorted([(a,), (b,)])
+    assert runtime.db.query_one("SELECT sum(n) FROM cell_counts")[0] == 2
+
+
+def test_a_resent_batch_over_scattered_days_is_recognised_on_each(runtime):
+    # days 10, 11 (one run) and 20, 25 (runs of their own), with a midnight on either side
+    sent = [
+        ("m1", "2026-11-10T00:00:00Z"),
+        ("m2", "2026-11-10T23:59:59.999999Z"),
+        ("m3", "2026-11-11T12:00:00Z"),
+        ("m4", "2026-11-20T08:00:00Z"),
+        ("m5", "2026-11-25T23:00:00Z"),
+    ]
+    first = runtime.pipeline.ingest_frame("traffic", _rows(sent), now=NOW)
+    assert (first.accepted, first.duplicates) == (5, 0)
+    # one new id in the re-sent batch is stored; the five old ones are duplicates
+    again = runtime.pipeline.ingest_frame(
+        "traffic", _rows(sent + [("m6", "2026-11-20T09:00:00Z")]), now=NOW
+    )
+    assert (again.accepted, again.duplicates) == (1, 5)
+    assert runtime.db.query_one("SELECT count(*) FROM events")[0] == 6
+    status = runtime.db.query_one("SELECT accepted, duplicates FROM feed_status")
+    assert status == (6, 5)
+
+
+def test_the_key_is_unique_per_day_of_event_time(runtime):
+    """A re-send with another time on the same UTC day is a duplicate; the same id on another
+    day is another event (docs/ARCHITECTURE.md: de-duplication)."""
+    runtime.pipeline.ingest_frame("traffic", _rows([("k", "2026-11-24T03:00:00Z")]), now=NOW)
+    same_day = runtime.pipeline.ingest_frame(
+        "traffic", _rows([("k", "2026-11-24T22:00:00Z")]), now=NOW
+    )
+    other_day = runtime.pipeline.ingest_frame(
+        "traffic", _rows([("k", "2026-11-25T03:00:00Z")]), now=NOW
+    )
+    assert (same_day.accepted, same_day.duplicates) == (0, 1)
+    assert (other_day.accepted, other_day.duplicates) == (1, 0)
+
+
+def test_an_old_keyed_store_keeps_its_events_and_duplicates_through_migration_19(
+    settings, monkeypatch
+):
+    sent = [(f"o{i}", f"2026-11-2{i % 5}T0{i % 9}:00:00Z") for i in range(40)]
+    with monkeypatch.context() as m:
+        m.setattr(schema, "MIGRATIONS", [x for x in schema.MIGRATIONS if x[0] < 19])
+        rt = Runtime(settings)
+        try:
+            assert rt.pipeline.ingest_frame("traffic", _rows(sent), now=NOW).accepted == 40
+            keyed = rt.db.query(
+                "SELECT constraint_type FROM duckdb_constraints() WHERE table_name = 'events'"
+                " AND constraint_type = 'PRIMARY KEY'"
+            )
+            assert keyed == [("PRIMARY KEY",)]
+            before = rt.db.query("SELECT * EXCLUDE (received_at) FROM events ORDER BY ALL")
+        finally:
+            rt.stop()
+    rt = Runtime(settings)  # opening the store applies migration 19
+    try:
+        assert rt.db.query_one("SELECT max(version) FROM schema_version")[0] >= 19
+        keyed = rt.db.query(
+            "SELECT constraint_type FROM duckdb_constraints() WHERE table_name = 'events'"
+            " AND constraint_type = 'PRIMARY KEY'"
+        )
+        assert keyed == []
+        assert rt.db.query("SELECT * EXCLUDE (received_at) FROM events ORDER BY ALL") == before
+        again = rt.pipeline.ingest_frame("traffic", _rows(sent), now=NOW)
+        assert (again.accepted, again.duplicates) == (0, 40)
+    finally:
+        rt.stop()
