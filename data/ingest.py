@@ -39,7 +39,6 @@ MAX_REASON_LEN = 1000
 # the writer fetches RETURNING rows as Arrow on purpose (see _commit_group); DuckDB warns that
 # this copies them once, which costs far less than making Python strings of them
 warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
-_UTC_US = "datetime64[us, UTC]"
 DAY = dt.timedelta(days=1)
 
 
@@ -438,62 +437,44 @@ class Pipeline:
                         strict=True,
                     )
                 )
-        counts = pd.DataFrame(
-            {
-                "now": pd.Series([b.now for b in group], dtype=_UTC_US),
-                "source": [b.source for b in group],
-                "accepted": accepted,
-                "duplicates": offered - accepted + np.array([b.repeats for b in group]),
-                "quarantined": np.array([len(b.quarantine) for b in group], dtype=np.int64),
-            }
-        )
-        con.register("g_counts", counts)
+        duplicates = offered - accepted + np.array([b.repeats for b in group])
+        # the counts per minute and per source: a group holds a handful of batches, so plain
+        # Python and one parameterised VALUES list each (no frame to build and register)
+        minutes: dict[tuple, list[int]] = {}
+        status: dict[str, list] = {}
+        for i, b in enumerate(group):
+            n = (int(accepted[i]), int(duplicates[i]), len(b.quarantine))
+            m = minutes.setdefault((b.now.floor("min"), b.source), [0, 0, 0])
+            row = status.setdefault(b.source, [b.now, 0, 0, 0])
+            row[0] = b.now  # the last batch received sets last_received_at, as one by one
+            for k in range(3):
+                m[k] += n[k]
+                row[k + 1] += n[k]
         con.execute(
-            """
-            INSERT INTO ingest_minutes
-            SELECT date_trunc('minute', now) AS minute, source, sum(accepted), sum(duplicates),
-                   sum(quarantined)
-            FROM g_counts GROUP BY ALL
+            "INSERT INTO ingest_minutes VALUES "
+            + ", ".join(["(?, ?, ?, ?, ?)"] * len(minutes))
+            + """
             ON CONFLICT DO UPDATE SET accepted = ingest_minutes.accepted + excluded.accepted,
                 duplicates = ingest_minutes.duplicates + excluded.duplicates,
                 quarantined = ingest_minutes.quarantined + excluded.quarantined
-            """
+            """,
+            [v for (minute, src), m in minutes.items() for v in (minute, src, *m)],
         )
-        con.unregister("g_counts")
-        # one feed_status row per source (plain Python: a group holds a handful of batches)
-        status: dict[str, list] = {}
-        for i, b in enumerate(group):
-            row = status.setdefault(b.source, [b.now, 0, 0, 0])
-            row[0] = b.now  # the last batch received sets last_received_at, as one by one
-            row[1] += int(counts["accepted"].iat[i])
-            row[2] += int(counts["duplicates"].iat[i])
-            row[3] += int(counts["quarantined"].iat[i])
-        per_source = pd.DataFrame(
-            {
-                "source": list(status),
-                "received": pd.Series([r[0] for r in status.values()], dtype=_UTC_US),
-                "accepted": [r[1] for r in status.values()],
-                "duplicates": [r[2] for r in status.values()],
-                "quarantined": [r[3] for r in status.values()],
-                "last_event": pd.Series([last_event.get(src) for src in status], dtype=_UTC_US),
-            }
-        )
-        con.register("g_status", per_source)
         con.execute(
             """
             INSERT INTO feed_status (source, last_event_time, last_received_at, accepted,
-                                     duplicates, quarantined)
-            SELECT source, last_event, received, accepted, duplicates, quarantined
-            FROM g_status
+                                     duplicates, quarantined) VALUES """
+            + ", ".join(["(?, ?::TIMESTAMPTZ, ?, ?, ?, ?)"] * len(status))
+            + """
             ON CONFLICT (source) DO UPDATE SET
                 last_event_time = greatest(feed_status.last_event_time, excluded.last_event_time),
                 last_received_at = excluded.last_received_at,
                 accepted = feed_status.accepted + excluded.accepted,
                 duplicates = feed_status.duplicates + excluded.duplicates,
                 quarantined = feed_status.quarantined + excluded.quarantined
-            """
+            """,
+            [v for src, r in status.items() for v in (src, last_event.get(src), *r)],
         )
-        con.unregister("g_status")
         return [int(n) for n in accepted]
 
 
