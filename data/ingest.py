@@ -29,7 +29,7 @@ from data.areas import cell_lineage, install_region, lineage_arrays
 from data.catalogue import DEFAULT_CATALOGUE, Catalogue
 from data.events import normalise_frame, storable_text, validate_frame
 from data.placement import OUTSIDE, Placer
-from data.schema import BUCKET_SECONDS, EVENT_ID_HASH_SQL, EVENT_SEARCH_SQL
+from data.schema import BUCKET_SECONDS, EVENT_ID_HASH_SQL, EVENT_SEARCH_SQL, id_hash
 from data.store import Database
 
 OUTSIDE_REASON = "outside region"
@@ -479,6 +479,8 @@ class Pipeline:
 
 
 _hashing = threading.local()
+# ids per batch from which their digests are computed by DuckDB (see id_hashes)
+HASH_IN_DUCKDB_FROM = 2000
 
 
 def id_hashes(ids: pa.Array) -> pa.Array:
@@ -486,7 +488,10 @@ def id_hashes(ids: pa.Array) -> pa.Array:
 
     Computed by DuckDB on this thread's own in-memory connection, not the store's (preparing a
     batch must not wait for the writer): vectorised, about 30 ns per id, where hashlib one id at
-    a time cost 3 µs, most of a bulk batch's preparation."""
+    a time cost 3 µs, most of a bulk batch's preparation. A push-sized batch is hashed one id
+    at a time: below a few thousand ids a DuckDB round trip (about 3 ms) costs more."""
+    if len(ids) < HASH_IN_DUCKDB_FROM:
+        return pa.array([id_hash(i) for i in ids.to_pylist()], pa.int32())
     con = getattr(_hashing, "con", None)
     if con is None:
         con = _hashing.con = duckdb.connect(config={"threads": 1})

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from data import schema
+from data.ingest import HASH_IN_DUCKDB_FROM, id_hashes
 from data.runtime import Runtime
 from tests.support.region import tiny_cell_center
 
@@ -125,3 +127,20 @@ def test_an_old_keyed_store_keeps_its_events_and_duplicates_through_migration_19
         assert (again.accepted, again.duplicates) == (0, 40)
     finally:
         rt.stop()
+
+
+def test_id_digests_are_the_same_on_both_paths():
+    """Small batches hash in Python, large ones in DuckDB: both must give the stored digest
+    (EVENT_ID_HASH_SQL), or a re-sent event would not be found."""
+    ids = [f"id-{i}" for i in range(HASH_IN_DUCKDB_FROM + 10)] + ["中文-1", "", "a\x00b", "é" * 300]
+    large = id_hashes(pa.array(ids)).to_pylist()
+    small = id_hashes(pa.array(ids[-50:])).to_pylist()
+    in_sql = [
+        r[0]
+        for r in duckdb.sql(
+            f"SELECT {schema.EVENT_ID_HASH_SQL} FROM (SELECT unnest(?::VARCHAR[]) AS source_event_id)",
+            params=[ids],
+        ).fetchall()
+    ]
+    assert large == in_sql
+    assert small == in_sql[-50:] == [schema.id_hash(i) for i in ids[-50:]]
