@@ -41,6 +41,39 @@ MAX_REASON_LEN = 1000
 warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
 DAY = dt.timedelta(days=1)
 
+# the group's writes (data/ingest.py's one script per group; the views are registered Arrow)
+QUARANTINE_SQL = (
+    "INSERT INTO quarantine (source, feed, received_at, reason, source_event_id, raw) "
+    "SELECT source, feed, received_at, reason, source_event_id, raw FROM q_batch"
+)
+# the search text is derived here, by the migration's expression
+EVENTS_SQL = f"INSERT INTO events BY NAME SELECT *, {EVENT_SEARCH_SQL} AS search FROM e_batch"
+CELL_COUNTS_SQL = f"""
+INSERT INTO cell_counts
+SELECT time_bucket(INTERVAL {BUCKET_SECONDS} SECOND, event_time) AS bucket, cell_key, source,
+       count(*) AS n, coalesce(sum(severity), 0) AS severity_sum, max(value) AS value_max
+FROM e_batch GROUP BY ALL
+ON CONFLICT DO UPDATE SET n = cell_counts.n + excluded.n,
+    severity_sum = cell_counts.severity_sum + excluded.severity_sum,
+    value_max = greatest(cell_counts.value_max, excluded.value_max)
+"""
+MINUTES_SQL = """
+INSERT INTO ingest_minutes SELECT minute, source, accepted, duplicates, quarantined FROM g_minutes
+ON CONFLICT DO UPDATE SET accepted = ingest_minutes.accepted + excluded.accepted,
+    duplicates = ingest_minutes.duplicates + excluded.duplicates,
+    quarantined = ingest_minutes.quarantined + excluded.quarantined
+"""
+STATUS_SQL = """
+INSERT INTO feed_status (source, last_event_time, last_received_at, accepted, duplicates,
+                         quarantined) VALUES {rows}
+ON CONFLICT (source) DO UPDATE SET
+    last_event_time = greatest(feed_status.last_event_time, excluded.last_event_time),
+    last_received_at = excluded.last_received_at,
+    accepted = feed_status.accepted + excluded.accepted,
+    duplicates = feed_status.duplicates + excluded.duplicates,
+    quarantined = feed_status.quarantined + excluded.quarantined
+"""
+
 
 @dataclass
 class IngestResult:
@@ -372,16 +405,18 @@ class Pipeline:
     @staticmethod
     def _commit_group(con, group: list[_Batch]) -> list[int]:
         """Write a group of batches (quarantine, events, rollups, minute counts, feed status)
-        with one statement per table; returns each batch's accepted count."""
+        with one statement per table, sent as one script; returns each batch's accepted count."""
+        # every write of the group goes to DuckDB as one script: each call back into Python
+        # waits for the GIL behind the threads preparing the next batches (about 10 ms a call
+        # on a busy server), so the number of calls, not their size, sets the writer's pace
+        script: list[str] = []
+        views: list[str] = []
         quarantine = [b.quarantine for b in group if len(b.quarantine)]
         if quarantine:
             q = quarantine[0] if len(quarantine) == 1 else pd.concat(quarantine, ignore_index=True)
             con.register("q_batch", q)
-            con.execute(
-                "INSERT INTO quarantine (source, feed, received_at, reason, source_event_id, raw) "
-                "SELECT source, feed, received_at, reason, source_event_id, raw FROM q_batch"
-            )
-            con.unregister("q_batch")
+            views.append("q_batch")
+            script.append(QUARANTINE_SQL)
         offered = np.array([b.events.num_rows for b in group], dtype=np.int64)
         # events whose day is already archived are de-duplicated against the archive too
         tables = [b.events for b in group]
@@ -410,25 +445,10 @@ class Pipeline:
                 owner = owner[fresh.to_numpy(zero_copy_only=False)]
             accepted = np.bincount(owner, minlength=len(group)).astype(np.int64)
             if events.num_rows:
-                # every row left is new: no RETURNING, no index to consult. The search text is
-                # derived here, by the migration's expression
+                # every row left is new: no RETURNING, no index to consult
                 con.register("e_batch", events)
-                con.execute(
-                    f"INSERT INTO events BY NAME SELECT *, {EVENT_SEARCH_SQL} AS search FROM e_batch"
-                )
-                con.execute(
-                    f"""
-                    INSERT INTO cell_counts
-                    SELECT time_bucket(INTERVAL {BUCKET_SECONDS} SECOND, event_time) AS bucket,
-                           cell_key, source, count(*) AS n,
-                           coalesce(sum(severity), 0) AS severity_sum, max(value) AS value_max
-                    FROM e_batch GROUP BY ALL
-                    ON CONFLICT DO UPDATE SET n = cell_counts.n + excluded.n,
-                        severity_sum = cell_counts.severity_sum + excluded.severity_sum,
-                        value_max = greatest(cell_counts.value_max, excluded.value_max)
-                    """
-                )
-                con.unregister("e_batch")
+                views.append("e_batch")
+                script += [EVENTS_SQL, CELL_COUNTS_SQL]
                 newest = events.group_by("source").aggregate([("event_time", "max")])
                 last_event = dict(
                     zip(
@@ -438,8 +458,7 @@ class Pipeline:
                     )
                 )
         duplicates = offered - accepted + np.array([b.repeats for b in group])
-        # the counts per minute and per source: a group holds a handful of batches, so plain
-        # Python and one parameterised VALUES list each (no frame to build and register)
+        # the counts per minute and per source (a group holds a handful of batches)
         minutes: dict[tuple, list[int]] = {}
         status: dict[str, list] = {}
         for i, b in enumerate(group):
@@ -450,31 +469,21 @@ class Pipeline:
             for k in range(3):
                 m[k] += n[k]
                 row[k + 1] += n[k]
-        con.execute(
-            "INSERT INTO ingest_minutes VALUES "
-            + ", ".join(["(?, ?, ?, ?, ?)"] * len(minutes))
-            + """
-            ON CONFLICT DO UPDATE SET accepted = ingest_minutes.accepted + excluded.accepted,
-                duplicates = ingest_minutes.duplicates + excluded.duplicates,
-                quarantined = ingest_minutes.quarantined + excluded.quarantined
-            """,
-            [v for (minute, src), m in minutes.items() for v in (minute, src, *m)],
+        con.register("g_minutes", _minutes_table(minutes))
+        views.append("g_minutes")
+        script.append(MINUTES_SQL)
+        # parameters only in the script's last statement (DuckDB's rule for scripts)
+        script.append(
+            STATUS_SQL.format(rows=", ".join(["(?, ?::TIMESTAMPTZ, ?, ?, ?, ?)"] * len(status)))
         )
-        con.execute(
-            """
-            INSERT INTO feed_status (source, last_event_time, last_received_at, accepted,
-                                     duplicates, quarantined) VALUES """
-            + ", ".join(["(?, ?::TIMESTAMPTZ, ?, ?, ?, ?)"] * len(status))
-            + """
-            ON CONFLICT (source) DO UPDATE SET
-                last_event_time = greatest(feed_status.last_event_time, excluded.last_event_time),
-                last_received_at = excluded.last_received_at,
-                accepted = feed_status.accepted + excluded.accepted,
-                duplicates = feed_status.duplicates + excluded.duplicates,
-                quarantined = feed_status.quarantined + excluded.quarantined
-            """,
-            [v for src, r in status.items() for v in (src, last_event.get(src), *r)],
-        )
+        try:
+            con.execute(
+                ";\n".join(script),
+                [v for src, r in status.items() for v in (src, last_event.get(src), *r)],
+            )
+        finally:
+            for name in views:
+                con.unregister(name)
         return [int(n) for n in accepted]
 
 
@@ -487,8 +496,8 @@ def id_hashes(ids: pa.Array) -> pa.Array:
     """:data:`data.schema.EVENT_ID_HASH_SQL` of each id (an Arrow string array), as int32.
 
     Computed by DuckDB on this thread's own in-memory connection, not the store's (preparing a
-    batch must not wait for the writer): vectorised, about 30 ns per id, where hashlib one id at
-    a time cost 3 µs, most of a bulk batch's preparation. A push-sized batch is hashed one id
+    batch must not wait for the writer): vectorised, about 1 µs per id, where hashlib one id at
+    a time cost 3-4 µs, most of a bulk batch's preparation. A push-sized batch is hashed one id
     at a time: below a few thousand ids a DuckDB round trip (about 3 ms) costs more."""
     if len(ids) < HASH_IN_DUCKDB_FROM:
         return pa.array([id_hash(i) for i in ids.to_pylist()], pa.int32())
@@ -530,6 +539,20 @@ def _stored_keys(con, events: pa.Table) -> pa.Array:
         "SELECT source, source_event_id FROM events WHERE rowid = ANY(?::BIGINT[])", [rows]
     ).to_arrow_table()
     return _keys(found)
+
+
+def _minutes_table(minutes: dict[tuple, list[int]]) -> pa.Table:
+    """The group's counts per (minute, source) as an Arrow table for MINUTES_SQL."""
+    keys = list(minutes)
+    return pa.table(
+        {
+            "minute": pa.array([k[0] for k in keys], pa.timestamp("us", tz="UTC")),
+            "source": pa.array([k[1] for k in keys], pa.string()),
+            "accepted": pa.array([v[0] for v in minutes.values()], pa.int64()),
+            "duplicates": pa.array([v[1] for v in minutes.values()], pa.int64()),
+            "quarantined": pa.array([v[2] for v in minutes.values()], pa.int64()),
+        }
+    )
 
 
 def _day_runs(days: list) -> list[tuple]:
