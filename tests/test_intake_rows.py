@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from data.cases import WorkCalendar
 from data.runtime import Runtime
 from data.settings import load_settings
 from tests.support.region import tiny_cell_center
@@ -531,3 +533,19 @@ def test_a_varied_hotline_batch_gives_exactly_these_rows(listed_runtime) -> None
     new = db.query_df("SELECT id, state, department FROM cases WHERE origin_ref = 'hotline:r13'")
     assert new.values.tolist() == [[len(BATCH) + 1, "dispatched", "heat"]]
     assert db.query_one("SELECT count(*) FROM events WHERE case_id IS NULL")[0] == 0
+
+
+@pytest.mark.parametrize(
+    "tz, start",
+    [("Asia/Shanghai", "2026-11-20 00:00"), ("Europe/Berlin", "2026-10-22 00:00")],
+)
+def test_next_working_of_one_instant_is_the_calendars(tz, start) -> None:
+    """The remembered answer (one per hotline batch on the writer) is next_working's, across
+    evenings, weekends, a holiday and (Berlin) the end of summer time."""
+    cal = WorkCalendar(tz, holidays=("2026-11-24", "2026-10-26"))
+    t0 = pd.Timestamp(start, tz=tz).tz_convert("UTC")
+    times = list(t0 + pd.to_timedelta(np.arange(0, 9 * 24 * 60, 37), unit="min"))
+    times += [times[5], times[-1] - pd.Timedelta(hours=30), times[40]]  # back in time too
+    want = cal.next_working(times)
+    got = [cal.next_working_one(t) for t in times]
+    assert got == list(want)

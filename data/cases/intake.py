@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 
 from data.cases.responsibility import LEVEL_KEY_COLUMNS
 from data.cases.states import INITIAL, after
-from data.times import to_py, utc_now
+from data.times import utc_now
 
 HANDLING_STATUSES = ("started", "in progress")
 # the states the intake gives, derived from the one state machine (data/cases/states.py)
@@ -40,33 +40,43 @@ DISPATCHED = after("dispatch", INITIAL)  # routed by the list (or by the publish
 HANDLING = after("accept", DISPATCHED)  # the publisher's status says work has started
 CLOSED = after("close", INITIAL)  # answered on the call; a publisher's close also ends here
 
-# the new hotline events of {relation} (the events table, or a registered frame of the same
-# columns) with their case ids and every column that does not depend on the routing; _-names
-# are the intake's own. $-names: the parameters given by select_cases.
-EVENT_SQL = """
-SELECT nextval('cases_seq') AS id, e.* FROM (
-    SELECT CASE WHEN json_extract_string(attributes, '$.channel') = 'grid_worker'
-                THEN 'grid_report' ELSE 'hotline' END AS origin,
-           'hotline:' || source_event_id AS origin_ref, 'hotline.' || category AS category,
-           coalesce(cell_key, city_key) AS area_key,
-           CASE WHEN cell_key IS NOT NULL THEN 'grid' ELSE 'city' END AS area_level,
-           cell_key, community_key, township_key, county_key, city_key, lon, lat,
-           substr(text, 1, 120) AS title, text AS description,
-           coalesce(severity, 0) >= $urgent_severity AS urgent,
-           coalesce(TRY_CAST(json_extract_string(attributes, '$.created') AS TIMESTAMPTZ),
-                    event_time) AS created_at,
-           TRY_CAST(json_extract_string(attributes, '$.closed') AS TIMESTAMPTZ) AS _closed,
-           TRY_CAST(json_extract_string(attributes, '$.due') AS TIMESTAMPTZ) AS _due,
-           json_extract_string(attributes, '$.' || $attr) AS _pub,
-           json_extract_string(attributes, '$.type') AS _type,
-           list_contains(CAST($handling AS VARCHAR[]),
-                         lower(coalesce(json_extract_string(attributes, '$.status'), '')))
-               AS _handling,
-           source_event_id AS _ref, received_at AS _received_at
-    FROM {relation}
-    WHERE source = 'hotline' AND case_id IS NULL {cond}
-) e
+# every column of a hotline event's case that does not depend on the routing (_-names are the
+# intake's own). No parameters: DuckDB prepares none in an UPDATE's RETURNING; the attribute
+# naming the publisher's department comes from the list, so it is a session variable
+# (intake_department_attribute) set with a parameter just before.
+_COLUMNS_SQL = """
+    CASE WHEN json_extract_string(attributes, '$.channel') = 'grid_worker'
+         THEN 'grid_report' ELSE 'hotline' END AS origin,
+    'hotline:' || source_event_id AS origin_ref, 'hotline.' || category AS category,
+    coalesce(cell_key, city_key) AS area_key,
+    CASE WHEN cell_key IS NOT NULL THEN 'grid' ELSE 'city' END AS area_level,
+    cell_key, community_key, township_key, county_key, city_key, lon, lat,
+    substr(text, 1, 120) AS title, text AS description,
+    severity,
+    coalesce(TRY_CAST(json_extract_string(attributes, '$.created') AS TIMESTAMPTZ), event_time)
+        AS created_at,
+    TRY_CAST(json_extract_string(attributes, '$.closed') AS TIMESTAMPTZ) AS _closed,
+    TRY_CAST(json_extract_string(attributes, '$.due') AS TIMESTAMPTZ) AS _due,
+    json_extract_string(attributes, '$.' || getvariable('intake_department_attribute')) AS _pub,
+    json_extract_string(attributes, '$.type') AS _type,
+    lower(coalesce(json_extract_string(attributes, '$.status'), '')) IN {handling} AS _handling,
+    source_event_id AS _ref, received_at AS _received_at
 """
+_COLUMNS_SQL = _COLUMNS_SQL.replace(
+    "{handling}",
+    "(" + ", ".join(f"'{s}'" for s in HANDLING_STATUSES) + ")",  # constants of this file
+)
+_NEW = "source = 'hotline' AND case_id IS NULL"
+# the stored events: each new one gets its case's id and gives back its case's columns, in one
+# statement (the select, the id and the events' link: three statements in the pandas version)
+LINK_SQL = (
+    f"UPDATE events SET case_id = nextval('cases_seq') WHERE {_NEW} {{cond}} "
+    f"RETURNING case_id AS id, {_COLUMNS_SQL}"
+)
+# a registered frame of the events' columns (requests kept out of the events table)
+SELECT_SQL = (
+    f"SELECT nextval('cases_seq') AS id, {_COLUMNS_SQL} FROM {{relation}} WHERE {_NEW} {{cond}}"
+)
 
 CASE_COLUMNS = (
     "id",
@@ -201,18 +211,22 @@ def _text(values: np.ndarray, valid: np.ndarray) -> pa.Array:
     return pa.array(values, pa.string(), mask=~valid)
 
 
-def select_cases(con, svc, now: pd.Timestamp, *, relation="events", cond="", params=None):
+def select_cases(con, svc, *, relation="events", cond="", params=None) -> pa.Table:
     """The new hotline events of ``relation`` (rows passing ``cond``, an SQL condition with
-    $-named ``params``) with their case ids (one statement), as an Arrow table."""
-    return con.execute(
-        EVENT_SQL.format(relation=relation, cond=cond),
-        {
-            "attr": svc.rules.hotline.department_attribute or "agency",
-            "urgent_severity": int(svc.rules.hotline.urgent_severity),
-            "handling": list(HANDLING_STATUSES),
-            **(params or {}),
-        },
-    ).to_arrow_table()
+    $-named ``params``) with their case ids, as an Arrow table in id order. In the events table
+    they are linked to those ids at once (``events.case_id``)."""
+    sql = (
+        LINK_SQL.format(cond=cond)
+        if relation == "events"
+        else SELECT_SQL.format(relation=relation, cond=cond)
+    )
+    con.execute(
+        "SET VARIABLE intake_department_attribute = $attr",
+        {"attr": svc.rules.hotline.department_attribute or "agency"},
+    )
+    raw = con.execute(sql, params or {}).to_arrow_table()
+    # cases, transitions and notifications go in in id order (as the pandas version did)
+    return raw.take(pc.sort_indices(raw.column("id")))
 
 
 def build_cases(svc, raw: pa.Table, now: pd.Timestamp) -> pa.Table:
@@ -231,7 +245,8 @@ def build_cases(svc, raw: pa.Table, now: pd.Timestamp) -> pa.Table:
     on_call = ~has_pub & _np(pc.is_in(raw.column("_type"), value_set=answered))
     routed_ok = _np(pc.is_valid(department))
     dispatched = routed_ok & ~on_call
-    urgent = _np(raw.column("urgent")).astype(bool)
+    severity = _np(pc.fill_null(raw.column("severity"), 0))
+    urgent = severity >= rules.hotline.urgent_severity
     created, _ = _us(raw.column("created_at"))
     closed, has_closed = _us(raw.column("_closed"))
     due, has_due = _us(raw.column("_due"))
@@ -274,7 +289,6 @@ def build_cases(svc, raw: pa.Table, now: pd.Timestamp) -> pa.Table:
             "lat",
             "title",
             "description",
-            "urgent",
             "created_at",
             "_ref",
         ]
@@ -282,6 +296,7 @@ def build_cases(svc, raw: pa.Table, now: pd.Timestamp) -> pa.Table:
     no_text = np.zeros(n, dtype=bool)
     columns = {
         "urgency": _text(np.where(urgent, "urgent", "normal"), ~no_text),
+        "urgent": pa.array(urgent),
         "department": pc.if_else(pa.array(on_call), pa.scalar(None, pa.string()), department),
         "dept_level": pc.if_else(pa.array(on_call), pa.scalar(None, pa.string()), dept_level),
         "needs_decision": pa.array(~routed_ok & ~on_call),
@@ -370,7 +385,7 @@ def _notices(svc, cases: pa.Table, now: pd.Timestamp) -> pa.Table:
     urgent = np.r_[_np(o.column("urgent")).astype(bool), np.ones(hall.num_rows, dtype=bool)]
     n = len(urgent)
     now_us = pd.Timestamp(now).value // 1000
-    later_us = pd.Timestamp(svc.calendar.next_working([now])[0]).value // 1000
+    later_us = svc.calendar.next_working_one(now).value // 1000
     deliver = np.where(urgent, now_us, later_us)
     delivered = deliver <= now_us
     return pa.table(
@@ -403,32 +418,24 @@ def _insert(con, table: str, columns: tuple[str, ...], rows: pa.Table) -> None:
         con.unregister("intake_rows")
 
 
-def insert_cases(con, svc, cases: pa.Table, now: pd.Timestamp, *, received_at=None) -> int:
+def insert_cases(con, svc, cases: pa.Table, now: pd.Timestamp, *, link: bool = False) -> int:
     """Insert the cases of :func:`build_cases`, their transitions and notifications (inside the
-    writer's transaction); links the events to their cases. Returns the number of cases.
+    writer's transaction). Returns the number of cases.
 
-    ``received_at``: when every row was received in one batch (the pipeline's write hook), the
-    link to the events reads only that batch's rows instead of every hotline event stored."""
+    ``link``: also set ``events.case_id`` of hotline events with the cases' references (rows
+    that came from another relation than the events table; :func:`select_cases` links those)."""
     if not cases.num_rows:
         return 0
-    con.register("new_cases", cases)
-    try:
-        cols = ", ".join(CASE_COLUMNS)
-        con.execute(f"INSERT INTO cases ({cols}) SELECT {cols} FROM new_cases")
-        # the batch's received_at lets the scan skip every older row group (zone maps): without
-        # it each hotline batch read the whole events table, and push throughput fell with history
-        same_batch, params = (
-            ("AND events.received_at = $received_at", {"received_at": to_py(received_at)})
-            if received_at is not None
-            else ("", {})
-        )
-        con.execute(
-            "UPDATE events SET case_id = n.id FROM new_cases n "
-            f"WHERE events.source = 'hotline' AND events.source_event_id = n._ref {same_batch}",
-            params,
-        )
-    finally:
-        con.unregister("new_cases")
+    _insert(con, "cases", CASE_COLUMNS, cases)
+    if link:
+        con.register("new_cases", cases)
+        try:
+            con.execute(
+                "UPDATE events SET case_id = n.id FROM new_cases n "
+                "WHERE events.source = 'hotline' AND events.source_event_id = n._ref"
+            )
+        finally:
+            con.unregister("new_cases")
     _insert(con, "case_transitions", TRANSITION_COLUMNS, _transitions(cases))
     notes = _notices(svc, cases, now)
     if notes.num_rows:
@@ -436,15 +443,15 @@ def insert_cases(con, svc, cases: pa.Table, now: pd.Timestamp, *, received_at=No
     return cases.num_rows
 
 
-def take_in(con, svc, now, *, relation="events", cond="", params=None, received_at=None):
+def take_in(con, svc, now, *, relation="events", cond="", params=None) -> tuple[int, object]:
     """Cases for the new hotline events of ``relation`` (see :func:`select_cases`), inserted;
     returns (number of cases, latest received_at among their events, or None)."""
-    raw = select_cases(con, svc, now, relation=relation, cond=cond, params=params)
+    raw = select_cases(con, svc, relation=relation, cond=cond, params=params)
     if not raw.num_rows:
         return 0, None
     latest = pc.max(raw.column("_received_at")).as_py()
     cases = build_cases(svc, raw, now)
-    return insert_cases(con, svc, cases, now, received_at=received_at), latest
+    return insert_cases(con, svc, cases, now, link=relation != "events"), latest
 
 
 def register_unplaced(svc, frame: pd.DataFrame, now: pd.Timestamp | None = None) -> int:

@@ -730,7 +730,6 @@ class CaseService(CaseNotices):
             now,
             cond="AND received_at = $received_at",
             params={"received_at": to_py(now)},
-            received_at=now,
         )
         return n
 
