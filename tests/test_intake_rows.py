@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from data.cases import WorkCalendar
+from data.cases.intake import register_unplaced
 from data.runtime import Runtime
 from data.settings import load_settings
 from tests.support.region import tiny_cell_center
@@ -385,9 +386,10 @@ NOTIFICATIONS = {
 }
 
 
-@pytest.fixture
-def listed_runtime(tmp_path, tiny_region_dir):
-    """A runtime on the tiny region whose intake routes with LIST."""
+@pytest.fixture(params=["write hook", "scan"])
+def listed_runtime(request, tmp_path, tiny_region_dir):
+    """A runtime on the tiny region whose intake routes with LIST: in the pipeline's write hook,
+    or (cases_from_hotline off) by CaseService.intake_hotline's scan of the stored events."""
     path = tmp_path / "list.toml"
     path.write_text(LIST, encoding="utf-8")
     s = load_settings(
@@ -396,6 +398,7 @@ def listed_runtime(tmp_path, tiny_region_dir):
         simulator=False,
         warnings=False,
         responsibilities=path,
+        cases_from_hotline=request.param == "write hook",
         users_file=tmp_path / "users.toml",
         secret_key="test-secret",
         auth=False,
@@ -429,6 +432,9 @@ def test_a_varied_hotline_batch_gives_exactly_these_rows(listed_runtime) -> None
     res = rt.pipeline.ingest_frame("hotline", _frame(BATCH), now=UTC_NOW)
     assert res.accepted == len(BATCH) and not res.quarantined
     db = rt.db
+    if not rt.settings.cases_from_hotline:
+        assert db.query_one("SELECT count(*) FROM cases")[0] == 0
+        assert rt.cases.intake_hotline(UTC_NOW) == len(BATCH)
     cases = db.query_df("SELECT * FROM cases ORDER BY id")
     assert len(cases) == len(BATCH)
     assert sorted(cases["id"]) == list(range(1, len(BATCH) + 1))
@@ -530,9 +536,82 @@ def test_a_varied_hotline_batch_gives_exactly_these_rows(listed_runtime) -> None
     # a second batch adds only its own cases, after the first's ids
     more = _frame([("r13", "2026-11-23 12:00", C1, "heating", 2, {"type": "help"})])
     rt.pipeline.ingest_frame("hotline", more, now=UTC_NOW + pd.Timedelta(minutes=1))
+    if not rt.settings.cases_from_hotline:
+        assert rt.cases.intake_hotline(UTC_NOW) == 1
     new = db.query_df("SELECT id, state, department FROM cases WHERE origin_ref = 'hotline:r13'")
     assert new.values.tolist() == [[len(BATCH) + 1, "dispatched", "heat"]]
     assert db.query_one("SELECT count(*) FROM events WHERE case_id IS NULL")[0] == 0
+
+
+def test_requests_without_a_place_become_city_cases(listed_runtime) -> None:
+    """register_unplaced (replays: requests whose location is unusable) gives city-level cases
+    through the same intake, once."""
+    rt = listed_runtime
+    frame = pd.DataFrame(
+        {
+            "id": ["u1", "u2"],
+            "category": ["heating", "other"],
+            "severity": [2, 5],
+            "time": [local("2026-11-23 09:00"), local("2026-11-23 09:30")],
+            "lon": [float("nan")] * 2,
+            "lat": [float("nan")] * 2,
+            "text": ["no address", "no address either"],
+            "attributes": [
+                json.dumps({"type": "help"}),
+                json.dumps({"agency": "market", "closed": "2026-11-23T12:00:00+08:00"}),
+            ],
+        }
+    )
+    assert register_unplaced(rt.cases, frame, UTC_NOW) == 2
+    assert register_unplaced(rt.cases, frame, UTC_NOW) == 0  # a second replay: none again
+    got = rt.db.query_df(
+        "SELECT origin_ref, area_key, area_level, cell_key, county_key, city_key, department, "
+        "state, urgent, dispatched_at, closed_at, deadline_at FROM cases ORDER BY id"
+    )
+    rows = [
+        [None if pd.isna(v) else (_ts(v) if isinstance(v, pd.Timestamp) else v) for v in r]
+        for r in got.itertuples(index=False)
+    ]
+    assert rows == [
+        [
+            "hotline:u1",
+            1,
+            "city",
+            None,
+            None,
+            1,
+            "heat",
+            "dispatched",
+            False,
+            local("2026-11-23 09:00"),
+            None,
+            local("2026-11-24 09:00"),
+        ],
+        [
+            "hotline:u2",
+            1,
+            "city",
+            None,
+            None,
+            1,
+            "market",
+            "closed",
+            True,
+            local("2026-11-23 09:30"),
+            local("2026-11-23 12:00"),
+            local("2026-11-23 11:30"),
+        ],
+    ]
+    trans = rt.db.query("SELECT case_id, action FROM case_transitions ORDER BY id")
+    assert trans == [
+        (1, "register"),
+        (2, "register"),
+        (1, "dispatch"),
+        (2, "dispatch"),
+        (2, "close"),
+    ]
+    notes = rt.db.query("SELECT case_id, department, kind, urgent FROM notifications ORDER BY id")
+    assert notes == [(1, "heat", "dispatched", False)]
 
 
 @pytest.mark.parametrize(
