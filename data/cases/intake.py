@@ -1,15 +1,17 @@
 """Bulk intake: every 12345 request becomes a case, thousands at a time, without a Python loop.
 
-One SQL statement selects the new hotline events (attributes read with DuckDB's JSON functions)
-with their case ids (``nextval('cases_seq')``) and every column that does not depend on the
-routing; the routing (a loop over the list's area rules, never over the rows), the states and the
-working-time deadlines are computed on the Arrow columns; the cases, the events' ``case_id``, the
-transitions and the notifications then take one statement each.
+One statement, ``UPDATE events SET case_id = nextval('cases_seq') ... RETURNING``, selects the
+new hotline events (attributes read with DuckDB's JSON functions), gives each its case id and
+links it to that case; the routing (a loop over the list's area rules, never over the rows), the
+states and the working-time deadlines (the one part left to pandas: the calendar) are computed
+on the returned Arrow columns; the cases, transitions and notifications then take one
+``INSERT ... SELECT`` each from a registered Arrow table.
 
 Why this shape (issue 12): the intake runs inside the push API's single writer transaction for
-every hotline batch. The pandas version (about 200 column look-ups, six statements) took ~150 ms
-of writer time per batch of 500; doing the routing in SQL cost more planning (a window per row,
-~20 ms) than the join saved. bench/intake.py measures it.
+every hotline batch, and under load each statement costs about the same whatever its size. The
+pandas version (about 190 column look-ups, six statements) took ~150-200 ms of writer time per
+batch of 500, this one ~40 ms (``python bench/intake.py``). Routing in SQL (a join and a window
+per row) was tried: its planning and window cost ~20 ms, more than it saved.
 
 - ``attributes.channel == "grid_worker"``: a grid worker's report (origin ``grid_report``).
 - ``attributes.type`` in the list's ``answered_on_call``: answered on the call, closed at once,
@@ -44,7 +46,8 @@ CLOSED = after("close", INITIAL)  # answered on the call; a publisher's close al
 # intake's own). No parameters: DuckDB prepares none in an UPDATE's RETURNING; the attribute
 # naming the publisher's department comes from the list, so it is a session variable
 # (intake_department_attribute) set with a parameter just before.
-_COLUMNS_SQL = """
+_HANDLING = "(" + ", ".join(f"'{s}'" for s in HANDLING_STATUSES) + ")"  # this file's constants
+_COLUMNS_SQL = f"""
     CASE WHEN json_extract_string(attributes, '$.channel') = 'grid_worker'
          THEN 'grid_report' ELSE 'hotline' END AS origin,
     'hotline:' || source_event_id AS origin_ref, 'hotline.' || category AS category,
@@ -59,13 +62,9 @@ _COLUMNS_SQL = """
     TRY_CAST(json_extract_string(attributes, '$.due') AS TIMESTAMPTZ) AS _due,
     json_extract_string(attributes, '$.' || getvariable('intake_department_attribute')) AS _pub,
     json_extract_string(attributes, '$.type') AS _type,
-    lower(coalesce(json_extract_string(attributes, '$.status'), '')) IN {handling} AS _handling,
+    lower(coalesce(json_extract_string(attributes, '$.status'), '')) IN {_HANDLING} AS _handling,
     source_event_id AS _ref, received_at AS _received_at
 """
-_COLUMNS_SQL = _COLUMNS_SQL.replace(
-    "{handling}",
-    "(" + ", ".join(f"'{s}'" for s in HANDLING_STATUSES) + ")",  # constants of this file
-)
 _NEW = "source = 'hotline' AND case_id IS NULL"
 # the stored events: each new one gets its case's id and gives back its case's columns, in one
 # statement (the select, the id and the events' link: three statements in the pandas version)
@@ -147,6 +146,7 @@ _TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _list_tables(rules) -> _ListTables:
+    """The intake's form of ``rules`` (a Responsibilities), built on first use."""
     got = _TABLES.get(rules)
     if got is None:
         t = rules.rule_table().reset_index(drop=True)
