@@ -121,6 +121,26 @@ class WorkCalendar:
         )
         return pd.DatetimeIndex(values).tz_localize("UTC")
 
+    def next_working_one(self, ts) -> pd.Timestamp:
+        """:meth:`next_working` of one instant, remembered for the span over which the answer
+        follows from it: the push API's writer asks once per hotline batch, and the vectorised
+        version costs milliseconds of pandas for one value (issue 12). Later instants only."""
+        t = pd.Timestamp(ts)
+        t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+        span = _SPANS.get(self)
+        if span is not None and span[0] <= t < span[1]:
+            return t if span[2] else span[1]
+        got = pd.Timestamp(self.next_working([t])[0])
+        if got > t:
+            # no working instant in [t, got): got is the answer for all of it
+            _SPANS[self] = (t, got, False)
+        else:
+            # working: it stays so up to this local day's work_end (clocks change at night)
+            day, _ = self._start_point(pd.DatetimeIndex([t]))
+            end = self._local_to_utc(day, np.array([float(_seconds(self.work_end))]))[0]
+            _SPANS[self] = (t, pd.Timestamp(end), True)
+        return got
+
     def is_working(self, ts) -> np.ndarray:
         """True where the instant lies inside working time."""
         idx = _index(ts)
@@ -167,6 +187,10 @@ class WorkCalendar:
                 self._local_to_utc(target, _seconds(self.work_start) + rem).tz_localize(None).values
             )
         return pd.DatetimeIndex(out).tz_localize("UTC")
+
+
+# per calendar: (from, to, working) of the last next_working_one answer (see there)
+_SPANS: dict[WorkCalendar, tuple[pd.Timestamp, pd.Timestamp, bool]] = {}
 
 
 def _index(ts) -> pd.DatetimeIndex:

@@ -724,13 +724,14 @@ class CaseService(CaseNotices):
 
         if source != "hotline":
             return 0
-        frame = con.execute(
-            intake.EVENT_SQL.format(relation="events", cond="AND received_at = ?"),
-            [self.rules.hotline.department_attribute or "agency", to_py(now)],
-        ).df()
-        if not len(frame):
-            return 0
-        return intake.insert_cases(con, self, frame, now, received_at=now)
+        n, _ = intake.take_in(
+            con,
+            self,
+            now,
+            cond="AND received_at = $received_at",
+            params={"received_at": to_py(now)},
+        )
+        return n
 
     def intake_hotline(self, now: pd.Timestamp | None = None) -> int:
         """Make a case of every hotline event without one (bulk SQL); returns how many."""
@@ -745,13 +746,12 @@ class CaseService(CaseNotices):
                 row = con.execute("SELECT value FROM meta WHERE key = ?", [MARK_KEY]).fetchall()
                 self._mark = pd.Timestamp(row[0][0]) if row else None
             since = None if self._mark is None else to_py(self._mark - pd.Timedelta(days=1))
-            cond = "" if since is None else "AND received_at >= ?"
-            frame = con.execute(
-                intake.EVENT_SQL.format(relation="events", cond=cond),
-                [self.rules.hotline.department_attribute or "agency"] + ([since] if since else []),
-            ).df()
-            if len(frame):
-                mark = pd.Timestamp(frame["received_at"].max())
+            cond, params = (
+                ("", {}) if since is None else ("AND received_at >= $since", {"since": since})
+            )
+            n, latest = intake.take_in(con, self, now, cond=cond, params=params)
+            if latest is not None:
+                mark = pd.Timestamp(latest)
                 self._mark = mark if self._mark is None else max(self._mark, mark)
             elif self._mark is None:
                 self._mark = now
@@ -759,7 +759,7 @@ class CaseService(CaseNotices):
                 "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [MARK_KEY, self._mark.isoformat()],
             )
-            return intake.insert_cases(con, self, frame, now)
+            return n
 
         return self.db.write(write)
 
