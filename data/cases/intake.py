@@ -409,13 +409,20 @@ def _notices(svc, cases: pa.Table, now: pd.Timestamp) -> pa.Table:
     )
 
 
-def _insert(con, table: str, columns: tuple[str, ...], rows: pa.Table) -> None:
-    cols = ", ".join(columns)
-    con.register("intake_rows", rows)
+def _insert_all(con, parts: list[tuple[str, tuple[str, ...], pa.Table]]) -> None:
+    """Insert each (table, columns, rows) in one script: one call into DuckDB for them all (each
+    call back into Python waits for the GIL behind the threads preparing batches)."""
+    names = [f"intake_rows_{i}" for i in range(len(parts))]
+    script = []
+    for name, (table, columns, rows) in zip(names, parts, strict=True):
+        con.register(name, rows)
+        cols = ", ".join(columns)
+        script.append(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name}")
     try:
-        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM intake_rows")
+        con.execute(";\n".join(script))
     finally:
-        con.unregister("intake_rows")
+        for name in names:
+            con.unregister(name)
 
 
 def insert_cases(con, svc, cases: pa.Table, now: pd.Timestamp, *, link: bool = False) -> int:
@@ -426,7 +433,12 @@ def insert_cases(con, svc, cases: pa.Table, now: pd.Timestamp, *, link: bool = F
     that came from another relation than the events table; :func:`select_cases` links those)."""
     if not cases.num_rows:
         return 0
-    _insert(con, "cases", CASE_COLUMNS, cases)
+    parts = [("cases", CASE_COLUMNS, cases)]
+    parts.append(("case_transitions", TRANSITION_COLUMNS, _transitions(cases)))
+    notes = _notices(svc, cases, now)
+    if notes.num_rows:
+        parts.append(("notifications", NOTICE_COLUMNS, notes))
+    _insert_all(con, parts)
     if link:
         con.register("new_cases", cases)
         try:
@@ -436,10 +448,6 @@ def insert_cases(con, svc, cases: pa.Table, now: pd.Timestamp, *, link: bool = F
             )
         finally:
             con.unregister("new_cases")
-    _insert(con, "case_transitions", TRANSITION_COLUMNS, _transitions(cases))
-    notes = _notices(svc, cases, now)
-    if notes.num_rows:
-        _insert(con, "notifications", NOTICE_COLUMNS, notes)
     return cases.num_rows
 
 
