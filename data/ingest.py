@@ -36,12 +36,12 @@ OUTSIDE_REASON = "outside region"
 MAX_ERRORS_REPORTED = 100
 # a reason is our own sentence plus at most a short quote of the value; bound it all the same
 MAX_REASON_LEN = 1000
-# the writer fetches RETURNING rows as Arrow on purpose (see _commit_group); DuckDB warns that
-# this copies them once, which costs far less than making Python strings of them
+# the writer fetches the ids it looks up as Arrow on purpose (see _stored_keys); DuckDB warns
+# that this copies them once, which costs far less than making Python strings of them
 warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
 DAY = dt.timedelta(days=1)
 
-# the group's writes (data/ingest.py's one script per group; the views are registered Arrow)
+# a group's writes, sent as one script (Pipeline._commit_group); the views are registered Arrow
 QUARANTINE_SQL = (
     "INSERT INTO quarantine (source, feed, received_at, reason, source_event_id, raw) "
     "SELECT source, feed, received_at, reason, source_event_id, raw FROM q_batch"
