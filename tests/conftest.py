@@ -12,10 +12,18 @@ from data.runtime import Runtime
 from data.settings import load_settings
 from tests.support.realdata import REALDATA
 from tests.support.region import tiny_areas
+from tests.support.serial import is_serial
 
 # Scheduled briefings write files in the background of every started server; the tests that
 # are about them turn them on (tests/test_briefings_schedule.py), the rest need not pay for it.
 os.environ.setdefault("ONEGRID_BRIEFINGS", "off")
+
+
+def pytest_collection_modifyitems(items):
+    # test.sh runs these alone after the parallel pass (tests/support/serial.py says why each)
+    for item in items:
+        if is_serial(item.nodeid):
+            item.add_marker(pytest.mark.serial)
 
 
 @pytest.fixture(scope="session")
