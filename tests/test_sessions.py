@@ -217,6 +217,36 @@ def test_idle_timeout_absolute_lifetime_and_rare_touches(runtime, tmp_path):
     assert store.resolve(sid, runtime.users, now=t0 + pd.Timedelta(hours=1)).reason == "expired"
 
 
+def test_a_remembered_session_ends_at_once(runtime):
+    """Records are kept in memory once read (a hundred walls polling made a query per request):
+    one query for many requests, and ending a session, or all of a user's, takes effect on the
+    next request even though the record was remembered."""
+    runtime.users.add("ana", TEST_PASSWORD, "analyst")
+    user = runtime.users.get("ana")
+    store = SessionStore(runtime.db, idle_s=600, max_s=3600)
+    t0 = pd.Timestamp("2026-11-26T08:00:00Z")
+    first, second = store.create(user, now=t0), store.create(user, now=t0)
+    reads = []
+    real_query_one = runtime.db.query_one
+
+    def counting(sql, params=None):
+        reads.append(sql)
+        return real_query_one(sql, params)
+
+    runtime.db.query_one = counting
+    try:
+        for k in range(5):
+            assert store.resolve(first, runtime.users, now=t0 + pd.Timedelta(seconds=k)).user
+        assert len([q for q in reads if "FROM sessions" in q]) == 1
+        assert store.end(first)
+        assert store.resolve(first, runtime.users, now=t0).reason == "unknown"
+        assert store.resolve(second, runtime.users, now=t0).user == user
+        assert store.end_user("ana") == 1
+        assert store.resolve(second, runtime.users, now=t0).reason == "unknown"
+    finally:
+        runtime.db.query_one = real_query_one
+
+
 def test_session_settings_come_from_settings(runtime):
     runtime.settings.session_idle_s = 123
     runtime.settings.session_max_s = 456
