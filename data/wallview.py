@@ -340,6 +340,7 @@ class WallViews:
         self._resolved: collections.OrderedDict = collections.OrderedDict()
         self._frames: collections.OrderedDict = collections.OrderedDict()
         self._response: dict = {}
+        self._response_running: dict[tuple, threading.Event] = {}
         self._health: tuple[float, dict] | None = None
         self.computations = 0  # states computed so far (for tests and benchmarks)
         # a state older than this is recomputed before it is served (a view nobody watched)
@@ -642,18 +643,37 @@ class WallViews:
         scope, period = resolved["scope"], resolved.get("period")
         at = None if period is None else moment(period, self._clock())
         key = (scope.level, scope.key, at)
+        # single flight: one screen computes an expired value while the others are served the
+        # one before it (or, for a new key, wait for that one computation); without this every
+        # screen arriving in the same second read a month of cases again
         with self._lock:
             hit = self._response.get(key)
-        if hit is not None and time.monotonic() - hit[0] < RESPONSE_TTL_S:
-            return hit[1]
-        if at is None:
-            value = Shared(metrics.wall(self.db, scope, now=self._clock()))
-        else:  # the cases as they stood at the moment shown
-            value = Shared(response_at(self.db, scope, at))
-        with self._lock:
-            self._response[key] = (time.monotonic(), value)
-            while len(self._response) > self.MAX_VIEWS:  # a replay makes a key per moment
-                self._response.pop(next(iter(self._response)))
+            if hit is not None and time.monotonic() - hit[0] < RESPONSE_TTL_S:
+                return hit[1]
+            running = self._response_running.get(key)
+            if running is None:
+                self._response_running[key] = threading.Event()
+        if running is not None:
+            if hit is not None:
+                return hit[1]
+            running.wait(timeout=60)
+            with self._lock:
+                hit = self._response.get(key)
+            if hit is not None:
+                return hit[1]
+            return self.response(view, base)  # the computation failed: try it here
+        try:
+            if at is None:
+                value = Shared(metrics.wall(self.db, scope, now=self._clock()))
+            else:  # the cases as they stood at the moment shown
+                value = Shared(response_at(self.db, scope, at))
+            with self._lock:
+                self._response[key] = (time.monotonic(), value)
+                while len(self._response) > self.MAX_VIEWS:  # a replay makes a key per moment
+                    self._response.pop(next(iter(self._response)))
+        finally:
+            with self._lock:
+                self._response_running.pop(key).set()
         return value
 
     # -- actions on a view --

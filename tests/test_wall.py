@@ -291,6 +291,46 @@ def test_concurrent_viewers_wait_for_one_computation(runtime):
     assert all(s is states[0] for s in states)
 
 
+def test_the_response_panel_is_read_once_for_concurrent_screens(runtime, monkeypatch):
+    """The response metrics (a month of cases) are computed once when eight screens ask at the
+    same moment, and once again after they expire, while the screens get the value before."""
+    import threading
+
+    from data.cases import metrics
+
+    calls = []
+    real = metrics.wall
+
+    def counted(*args, **kw):
+        calls.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(metrics, "wall", counted)
+    view = parse_view({})
+
+    def together():
+        got, start = [], threading.Barrier(8)
+
+        def look():
+            start.wait()
+            got.append(runtime.wall.response(view, runtime.scope))
+
+        threads = [threading.Thread(target=look) for _ in range(8)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        return got
+
+    first = together()
+    assert len(calls) == 1 and all(v is first[0] for v in first)
+    monkeypatch.setattr(wv, "RESPONSE_TTL_S", 0.0)  # expired: renewed once
+    second = together()
+    assert len(calls) == 2
+    # each screen got the value before or the one renewed value
+    assert len({id(v) for v in second} - {id(first[0])}) <= 1
+
+
 def test_one_request_per_tick(app):
     """A wall tick is one server callback: every live part answers from it (the response panel
     keeps its own slow timer)."""
