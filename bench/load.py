@@ -402,10 +402,13 @@ class Pusher(threading.Thread):
                 e["id"] = f"{e['id']}-c{k}"
             seq += size
             i += self.clients
+            sent_at = time.monotonic()
             try:
                 resp = session.post(
                     f"{self.url}/api/ingest/{source}", json={"events": events}, timeout=60
                 )
+                with self.stats.lock:
+                    self.stats.push_ms.append(1000 * (time.monotonic() - sent_at))
             except requests.RequestException as exc:
                 if not self.stop.is_set():
                     self.stats.error(f"push: {exc}")
@@ -438,6 +441,7 @@ class Stats:
         self.errors = 0
         self.first_errors: list[str] = []
         self.refresh_ms: list[float] = []
+        self.push_ms: list[float] = []  # each push request's answer time
         self.requests = 0
         self.closed = False
 

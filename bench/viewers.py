@@ -165,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(args.warmup_s)
         with stats.lock:
             stats.refresh_ms.clear()
+            stats.push_ms.clear()
             stats.errors, stats.requests = 0, 0
             stats.first_errors.clear()
         pushed0, t0 = (pusher.count if pusher else 0), time.monotonic()
@@ -174,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         with stats.lock:
             ms = list(stats.refresh_ms)
             errors, sent = stats.errors, stats.requests
+            pushed = list(stats.push_ms)
         elapsed = time.monotonic() - t0
         client_cpu = time.process_time() - cpu0
         push_eps = ((pusher.count if pusher else 0) - pushed0) / elapsed
@@ -195,6 +197,12 @@ def main(argv: list[str] | None = None) -> int:
             f"expected about {len(viewers) * elapsed / args.refresh_s:.0f} refreshes",
             flush=True,
         )
+        if pushed:
+            print(
+                f"push requests: {len(pushed)} answered, p50 {np.percentile(pushed, 50):.0f} ms,"
+                f" p95 {np.percentile(pushed, 95):.0f} ms, max {max(pushed):.0f} ms",
+                flush=True,
+            )
         print(
             f"viewers n={args.viewers} refresh_p50_ms={p50:.0f} refresh_p95_ms={p95:.0f} "
             f"errors={errors} push_eps={push_eps:.0f}",
