@@ -4,14 +4,13 @@
 
 from __future__ import annotations
 
-import pandas as pd
 from dash import Input, Output
 
 from callbacks.wiring import Wiring
 from callbacks.wiring import runtime as _rt
 from callbacks.wiring import scope as _scope
 from data import inspections
-from data.times import address_days, iso, local_midnight, parse_bound
+from data.times import iso, picked_period
 from layouts import ids
 from layouts import inspections_page as view_of
 from layouts.desk_period import ADDRESS_JS
@@ -44,11 +43,8 @@ def show_list(start_date, end_date, level, lang):
     lang = normalise_language(lang)
     rt = _rt()
     level = level or "county"
-    # the picker's days are local; its end day is included, so the period ends the next midnight
-    since = parse_bound(str(start_date)[:10], rt.timezone) if start_date else None
-    until = None
-    if end_date:
-        until = local_midnight(pd.Timestamp(str(end_date)[:10]) + pd.Timedelta(days=1), rt.timezone)
+    # one bound may be picked alone: the list then runs from it, or up to it
+    since, until, days = picked_period(start_date, end_date, rt.timezone)
     view = inspections.for_runtime(rt, _scope(), level=level, since=since, until=until)
     bounds = [iso(since), iso(until)]  # the export links ask the read API for the same period
     return (
@@ -61,7 +57,7 @@ def show_list(start_date, end_date, level, lang):
         view_of.export_href("xlsx", level, *bounds, lang),
         view_of.level_options(lang),
         *view_of.period_placeholders(lang),
-        address_days(start_date, end_date),
+        days,
     )
 
 

@@ -32,7 +32,7 @@ from data.areas import LEVEL_COLUMN, LEVELS, AreaScope, scope_for_code
 from data.catalogue import CATEGORIES
 from data.schema import EVENT_ID_HASH_SQL, SEARCH_SEPARATOR
 from data.store import Database
-from data.times import iso, parse_bound, utc, utc_now
+from data.times import iso, parse_bound, period_days, utc, utc_now
 
 KINDS: tuple[str, ...] = ("events", "cases", "warnings")
 MAX_TEXT = 100  # characters of a search text (a longer one is a 400)
@@ -661,8 +661,4 @@ def desk_period(start_date, end_date, timezone: str) -> tuple[object, object, di
     if not start_date and not end_date:
         return None, None, {}
     since, until = page_period(start_date, end_date, timezone)
-    days = {
-        k: v.tz_convert(timezone).date().isoformat()
-        for k, v in (("since", since), ("until", until))
-    }
-    return since, until, days
+    return since, until, period_days(since, until, timezone)

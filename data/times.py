@@ -150,14 +150,23 @@ def query_bounds(
     return out[0], out[1]
 
 
-def address_days(start_date, end_date) -> dict:
-    """A date picker's days (local, the last one included) as the address's ``since`` and
-    ``until`` (``until`` the day after the last one: exclusive, as the read API reads it); a
-    bound not picked is left out."""
-    days = {}
-    if start_date:
-        days["since"] = str(start_date)[:10]
+def picked_period(start_date, end_date, timezone: str) -> tuple[Any, Any, dict]:
+    """A date picker's days (local, the last one included) as [since, until) in UTC, a bound
+    not picked None, and as the address's ``since``/``until`` (local dates, ``until`` the day
+    after the last one: exclusive, as the read API reads them). ValueError for a bad date."""
+    since = parse_bound(str(start_date)[:10], timezone) if start_date else None
+    until = None
     if end_date:
-        last = pd.Timestamp(str(end_date)[:10]) + pd.Timedelta(days=1)
-        days["until"] = last.date().isoformat()
-    return days
+        last = pd.Timestamp(str(end_date)[:10])
+        until = local_midnight(last + pd.Timedelta(days=1), timezone)
+    return since, until, period_days(since, until, timezone)
+
+
+def period_days(since, until, timezone: str) -> dict:
+    """[since, until) (UTC, either may be None) as the address's ``since``/``until``: local
+    dates, ``until`` exclusive; a missing bound is left out."""
+    return {
+        k: v.tz_convert(timezone).date().isoformat()
+        for k, v in (("since", since), ("until", until))
+        if v is not None
+    }
