@@ -272,35 +272,16 @@ def build_cases(svc, raw: pa.Table, now: pd.Timestamp) -> pa.Table:
             pd.to_datetime(created[idx], unit="us", utc=True), limit[idx].tolist()
         )
         deadline[idx] = pd.DatetimeIndex(at).astype("datetime64[us, UTC]").asi8
-    out = raw.select(
-        [
-            "id",
-            "origin",
-            "origin_ref",
-            "category",
-            "area_key",
-            "area_level",
-            "cell_key",
-            "community_key",
-            "township_key",
-            "county_key",
-            "city_key",
-            "lon",
-            "lat",
-            "title",
-            "description",
-            "created_at",
-            "_ref",
-        ]
-    )
-    no_text = np.zeros(n, dtype=bool)
+    # the case columns the statement gave as they are (the others are computed below)
+    out = raw.select([c for c in CASE_COLUMNS if c in raw.column_names] + ["_ref"])
+    everywhere = np.ones(n, dtype=bool)
     columns = {
-        "urgency": _text(np.where(urgent, "urgent", "normal"), ~no_text),
+        "urgency": _text(np.where(urgent, "urgent", "normal"), everywhere),
         "urgent": pa.array(urgent),
         "department": pc.if_else(pa.array(on_call), pa.scalar(None, pa.string()), department),
         "dept_level": pc.if_else(pa.array(on_call), pa.scalar(None, pa.string()), dept_level),
         "needs_decision": pa.array(~routed_ok & ~on_call),
-        "state": _text(state, ~no_text),
+        "state": _text(state, everywhere),
         "dispatched_at": _ts(created, dispatched),
         "accepted_at": pa.nulls(n, TS),
         "closed_at": _ts(np.where(on_call, created, closed), on_call | (dispatched & has_closed)),
