@@ -148,20 +148,8 @@ def refresh_board(dept, start_date, end_date, _version, _n, lang, selected, show
         export_href("/api/cases", "xlsx", api),
         view["days"],
         *placeholders(lang),
-        _shown(sid, digest, shown),
+        digest if digest is not None and digest != shown else dash.no_update,
     )
-
-
-def _shown(sid, digest, shown):
-    """The selected case's digest for CASES_SHOWN, or no_update when it is the one held.
-    ``first``: the board sees this selection for the first time; the selection itself has
-    just drawn the detail, so the detail is not drawn again for it."""
-    if digest is None:
-        return dash.no_update
-    held = shown if isinstance(shown, dict) else {}
-    if held.get("id") == sid and held.get("digest") == digest:
-        return dash.no_update
-    return {"id": sid, "digest": digest, "first": held.get("id") != sid}
 
 
 # the address follows the period (since/until; the other parameters stay), without reloading
@@ -180,14 +168,7 @@ clientside_callback(
     Input(ids.CASES_SHOWN, "data"),
     Input(ids.LANG, "data"),
 )
-def show_history(selected, _version, shown, lang):
-    if (
-        ctx.triggered_id == ids.CASES_SHOWN
-        and isinstance(shown, dict)
-        and shown.get("first")
-        and shown.get("id") == selected_id(selected)
-    ):
-        raise dash.exceptions.PreventUpdate  # drawn when it was selected (see _shown)
+def show_history(selected, _version, _shown, lang):
     rt = _rt()
     view = desk.history_view(rt, _user(), selected_id(selected))
     return history_table(view, normalise_language(lang), rt.timezone)
