@@ -34,6 +34,8 @@ MAX_FUTURE = dt.timedelta(hours=1)
 # Placeholder dates such as 1900-01-01 are not real event times.
 MIN_TIME = pd.Timestamp("2000-01-01", tz="UTC")
 MAX_ID_LEN = 200
+TIME_TOO_OLD = "time before 2000-01-01 (placeholder date)"
+TIME_IN_FUTURE = "time in the future"
 MAX_TEXT_LEN = 4000
 
 CANONICAL_COLUMNS: tuple[str, ...] = (
@@ -410,9 +412,9 @@ def validate_frame(
     flag(t.isna().to_numpy(), "missing or unparseable time")
     flag(
         (t < MIN_TIME).fillna(False).to_numpy(dtype=bool),
-        "time before 2000-01-01 (placeholder date)",
+        TIME_TOO_OLD,
     )
-    flag((t > now + MAX_FUTURE).fillna(False).to_numpy(dtype=bool), "time in the future")
+    flag((t > now + MAX_FUTURE).fillna(False).to_numpy(dtype=bool), TIME_IN_FUTURE)
     lon = frame["lon"].to_numpy(dtype="float64")
     lat = frame["lat"].to_numpy(dtype="float64")
     flag(~np.isfinite(lon) | ~np.isfinite(lat), "missing coordinates")

@@ -27,8 +27,17 @@ import pyarrow.compute as pc
 from data import archive
 from data.areas import cell_lineage, install_region, lineage_arrays
 from data.catalogue import DEFAULT_CATALOGUE, Catalogue
-from data.events import normalise_frame, storable_text, validate_frame
+from data.events import (
+    MAX_FUTURE,
+    MIN_TIME,
+    TIME_IN_FUTURE,
+    TIME_TOO_OLD,
+    normalise_frame,
+    storable_text,
+    validate_frame,
+)
 from data.placement import OUTSIDE, Placer
+from data.push import plain_columns, push_frame
 from data.schema import BUCKET_SECONDS, EVENT_ID_HASH_SQL, EVENT_SEARCH_SQL, id_hash
 from data.store import Database
 
@@ -205,6 +214,88 @@ class Pipeline:
             total += self._finish(pending[0], pending[1].result())
         return total
 
+    def ingest_records(
+        self,
+        source: str,
+        records: list,
+        *,
+        feed: str | None = None,
+        now: pd.Timestamp | None = None,
+    ) -> IngestResult:
+        """Ingest pushed records (parsed JSON objects, the push API's and MQTT's form) from
+        ``source``: a batch of plain records goes straight to Arrow columns, any other through
+        the canonical frame (:func:`data.push.push_frame`); both end alike. Returns after the
+        batch is committed; the counts are the acknowledgement."""
+        batch = self._prepare_records(source, records, feed, now)
+        return self._finish(batch, self._submit(batch).result())
+
+    def _prepare_records(self, source, records, feed, now) -> _Batch:
+        """``_prepare`` for pushed records, without pandas when every record is plain."""
+        if source not in self.catalogue.categories:
+            raise ValueError(self.catalogue.unknown(source))
+        now = now if now is not None else pd.Timestamp.now(tz="UTC")
+        cols = plain_columns(source, records, self.catalogue)
+        if cols is None:
+            return self._prepare(source, push_frame(source, records, self.catalogue), feed, now)
+        reasons = cols.reason.copy()
+        free = pd.isna(reasons)
+        # validate_frame's checks a plain record can still fail, in its order
+        t = cols.time.to_numpy(zero_copy_only=False)
+        for mask, why in (
+            (t < MIN_TIME.to_datetime64(), TIME_TOO_OLD),
+            (t > (now + MAX_FUTURE).to_datetime64(), TIME_IN_FUTURE),
+        ):
+            take = mask & free
+            reasons[take] = why
+            free &= ~take
+        ok = free
+        cells = np.full(len(records), OUTSIDE, dtype=np.int64)
+        idx = np.flatnonzero(ok)
+        cells[idx] = self.placer.place(cols.lon[idx], cols.lat[idx])
+        outside = ok & (cells == OUTSIDE)
+        reasons[outside] = OUTSIDE_REASON
+        ok &= ~outside
+        ids = np.asarray(cols.ids.to_pylist(), dtype=object)
+        repeated = np.zeros(len(records), dtype=bool)
+        seen: set[str] = set()
+        for i in np.flatnonzero(ok):
+            repeated[i] = ids[i] in seen
+            seen.add(ids[i])
+        ok &= ~repeated
+        bad = ~ok & ~repeated
+        severity = cols.severity
+        default_severity = self.catalogue.source(source).default_severity
+        if default_severity is not None:
+            severity = [default_severity if s is None else s for s in severity]
+        keep = pa.array(ok)
+        event_cols = {
+            "id": cols.ids.filter(keep),
+            "category": cols.category.filter(keep),
+            "severity": pa.array(severity, pa.int8()).filter(keep),
+            "value": cols.value.filter(keep),
+            "time": cols.time.filter(keep),
+            "lon": cols.lon[ok],
+            "lat": cols.lat[ok],
+            "text": cols.text.filter(keep),
+            "attributes": cols.attributes.filter(keep),
+        }
+        which = np.flatnonzero(bad)
+        return _Batch(
+            source=source,
+            now=now,
+            events=self._event_table(source, event_cols, cells[ok], feed, now),
+            quarantine=_quarantine_rows(
+                source,
+                feed,
+                now,
+                reasons[bad],
+                ids[bad].tolist(),
+                [_raw_text(records[i]) for i in which],
+            ),
+            repeats=int(repeated.sum()),
+            errors=self._errors(ids, bad, reasons),
+        )
+
     def _prepare(self, source, frame, feed, now) -> _Batch:
         """Validate, place and split one batch into rows to store and rows to quarantine."""
         if source not in self.catalogue.categories:
@@ -231,13 +322,25 @@ class Pipeline:
         repeated[idx] = frame["id"].iloc[idx].duplicated(keep="first").to_numpy()
         ok &= ~repeated
         bad = ~ok & ~repeated
+        sel = frame.loc[ok]
+        event_cols = {
+            "id": _text(sel["id"]),
+            "category": _text(sel["category"]),
+            "severity": pa.array(sel["severity"].astype("Int8"), pa.int8()),
+            "value": pa.array(sel["value"].to_numpy(), pa.float64(), from_pandas=True),
+            "time": pa.array(sel["time"], pa.timestamp("us", tz="UTC")),
+            "lon": sel["lon"].to_numpy(),
+            "lat": sel["lat"].to_numpy(),
+            "text": _text(sel["text"]),
+            "attributes": _text(sel["attributes"]),
+        }
         return _Batch(
             source=source,
             now=now,
-            events=self._event_table(source, frame, ok, cells, feed, now),
+            events=self._event_table(source, event_cols, cells[ok], feed, now),
             quarantine=self._quarantine_table(source, frame, bad, reasons, feed, now),
             repeats=int(repeated.sum()),
-            errors=self._errors(frame, bad, reasons),
+            errors=self._errors(frame["id"].to_numpy(dtype=object), bad, reasons),
         )
 
     def _submit(self, b: _Batch) -> Future:
@@ -338,12 +441,12 @@ class Pipeline:
 
     # ------------------------------------------------------------------------------------------
 
-    def _event_table(self, source, frame, ok, cells, feed, now) -> pa.Table:
-        sel = frame.loc[ok]
-        cell = cells[ok]
+    def _event_table(self, source, cols: dict, cell, feed, now) -> pa.Table:
+        """The events table of one batch: ``cols`` the valid rows' canonical columns (Arrow
+        text, times and numbers; NumPy lon/lat in WGS84 degrees), ``cell`` their grid cells."""
         lin = self._lineage
-        n = len(sel)
-        ids = _text(sel["id"])
+        n = len(cell)
+        ids = cols["id"]
         return pa.table(
             {
                 "source": pa.array([source] * n, pa.string()),
@@ -351,22 +454,22 @@ class Pipeline:
                 # the id's digest here, before the writer's queue (the writer is the pipeline's
                 # one serial step; MD5 in its INSERT cost it about 1.5 µs per event)
                 "id_hash": id_hashes(ids),
-                "category": _text(sel["category"]),
-                "severity": pa.array(sel["severity"].astype("Int8"), pa.int8()),
-                "value": pa.array(sel["value"].to_numpy(), pa.float64(), from_pandas=True),
-                "event_time": pa.array(sel["time"], pa.timestamp("us", tz="UTC")),
+                "category": cols["category"],
+                "severity": cols["severity"],
+                "value": cols["value"],
+                "event_time": cols["time"],
                 "received_at": pa.array(np.full(n, now.value // 1000), pa.int64()).cast(
                     pa.timestamp("us", tz="UTC")
                 ),
-                "lon": pa.array(sel["lon"].to_numpy(), pa.float64()),
-                "lat": pa.array(sel["lat"].to_numpy(), pa.float64()),
+                "lon": pa.array(cols["lon"], pa.float64()),
+                "lat": pa.array(cols["lat"], pa.float64()),
                 "cell_key": pa.array(cell, pa.int32()),
                 "community_key": pa.array(lin["community_key"][cell], pa.int32()),
                 "township_key": pa.array(lin["township_key"][cell], pa.int32()),
                 "county_key": pa.array(lin["county_key"][cell], pa.int32()),
                 "city_key": pa.array(lin["city_key"][cell], pa.int32()),
-                "text": _text(sel["text"]),
-                "attributes": _text(sel["attributes"]),
+                "text": cols["text"],
+                "attributes": cols["attributes"],
                 "feed": pa.array([feed or source] * n, pa.string()),
             }
         )
@@ -378,21 +481,13 @@ class Pipeline:
             raw = [_raw_text(r) for r in rows["_raw"].to_numpy(dtype=object)]
         else:
             raw = _records_as_json(rows)
-        return pd.DataFrame(
-            {
-                "source": source,
-                "feed": feed or source,
-                "received_at": pd.Series([now] * len(rows), dtype="datetime64[us, UTC]"),
-                "reason": _storable([str(r)[:MAX_REASON_LEN] for r in reasons[bad]]),
-                "source_event_id": rows["id"].astype("object").tolist(),
-                "raw": _storable(raw),
-            }
-        )
+        ids = rows["id"].astype("object").tolist()
+        return _quarantine_rows(source, feed, now, reasons[bad], ids, raw)
 
     @staticmethod
-    def _errors(frame, bad, reasons) -> list[dict]:
+    def _errors(ids: np.ndarray, bad, reasons) -> list[dict]:
+        """The push API's errors: the first quarantined records' index, id and reason."""
         idx = np.flatnonzero(bad)[:MAX_ERRORS_REPORTED]
-        ids = frame["id"].to_numpy(dtype=object)
         return [
             {
                 "index": int(i),
@@ -539,6 +634,35 @@ def _stored_keys(con, events: pa.Table) -> pa.Array:
         "SELECT source, source_event_id FROM events WHERE rowid = ANY(?::BIGINT[])", [rows]
     ).to_arrow_table()
     return _keys(found)
+
+
+_NO_QUARANTINE = pd.DataFrame(
+    {
+        "source": pd.Series([], dtype=object),
+        "feed": pd.Series([], dtype=object),
+        "received_at": pd.Series([], dtype="datetime64[us, UTC]"),
+        "reason": pd.Series([], dtype=object),
+        "source_event_id": pd.Series([], dtype=object),
+        "raw": pd.Series([], dtype=object),
+    }
+)
+
+
+def _quarantine_rows(source, feed, now, reasons, ids: list, raw: list) -> pd.DataFrame:
+    """The quarantine rows of one batch: each record's reason, id and raw text."""
+    if not ids:
+        # most batches quarantine nothing: an empty frame costs about 2 ms to build
+        return _NO_QUARANTINE
+    return pd.DataFrame(
+        {
+            "source": source,
+            "feed": feed or source,
+            "received_at": pd.Series([now] * len(ids), dtype="datetime64[us, UTC]"),
+            "reason": _storable([str(r)[:MAX_REASON_LEN] for r in reasons]),
+            "source_event_id": ids,
+            "raw": _storable(raw),
+        }
+    )
 
 
 def _minutes_table(minutes: dict[tuple, list[int]]) -> pa.Table:

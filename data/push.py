@@ -13,8 +13,10 @@ same frame (tests/test_push_frame.py checks it on random records against
 
 from __future__ import annotations
 
+import json
 import math
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -245,3 +247,74 @@ def pydantic_reason(exc: ValidationError) -> str:
         where = ".".join(str(p) for p in err["loc"]) or "record"
         parts.append(f"{where}: {err['msg']}")
     return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class PlainColumns:
+    """A batch of plain pushed records as columns, without pandas (``plain_columns``).
+
+    Arrow arrays for text and times (UTC microseconds), NumPy for coordinates (WGS84 degrees);
+    ``reason`` holds the push rules' own reasons (unknown category, a required value missing)."""
+
+    ids: pa.Array
+    time: pa.Array
+    lon: np.ndarray
+    lat: np.ndarray
+    category: pa.Array
+    severity: list
+    value: pa.Array
+    text: pa.Array
+    attributes: pa.Array
+    reason: np.ndarray
+
+
+_UTC_US = pa.timestamp("us", tz="UTC")
+# normalise_frame's serialisation of attributes (json.dumps with these options), one encoder
+# for every call: dumps builds a new one per call when given options
+_ATTRIBUTES_JSON = json.JSONEncoder(ensure_ascii=False, default=str, allow_nan=False)
+
+
+def plain_columns(
+    source: str, records: list, catalogue: Catalogue = DEFAULT_CATALOGUE
+) -> PlainColumns | None:
+    """The columns of ``records`` when every one of them is plain (see ``_plain``) and every
+    value can be held (UTF-8 text, a real date, attributes JSON can write); None otherwise, and
+    the caller takes :func:`push_frame`'s path, which gives each odd record its reason.
+
+    The common push batch is all plain: this path builds it with no pandas and no per-record
+    pydantic (issue 12: pandas was most of a push batch's CPU, on the server's one GIL). It
+    yields exactly what ``push_frame`` and the pipeline's normalisation yield for the same
+    records (tests/test_push_columns.py)."""
+    plain = [_plain(r) for r in records]
+    if not plain or any(p is None for p in plain):
+        return None
+    rid, t, lon, lat, cat, sev, val, text, attrs = zip(*plain, strict=True)
+    try:
+        # Arrow reads every time the plain pattern admits (offset included); an impossible
+        # date (30 February) fails the whole cast, and push_frame then finds which one
+        times = pa.array(t, pa.string()).cast(_UTC_US)
+        # each record's attributes as JSON text, as normalise_frame writes them; NaN is not JSON
+        attr_text = [_ATTRIBUTES_JSON.encode(a) for a in attrs]
+        cols = [pa.array(c, pa.string()) for c in (rid, cat, text, attr_text)]
+    except (pa.ArrowException, ValueError, TypeError, RecursionError, UnicodeEncodeError):
+        return None
+    ids, cats, texts, attributes = cols
+    reason = np.full(len(records), None, dtype=object)
+    known = catalogue.categories[source]
+    for i, c in enumerate(cat):
+        if c not in known:
+            reason[i] = f"unknown category {c!r} for source {source}"
+        elif val[i] is None and source in catalogue.value_required:
+            reason[i] = f"a value is required for {source} readings"
+    return PlainColumns(
+        ids=ids,
+        time=times,
+        lon=np.array(lon, dtype=np.float64),
+        lat=np.array(lat, dtype=np.float64),
+        category=cats,
+        severity=list(sev),
+        value=pa.array(val, pa.float64()),
+        text=texts,
+        attributes=attributes,
+        reason=reason,
+    )

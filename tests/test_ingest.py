@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from data.events import normalise_frame, validate_frame
+from data.push import push_frame
 from tests.support.region import tiny_cell_center, tiny_cell_code
-from web.api import _push_frame
 
 NOW = pd.Timestamp("2026-11-26T06:00:00Z")
 
@@ -149,7 +149,7 @@ def test_push_validator_and_bulk_validator_agree():
             "category": "criminal",
         },
     ]
-    pushed = _push_frame("police", recs)
+    pushed = push_frame("police", recs)
     push_ok = pushed["_reason"].isna().tolist()
     bulk = pd.DataFrame(recs)
     bulk_ok = validate_frame("police", normalise_frame(bulk), now=NOW).isna().tolist()

@@ -15,9 +15,7 @@ from flask import Blueprint, Response, jsonify, request
 from data import export, policy, queries, search
 from data.areas import scope_for_code
 from data.auth import User
-from data.catalogue import DEFAULT_CATALOGUE, Catalogue
 from data.events import SEVERITY_MAX, SEVERITY_MIN
-from data.push import push_frame
 from data.times import parse_bound
 from data.warnings.learning import learning_state
 from data.warnings.rules import LEVELS
@@ -86,17 +84,9 @@ def ingest(source: str) -> Response:
         return _error(
             413, f"{len(records)} events exceed the limit of {settings.max_push_events} per request"
         )
-    frame = _push_frame(source, records, rt.catalogue)
-    result = rt.pipeline.ingest_frame(source, frame, feed=f"push:{source}")
+    # plain records go straight to Arrow; invalid ones carry their reason to quarantine
+    result = rt.pipeline.ingest_records(source, records, feed=f"push:{source}")
     return jsonify(result.as_dict())
-
-
-def _push_frame(
-    source: str, records: list, catalogue: Catalogue = DEFAULT_CATALOGUE
-) -> pd.DataFrame:
-    """The pushed records as a canonical frame; invalid ones carry their reason to quarantine
-    (column-wise checks, pydantic only for records that are not plain: data/push.py)."""
-    return push_frame(source, records, catalogue)
 
 
 def _read_allowed() -> Response | None:
