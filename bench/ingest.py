@@ -5,8 +5,9 @@
 
 Bulk: simulated events (generated before the clock starts) go through the whole pipeline
 (validate, de-duplicate, place, commit) into a fresh database file, in chunks as a replay or a
-folder drop would send them. Raw: the same rows, already placed, appended to an identical table
-without the primary key in another file: the limit of this machine. Push: the real server
+folder drop sends them (``data.ingest.BULK_ROWS`` rows each). Raw: the same rows, already
+placed, appended in batches of the same size to an identical table in another file: the
+limit of this machine. Push: the real server
 (``app.py``, a separate process) receives batches of 500 over HTTP from 4 client threads.
 The last line is the summary (a contract):
 ``ingest bulk_eps=... raw_eps=... ratio=... push_eps=... peak_mb=...``
@@ -36,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from data.feeds.simulator import DEFAULT_RATES, Simulator  # noqa: E402
-from data.ingest import Pipeline  # noqa: E402
+from data.ingest import BULK_ROWS, Pipeline  # noqa: E402
 from data.region import load_region  # noqa: E402
 from data.store import Database  # noqa: E402
 from harness.ports import free_port  # noqa: E402
@@ -63,7 +64,7 @@ def bench_bulk(region, chunks, workdir: Path) -> tuple[float, int, Pipeline, Dat
     db = Database(workdir / "bulk.duckdb")
     pipeline = Pipeline.for_region(db, region)
     now = max(f["time"].max() for _, f in chunks) + pd.Timedelta(minutes=1)
-    batches = _rechunk(chunks, 100_000)
+    batches = _rechunk(chunks, BULK_ROWS)
     t0 = time.perf_counter()
     accepted = pipeline.ingest_frames(batches, now=now).accepted
     elapsed = time.perf_counter() - t0
@@ -88,7 +89,7 @@ def bench_raw(db: Database, workdir: Path) -> float:
     rows = db.cursor().sql("SELECT * FROM events").to_arrow_table()
     raw = Database(workdir / "raw.duckdb")
     raw.write(lambda con: con.execute("CREATE TABLE e AS SELECT * FROM events LIMIT 0"))
-    step = 100_000
+    step = BULK_ROWS
     t0 = time.perf_counter()
     for i in range(0, rows.num_rows, step):
         part = rows.slice(i, step)

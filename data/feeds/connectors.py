@@ -33,15 +33,16 @@ import requests
 from data.catalogue import DEFAULT_CATALOGUE, Catalogue
 from data.events import MAX_FUTURE, MIN_TIME, is_storable_text, storable_text
 from data.feeds.mapping import Mapping, MappingError, load_mapping, map_file
-from data.ingest import IngestResult, Pipeline
+from data.ingest import BULK_ROWS, IngestResult, Pipeline
 from data.periodic import Periodic
 from data.settings import FolderFeed, PullFeed
 from data.store import Database
 
 log = logging.getLogger(__name__)
 
-# Rows per pipeline call: big enough to stay vectorised, small enough to bound memory per commit.
-CHUNK_ROWS = 200_000
+# Rows per pipeline call: big enough to stay vectorised and to skip the write-ahead log (see
+# BULK_ROWS), small enough to bound memory per commit.
+CHUNK_ROWS = BULK_ROWS
 HTTP_TIMEOUT_S = 30.0
 DROP_SUFFIXES = (".csv", ".jsonl", ".json", ".parquet")
 # Writers write under a temporary name and rename when done; these names are never complete files.

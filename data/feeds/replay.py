@@ -22,7 +22,7 @@ import pandas as pd
 
 from data.feeds.mapping import Mapping, load_mapping, map_file
 from data.feeds.reconcile import MappedChunk, Reconciliation, classify, mapped_chunks
-from data.ingest import IngestResult, Pipeline
+from data.ingest import BULK_ROWS, IngestResult, Pipeline
 
 # A paced delivery batch spans at most this much wall time (seconds).
 BATCH_WALL_S = 1.0
@@ -35,7 +35,7 @@ def _as_mapping(mapping: Mapping | str | Path) -> Mapping:
 
 
 def time_span(
-    mapping: Mapping | str | Path, path: str | Path, *, lookups=None, chunk_rows: int = 200_000
+    mapping: Mapping | str | Path, path: str | Path, *, lookups=None, chunk_rows: int = BULK_ROWS
 ) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     """The first and last valid event time of a file (one pass through its mapping)."""
     first = last = None
@@ -123,7 +123,7 @@ def replay_file(
     speed: float | None = None,
     lookups=None,
     shift_to: pd.Timestamp | None = None,
-    chunk_rows: int = 50_000,
+    chunk_rows: int = BULK_ROWS,
     progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
