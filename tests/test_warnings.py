@@ -151,6 +151,33 @@ def test_pending_condition_that_goes_away_is_never_raised(runtime):
     assert runtime.db.query_one("SELECT count(*) FROM warning_pending")[0] == 0
 
 
+def test_many_pending_areas_are_kept_raised_and_dropped_together(runtime):
+    """Pending hits of many areas are written, raised and dropped in one evaluation each (they
+    are written as one statement per table, not one per area)."""
+    raised_cells = [(1, i, 0) for i in range(3)]
+    fading_cells = [(1, i, 1) for i in range(3)]
+    late_cells = [(1, i, 2) for i in range(2)]
+    for cell in raised_cells:
+        accidents(runtime, 3, at=T0, cell=cell)
+    for cell in fading_cells:  # out of the 30-minute window 8 minutes later
+        accidents(runtime, 3, at=T0 - minutes(24), cell=cell)
+    eng = engine(runtime, ["acc"])
+
+    def pending():
+        rows = runtime.db.query_df("SELECT area_key, hits FROM warning_pending")
+        return dict(zip(rows["area_key"], rows["hits"], strict=True))
+
+    assert not eng.evaluate(T0).raised
+    keys = {c: cell_key(runtime, *c) for c in raised_cells + fading_cells + late_cells}
+    assert pending() == {keys[c]: 1 for c in raised_cells + fading_cells}
+    for cell in late_cells:
+        accidents(runtime, 3, at=T0 + minutes(8), cell=cell)
+    res = eng.evaluate(T0 + minutes(8))
+    assert len(res.raised) == 3
+    assert set(warnings_df(runtime)["area_key"]) == {keys[c] for c in raised_cells}
+    assert pending() == {keys[c]: 1 for c in late_cells}
+
+
 def test_upgrade_and_downgrade_keep_one_warning_with_history(runtime):
     accidents(runtime, 3)
     eng = engine(runtime, ["acc"], escalate_after={"orange": 10**6, "yellow": 10**6})

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandas as pd
+import pyarrow as pa
 
 from data.times import to_py, utc
 from data.warnings import fusion
@@ -171,19 +172,7 @@ def apply(
         if key not in seen:
             pend_del.add(key)
 
-    for key in pend_del - set(pend_set):
-        if key in pending:
-            con.execute(
-                "DELETE FROM warning_pending WHERE rule_id = ? AND area_key = ? AND subject = ?",
-                list(key),
-            ).fetchall()
-    for key, (rank, hits, _old) in pend_set.items():
-        con.execute(
-            "INSERT INTO warning_pending VALUES (?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT DO UPDATE SET level_rank = excluded.level_rank, hits = excluded.hits,"
-            " last_at = excluded.last_at",
-            [*key, rank, hits, to_py(now), to_py(now)],
-        ).fetchall()
+    _write_pending(con, now, [k for k in pend_del - set(pend_set) if k in pending], pend_set)
 
     escalate(con, now, result, history, escalate_after)
     live_state = bool(
@@ -201,6 +190,49 @@ def apply(
     for group, ev, inc in candidates:
         result.incidents += fusion.fuse(con, now, group, ev, inc)
     return live_state
+
+
+def _write_pending(con, now, gone: list[tuple], hits: dict[tuple, tuple]) -> None:
+    """Delete the pending hits of ``gone`` keys and write those of ``hits`` (key -> (rank,
+    hits, old)), one statement each: a statement per key, each waiting for the GIL on a busy
+    server, held the writer for seconds (issue 12: pushes stalled behind an evaluation)."""
+    if gone:
+        con.register("pending_gone", _keys_table(gone))
+        try:
+            con.execute(
+                "DELETE FROM warning_pending USING pending_gone g"
+                " WHERE warning_pending.rule_id = g.rule_id"
+                " AND warning_pending.area_key = g.area_key AND warning_pending.subject = g.subject"
+            ).fetchall()
+        finally:
+            con.unregister("pending_gone")
+    if hits:
+        table = _keys_table(list(hits)).append_column(
+            "level_rank", pa.array([v[0] for v in hits.values()], pa.int8())
+        )
+        table = table.append_column("hits", pa.array([v[1] for v in hits.values()], pa.int32()))
+        con.register("pending_hits", table)
+        try:
+            con.execute(
+                "INSERT INTO warning_pending SELECT rule_id, area_key, subject, level_rank, hits,"
+                " ?::TIMESTAMPTZ, ?::TIMESTAMPTZ FROM pending_hits"
+                " ON CONFLICT DO UPDATE SET level_rank = excluded.level_rank,"
+                " hits = excluded.hits, last_at = excluded.last_at",
+                [to_py(now), to_py(now)],
+            ).fetchall()
+        finally:
+            con.unregister("pending_hits")
+
+
+def _keys_table(keys: list[tuple]) -> pa.Table:
+    """(rule id, area key, subject) keys as an Arrow table."""
+    return pa.table(
+        {
+            "rule_id": pa.array([k[0] for k in keys], pa.string()),
+            "area_key": pa.array([k[1] for k in keys], pa.int32()),
+            "subject": pa.array([k[2] for k in keys], pa.string()),
+        }
+    )
 
 
 def raise_warning(con, now, rule: Rule, key, rank, value, lim, base, detail) -> int:
