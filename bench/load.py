@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import psutil
 import requests
 
@@ -466,3 +467,75 @@ def region_points() -> np.ndarray:
     cells = load_region("anshan").cells()
     c = cells.geometry.representative_point()
     return np.column_stack([c.x.to_numpy(), c.y.to_numpy()])
+
+
+class BulkDrop:
+    """``n`` simulated events written as one Parquet file per source, dropped at once into the
+    server's drop folder (a ``[[folder_feeds]]`` entry of its configuration), and timed from the
+    drop until every file's report is in ``done/``: bulk ingest end to end through the running
+    server, as a county's nightly export would arrive."""
+
+    def __init__(self, folder: Path, n: int) -> None:
+        self.drop = folder / "drop"
+        self.staging = folder / "staging"
+        self.drop.mkdir(parents=True, exist_ok=True)
+        self.staging.mkdir(parents=True, exist_ok=True)
+        self.n = n
+        self.files: list[Path] = []
+        self.dropped_at: float | None = None
+
+    def config(self) -> str:
+        """The server's TOML configuration: the drop folder, scanned every 0.2 s."""
+        return (
+            "[[folder_feeds]]\n"
+            'name = "bulk"\n'
+            f"path = {json.dumps(str(self.drop))}\n"
+            "interval_s = 0.2\n"
+        )
+
+    def prepare(self, region) -> int:
+        """Write the files (before the clock starts); returns the events written."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from bench.ingest import simulated_events
+
+        start = pd.Timestamp.now(tz="UTC").floor("D") - pd.Timedelta(days=2)
+        by_source: dict[str, list[pd.DataFrame]] = {}
+        for source, frame in simulated_events(region, self.n, start):
+            by_source.setdefault(source, []).append(frame)
+        total = 0
+        for source, frames in by_source.items():
+            frame = pd.concat(frames, ignore_index=True)
+            # the server's own simulator makes ids of its own: these never meet them
+            frame["id"] = "bulk-" + frame["id"].astype(str)
+            path = self.staging / f"{source}__bulk.parquet"
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+            self.files.append(path)
+            total += len(frame)
+        return total
+
+    def start(self) -> None:
+        """Drop every file at once (a rename: the feed never sees a half-written file)."""
+        self.dropped_at = time.monotonic()
+        for path in self.files:
+            os.replace(path, self.drop / path.name)
+
+    def result(self, timeout: float = 600) -> tuple[int, float, float]:
+        """(events accepted, seconds from the drop to the last report, the server's own seconds
+        summed over the files' reports); waits for every report."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            reports = [*self.drop.glob("done/*.report.json"), *self.drop.glob("failed/*.json")]
+            if len(reports) >= len(self.files):
+                break
+            time.sleep(0.05)
+        else:
+            raise RuntimeError(f"bulk drop not done within {timeout} s")
+        last = max(p.stat().st_mtime for p in reports)
+        elapsed = time.monotonic() - self.dropped_at - (time.time() - last)
+        docs = [json.loads(p.read_text()) for p in reports]
+        failed = [d for d in docs if d["status"] != "done"]
+        if failed:
+            raise RuntimeError(f"bulk drop failed: {failed[0]['file']}: {failed[0]['error']}")
+        return sum(d["accepted"] for d in docs), elapsed, sum(d["seconds"] for d in docs)

@@ -3,6 +3,7 @@
     python bench/viewers.py --viewers 100 --push 1000          # the budget run (issue 12)
     python bench/viewers.py --viewers 200 --push 1000
     python bench/viewers.py --viewers 20 --push 0 --seconds 30  # a quick look
+    python bench/viewers.py --viewers 50 --push 0 --bulk 1000000  # bulk ingest while 50 watch
 
 What it does, in order:
 
@@ -21,7 +22,12 @@ What it does, in order:
    ``/api/ingest/<source>`` (batches of ``--push`` / 2 events, each feed every
    ``--push-clients`` / 2 seconds);
 4. after ``--warmup-s`` it measures for ``--seconds``: one screen's refresh is the time until all
-   of its tick's requests are answered.
+   of its tick's requests are answered;
+5. with ``--bulk N``: N simulated events, written before the clock starts as one Parquet file
+   per source, are dropped into the server's drop folder (a ``[[folder_feeds]]`` entry, scanned
+   every 0.2 s) when the measured part begins; the line before the last gives the events/s from
+   the drop until every file's report is in ``done/`` (bulk ingest through the running server
+   while the screens watch).
 
 The last line is the contract::
 
@@ -57,6 +63,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.load import (  # noqa: E402
     PASSWORD,
+    BulkDrop,
     Pusher,
     Server,
     Stats,
@@ -101,6 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup-s", type=float, default=15.0)
     parser.add_argument("--refresh-s", type=float, default=5.0, help="the wall's refresh period")
     parser.add_argument("--backfill-days", type=float, default=7.0)
+    parser.add_argument(
+        "--bulk",
+        type=int,
+        default=0,
+        help="simulated events dropped as Parquet files into the server's drop folder once the "
+        "screens are measured (bulk ingest while they watch)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
 
@@ -112,7 +126,15 @@ def main(argv: list[str] | None = None) -> int:
     townships = region.level("township")
     townships = townships[townships["code"].str.startswith(counties[1 % len(counties)])]
     folder = Path(tempfile.mkdtemp(prefix="onegrid-viewers-"))
-    server = Server(folder, args.backfill_days)
+    bulk = BulkDrop(folder, args.bulk) if args.bulk > 0 else None
+    env = {}
+    if bulk:
+        (folder / "config.toml").write_text(bulk.config())
+        env["ONEGRID_CONFIG"] = str(folder / "config.toml")
+        t_gen = time.monotonic()
+        written = bulk.prepare(region)
+        print(f"bulk: {written:,} events written in {time.monotonic() - t_gen:.1f} s (not timed)")
+    server = Server(folder, args.backfill_days, env=env)
     server.add_user()
     server.add_user("wall", "wall")
     server.add_user("analyst", "analyst")
@@ -171,7 +193,10 @@ def main(argv: list[str] | None = None) -> int:
         pushed0, t0 = (pusher.count if pusher else 0), time.monotonic()
         cpu0 = time.process_time()
         load0 = os.getloadavg()[0]
+        if bulk:
+            bulk.start()
         time.sleep(args.seconds)
+        bulk_result = bulk.result() if bulk else None
         with stats.lock:
             ms = list(stats.refresh_ms)
             errors, sent = stats.errors, stats.requests
@@ -201,6 +226,15 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"push requests: {len(pushed)} answered, p50 {np.percentile(pushed, 50):.0f} ms,"
                 f" p95 {np.percentile(pushed, 95):.0f} ms, max {max(pushed):.0f} ms",
+                flush=True,
+            )
+        if bulk_result:
+            accepted, seconds, server_s = bulk_result
+            print(
+                f"bulk drop: {accepted:,} events accepted of {args.bulk:,} in "
+                f"{len(bulk.files)} files, {accepted / seconds:,.0f} events/s from the drop to "
+                f"the last report ({seconds:.1f} s; the feed's own ingest time {server_s:.1f} s, "
+                f"{accepted / server_s:,.0f} events/s)",
                 flush=True,
             )
         print(
