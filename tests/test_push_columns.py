@@ -20,9 +20,8 @@ from data.catalogue import DEFAULT_CATALOGUE, Catalogue
 from data.events import SOURCES
 from data.ingest import Pipeline
 from data.push import plain_columns, push_frame
-from tests.support.records import batches, good_records
+from tests.support.records import NOW, PROPS, batches, edge_batches, good_records
 from tests.support.region import tiny_cell_center
-from tests.test_push_frame import NOW, PROPS, edge_batches
 
 # plain changes that make a good record invalid, or odd but valid
 PLAIN_CHANGES = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from data.events import CATEGORIES, SOURCES
@@ -128,3 +129,54 @@ def batches(draw, max_size: int = 12):
         else:
             records.append(draw(JSON_VALUES))
     return source, records, good
+
+
+# -- batches beside the plain push path's edges (data/push.py) -------------------------------
+
+NOW = pd.Timestamp.now(tz="UTC").floor("s")
+PROPS = settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    database=None,
+)
+
+# values beside the plain path's edges: pydantic reads some of them, refuses others
+NEAR_EDGES = {
+    "id": [" k1", "k1 ", "k1\x1f", "\u3000k", "", 12, 10**250, True, 1.5, "x" * 201, "x" * 200],
+    "time": [
+        "2026-11-26T05:00Z",
+        "2026-11-26T05:00+08:00",
+        "2026-11-26 05:00:00Z",
+        "2026-11-26T05:00:00.1234567Z",
+        "2026-11-26T05:00:00.123456Z",
+        "2026-02-29T05:00:00Z",
+        "2026-11-26T05:00:00",
+        "2026-11-26T05:00:00z",
+        " 2026-11-26T05:00:00Z",
+        "2026-11-26T05:00:00+23:59",
+        "2026-11-26T05:00:00-00:00",
+        "1999-12-31T23:59:59Z",
+        1764133200,
+    ],
+    "lon": [180, -180.0, 180.0000001, float("nan"), "123.1", True, 10**400, 0],
+    "lat": [90, -90.0, 90.5, float("inf"), "41.0", 0, 0.0],
+    "severity": [0, 1, 5, 6, 3.0, "3", True, None, -(10**30)],
+    "value": [None, 0, 1e308, 10**400, float("nan"), "1.5", False, -3],
+    "text": [None, "", " a", "a ", "x" * 4000, "x" * 4001, "\ud800", 5],
+    "category": [" criminal", "criminal ", "", None, 3, "\udfff"],
+    "attributes": [None, {}, {"a": float("nan")}, {"a": "\ud800"}, {"\ud800": 1}, [], "x"],
+}
+
+
+@st.composite
+def edge_batches(draw):
+    """Good records with one or two fields set to a value near an edge."""
+    source = draw(st.sampled_from(SOURCES))
+    records = []
+    for _ in range(draw(st.integers(1, 8))):
+        rec = dict(draw(good_records(source)))
+        for name in draw(st.lists(st.sampled_from(sorted(NEAR_EDGES)), max_size=2, unique=True)):
+            rec[name] = draw(st.sampled_from(NEAR_EDGES[name]))
+        records.append(rec)
+    return source, records
