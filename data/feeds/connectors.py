@@ -285,19 +285,25 @@ def newest_time(frame: pd.DataFrame, now: pd.Timestamp) -> pd.Timestamp | None:
 def ingest_chunks(
     pipeline: Pipeline, source: str, frames: Iterable[pd.DataFrame], feed: str
 ) -> tuple[IngestResult, pd.Timestamp | None, int]:
-    """Ingest each frame; returns the summed result, the newest event time and the row count."""
-    total = IngestResult()
+    """Ingest each frame; returns the summed result, the newest event time and the row count.
+
+    The next chunk is read and prepared while the last one commits (``Pipeline.ingest_frames``):
+    a big file's reading and checking no longer waits for the writer, nor the writer for them."""
     newest: pd.Timestamp | None = None
     rows = 0
-    for frame in frames:
-        now = pd.Timestamp.now(tz="UTC")
-        for start in range(0, len(frame), CHUNK_ROWS):
-            part = frame.iloc[start : start + CHUNK_ROWS]
-            total += pipeline.ingest_frame(source, part, feed=feed, now=now)
-            rows += len(part)
-        t = newest_time(frame, now)
-        if t is not None and (newest is None or t > newest):
-            newest = t
+
+    def parts():
+        nonlocal newest, rows
+        for frame in frames:
+            for start in range(0, len(frame), CHUNK_ROWS):
+                part = frame.iloc[start : start + CHUNK_ROWS]
+                rows += len(part)
+                yield source, part
+            t = newest_time(frame, pd.Timestamp.now(tz="UTC"))
+            if t is not None and (newest is None or t > newest):
+                newest = t
+
+    total = pipeline.ingest_frames(parts(), feed=feed)
     return total, newest, rows
 
 
