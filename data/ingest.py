@@ -307,7 +307,9 @@ class Pipeline:
         if source not in self.catalogue.categories:
             raise ValueError(self.catalogue.unknown(source))
         now = now if now is not None else pd.Timestamp.now(tz="UTC")
-        frame = normalise_frame(frame.reset_index(drop=True))
+        # the frame as given: a quarantined row without a ``_raw`` record is kept as it came
+        given = frame.reset_index(drop=True)
+        frame = normalise_frame(given)
         default_severity = self.catalogue.source(source).default_severity
         if default_severity is not None and frame["severity"].isna().any():
             # the source's configured severity for events sent without one
@@ -344,7 +346,7 @@ class Pipeline:
             source=source,
             now=now,
             events=self._event_table(source, event_cols, cells[ok], feed, now),
-            quarantine=self._quarantine_table(source, frame, bad, reasons, feed, now),
+            quarantine=self._quarantine_table(source, frame, given, bad, reasons, feed, now),
             repeats=int(repeated.sum()),
             errors=self._errors(frame["id"].to_numpy(dtype=object), bad, reasons),
         )
@@ -480,13 +482,16 @@ class Pipeline:
             }
         )
 
-    def _quarantine_table(self, source, frame, bad, reasons, feed, now) -> pd.DataFrame:
+    def _quarantine_table(self, source, frame, given, bad, reasons, feed, now) -> pd.DataFrame:
+        """The quarantine rows of a frame batch: ``frame`` normalised, ``given`` as it came."""
         rows = frame.loc[bad]
         if "_raw" in rows:
             # feeds may hand over the parsed record: it is serialised only when quarantined
             raw = [_raw_text(r) for r in rows["_raw"].to_numpy(dtype=object)]
         else:
-            raw = _records_as_json(rows)
+            # a file's rows are serialised only when quarantined, as they came (serialising
+            # every row up front was most of a Parquet drop's time)
+            raw = _records_as_json(given.loc[bad])
         ids = rows["id"].astype("object").tolist()
         return _quarantine_rows(source, feed, now, reasons[bad], ids, raw)
 
@@ -725,8 +730,9 @@ def _text(s: pd.Series) -> pa.Array:
 
 
 def _records_as_json(rows: pd.DataFrame) -> list[str]:
-    """Each row as a JSON object text, for the quarantine's raw column (vectorised)."""
-    cols = [c for c in rows.columns if not c.startswith("_")]
+    """Each row as a JSON object text, for the quarantine's raw column (vectorised): every
+    column the feed gave, not the pipeline's own ``_raw`` and ``_reason``."""
+    cols = [c for c in rows.columns if c not in ("_raw", "_reason")]
     if not len(rows):
         return []
     try:
@@ -735,8 +741,9 @@ def _records_as_json(rows: pd.DataFrame) -> list[str]:
         )
     except Exception:  # noqa: BLE001 - a value to_json cannot write: one record at a time
         return [_raw_text(r) for r in rows[cols].astype(object).to_dict(orient="records")]
-    # JSON escapes newlines inside strings, so one line is one record
-    return text.splitlines()
+    # JSON escapes newlines inside strings, so one line is one record; split at "\n" only:
+    # str.splitlines() also breaks at U+0085, U+2028 and others, which JSON leaves raw
+    return text.rstrip("\n").split("\n")
 
 
 def _raw_text(r) -> str | None:

@@ -205,4 +205,9 @@ def test_a_csv_record_with_a_unicode_line_separator_is_kept(runtime, tmp_path):
     )
     (chunk,) = list(_csv_chunks(path, 1000))
     assert chunk["id"].tolist() == ["a\u0085b", "c\u2028d", "e"]
-    assert [json.loads(r)["id"] for r in chunk["_raw"]] == ["a\u0085b", "c\u2028d", "e"]
+    # quarantined (an unknown category), each keeps its own raw record
+    chunk["category"] = "no-such-category"
+    result = runtime.pipeline.ingest_frame("police", chunk, feed="csv-test")
+    assert result.quarantined == 3
+    raws = runtime.db.query("SELECT raw FROM quarantine WHERE feed = 'csv-test' ORDER BY raw")
+    assert sorted(json.loads(r[0])["id"] for r in raws) == ["a\u0085b", "c\u2028d", "e"]

@@ -95,16 +95,6 @@ def public_error(exc: BaseException) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _json_lines(frame: pd.DataFrame) -> list[str]:
-    """Each row as JSON object text (vectorised), kept as ``_raw`` for the quarantine."""
-    if not len(frame):
-        return []
-    text = frame.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
-    # records are separated by "\n" only: str.splitlines() also breaks at U+0085, U+2028 and
-    # others, which JSON leaves raw inside strings, and a whole file failed on one such record
-    return text.rstrip("\n").split("\n")
-
-
 def _flag(frame: pd.DataFrame, mask: np.ndarray, reason: str) -> None:
     """Set ``_reason`` where ``mask`` and no earlier reason (the first reason wins)."""
     if "_reason" not in frame:
@@ -116,12 +106,11 @@ def _flag(frame: pd.DataFrame, mask: np.ndarray, reason: str) -> None:
 def canonical_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Prepare a frame of canonical-shaped records for the pipeline.
 
-    Adds ``_raw`` (each record as JSON) when absent and flags ISO time strings without a UTC
-    offset, which the push API refuses too (a naive time read as UTC would be hours off).
+    Flags ISO time strings without a UTC offset, which the push API refuses too (a naive time
+    read as UTC would be hours off). A quarantined row is kept as it came: the pipeline
+    serialises the rows it quarantines, not every row up front.
     """
     out = frame.reset_index(drop=True).copy()
-    if "_raw" not in out:
-        out["_raw"] = _json_lines(out)
     if "time" in out and not isinstance(out["time"].dtype, pd.DatetimeTZDtype):
         try:
             text = out["time"].astype("str").str.strip()
