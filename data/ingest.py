@@ -14,7 +14,8 @@ import datetime as dt
 import json
 import threading
 import warnings
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -206,19 +207,61 @@ class Pipeline:
         """Ingest many (source, frame) batches, preparing the next while the last one commits.
 
         The bulk path (replay, folder drop): validation and placement of batch i+1 overlap the
-        write of batch i. Returns the summed counts once every batch is committed.
+        write of batch i. Returns the summed counts once every batch is committed; raises the
+        first batch's error (the batches before it are committed).
         """
         total = IngestResult()
-        pending: tuple[_Batch, Future] | None = None
-        for source, frame in batches:
-            batch = self._prepare(source, frame, feed, now)
-            future = self._submit(batch)
-            if pending is not None:
-                total += self._finish(pending[0], pending[1].result())
-            pending = (batch, future)
-        if pending is not None:
-            total += self._finish(pending[0], pending[1].result())
+        items = ((None, source, frame) for source, frame in batches)
+        for _, outcome in self.ingest_stream(items, feed=feed, now=now):
+            if isinstance(outcome, BaseException):
+                raise outcome
+            total += outcome
         return total
+
+    def ingest_stream(
+        self,
+        items: Iterable[tuple[object, str | None, pd.DataFrame | None]],
+        *,
+        feed: str | None = None,
+        now: pd.Timestamp | None = None,
+    ) -> Iterator[tuple[object, IngestResult | BaseException | None]]:
+        """Ingest (tag, source, frame) items in order, preparing the next batch while the last
+        one commits; yields (tag, outcome) for each item in the same order, once its batch is
+        committed: its counts, or the exception that stopped it (that batch only).
+
+        An item whose frame is None is a marker: it yields (tag, None) once every item before
+        it is committed, e.g. the end of a file, whose report may then be written while the
+        next file is already being read (a drop folder of many files keeps the writer busy).
+        """
+        waiting: deque[tuple[object, _Batch | BaseException | None, Future | None]] = deque()
+        for tag, source, frame in items:
+            if frame is None:
+                waiting.append((tag, None, None))
+                continue
+            try:
+                batch = self._prepare(source, frame, feed, now)
+                waiting.append((tag, batch, self._submit(batch)))
+            except Exception as exc:  # noqa: BLE001 - this batch's failure, told to its caller
+                # told at once (after the batches before it): a caller that stops there has
+                # no batch after it in flight
+                waiting.append((tag, exc, None))
+                while waiting:
+                    yield self._outcome(*waiting.popleft())
+                continue
+            # one batch in flight while the next is prepared: settle everything before it
+            while len(waiting) > 1:
+                yield self._outcome(*waiting.popleft())
+        while waiting:
+            yield self._outcome(*waiting.popleft())
+
+    def _outcome(self, tag, batch, future):
+        """(tag, counts) of a queued batch once committed; a marker or an error as it is."""
+        if future is None:
+            return tag, batch
+        try:
+            return tag, self._finish(batch, future.result())
+        except Exception as exc:  # noqa: BLE001 - the write's failure, told to its caller
+            return tag, exc
 
     def ingest_records(
         self,

@@ -328,6 +328,41 @@ def test_folder_good_csv_prefix_names_the_source(runtime, tmp_path):
     assert feed.scan_once() == []  # nothing left
 
 
+def test_folder_files_stream_through_each_with_its_own_report(runtime, tmp_path, monkeypatch):
+    """The files of a scan are one stream (the next is read while the last commits): each
+    report holds its own file's counts and quarantine reasons; a file whose reading fails
+    part-way is failed, with the rows committed before the failure counted as partial, and the
+    file after it is still done."""
+    import data.feeds.connectors as connectors
+
+    monkeypatch.setattr(connectors, "CHUNK_ROWS", 2)  # several chunks a file
+    drop = tmp_path / "drop"
+    feed = FolderDropFeed(FolderFeed(name="drops", path=drop, source="police"), runtime.pipeline)
+    write_csv(drop / "a.csv", [event(1), event(2, lon=None, lat=None), event(3)])
+    # b's first chunk is quarantined as a's report is written; its third line is not CSV
+    header = "id,time,lon,lat,category,severity"
+    good = [",".join(str(v) for v in event(i).values()) for i in (10, 11, 12)]
+    alien = ",".join(str(v) for v in event(13, category="alien").values())
+    (drop / "b.csv").write_text(
+        "\n".join([header, alien, good[0], good[1], good[2], "x,y,z,1,2,3,4,5,6", ""]),
+        encoding="utf-8",
+    )
+    write_csv(drop / "c.csv", [event(20), event(21, category="alien")])
+
+    reports = feed.scan_once()
+
+    a, b, c = reports
+    assert [r["file"] for r in reports] == ["a.csv", "b.csv", "c.csv"]
+    assert (a["status"], a["accepted"], a["quarantined"]) == ("done", 2, 1)
+    assert a["quarantine_reasons"] == {"missing coordinates": 1}
+    assert (b["status"], b["partial"], b["accepted"], b["quarantined"]) == ("failed", True, 3, 1)
+    assert b["quarantine_reasons"] == {"unknown category for source police": 1}
+    assert b["error"] and (drop / "failed" / "b.csv").is_file()
+    assert (c["status"], c["accepted"], c["quarantined"]) == ("done", 1, 1)
+    assert c["quarantine_reasons"] == {"unknown category for source police": 1}
+    assert set(cells_of(runtime.db)) == {"e1", "e3", "e10", "e11", "e12", "e20"}
+
+
 def test_folder_malformed_rows_are_quarantined_with_reasons(runtime, tmp_path):
     drop = tmp_path / "drop"
     feed = FolderDropFeed(FolderFeed(name="drops", path=drop, source="police"), runtime.pipeline)

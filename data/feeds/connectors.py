@@ -23,6 +23,7 @@ import stat
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -499,6 +500,19 @@ def _free_name(folder: Path, name: str) -> Path:
     return target
 
 
+@dataclass
+class _FileRun:
+    """One dropped file on its way through the pipeline: what its report will say."""
+
+    path: Path
+    started: pd.Timestamp
+    t0: float
+    source: str | None = None
+    rows: int = 0
+    result: IngestResult = field(default_factory=IngestResult)
+    error: str | None = None
+
+
 class FolderDropFeed(_Poller):
     """Ingest files dropped in ``spec.path``; move each to ``done/`` or ``failed/`` with a report.
 
@@ -528,8 +542,12 @@ class FolderDropFeed(_Poller):
         return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
 
     def scan_once(self) -> list[dict]:
-        """Ingest every pending file once; returns their reports."""
-        return [self.ingest_file(p) for p in self.pending()]
+        """Ingest every pending file once, oldest first; returns their reports.
+
+        The files are one stream through the pipeline (``Pipeline.ingest_stream``): the next
+        file is read and checked while the last one's rows commit, and each file is moved and
+        reported once all of its rows are committed."""
+        return self._ingest(self.pending())
 
     def source_for(self, path: Path) -> str:
         """The source a file's events belong to (see the class docstring)."""
@@ -556,33 +574,74 @@ class FolderDropFeed(_Poller):
         """Ingest one file, move it to done/ or failed/ and write its report; returns the report.
 
         Links and files that are not plain files of the folder are refused unread (failed/)."""
-        started = pd.Timestamp.now(tz="UTC").floor("us")
-        t0 = time.monotonic()
-        report: dict[str, Any] = {"file": path.name, "feed": self.name, "status": "done"}
-        result, rows, error = IngestResult(), 0, None
-        fd = None
-        try:
-            source = self.source_for(path)
-            report["source"] = source
+        return self._ingest([path])[0]
+
+    def _ingest(self, paths: list[Path]) -> list[dict]:
+        runs: list[_FileRun] = []
+        reports = []
+        stream = self.pipeline.ingest_stream(self._batches(paths, runs), feed=self.name)
+        for run, outcome in stream:
+            if outcome is None:  # the file's end: every row of it is committed
+                nxt = runs.index(run) + 1
+                until = runs[nxt].started if nxt < len(runs) else None
+                reports.append(self._report(run, until))
+            elif isinstance(outcome, BaseException):
+                self._fail(run, outcome)
+            else:
+                run.result += outcome
+        return reports
+
+    def _batches(self, paths: list[Path], runs: list[_FileRun]):
+        """(run, source, chunk) of each file in turn, then (run, None, None) at its end."""
+        for path in paths:
+            run = _FileRun(path, pd.Timestamp.now(tz="UTC").floor("us"), time.monotonic())
+            runs.append(run)
+            fd = None
+            try:
+                run.source = self.source_for(path)
+                fd = open_drop(self.folder, path)
+                for frame in self._frames(path, _fd_path(fd, path)):
+                    for start in range(0, len(frame), CHUNK_ROWS):
+                        if run.error is not None:  # a chunk failed: the rest is not read
+                            break
+                        part = frame.iloc[start : start + CHUNK_ROWS]
+                        run.rows += len(part)
+                        yield run, run.source, part
+                    if run.error is not None:
+                        break
+            except Exception as exc:  # an unreadable file goes to failed/, the feed carries on
+                self._fail(run, exc)
+            finally:
+                if fd is not None:
+                    os.close(fd)
+            yield run, None, None
+
+    def _fail(self, run: _FileRun, exc: BaseException) -> None:
+        if run.error is not None:
+            return
+        run.error = public_error(exc)
+        log.debug("folder %s: %s failed", self.name, run.path.name, exc_info=exc)
+        self._error(run.source or self.spec.source, run.path, run.error)
+
+    def _report(self, run: _FileRun, until: pd.Timestamp | None) -> dict:
+        """Write the file's report and move it to done/ or failed/; returns the report."""
+        report: dict[str, Any] = {
+            "file": run.path.name,
+            "feed": self.name,
+            "status": "failed" if run.error else "done",
+        }
+        if run.source is not None:
+            report["source"] = run.source
             report["mapping"] = self.mapping.name if self.mapping else None
-            fd = open_drop(self.folder, path)
-            frames = self._frames(path, _fd_path(fd, path))
-            result, _, rows = ingest_chunks(self.pipeline, source, frames, self.name)
-        except Exception as exc:  # an unreadable file goes to failed/, the feed carries on
-            error = public_error(exc)
-            report["status"] = "failed"
-            log.debug("folder %s: %s failed", self.name, path.name, exc_info=exc)
-            self._error(report.get("source") or self.spec.source, path, error)
-        finally:
-            if fd is not None:
-                os.close(fd)
-        report.update(self._counts(result, rows, started, error))
-        report["seconds"] = round(time.monotonic() - t0, 3)
+        report.update(self._counts(run.result, run.rows, run.started, run.error, until))
+        report["seconds"] = round(time.monotonic() - run.t0, 3)
         report["finished_at"] = pd.Timestamp.now(tz="UTC").isoformat()
-        self._finish(path, report)
+        self._finish(run.path, report)
         return report
 
-    def _counts(self, result: IngestResult, rows: int, started, error: str | None) -> dict:
+    def _counts(
+        self, result: IngestResult, rows: int, started, error: str | None, until=None
+    ) -> dict:
         return {
             "rows": rows,
             "accepted": result.accepted,
@@ -590,18 +649,23 @@ class FolderDropFeed(_Poller):
             "quarantined": result.quarantined,
             # rows of a file that failed part-way may already be committed: say so
             "partial": bool(error and rows),
-            "quarantine_reasons": self._reasons(started) if result.quarantined else {},
+            "quarantine_reasons": self._reasons(started, until) if result.quarantined else {},
             "errors": result.errors,
             "error": error,
             "started_at": started.isoformat(),
         }
 
-    def _reasons(self, since: pd.Timestamp) -> dict[str, int]:
-        # this feed's thread is the only writer of its quarantine rows, so "since start" is this file
+    def _reasons(self, since: pd.Timestamp, until: pd.Timestamp | None) -> dict[str, int]:
+        # this feed's thread is the only writer of its quarantine rows, and a file's rows are
+        # received from its start until the next file's start: that span is this file
+        until_sql = " AND received_at < ?" if until is not None else ""
+        params = [self.name, since.to_pydatetime()]
+        if until is not None:
+            params.append(until.to_pydatetime())
         rows = self.pipeline.db.query(
-            "SELECT reason, count(*) FROM quarantine WHERE feed = ? AND received_at >= ? "
-            "GROUP BY reason ORDER BY count(*) DESC, reason",
-            [self.name, since.to_pydatetime()],
+            "SELECT reason, count(*) FROM quarantine WHERE feed = ? AND received_at >= ?"
+            f"{until_sql} GROUP BY reason ORDER BY count(*) DESC, reason",
+            params,
         )
         return {reason: int(n) for reason, n in rows}
 
