@@ -10,7 +10,6 @@ goes through the store's single writer.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import threading
 import warnings
@@ -19,7 +18,6 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -28,6 +26,7 @@ import pyarrow.compute as pc
 from data import archive
 from data.areas import cell_lineage, install_region, lineage_arrays
 from data.catalogue import DEFAULT_CATALOGUE, Catalogue
+from data.dedupe import first_of_each, id_hashes, keys, stored_keys
 from data.events import (
     MAX_FUTURE,
     MIN_TIME,
@@ -39,7 +38,7 @@ from data.events import (
 )
 from data.placement import OUTSIDE, Placer
 from data.push import plain_columns, push_frame
-from data.schema import BUCKET_SECONDS, EVENT_ID_HASH_SQL, EVENT_SEARCH_SQL, id_hash
+from data.schema import BUCKET_SECONDS, EVENT_SEARCH_SQL
 from data.store import Database
 
 OUTSIDE_REASON = "outside region"
@@ -52,10 +51,9 @@ BULK_ROWS = 2 * 122_880
 MAX_ERRORS_REPORTED = 100
 # a reason is our own sentence plus at most a short quote of the value; bound it all the same
 MAX_REASON_LEN = 1000
-# the writer fetches the ids it looks up as Arrow on purpose (see _stored_keys); DuckDB warns
+# the writer fetches the ids it looks up as Arrow on purpose (see data.dedupe.stored_keys); DuckDB warns
 # that this copies them once, which costs far less than making Python strings of them
 warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
-DAY = dt.timedelta(days=1)
 
 # a group's writes, sent as one script (Pipeline._commit_group); the views are registered Arrow
 QUARANTINE_SQL = (
@@ -583,13 +581,13 @@ class Pipeline:
             if len(group) > 1:
                 # a key sent by two batches of the group: the first one stores it, as if they
                 # had been committed one after the other (one INSERT must not hold it twice)
-                first = _first_of_each(_keys(events))
+                first = first_of_each(keys(events))
                 if not first.all():
                     events = events.filter(pa.array(first))
                     owner = owner[first]
-            stored = _stored_keys(con, events)
+            stored = stored_keys(con, events)
             if len(stored):
-                fresh = pc.invert(pc.is_in(_keys(events), value_set=stored))
+                fresh = pc.invert(pc.is_in(keys(events), value_set=stored))
                 events = events.filter(fresh)
                 owner = owner[fresh.to_numpy(zero_copy_only=False)]
             accepted = np.bincount(owner, minlength=len(group)).astype(np.int64)
@@ -636,60 +634,6 @@ class Pipeline:
         return [int(n) for n in accepted]
 
 
-_hashing = threading.local()
-# ids per batch from which their digests are computed by DuckDB (see id_hashes)
-HASH_IN_DUCKDB_FROM = 2000
-
-
-def id_hashes(ids: pa.Array) -> pa.Array:
-    """:data:`data.schema.EVENT_ID_HASH_SQL` of each id (an Arrow string array), as int32.
-
-    Computed by DuckDB on this thread's own in-memory connection, not the store's (preparing a
-    batch must not wait for the writer): vectorised, about 1 µs per id, where hashlib one id at
-    a time cost 3-4 µs, most of a bulk batch's preparation. A push-sized batch is hashed one id
-    at a time: below a few thousand ids a DuckDB round trip (about 3 ms) costs more."""
-    if len(ids) < HASH_IN_DUCKDB_FROM:
-        return pa.array([id_hash(i) for i in ids.to_pylist()], pa.int32())
-    con = getattr(_hashing, "con", None)
-    if con is None:
-        con = _hashing.con = duckdb.connect(config={"threads": 1})
-    rel = con.from_arrow(pa.table({"source_event_id": ids}))
-    out = rel.select(f"{EVENT_ID_HASH_SQL} AS h").to_arrow_table()["h"]
-    return out.combine_chunks() if out.num_chunks != 1 else out.chunk(0)
-
-
-def _stored_keys(con, events: pa.Table) -> pa.Array:
-    """The keys (see :func:`_keys`) of ``events`` already in the events table.
-
-    The look-up is bounded by the batch's days: a key counts as stored when an event with it
-    exists on the same UTC day of event time (a re-sent event carries its own time; the archive
-    is searched the same way). Each run of consecutive days is one scan that the zone maps on
-    event_time confine to those days, and it reads only the 4-byte id digests: the ids
-    themselves are read only for the few rows whose digest matches one of the batch's.
-    """
-    if not events.num_rows:
-        return pa.array([], pa.string())
-    days = pc.unique(pc.floor_temporal(events["event_time"], unit="day")).to_pylist()
-    con.register("e_digests", pa.table({"h": pc.unique(events["id_hash"])}))
-    rows: list[int] = []
-    for lo, hi in _day_runs(sorted(days)):
-        rows += [
-            r[0]
-            for r in con.execute(
-                "SELECT rowid FROM events WHERE event_time >= ? AND event_time < ?"
-                " AND id_hash IN (SELECT h FROM e_digests)",
-                [lo, hi],
-            ).fetchall()
-        ]
-    con.unregister("e_digests")
-    if not rows:
-        return pa.array([], pa.string())
-    found = con.execute(
-        "SELECT source, source_event_id FROM events WHERE rowid = ANY(?::BIGINT[])", [rows]
-    ).to_arrow_table()
-    return _keys(found)
-
-
 _NO_QUARANTINE = pd.DataFrame(
     {
         "source": pd.Series([], dtype=object),
@@ -731,31 +675,6 @@ def _minutes_table(minutes: dict[tuple, list[int]]) -> pa.Table:
             "quarantined": pa.array([v[2] for v in minutes.values()], pa.int64()),
         }
     )
-
-
-def _day_runs(days: list) -> list[tuple]:
-    """Sorted day starts as [start, end) runs of consecutive days."""
-    runs: list[list] = []
-    for day in days:
-        if runs and day - runs[-1][1] < DAY:
-            runs[-1][1] = day + DAY
-        else:
-            runs.append([day, day + DAY])
-    return [(lo, hi) for lo, hi in runs]
-
-
-def _keys(table: pa.Table) -> pa.Array:
-    """The (source, source_event_id) key of each row as one text (one-to-one: a source name
-    holds no NUL, so the first NUL ends it)."""
-    return pc.binary_join_element_wise(table["source"], table["source_event_id"], "\x00")
-
-
-def _first_of_each(keys: pa.Array) -> np.ndarray:
-    """True at the first row of every distinct key."""
-    rank = pc.index_in(keys, value_set=pc.unique(keys)).to_numpy(zero_copy_only=False)
-    first = np.zeros(len(rank), dtype=bool)
-    first[np.unique(rank, return_index=True)[1]] = True
-    return first
 
 
 def _pass_on(done: Future, fut: Future) -> None:

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from data import schema
-from data.ingest import HASH_IN_DUCKDB_FROM, id_hashes
+from data.dedupe import HASH_IN_DUCKDB_FROM, id_hashes
 from data.runtime import Runtime
 from tests.support.region import tiny_cell_center
 
