@@ -12,7 +12,7 @@ checked too (they mostly fall back, which must change nothing).
 from __future__ import annotations
 
 import pandas as pd
-from hypothesis import given, note
+from hypothesis import given
 from hypothesis import strategies as st
 
 import data.ingest as ingest
@@ -20,7 +20,7 @@ from data.catalogue import DEFAULT_CATALOGUE, Catalogue
 from data.events import SOURCES
 from data.ingest import Pipeline
 from data.push import plain_columns, push_frame
-from tests.support.records import NOW, PROPS, batches, edge_batches, good_records
+from tests.support.records import NOW, PROPS, assert_same_batch, batches, edge_batches, good_records
 from tests.support.region import tiny_cell_center
 
 # plain changes that make a good record invalid, or odd but valid
@@ -69,12 +69,7 @@ def frame_path(pipeline, source, records):
 def assert_same(pipeline, source, records) -> None:
     new = pipeline._prepare_records(source, records, "f", NOW)
     old = frame_path(pipeline, source, records)
-    note(f"old reasons {old.quarantine['reason'].tolist()}")
-    note(f"new reasons {new.quarantine['reason'].tolist()}")
-    assert new.events.equals(old.events), (new.events.to_pylist(), old.events.to_pylist())
-    pd.testing.assert_frame_equal(new.quarantine, old.quarantine)
-    assert new.repeats == old.repeats
-    assert new.errors == old.errors
+    assert_same_batch(new, old)
 
 
 @PROPS

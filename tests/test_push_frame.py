@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pyarrow as pa
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data.events import CATEGORIES
 from data.push import push_frame
 from tests.support.push_reference import push_frame_per_record
-from tests.support.records import JSON_VALUES, NOW, PROPS, batches, edge_batches
+from tests.support.records import JSON_VALUES, NOW, PROPS, assert_same_batch, batches, edge_batches
 
 
 def prepared(pipeline, source, frame):
@@ -26,12 +26,7 @@ def prepared(pipeline, source, frame):
 def assert_same(pipeline, source, records) -> None:
     new = prepared(pipeline, source, push_frame(source, records))
     old = prepared(pipeline, source, push_frame_per_record(source, records))
-    note(f"old reasons {old.quarantine['reason'].tolist()}")
-    note(f"new reasons {new.quarantine['reason'].tolist()}")
-    assert new.events.equals(old.events), (new.events.to_pylist(), old.events.to_pylist())
-    pd.testing.assert_frame_equal(new.quarantine, old.quarantine)
-    assert new.repeats == old.repeats
-    assert new.errors == old.errors
+    assert_same_batch(new, old)
 
 
 @PROPS

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, note, settings
 from hypothesis import strategies as st
 
 from data.events import CATEGORIES, SOURCES
@@ -180,3 +180,14 @@ def edge_batches(draw):
             rec[name] = draw(st.sampled_from(NEAR_EDGES[name]))
         records.append(rec)
     return source, records
+
+
+def assert_same_batch(new, old) -> None:
+    """Two prepared batches (``data.ingest._Batch``) of the same records are identical: rows to
+    store, rows to quarantine (reason, id, raw record), in-batch repeats and errors."""
+    note(f"old reasons {old.quarantine['reason'].tolist()}")
+    note(f"new reasons {new.quarantine['reason'].tolist()}")
+    assert new.events.equals(old.events), (new.events.to_pylist(), old.events.to_pylist())
+    pd.testing.assert_frame_equal(new.quarantine, old.quarantine)
+    assert new.repeats == old.repeats
+    assert new.errors == old.errors
