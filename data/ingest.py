@@ -295,21 +295,8 @@ class Pipeline:
             take = mask & free
             reasons[take] = why
             free &= ~take
-        ok = free
-        cells = np.full(len(records), OUTSIDE, dtype=np.int64)
-        idx = np.flatnonzero(ok)
-        cells[idx] = self.placer.place(cols.lon[idx], cols.lat[idx])
-        outside = ok & (cells == OUTSIDE)
-        reasons[outside] = OUTSIDE_REASON
-        ok &= ~outside
         ids = np.asarray(cols.ids.to_pylist(), dtype=object)
-        repeated = np.zeros(len(records), dtype=bool)
-        seen: set[str] = set()
-        for i in np.flatnonzero(ok):
-            repeated[i] = ids[i] in seen
-            seen.add(ids[i])
-        ok &= ~repeated
-        bad = ~ok & ~repeated
+        cells, ok, repeated, bad = self._split(reasons, cols.lon, cols.lat, ids)
         severity = cols.severity
         default_severity = self.catalogue.source(source).default_severity
         if default_severity is not None:
@@ -343,6 +330,24 @@ class Pipeline:
             errors=self._errors(ids, bad, reasons),
         )
 
+    def _split(self, reasons: np.ndarray, lon, lat, ids: np.ndarray):
+        """Place the rows without a reason (lon/lat in WGS84 degrees) and split the batch:
+        (cells, ok, repeated, bad). A row outside every cell gets its reason in ``reasons``."""
+        ok = pd.isna(reasons)
+        cells = np.full(len(reasons), OUTSIDE, dtype=np.int64)
+        idx = np.flatnonzero(ok)
+        cells[idx] = self.placer.place(lon[idx], lat[idx])
+        outside = ok & (cells == OUTSIDE)
+        reasons[outside] = OUTSIDE_REASON
+        ok &= ~outside
+        # a key repeated inside one batch is a duplicate, like one already stored; only valid
+        # rows count: an invalid record must not make a later valid one with its id a duplicate
+        repeated = np.zeros(len(reasons), dtype=bool)
+        idx = np.flatnonzero(ok)
+        repeated[idx] = pd.Series(ids[idx], dtype=object).duplicated(keep="first").to_numpy()
+        ok &= ~repeated
+        return cells, ok, repeated, ~ok & ~repeated
+
     def _prepare(self, source, frame, feed, now) -> _Batch:
         """Validate, place and split one batch into rows to store and rows to quarantine."""
         if source not in self.catalogue.categories:
@@ -357,20 +362,10 @@ class Pipeline:
             frame["severity"] = frame["severity"].fillna(default_severity)
         reasons = validate_frame(source, frame, now=now, catalogue=self.catalogue)
         reasons = reasons.to_numpy(dtype=object, copy=True)
-        ok = pd.isna(reasons)
-        cells = np.full(len(frame), OUTSIDE, dtype=np.int64)
-        idx = np.flatnonzero(ok)
-        cells[idx] = self.placer.place(frame["lon"].to_numpy()[idx], frame["lat"].to_numpy()[idx])
-        outside = ok & (cells == OUTSIDE)
-        reasons[outside] = OUTSIDE_REASON
-        ok &= ~outside
-        # a key repeated inside one batch is a duplicate, like one already stored; only valid
-        # rows count: an invalid record must not make a later valid one with its id a duplicate
-        repeated = np.zeros(len(frame), dtype=bool)
-        idx = np.flatnonzero(ok)
-        repeated[idx] = frame["id"].iloc[idx].duplicated(keep="first").to_numpy()
-        ok &= ~repeated
-        bad = ~ok & ~repeated
+        ids = frame["id"].to_numpy(dtype=object)
+        cells, ok, repeated, bad = self._split(
+            reasons, frame["lon"].to_numpy(), frame["lat"].to_numpy(), ids
+        )
         sel = frame.loc[ok]
         event_cols = {
             "id": _text(sel["id"]),
@@ -389,7 +384,7 @@ class Pipeline:
             events=self._event_table(source, event_cols, cells[ok], feed, now),
             quarantine=self._quarantine_table(source, frame, given, bad, reasons, feed, now),
             repeats=int(repeated.sum()),
-            errors=self._errors(frame["id"].to_numpy(dtype=object), bad, reasons),
+            errors=self._errors(ids, bad, reasons),
         )
 
     def _submit(self, b: _Batch) -> Future:

@@ -272,6 +272,12 @@ def newest_time(frame: pd.DataFrame, now: pd.Timestamp) -> pd.Timestamp | None:
     return t[ok].max() if ok.any() else None
 
 
+def _parts(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    """``frame`` in pipeline batches of at most CHUNK_ROWS rows."""
+    for start in range(0, len(frame), CHUNK_ROWS):
+        yield frame.iloc[start : start + CHUNK_ROWS]
+
+
 def ingest_chunks(
     pipeline: Pipeline, source: str, frames: Iterable[pd.DataFrame], feed: str
 ) -> tuple[IngestResult, pd.Timestamp | None, int]:
@@ -285,8 +291,7 @@ def ingest_chunks(
     def parts():
         nonlocal newest, rows
         for frame in frames:
-            for start in range(0, len(frame), CHUNK_ROWS):
-                part = frame.iloc[start : start + CHUNK_ROWS]
+            for part in _parts(frame):
                 rows += len(part)
                 yield source, part
             t = newest_time(frame, pd.Timestamp.now(tz="UTC"))
@@ -511,6 +516,8 @@ class _FileRun:
     rows: int = 0
     result: IngestResult = field(default_factory=IngestResult)
     error: str | None = None
+    # when the next file started: this file's rows were received before
+    until: pd.Timestamp | None = None
 
 
 class FolderDropFeed(_Poller):
@@ -577,34 +584,33 @@ class FolderDropFeed(_Poller):
         return self._ingest([path])[0]
 
     def _ingest(self, paths: list[Path]) -> list[dict]:
-        runs: list[_FileRun] = []
         reports = []
-        stream = self.pipeline.ingest_stream(self._batches(paths, runs), feed=self.name)
+        stream = self.pipeline.ingest_stream(self._batches(paths), feed=self.name)
         for run, outcome in stream:
             if outcome is None:  # the file's end: every row of it is committed
-                nxt = runs.index(run) + 1
-                until = runs[nxt].started if nxt < len(runs) else None
-                reports.append(self._report(run, until))
+                reports.append(self._report(run))
             elif isinstance(outcome, BaseException):
                 self._fail(run, outcome)
             else:
                 run.result += outcome
         return reports
 
-    def _batches(self, paths: list[Path], runs: list[_FileRun]):
+    def _batches(self, paths: list[Path]):
         """(run, source, chunk) of each file in turn, then (run, None, None) at its end."""
+        last: _FileRun | None = None
         for path in paths:
             run = _FileRun(path, pd.Timestamp.now(tz="UTC").floor("us"), time.monotonic())
-            runs.append(run)
+            if last is not None:  # the last file's rows were all received before this started
+                last.until = run.started
+            last = run
             fd = None
             try:
                 run.source = self.source_for(path)
                 fd = open_drop(self.folder, path)
                 for frame in self._frames(path, _fd_path(fd, path)):
-                    for start in range(0, len(frame), CHUNK_ROWS):
+                    for part in _parts(frame):
                         if run.error is not None:  # a chunk failed: the rest is not read
                             break
-                        part = frame.iloc[start : start + CHUNK_ROWS]
                         run.rows += len(part)
                         yield run, run.source, part
                     if run.error is not None:
@@ -623,7 +629,7 @@ class FolderDropFeed(_Poller):
         log.debug("folder %s: %s failed", self.name, run.path.name, exc_info=exc)
         self._error(run.source or self.spec.source, run.path, run.error)
 
-    def _report(self, run: _FileRun, until: pd.Timestamp | None) -> dict:
+    def _report(self, run: _FileRun) -> dict:
         """Write the file's report and move it to done/ or failed/; returns the report."""
         report: dict[str, Any] = {
             "file": run.path.name,
@@ -633,7 +639,7 @@ class FolderDropFeed(_Poller):
         if run.source is not None:
             report["source"] = run.source
             report["mapping"] = self.mapping.name if self.mapping else None
-        report.update(self._counts(run.result, run.rows, run.started, run.error, until))
+        report.update(self._counts(run.result, run.rows, run.started, run.error, run.until))
         report["seconds"] = round(time.monotonic() - run.t0, 3)
         report["finished_at"] = pd.Timestamp.now(tz="UTC").isoformat()
         self._finish(run.path, report)

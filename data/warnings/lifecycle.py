@@ -207,11 +207,11 @@ def _write_pending(con, now, gone: list[tuple], hits: dict[tuple, tuple]) -> Non
         finally:
             con.unregister("pending_gone")
     if hits:
-        table = _keys_table(list(hits)).append_column(
-            "level_rank", pa.array([v[0] for v in hits.values()], pa.int8())
-        )
-        table = table.append_column("hits", pa.array([v[1] for v in hits.values()], pa.int32()))
-        con.register("pending_hits", table)
+        rows = _keys_table(list(hits))
+        counts = list(hits.values())
+        rows = rows.append_column("level_rank", pa.array([v[0] for v in counts], pa.int8()))
+        rows = rows.append_column("hits", pa.array([v[1] for v in counts], pa.int32()))
+        con.register("pending_hits", rows)
         try:
             con.execute(
                 "INSERT INTO warning_pending SELECT rule_id, area_key, subject, level_rank, hits,"
