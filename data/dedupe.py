@@ -96,3 +96,27 @@ def first_of_each(keys: pa.Array) -> np.ndarray:
     first = np.zeros(len(rank), dtype=bool)
     first[np.unique(rank, return_index=True)[1]] = True
     return first
+
+
+def first_in_group(events: pa.Table) -> np.ndarray:
+    """True at the first row of every distinct key (see :func:`keys`) of ``events`` (rows with
+    ``source``, ``source_event_id`` and their ``id_hash``), the same as ``first_of_each(keys(...))``.
+
+    The keys themselves are compared only among rows whose source and digest meet another row's:
+    a group of batches rarely shares a key, and building and comparing every key of a bulk batch
+    was a tenth of the writer's time while a drop folder's batches shared groups with live feeds.
+    """
+    n = events.num_rows
+    first = np.ones(n, dtype=bool)
+    if n < 2:
+        return first
+    source = pc.dictionary_encode(events["source"].combine_chunks()).indices
+    code = (source.to_numpy(zero_copy_only=False).astype(np.int64) << 32) | (
+        events["id_hash"].to_numpy().astype(np.int64) & 0xFFFFFFFF
+    )
+    _, inverse, counts = np.unique(code, return_inverse=True, return_counts=True)
+    meet = np.flatnonzero(counts[inverse] > 1)
+    if len(meet):
+        first[meet] = first_of_each(keys(events.take(pa.array(meet))))
+    return first
+

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from data import archive
 from data.areas import cell_lineage, install_region, lineage_arrays
 from data.catalogue import DEFAULT_CATALOGUE, Catalogue
-from data.dedupe import first_of_each, id_hashes, keys, stored_keys
+from data.dedupe import first_in_group, id_hashes, keys, stored_keys
 from data.events import (
     MAX_FUTURE,
     MIN_TIME,
@@ -576,7 +576,7 @@ class Pipeline:
             if len(group) > 1:
                 # a key sent by two batches of the group: the first one stores it, as if they
                 # had been committed one after the other (one INSERT must not hold it twice)
-                first = first_of_each(keys(events))
+                first = first_in_group(events)
                 if not first.all():
                     events = events.filter(pa.array(first))
                     owner = owner[first]

