@@ -155,6 +155,7 @@ class Pipeline:
         self._pending_lock = threading.Lock()
         self.groups = 0  # group transactions committed (for figures and tests)
         self.grouped_batches = 0  # batches they held
+        self._streams = 0  # bulk loads (ingest_stream) under way
 
     @classmethod
     def for_region(
@@ -231,6 +232,20 @@ class Pipeline:
         it is committed, e.g. the end of a file, whose report may then be written while the
         next file is already being read (a drop folder of many files keeps the writer busy).
         """
+        with self._lock:
+            self._streams += 1
+        try:
+            yield from self._stream(items, feed, now)
+        finally:
+            with self._lock:
+                self._streams -= 1
+
+    @property
+    def bulk_running(self) -> bool:
+        """True while a bulk load (a drop folder's files, a pull, a replay) is under way."""
+        return self._streams > 0
+
+    def _stream(self, items, feed, now):
         waiting: deque[tuple[object, _Batch | BaseException | None, Future | None]] = deque()
         for tag, source, frame in items:
             if frame is None:

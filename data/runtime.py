@@ -191,7 +191,10 @@ class Runtime:
         from data.feeds.simulator.departments import SimulatedResponders
 
         self.responders = SimulatedResponders(
-            self.db, feed.sim_now, seed=self.settings.simulator_seed
+            self.db,
+            feed.sim_now,
+            seed=self.settings.simulator_seed,
+            busy=lambda: self.pipeline.bulk_running,
         )
         try:
             self.responders.run_now()

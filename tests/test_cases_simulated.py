@@ -4,6 +4,7 @@ deterministically and idempotently, and only when the simulator runs."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import numpy as np
@@ -181,3 +182,36 @@ def test_responders_only_with_the_simulator(settings, tmp_path) -> None:
         t0 = time.monotonic()
         rt.stop()
         assert time.monotonic() - t0 < 10
+
+
+def test_responders_wait_for_a_bulk_load_under_way(runtime) -> None:
+    """The simulated departments work after a bulk load (a drop folder's files) is in, not
+    during it; a load that never ends does not stop them past their longest wait."""
+    from data.feeds.simulator.departments import SimulatedResponders
+
+    start = MON_10 - pd.Timedelta(days=14)
+    _ingest_week(runtime, 200, start)
+    now = start + pd.Timedelta(days=14)
+    worked = "SELECT count(*) FROM case_transitions WHERE actor LIKE 'simulated:%'"
+    lon, lat = tiny_cell_center(2, 1, 1)
+    more = pd.DataFrame(
+        {"id": ["b1"], "time": [now], "lon": [lon], "lat": [lat], "category": ["heating"]}
+    )
+    # a bulk load under way: its first file is in, the next not yet
+    load = runtime.pipeline.ingest_stream([("f1", "hotline", more), ("end", None, None)], now=now)
+    assert next(load)[0] == "f1" and runtime.pipeline.bulk_running
+    responders = SimulatedResponders(
+        runtime.db, lambda: now, busy=lambda: runtime.pipeline.bulk_running
+    )
+    step = threading.Thread(target=responders.step)
+    step.start()
+    step.join(1.5)
+    assert step.is_alive() and runtime.db.query_one(worked)[0] == 0
+    assert list(load) == [("end", None)] and not runtime.pipeline.bulk_running
+    step.join(5)
+    assert not step.is_alive() and runtime.db.query_one(worked)[0] > 200
+
+    never_ends = SimulatedResponders(runtime.db, lambda: now, busy=lambda: True, max_wait_s=0.3)
+    t0 = time.monotonic()
+    never_ends.step()
+    assert 0.3 <= time.monotonic() - t0 < 3

@@ -461,6 +461,36 @@ def test_folder_jsonl_json_parquet_and_same_name_twice(runtime, tmp_path):
     assert read_report(drop / "done" / "police__b-1.json")["duplicates"] == 1
 
 
+def test_a_parquet_files_text_is_stored_and_quarantined_as_it_came(runtime, tmp_path):
+    """A Parquet file's text is read as Arrow strings (never made Python strings): stored rows
+    keep their text and attributes, a bad row is quarantined with the row as it came."""
+    drop = tmp_path / "drop"
+    feed = FolderDropFeed(FolderFeed(name="drops", path=drop), runtime.pipeline)
+    frame = pd.DataFrame(
+        [
+            event(1, text="路口 Crash", attributes=json.dumps({"road": "建设街"}, ensure_ascii=False)),
+            event(2, minutes=1, text="no place", lon=None),
+            event(3, minutes=2, text=None, attributes="not json"),
+        ]
+    )
+    frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    frame.to_parquet(drop / "police__p.parquet")
+
+    (report,) = feed.scan_once()
+
+    assert (report["accepted"], report["quarantined"]) == (2, 1)
+    stored = runtime.db.query(
+        "SELECT source_event_id, text, attributes, search FROM events ORDER BY source_event_id"
+    )
+    assert stored == [
+        ("e1", "路口 Crash", '{"road": "建设街"}', '路口 crash\n{"road": "建设街"}'),
+        ("e3", None, '"not json"', '"not json"'),
+    ]
+    raw, reason = runtime.db.query_one("SELECT raw, reason FROM quarantine")
+    assert "coordinates" in reason
+    assert json.loads(raw)["id"] == "e2" and json.loads(raw)["text"] == "no place"
+
+
 def test_folder_through_mapping(runtime, tmp_path):
     mapping = tmp_path / "police_csv.toml"
     mapping.write_text(POLICE_MAPPING, encoding="utf-8")
