@@ -119,4 +119,3 @@ def first_in_group(events: pa.Table) -> np.ndarray:
     if len(meet):
         first[meet] = first_of_each(keys(events.take(pa.array(meet))))
     return first
-

@@ -46,10 +46,9 @@ def use_jemalloc_for_arrow() -> str:
     memory fell (docs/PERFORMANCE.md)."""
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return pa.default_memory_pool().backend_name
-    try:
+    # a pyarrow built without jemalloc keeps its default
+    with contextlib.suppress(NotImplementedError):
         pa.set_memory_pool(pa.jemalloc_memory_pool())
-    except NotImplementedError:  # a pyarrow built without jemalloc: keep its default
-        pass
     return pa.default_memory_pool().backend_name
 
 

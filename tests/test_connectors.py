@@ -468,7 +468,9 @@ def test_a_parquet_files_text_is_stored_and_quarantined_as_it_came(runtime, tmp_
     feed = FolderDropFeed(FolderFeed(name="drops", path=drop), runtime.pipeline)
     frame = pd.DataFrame(
         [
-            event(1, text="路口 Crash", attributes=json.dumps({"road": "建设街"}, ensure_ascii=False)),
+            event(
+                1, text="路口 Crash", attributes=json.dumps({"road": "建设街"}, ensure_ascii=False)
+            ),
             event(2, minutes=1, text="no place", lon=None),
             event(3, minutes=2, text=None, attributes="not json"),
         ]
