@@ -67,3 +67,33 @@ def test_closed_database_refuses_work(tmp_path):
     db.close()
     with pytest.raises(RuntimeError, match="closed"):
         db.write(lambda con: None)
+
+
+def test_arrow_buffers_come_from_jemalloc_unless_the_environment_says_otherwise():
+    """Every process with a store allocates Arrow buffers from jemalloc (pyarrow's mimalloc
+    gave the pages of each bulk batch back and faulted them in again); an operator's
+    ARROW_DEFAULT_MEMORY_POOL still wins."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pyarrow as pa
+
+    probe = "import data.store, pyarrow as pa; print(pa.default_memory_pool().backend_name)"
+
+    def pool(**env) -> str:
+        environ = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+        out = subprocess.run(
+            [sys.executable, "-c", probe],
+            env=environ | env,
+            cwd=Path(__file__).resolve().parents[1],
+            capture_output=True,
+            text=True,
+        )
+        return out.stdout.strip()
+
+    if "jemalloc" not in pa.supported_memory_backends():
+        pytest.skip("this pyarrow was built without jemalloc")
+    assert pool() == "jemalloc"
+    assert pool(ARROW_DEFAULT_MEMORY_POOL="system") == "system"
