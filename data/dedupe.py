@@ -1,7 +1,8 @@
 """De-duplication of a batch against the stored events (data.ingest's writer step).
 
-A key is (source, source_event_id); it counts as stored when an event with it exists on the same
-UTC day of event time. The look-up reads the 4-byte id digests (``events.id_hash``) of the
+A key is (source, source_event_id) on one UTC day of event time: it counts as stored when an
+event with it exists on the same day, and two rows of a batch or of a group of batches repeat each
+other only on the same day too. The look-up reads the 4-byte id digests (``events.id_hash``) of the
 batch's days, and the ids only where a digest matches.
 """
 
@@ -18,6 +19,7 @@ import pyarrow.compute as pc
 from data.schema import EVENT_ID_HASH_SQL, id_hash
 
 DAY = dt.timedelta(days=1)
+US_PER_DAY = 86_400_000_000
 
 _hashing = threading.local()
 # ids per batch from which their digests are computed by DuckDB (see id_hashes)
@@ -68,7 +70,8 @@ def stored_keys(con, events: pa.Table) -> pa.Array:
     if not rows:
         return pa.array([], pa.string())
     found = con.execute(
-        "SELECT source, source_event_id FROM events WHERE rowid = ANY(?::BIGINT[])", [rows]
+        "SELECT source, source_event_id, event_time FROM events WHERE rowid = ANY(?::BIGINT[])",
+        [rows],
     ).to_arrow_table()
     return keys(found)
 
@@ -85,9 +88,18 @@ def day_runs(days: list) -> list[tuple]:
 
 
 def keys(table: pa.Table) -> pa.Array:
-    """The (source, source_event_id) key of each row as one text (one-to-one: a source name
-    holds no NUL, so the first NUL ends it)."""
-    return pc.binary_join_element_wise(table["source"], table["source_event_id"], "\x00")
+    """The key of each row as one text: source, source_event_id and the UTC day of event_time
+    (one-to-one: neither a source name nor a day number holds a NUL, so the first NUL ends the
+    source and the last one starts the day)."""
+    day = pc.cast(utc_days(table["event_time"]), pa.string())
+    return pc.binary_join_element_wise(table["source"], table["source_event_id"], day, "\x00")
+
+
+def utc_days(times) -> pa.Array:
+    """Arrow timestamps (any unit and zone) as their UTC day numbers since 1970-01-01."""
+    us = pc.cast(pc.cast(times, pa.timestamp("us", tz="UTC")), pa.int64())
+    # integer floor division of the instants (the zone a table carries never enters)
+    return pa.array(np.floor_divide(us.to_numpy(zero_copy_only=False), US_PER_DAY))
 
 
 def first_of_each(keys: pa.Array) -> np.ndarray:

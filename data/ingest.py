@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from data import archive
 from data.areas import cell_lineage, install_region, lineage_arrays
 from data.catalogue import DEFAULT_CATALOGUE, Catalogue
-from data.dedupe import first_in_group, id_hashes, keys, stored_keys
+from data.dedupe import first_in_group, id_hashes, keys, stored_keys, utc_days
 from data.events import (
     MAX_FUTURE,
     MIN_TIME,
@@ -311,7 +311,7 @@ class Pipeline:
             reasons[take] = why
             free &= ~take
         ids = np.asarray(cols.ids.to_pylist(), dtype=object)
-        cells, ok, repeated, bad = self._split(reasons, cols.lon, cols.lat, ids)
+        cells, ok, repeated, bad = self._split(reasons, cols.lon, cols.lat, ids, cols.time)
         severity = cols.severity
         default_severity = self.catalogue.source(source).default_severity
         if default_severity is not None:
@@ -345,9 +345,10 @@ class Pipeline:
             errors=self._errors(ids, bad, reasons),
         )
 
-    def _split(self, reasons: np.ndarray, lon, lat, ids: np.ndarray):
+    def _split(self, reasons: np.ndarray, lon, lat, ids: np.ndarray, times: pa.Array):
         """Place the rows without a reason (lon/lat in WGS84 degrees) and split the batch:
-        (cells, ok, repeated, bad). A row outside every cell gets its reason in ``reasons``."""
+        (cells, ok, repeated, bad). A row outside every cell gets its reason in ``reasons``;
+        ``times`` are the rows' event times (Arrow timestamps), whose UTC days key them."""
         ok = pd.isna(reasons)
         cells = np.full(len(reasons), OUTSIDE, dtype=np.int64)
         idx = np.flatnonzero(ok)
@@ -357,9 +358,14 @@ class Pipeline:
         ok &= ~outside
         # a key repeated inside one batch is a duplicate, like one already stored; only valid
         # rows count: an invalid record must not make a later valid one with its id a duplicate
+        # rows, as the store compares them: the same id on another UTC day is another event
         repeated = np.zeros(len(reasons), dtype=bool)
         idx = np.flatnonzero(ok)
-        repeated[idx] = pd.Series(ids[idx], dtype=object).duplicated(keep="first").to_numpy()
+        if len(idx) > 1:
+            key = pd.DataFrame(
+                {"id": ids[idx], "day": utc_days(times.take(pa.array(idx))).to_numpy()}
+            )
+            repeated[idx] = key.duplicated(keep="first").to_numpy()
         ok &= ~repeated
         return cells, ok, repeated, ~ok & ~repeated
 
@@ -379,7 +385,11 @@ class Pipeline:
         reasons = reasons.to_numpy(dtype=object, copy=True)
         ids = frame["id"].to_numpy(dtype=object)
         cells, ok, repeated, bad = self._split(
-            reasons, frame["lon"].to_numpy(), frame["lat"].to_numpy(), ids
+            reasons,
+            frame["lon"].to_numpy(),
+            frame["lat"].to_numpy(),
+            ids,
+            pa.array(frame["time"], pa.timestamp("us", tz="UTC")),
         )
         sel = frame.loc[ok]
         event_cols = {

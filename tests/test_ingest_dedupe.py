@@ -156,12 +156,17 @@ def test_id_digests_are_the_same_on_both_paths():
     ]
 
 
-# rows of a group of batches: few sources and ids, and each id's digest drawn from three values,
-# so keys repeat and digests meet both for one key and for two different ids
+# rows of a group of batches: few sources, ids and days, and each id's digest drawn from three
+# values, so keys repeat and digests meet both for one key and for two different ids
 _IDS = ["a", "b", "c", "中文", "", "a\x00b"]
+_TIMES = [NOW, NOW + pd.Timedelta(hours=1), NOW + pd.Timedelta(days=1)]  # two UTC days
 _GROUP = st.tuples(
     st.lists(
-        st.tuples(st.sampled_from(["police", "hotline", "traffic"]), st.sampled_from(_IDS)),
+        st.tuples(
+            st.sampled_from(["police", "hotline", "traffic"]),
+            st.sampled_from(_IDS),
+            st.sampled_from(_TIMES),
+        ),
         max_size=40,
     ),
     st.lists(st.integers(min_value=-1, max_value=1), min_size=len(_IDS), max_size=len(_IDS)),
@@ -179,7 +184,31 @@ def test_the_first_of_each_key_in_a_group_is_found_through_the_digests(group):
             "source": pa.array([r[0] for r in rows], pa.string()),
             "source_event_id": pa.array([r[1] for r in rows], pa.string()),
             "id_hash": pa.array([digest[_IDS.index(r[1])] for r in rows], pa.int32()),
+            "event_time": pa.array([r[2] for r in rows], pa.timestamp("us", tz="UTC")),
         }
     )
     expected = first_of_each(keys(events)).tolist() if rows else []
     assert first_in_group(events).tolist() == expected
+
+
+def test_an_id_repeated_in_one_batch_on_two_days_is_two_events(runtime):
+    """Inside one batch too the key holds the day: the same id on two UTC days is two events,
+    so re-sending either is a duplicate (the store compares by day; a batch that counted the
+    second as a repeat left it unstored, and its re-send was then taken as new)."""
+    batch = _rows(
+        [
+            ("d", "2026-11-24T23:59:48Z"),
+            ("d", "2026-11-25T07:00:00Z"),
+            ("d", "2026-11-25T08:00:00Z"),
+        ]
+    )
+    first = runtime.pipeline.ingest_frame("traffic", batch, now=NOW)
+    assert (first.accepted, first.duplicates) == (2, 1)
+    for i in range(3):
+        again = runtime.pipeline.ingest_frame("traffic", batch.iloc[[i]], now=NOW)
+        assert (again.accepted, again.duplicates) == (0, 1)
+    records = _rows([("p", "2026-11-24T23:00:00Z"), ("p", "2026-11-25T01:00:00Z")]).to_dict(
+        orient="records"
+    )
+    pushed = runtime.pipeline.ingest_records("traffic", records, now=NOW)
+    assert (pushed.accepted, pushed.duplicates) == (2, 0)
