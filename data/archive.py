@@ -44,10 +44,10 @@ from pathlib import Path, PurePosixPath
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from data.dedupe import keys
 from data.files import fsync_dir, replacing
 from data.periodic import Periodic
 from data.schema import EVENT_ID_HASH_SQL, EVENT_SEARCH_SQL
@@ -209,9 +209,10 @@ def drop_archived(con: duckdb.DuckDBPyConnection, source: str, table):
     """``table`` (an Arrow batch of new events of ``source``) without the events already archived.
 
     De-duplication for the ingest pipeline's write transaction (``con`` is the writer's): the
-    events table's primary key only knows the events still in the database, so an event re-sent
+    look-up among stored events only knows the events still in the database, so an event re-sent
     after its day moved to the archive would be stored, and counted, twice. Only the archived
-    files of ``source`` for the batch's days are read, so a live batch costs one small lookup.
+    files of ``source`` for the batch's days are read, so a live batch costs one small lookup;
+    a key is an id on one UTC day (:mod:`data.dedupe`), as in the database.
     """
     if not may_be_archived(table):
         return table
@@ -227,14 +228,16 @@ def drop_archived(con: duckdb.DuckDBPyConnection, source: str, table):
     if not paths:
         return table
     ids = table["source_event_id"]
+    # the ids' archived rows with their times: a key is an id on one UTC day (data.dedupe), so
+    # an id archived on another day of the batch's span is not this event
     seen = con.execute(
-        "SELECT DISTINCT source_event_id FROM read_parquet(?::VARCHAR[])"
+        "SELECT DISTINCT ? AS source, source_event_id, event_time FROM read_parquet(?::VARCHAR[])"
         " WHERE source_event_id IN (SELECT unnest(?::VARCHAR[]))",
-        [[str(Path(root) / p) for p in paths], ids.to_pylist()],
-    ).fetchall()
-    if not seen:
+        [source, [str(Path(root) / p) for p in paths], ids.to_pylist()],
+    ).to_arrow_table()
+    if not seen.num_rows:
         return table
-    return table.filter(pc.invert(pc.is_in(ids, value_set=pa.array([r[0] for r in seen]))))
+    return table.filter(pc.invert(pc.is_in(keys(table), value_set=keys(seen))))
 
 
 def newest_time(

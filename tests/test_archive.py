@@ -397,6 +397,21 @@ def test_an_event_re_sent_after_its_day_was_archived_is_a_duplicate(runtime):
     assert sum(d for *_, d in after) == sum(d for *_, d in status) + n
 
 
+def test_an_archived_id_on_another_day_is_another_event(runtime):
+    """As in the database, a key in the archive is an id on one UTC day: a batch spanning two
+    archived days holds the archived event again (a duplicate) and the same id a day later (a
+    new event), not two duplicates."""
+    now = _now()
+    ingest_history(runtime, now)
+    assert runtime.archive.run(now)
+    source, frame = history_frames_by_source(now)[0]
+    old = frame[frame["id"] == frame["id"].iloc[-1]].iloc[[0]]
+    later = old.assign(time=(pd.Timestamp(old["time"].iloc[0]) + DAY).isoformat())
+    batch = pd.concat([old, later], ignore_index=True)
+    result = runtime.pipeline.ingest_frame(source, batch, feed="test", now=now)
+    assert (result.accepted, result.duplicates) == (1, 1)
+
+
 def test_an_open_ended_page_of_newest_events_does_not_open_the_archive(runtime):
     """/api/events without since: the newest page comes from the database when it fills it."""
     now = _now()
