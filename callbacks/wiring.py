@@ -150,9 +150,17 @@ def register_errors(server) -> None:
             resp = jsonify({"error": "malformed callback request"})
             resp.status_code = 400
             return resp
+        entry = app.callback_map[body["output"]] if app is not None else None
+        if entry is not None and (
+            len(body.get("inputs", [])) != len(entry["inputs"])
+            or len(body.get("state", [])) != len(entry["state"])
+        ):
+            # Dash would fail on the missing values (a 500): the renderer always sends them all
+            resp = jsonify({"error": "malformed callback request: inputs or state missing"})
+            resp.status_code = 400
+            return resp
         # Dash's own callbacks (the page router, registered at the first request) get the same
         # answer to input they cannot read as ours
-        entry = app.callback_map[body["output"]] if app is not None else None
         if entry is not None and not getattr(entry["callback"], "onegrid_guarded", False):
             entry["callback"] = _malformed_as_400(entry["callback"])
         return None

@@ -349,6 +349,25 @@ def test_malformed_callback_inputs_answer_400(app):
     assert bad.status_code == 400
     unknown = hall.post("/_dash-update-component", json={"output": "nope.children", "inputs": []})
     assert unknown.status_code == 400
+    # inputs or state left out (Dash itself failed on them with a 500), or one too many
+    key = next(k for k in app.callback_map if f"{ids.TICKER}." in k and "@" not in k)
+    declared = app.callback_map[key]
+
+    def sent(items):
+        return [{"id": x["id"], "property": x["property"], "value": None} for x in items]
+
+    inputs, state = sent(declared["inputs"]), sent(declared["state"])
+    for body_inputs, body_state in (
+        (inputs[:-1], state),
+        (inputs, state[:-1]),
+        (inputs, []),
+        (inputs + inputs[:1], state),
+    ):
+        body = {"output": key, "outputs": {"id": ids.TICKER, "property": "children"}}
+        body |= {"inputs": body_inputs, "state": body_state, "changedPropIds": []}
+        resp = hall.post("/_dash-update-component", json=body)
+        assert resp.status_code == 400, (len(body_inputs), len(body_state))
+        assert "missing" in resp.get_json()["error"]
 
 
 def test_pages_open_by_role(app):
