@@ -112,7 +112,8 @@ def first_of_each(keys: pa.Array) -> np.ndarray:
 
 def first_in_group(events: pa.Table) -> np.ndarray:
     """True at the first row of every distinct key (see :func:`keys`) of ``events`` (rows with
-    ``source``, ``source_event_id`` and their ``id_hash``), the same as ``first_of_each(keys(...))``.
+    ``source``, ``source_event_id``, ``event_time`` and the id's ``id_hash``), the same as
+    ``first_of_each(keys(events))``.
 
     The keys themselves are compared only among rows whose source and digest meet another row's:
     a group of batches rarely shares a key, and building and comparing every key of a bulk batch
