@@ -13,6 +13,7 @@ import threading
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -100,6 +101,15 @@ def utc_days(times) -> pa.Array:
     us = pc.cast(pc.cast(times, pa.timestamp("us", tz="UTC")), pa.int64())
     # integer floor division of the instants (the zone a table carries never enters)
     return pa.array(np.floor_divide(us.to_numpy(zero_copy_only=False), US_PER_DAY))
+
+
+def repeated_in_batch(ids: np.ndarray, times) -> np.ndarray:
+    """True at each row whose key (id on the UTC day of its Arrow timestamp ``times``) an
+    earlier row of the same batch holds: one source's batch, so the id and day make the key."""
+    if len(ids) < 2:
+        return np.zeros(len(ids), dtype=bool)
+    key = pd.DataFrame({"id": ids, "day": utc_days(times).to_numpy()})
+    return key.duplicated(keep="first").to_numpy()
 
 
 def first_of_each(keys: pa.Array) -> np.ndarray:

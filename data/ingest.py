@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from data import archive
 from data.areas import cell_lineage, install_region, lineage_arrays
 from data.catalogue import DEFAULT_CATALOGUE, Catalogue
-from data.dedupe import first_in_group, id_hashes, keys, stored_keys, utc_days
+from data.dedupe import first_in_group, id_hashes, keys, repeated_in_batch, stored_keys
 from data.events import (
     MAX_FUTURE,
     MIN_TIME,
@@ -358,14 +358,9 @@ class Pipeline:
         ok &= ~outside
         # a key repeated inside one batch is a duplicate, like one already stored; only valid
         # rows count: an invalid record must not make a later valid one with its id a duplicate
-        # rows, as the store compares them: the same id on another UTC day is another event
         repeated = np.zeros(len(reasons), dtype=bool)
         idx = np.flatnonzero(ok)
-        if len(idx) > 1:
-            key = pd.DataFrame(
-                {"id": ids[idx], "day": utc_days(times.take(pa.array(idx))).to_numpy()}
-            )
-            repeated[idx] = key.duplicated(keep="first").to_numpy()
+        repeated[idx] = repeated_in_batch(ids[idx], times.take(pa.array(idx)))
         ok &= ~repeated
         return cells, ok, repeated, ~ok & ~repeated
 
@@ -384,12 +379,9 @@ class Pipeline:
         reasons = validate_frame(source, frame, now=now, catalogue=self.catalogue)
         reasons = reasons.to_numpy(dtype=object, copy=True)
         ids = frame["id"].to_numpy(dtype=object)
+        times = pa.array(frame["time"], pa.timestamp("us", tz="UTC"))
         cells, ok, repeated, bad = self._split(
-            reasons,
-            frame["lon"].to_numpy(),
-            frame["lat"].to_numpy(),
-            ids,
-            pa.array(frame["time"], pa.timestamp("us", tz="UTC")),
+            reasons, frame["lon"].to_numpy(), frame["lat"].to_numpy(), ids, times
         )
         sel = frame.loc[ok]
         event_cols = {
@@ -397,7 +389,7 @@ class Pipeline:
             "category": _text(sel["category"]),
             "severity": pa.array(sel["severity"].astype("Int8"), pa.int8()),
             "value": pa.array(sel["value"].to_numpy(), pa.float64(), from_pandas=True),
-            "time": pa.array(sel["time"], pa.timestamp("us", tz="UTC")),
+            "time": times.filter(pa.array(ok)),
             "lon": sel["lon"].to_numpy(),
             "lat": sel["lat"].to_numpy(),
             "text": _text(sel["text"]),
