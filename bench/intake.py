@@ -4,11 +4,11 @@
     python bench/intake.py --batches 80 --size 500
 
 A fresh database file on the default region (anshan) with the real runtime (pipeline plus the
-cases service's write hook, added as data/runtime.py adds it but timed; simulator, warnings
+cases service's insert hook, added as data/runtime.py adds it but timed; simulator, warnings
 and feeds off).
 Simulated hotline events (generated before the clock starts) go through the pipeline in batches
 of ``--size``, one after the other, as the push API's writer receives them. Each batch's intake
-hook (``CaseService.intake_hook``: the cases, transitions, notifications and the events' case
+hook (``CaseService.intake_rows``: the cases, transitions, notifications and the events' case
 ids, inside the writer's transaction) is timed on its own, and so is the whole batch.
 The last line is the summary:
 ``intake batches=... p50_ms=... p95_ms=... batch_p50_ms=... eps=...``
@@ -71,16 +71,15 @@ def main(argv: list[str] | None = None) -> None:
             svc = rt.cases
             hook_ms: list[float] = []
 
-            def timed(con, source, now):
+            def timed(con, events):
                 t0 = time.perf_counter()
                 try:
-                    return svc.intake_hook(con, source, now)
+                    return svc.intake_rows(con, events)
                 finally:
-                    if source == "hotline":
-                        hook_ms.append((time.perf_counter() - t0) * 1000)
+                    hook_ms.append((time.perf_counter() - t0) * 1000)
 
             # the service's own hook, timed: added here as data/runtime.py would add it
-            rt.pipeline.add_write_hook(timed)
+            rt.pipeline.add_insert_hook(timed)
             start = pd.Timestamp("2026-11-23 00:00", tz="Asia/Shanghai").tz_convert("UTC")
             frames = hotline_batches(rt.region, args.batches + 3, args.size, start)
             now = start + pd.Timedelta(days=1, minutes=1)

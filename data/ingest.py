@@ -10,6 +10,7 @@ goes through the store's single writer.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import warnings
@@ -47,7 +48,10 @@ OUTSIDE_REASON = "outside region"
 # through the write-ahead log, so each row is written once, not twice (a checkpoint copies what
 # the WAL holds): measured in bench/ingest.py, 245,760-row batches against 100,000 gave
 # 244,000-254,000 events/s against 192,000-227,000.
-BULK_ROWS = 2 * 122_880
+# DuckDB's row group: an INSERT of fewer rows into a table goes through the write-ahead log (all
+# of its columns), a larger one is written to the file before the commit
+ROW_GROUP_ROWS = 122_880
+BULK_ROWS = 2 * ROW_GROUP_ROWS
 MAX_ERRORS_REPORTED = 100
 # a reason is our own sentence plus at most a short quote of the value; bound it all the same
 MAX_REASON_LEN = 1000
@@ -148,6 +152,7 @@ class Pipeline:
         self._lineage = lineage_arrays(lineage)
         self._listeners: list = []
         self._write_hooks: list = []
+        self._insert_hooks: list = []
         self._lock = threading.Lock()
         # group commit: batches waiting for the writer, and whether a group write is queued
         self._pending: list[tuple[_Batch, Future]] = []
@@ -173,6 +178,18 @@ class Pipeline:
         events, so a crash can never keep one without the other."""
         with self._lock:
             self._write_hooks.append(fn)
+
+    def add_insert_hook(self, fn) -> None:
+        """Run ``fn(con, events)`` inside every write transaction, just before the new events
+        (an Arrow table, every source of the group, de-duplicated) are stored; it returns the
+        table to store, which may carry more of the events table's columns (by name).
+
+        For work that gives the events a value of its own, such as the hotline intake's case
+        ids: a value set by an UPDATE of rows inserted in the same transaction makes DuckDB
+        write every column of those rows to the write-ahead log (issue 12). Like a write hook's,
+        the work commits atomically with the events."""
+        with self._lock:
+            self._insert_hooks.append(fn)
 
     def add_listener(self, fn) -> None:
         """Call ``fn(source, result)`` after every committed batch (for live screens)."""
@@ -226,7 +243,8 @@ class Pipeline:
     ) -> Iterator[tuple[object, IngestResult | BaseException | None]]:
         """Ingest (tag, source, frame) items in order, preparing the next batch while the last
         one commits; yields (tag, outcome) for each item in the same order, once its batch is
-        committed: its counts, or the exception that stopped it (that batch only).
+        committed: its counts, or the exception that stopped it (that batch only). A batch of
+        fewer events than a row group (``ROW_GROUP_ROWS``) is committed with the next one.
 
         An item whose frame is None is a marker: it yields (tag, None) once every item before
         it is committed, e.g. the end of a file, whose report may then be written while the
@@ -247,25 +265,44 @@ class Pipeline:
 
     def _stream(self, items, feed, now):
         waiting: deque[tuple[object, _Batch | BaseException | None, Future | None]] = deque()
+        # a batch with fewer events than a row group (a file's last rows, a small file) waits
+        # for the next one and goes into the same transaction: alone, all its rows would be
+        # written to the write-ahead log, whose size sets how often DuckDB checkpoints
+        held: list[tuple[_Batch, Future]] = []
         for tag, source, frame in items:
             if frame is None:
                 waiting.append((tag, None, None))
                 continue
             try:
                 batch = self._prepare(source, frame, feed, now)
-                waiting.append((tag, batch, self._submit(batch)))
             except Exception as exc:  # noqa: BLE001 - this batch's failure, told to its caller
                 # told at once (after the batches before it): a caller that stops there has
                 # no batch after it in flight
+                self._send(held)
+                held = []
                 waiting.append((tag, exc, None))
                 while waiting:
                     yield self._outcome(*waiting.popleft())
                 continue
+            fut: Future = Future()
+            waiting.append((tag, batch, fut))
+            held.append((batch, fut))
+            if sum(b.events.num_rows for b, _ in held) < ROW_GROUP_ROWS:
+                continue
+            self._send(held)
+            held = []
             # one batch in flight while the next is prepared: settle everything before it
             while len(waiting) > 1:
                 yield self._outcome(*waiting.popleft())
+        self._send(held)
         while waiting:
             yield self._outcome(*waiting.popleft())
+
+    def _send(self, batches: list[tuple[_Batch, Future]]) -> None:
+        """:meth:`_submit_all` for a stream: a refusal (the store closed) is in the Futures."""
+        # each batch's Future holds the error, told in order
+        with contextlib.suppress(Exception):
+            self._submit_all(batches)
 
     def _outcome(self, tag, batch, future):
         """(tag, counts) of a queued batch once committed; a marker or an error as it is."""
@@ -406,19 +443,26 @@ class Pipeline:
 
     def _submit(self, b: _Batch) -> Future:
         """Queue ``b`` for the writer; returns a Future of its accepted count, set only after
-        the transaction holding it has committed.
+        the transaction holding it has committed (see :meth:`_submit_all`)."""
+        fut: Future = Future()
+        self._submit_all([(b, fut)])
+        return fut
+
+    def _submit_all(self, batches: list[tuple[_Batch, Future]]) -> None:
+        """Queue batches for the writer at once, so that they share a transaction; each
+        Future is given the batch's accepted count after that transaction has committed.
 
         Group commit: every batch that arrives while the writer is busy waits in ``_pending``,
         and the next group write takes them all into one transaction (one insert per table for
         the whole group). If that transaction fails, each of its batches is written again in a
         transaction of its own, so one bad batch neither loses nor wrongly acknowledges another.
         """
-        fut: Future = Future()
+        if not batches:
+            return
         with self._pending_lock:
-            self._pending.append((b, fut))
+            self._pending.extend(batches)
             if not self._group_queued:
                 self._queue_group()
-        return fut
 
     def _queue_group(self) -> None:
         """Queue one group write (called with ``_pending_lock`` held)."""
@@ -465,7 +509,7 @@ class Pipeline:
     def _write_group(self, con, group: list[_Batch]) -> list[int]:
         """Store a group of batches in the writer's transaction; their accepted counts."""
         hooks = list(self._write_hooks)
-        accepted = self._commit_group(con, group)
+        accepted = self._commit_group(con, group, list(self._insert_hooks))
         # hooks read a batch's rows by (source, received_at): once per distinct pair
         seen = set()
         for b, n in zip(group, accepted, strict=True):
@@ -562,9 +606,10 @@ class Pipeline:
         ]
 
     @staticmethod
-    def _commit_group(con, group: list[_Batch]) -> list[int]:
+    def _commit_group(con, group: list[_Batch], insert_hooks=()) -> list[int]:
         """Write a group of batches (quarantine, events, rollups, minute counts, feed status)
-        with one statement per table, sent as one script; returns each batch's accepted count."""
+        with one statement per table, sent as one script; returns each batch's accepted count.
+        ``insert_hooks``: see :meth:`add_insert_hook`."""
         # every write of the group goes to DuckDB as one script: each call back into Python
         # waits for the GIL behind the threads preparing the next batches (about 10 ms a call
         # on a busy server), so the number of calls, not their size, sets the writer's pace
@@ -604,6 +649,8 @@ class Pipeline:
                 owner = owner[fresh.to_numpy(zero_copy_only=False)]
             accepted = np.bincount(owner, minlength=len(group)).astype(np.int64)
             if events.num_rows:
+                for hook in insert_hooks:
+                    events = hook(con, events)
                 # every row left is new: no RETURNING, no index to consult
                 con.register("e_batch", events)
                 views.append("e_batch")

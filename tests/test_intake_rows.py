@@ -1,5 +1,5 @@
 """The 12345 intake's rows, pinned: one varied hotline batch through the real pipeline (real
-DuckDB file, the runtime's write hook) gives exactly these cases, transitions, notifications and
+DuckDB file, the runtime's insert hook) gives exactly these cases, transitions, notifications and
 events.case_id (issue 12: the intake was rewritten for the push API's writer time; the rows
 must not change)."""
 
@@ -386,9 +386,9 @@ NOTIFICATIONS = {
 }
 
 
-@pytest.fixture(params=["write hook", "scan"])
+@pytest.fixture(params=["insert hook", "scan"])
 def listed_runtime(request, tmp_path, tiny_region_dir):
-    """A runtime on the tiny region whose intake routes with LIST: in the pipeline's write hook,
+    """A runtime on the tiny region whose intake routes with LIST: in the pipeline's insert hook,
     or (cases_from_hotline off) by CaseService.intake_hotline's scan of the stored events."""
     path = tmp_path / "list.toml"
     path.write_text(LIST, encoding="utf-8")
@@ -398,7 +398,7 @@ def listed_runtime(request, tmp_path, tiny_region_dir):
         simulator=False,
         warnings=False,
         responsibilities=path,
-        cases_from_hotline=request.param == "write hook",
+        cases_from_hotline=request.param == "insert hook",
         users_file=tmp_path / "users.toml",
         secret_key="test-secret",
         auth=False,

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from data import audit
 from data.areas import LEVEL_COLUMN, AreaScope
@@ -108,7 +109,7 @@ class CaseService(CaseNotices):
             webhook_retry_max_s=s.case_webhook_retry_max_s,
         )
         if s.cases_from_hotline:
-            rt.pipeline.add_write_hook(svc.intake_hook)
+            rt.pipeline.add_insert_hook(svc.intake_rows)
         return svc
 
     @staticmethod
@@ -717,21 +718,12 @@ class CaseService(CaseNotices):
 
     # --------------------------------------------------------------------------- 12345 intake
 
-    def intake_hook(self, con, source: str, now: pd.Timestamp) -> int:
-        """Pipeline write hook: the batch's new hotline events become cases in the same
-        transaction (only that batch's rows are read: they share its received_at)."""
+    def intake_rows(self, con, events: pa.Table) -> pa.Table:
+        """Pipeline insert hook: the group's new hotline events become cases in the same
+        transaction and go into the store with their case ids (``intake.take_in_rows``)."""
         from data.cases import intake
 
-        if source != "hotline":
-            return 0
-        n, _ = intake.take_in(
-            con,
-            self,
-            now,
-            cond="AND received_at = $received_at",
-            params={"received_at": to_py(now)},
-        )
-        return n
+        return intake.take_in_rows(con, self, events)
 
     def intake_hotline(self, now: pd.Timestamp | None = None) -> int:
         """Make a case of every hotline event without one (bulk SQL); returns how many."""

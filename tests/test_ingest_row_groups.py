@@ -1,0 +1,123 @@
+"""Bulk loads and DuckDB's row groups (issue 12).
+
+An INSERT of fewer rows than a row group, and an UPDATE of rows inserted in the same
+transaction, make DuckDB write every column of those rows to the write-ahead log; the log's size
+then sets how often a checkpoint runs inside a commit. So a stream sends a batch smaller than a
+row group in the same transaction as the next one, and the hotline intake gives events their
+case ids in the events' own INSERT. Real store (DuckDB file), real pipeline and case service.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import data.ingest
+from data.ingest import ROW_GROUP_ROWS, IngestResult
+from data.runtime import Runtime
+from tests.support.region import tiny_cell_center
+
+NOW = pd.Timestamp("2026-11-26T06:00:00Z")
+
+
+def events(n: int, category: str, prefix: str, text_len: int = 10) -> pd.DataFrame:
+    """``n`` events in one cell of the tiny region, an hour before NOW."""
+    lon, lat = tiny_cell_center(1, 0, 0)
+    return pd.DataFrame(
+        {
+            "id": [f"{prefix}{i}" for i in range(n)],
+            "time": pd.Timestamp("2026-11-26T05:00:00Z") + pd.to_timedelta(np.arange(n), "ms"),
+            "lon": lon,
+            "lat": lat,
+            "category": category,
+            "severity": 2,
+            "text": [f"{prefix}{i} " + "x" * text_len for i in range(n)],
+        }
+    )
+
+
+@pytest.fixture
+def groups(runtime):
+    """The sources of each transaction's new events, in order (an insert hook records them)."""
+    seen: list[list[str]] = []
+
+    def record(con, table):
+        seen.append(sorted(set(table.column("source").to_pylist())))
+        return table
+
+    runtime.pipeline.add_insert_hook(record)
+    return seen
+
+
+def test_a_batch_smaller_than_a_row_group_shares_the_next_ones_transaction(
+    runtime, groups, monkeypatch
+):
+    monkeypatch.setattr(data.ingest, "ROW_GROUP_ROWS", 4)
+    items = [
+        ("a", "police", events(3, "criminal", "a")),  # small: waits for "b"
+        ("a", None, None),  # the end of file a
+        ("b", "traffic", events(2, "accident", "b")),  # 3 + 2 >= 4: a and b go together
+        ("c", "market", events(5, "food_safety", "c")),  # alone
+        ("d", "police", events(1, "criminal", "d")),  # the last: alone, at the end
+    ]
+    out = list(runtime.pipeline.ingest_stream(items, now=NOW))
+    assert [tag for tag, _ in out] == ["a", "a", "b", "c", "d"]
+    assert [r.accepted for _, r in out if isinstance(r, IngestResult)] == [3, 2, 5, 1]
+    assert out[1][1] is None  # the file's end, told after its rows committed
+    # (c and d may share a transaction too: group commit takes whatever waits for the writer)
+    assert groups[0] == ["police", "traffic"]
+    assert runtime.db.query_one("SELECT count(*) FROM events")[0] == 11
+
+
+def test_a_held_batch_is_stored_when_the_next_one_fails(runtime, groups, monkeypatch):
+    monkeypatch.setattr(data.ingest, "ROW_GROUP_ROWS", 100)
+    items = [
+        ("a", "police", events(3, "criminal", "a")),
+        ("b", "no-such-source", events(2, "criminal", "b")),
+        ("c", "traffic", events(2, "accident", "c")),
+    ]
+    out = list(runtime.pipeline.ingest_stream(items, now=NOW))
+    assert [tag for tag, _ in out] == ["a", "b", "c"]
+    assert out[0][1].accepted == 3
+    assert isinstance(out[1][1], ValueError) and "no-such-source" in str(out[1][1])
+    assert out[2][1].accepted == 2
+    assert groups == [["police"], ["traffic"]]
+    assert runtime.db.query_one("SELECT count(*) FROM events")[0] == 5
+
+
+def test_a_held_batch_is_refused_in_order_when_the_store_closes(runtime, monkeypatch):
+    monkeypatch.setattr(data.ingest, "ROW_GROUP_ROWS", 100)
+    runtime.db.close()
+    items = [("a", "police", events(3, "criminal", "a")), ("a", None, None)]
+    out = list(runtime.pipeline.ingest_stream(items, now=NOW))
+    assert [tag for tag, _ in out] == ["a", "a"]
+    assert isinstance(out[0][1], RuntimeError) and "closed" in str(out[0][1])
+
+
+@pytest.fixture
+def quiet_log_runtime(settings):
+    """A runtime whose write-ahead log is never checkpointed during the test (its size is the
+    measure), cases made from hotline events."""
+    settings.wal_limit_mb = 4096
+    settings.checkpoint_interval_s = 0
+    rt = Runtime(settings)
+    yield rt
+    rt.stop()
+
+
+def test_a_bulk_hotline_batch_and_its_cases_go_to_the_file_not_the_log(quiet_log_runtime):
+    rt = quiet_log_runtime
+    n = ROW_GROUP_ROWS + 1
+    before = rt.db.wal_bytes()
+    result = rt.pipeline.ingest_frame("hotline", events(n, "heating", "h", text_len=120), now=NOW)
+    assert result.accepted == n
+    # linking the stored events to their cases by an UPDATE put all of them in the log (30 MB)
+    grown_mb = (rt.db.wal_bytes() - before) / 2**20
+    assert grown_mb < 4, f"the write-ahead log grew by {grown_mb:.1f} MB"
+    # every hotline event is linked to its case, by the INSERT that stored it
+    linked = rt.db.query_one(
+        "SELECT count(*), count(c.id), count(DISTINCT c.id) FROM events e "
+        "LEFT JOIN cases c ON c.id = e.case_id WHERE e.source = 'hotline'"
+    )
+    assert linked == (n, n, n)
