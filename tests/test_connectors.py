@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlparse
 import pandas as pd
 import pytest
 
-from data.feeds.connectors import FolderDropFeed, HttpPullFeed
+from data.feeds.connectors import FolderDropFeed, HttpPullFeed, canonical_file_chunks
 from data.runtime import Runtime
 from data.settings import FolderFeed, PullFeed
 from tests.support.region import tiny_cell_center, tiny_cell_code
@@ -491,6 +491,21 @@ def test_a_parquet_files_text_is_stored_and_quarantined_as_it_came(runtime, tmp_
     raw, reason = runtime.db.query_one("SELECT raw, reason FROM quarantine")
     assert "coordinates" in reason
     assert json.loads(raw)["id"] == "e2" and json.loads(raw)["text"] == "no place"
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".json"])
+def test_a_files_chunks_are_of_one_size_not_a_small_remainder(tmp_path, suffix):
+    """9 rows in chunks of at most 4 are read as 3, 3 and 3, not 4, 4 and 1 (DuckDB writes an
+    insert of fewer rows than a row group to the write-ahead log)."""
+    frame = pd.DataFrame([event(i, minutes=i) for i in range(9)])
+    path = tmp_path / f"police__x{suffix}"
+    if suffix == ".parquet":
+        frame.to_parquet(path)
+    else:
+        path.write_text(frame.to_json(orient="records"), encoding="utf-8")
+    chunks = list(canonical_file_chunks(path, 4))
+    assert [len(c) for c in chunks] == [3, 3, 3]
+    assert [i for c in chunks for i in c["id"]] == [f"e{i}" for i in range(9)]
 
 
 def test_folder_through_mapping(runtime, tmp_path):

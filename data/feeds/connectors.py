@@ -204,10 +204,24 @@ def _with_line_errors(records: list[Any], errors: list[tuple[int, str, str]]) ->
     return frame
 
 
+def even_chunk_rows(total: int, chunk_rows: int) -> int:
+    """The chunk size that reads ``total`` rows in as few chunks of at most ``chunk_rows`` as a
+    plain split does, all of about one size. A plain split's last chunk can be a few rows, and
+    DuckDB writes an insert of fewer rows than a row group to the write-ahead log; with
+    ``chunk_rows`` two row groups (``BULK_ROWS``), no chunk of a file of at least one row group
+    is smaller than one."""
+    if total <= chunk_rows:
+        return max(1, total)
+    chunks = -(-total // chunk_rows)
+    return -(-total // chunks)
+
+
 def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     import pyarrow.parquet as pq
 
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+    file = pq.ParquetFile(path)
+    size = even_chunk_rows(file.metadata.num_rows, chunk_rows)
+    for batch in file.iter_batches(batch_size=size):
         # text stays in Arrow (the pipeline's own string type): made into Python strings and
         # back, it was most of the drop thread's time on a Parquet file
         chunk = batch.to_pandas(types_mapper=_ARROW_TEXT.get)
@@ -234,8 +248,9 @@ def canonical_file_chunks(
             records = json_records(json.loads(path.read_text(encoding="utf-8")))
         except RecursionError:
             raise FeedFileError("JSON nested too deeply to read") from None
-        for start in range(0, len(records), chunk_rows):
-            yield records_frame(records[start : start + chunk_rows])
+        size = even_chunk_rows(len(records), chunk_rows)
+        for start in range(0, len(records), size):
+            yield records_frame(records[start : start + size])
     elif suffix == ".parquet":
         yield from _parquet_chunks(path, chunk_rows)
     else:
