@@ -119,6 +119,8 @@ class Database:
         Read through :meth:`query`, :meth:`query_one` or :meth:`query_df`, which fetch the whole
         result: a result left half-read keeps its transaction open and blocks checkpoints.
         """
+        if self._closed:  # this thread's cursor, if it has one, was closed with the store
+            raise RuntimeError("database is closed")
         cur = getattr(self._local, "cursor", None)
         if cur is None:
             with self._cursor_lock:

@@ -1,10 +1,11 @@
-"""Bulk loads and DuckDB's row groups (issue 12).
+"""Bulk loads and DuckDB's row groups; work moved off the writer (issue 12).
 
 An INSERT of fewer rows than a row group, and an UPDATE of rows inserted in the same
 transaction, make DuckDB write every column of those rows to the write-ahead log; the log's size
 then sets how often a checkpoint runs inside a commit. So a stream sends a batch smaller than a
 row group in the same transaction as the next one, and the hotline intake gives events their
-case ids in the events' own INSERT. Real store (DuckDB file), real pipeline and case service.
+case ids in the events' own INSERT. The search text is computed as a batch is prepared, by the
+same DuckDB expression. Real store (DuckDB file), real pipeline and case service.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 import data.ingest
 from data.ingest import ROW_GROUP_ROWS, IngestResult
 from data.runtime import Runtime
+from data.schema import EVENT_SEARCH_SQL
 from tests.support.region import tiny_cell_center
 
 NOW = pd.Timestamp("2026-11-26T06:00:00Z")
@@ -121,3 +123,19 @@ def test_a_bulk_hotline_batch_and_its_cases_go_to_the_file_not_the_log(quiet_log
         "LEFT JOIN cases c ON c.id = e.case_id WHERE e.source = 'hotline'"
     )
     assert linked == (n, n, n)
+
+
+def test_the_search_text_computed_before_the_writer_is_the_stored_expressions(runtime):
+    # more rows than one scan task, so DuckDB reads the batch in parallel: each row must still
+    # get its own text
+    n = ROW_GROUP_ROWS + 1000
+    frame = events(n, "criminal", "Mixed-Case-É", text_len=5)
+    frame["attributes"] = [f'{{"Road": "R{i}"}}' for i in range(n)]
+    assert runtime.pipeline.ingest_frame("police", frame, now=NOW).accepted == n
+    wrong = runtime.db.query_one(
+        f"SELECT count(*) FROM events WHERE search IS DISTINCT FROM {EVENT_SEARCH_SQL}"
+    )[0]
+    assert wrong == 0
+    assert runtime.db.query_one(
+        "SELECT search FROM events WHERE source_event_id = 'Mixed-Case-É7'"
+    ) == ('mixed-case-é7 xxxxx\n{"road": "r7"}',)
