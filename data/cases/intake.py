@@ -319,24 +319,63 @@ def build_cases(svc, raw: pa.Table, now: pd.Timestamp) -> pa.Table:
     return out
 
 
-def _transitions_sql(cases: str) -> list[str]:
-    """The statements inserting the transitions of the cases registered as ``cases``: registered,
-    then dispatched (routed) and closed (publisher or on the call), each group in case order
-    (their ids follow). In SQL, not as Arrow columns built in Python: the writer holds the GIL
-    for that, and most of the columns are the same for every row (issue 12)."""
-    cols = ", ".join(TRANSITION_COLUMNS)
-    into = f"INSERT INTO case_transitions ({cols}) SELECT"
-    return [
-        f"{into} id, NULL, '{INITIAL}', 'register', '12345', NULL, NULL, created_at "
-        f"FROM {cases} ORDER BY id",
-        f"{into} id, '{INITIAL}', '{DISPATCHED}', 'dispatch', 'system', department, "
-        f"'responsibility list', dispatched_at FROM {cases} "
-        "WHERE dispatched_at IS NOT NULL ORDER BY id",
-        f"{into} id, CASE WHEN _on_call THEN '{INITIAL}' ELSE '{DISPATCHED}' END, '{CLOSED}', "
-        "'close', '12345', department, CASE WHEN _on_call THEN 'answered on the call' "
-        f"ELSE 'closed by the publisher' END, closed_at FROM {cases} "
-        f"WHERE state = '{CLOSED}' ORDER BY id",
+def _transitions(cases: pa.Table) -> pa.Table:
+    """Registered, then dispatched (routed) and closed (publisher or on the call): each group
+    in case order (the ids follow)."""
+    n = cases.num_rows
+    state = _np(cases.column("state"))
+    on_call = _np(cases.column("_on_call")).astype(bool)
+    d = _np(pc.is_valid(cases.column("dispatched_at")))
+    c = state == CLOSED
+    parts = [
+        pa.table(
+            {
+                "case_id": cases.column("id"),
+                "from_state": pa.nulls(n, pa.string()),
+                "to_state": pa.array([INITIAL] * n, pa.string()),
+                "action": pa.array(["register"] * n, pa.string()),
+                "actor": pa.array(["12345"] * n, pa.string()),
+                "department": pa.nulls(n, pa.string()),
+                "reason": pa.nulls(n, pa.string()),
+                "occurred_at": cases.column("created_at").cast(TS),
+            }
+        )
     ]
+    disp = cases.filter(pa.array(d))
+    k = disp.num_rows
+    parts.append(
+        pa.table(
+            {
+                "case_id": disp.column("id"),
+                "from_state": pa.array([INITIAL] * k, pa.string()),
+                "to_state": pa.array([DISPATCHED] * k, pa.string()),
+                "action": pa.array(["dispatch"] * k, pa.string()),
+                "actor": pa.array(["system"] * k, pa.string()),
+                "department": disp.column("department"),
+                "reason": pa.array(["responsibility list"] * k, pa.string()),
+                "occurred_at": disp.column("dispatched_at"),
+            }
+        )
+    )
+    close = cases.filter(pa.array(c))
+    k, oc = close.num_rows, on_call[c]
+    parts.append(
+        pa.table(
+            {
+                "case_id": close.column("id"),
+                "from_state": pa.array(np.where(oc, INITIAL, DISPATCHED), pa.string()),
+                "to_state": pa.array([CLOSED] * k, pa.string()),
+                "action": pa.array(["close"] * k, pa.string()),
+                "actor": pa.array(["12345"] * k, pa.string()),
+                "department": close.column("department"),
+                "reason": pa.array(
+                    np.where(oc, "answered on the call", "closed by the publisher"), pa.string()
+                ),
+                "occurred_at": close.column("closed_at"),
+            }
+        )
+    )
+    return pa.concat_tables(parts)
 
 
 def _notices(svc, cases: pa.Table, now: pd.Timestamp) -> pa.Table:
@@ -372,17 +411,15 @@ def _notices(svc, cases: pa.Table, now: pd.Timestamp) -> pa.Table:
     )
 
 
-def _insert_all(con, parts: list[tuple[str, tuple[str, ...], pa.Table]], then=()) -> None:
-    """Insert each (table, columns, rows), then run each statement of ``then`` (``{0}``, ``{1}``
-    ...: the parts' rows), in one script: one call into DuckDB for them all (each call back
-    into Python waits for the GIL behind the threads preparing batches)."""
+def _insert_all(con, parts: list[tuple[str, tuple[str, ...], pa.Table]]) -> None:
+    """Insert each (table, columns, rows) in one script: one call into DuckDB for them all (each
+    call back into Python waits for the GIL behind the threads preparing batches)."""
     names = [f"intake_rows_{i}" for i in range(len(parts))]
     script = []
     for name, (table, columns, rows) in zip(names, parts, strict=True):
         con.register(name, rows)
         cols = ", ".join(columns)
         script.append(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name}")
-    script += [sql.format(*names) for sql in then]
     try:
         con.execute(";\n".join(script))
     finally:
@@ -399,10 +436,11 @@ def insert_cases(con, svc, cases: pa.Table, now: pd.Timestamp, *, link: bool = F
     if not cases.num_rows:
         return 0
     parts = [("cases", CASE_COLUMNS, cases)]
+    parts.append(("case_transitions", TRANSITION_COLUMNS, _transitions(cases)))
     notes = _notices(svc, cases, now)
     if notes.num_rows:
         parts.append(("notifications", NOTICE_COLUMNS, notes))
-    _insert_all(con, parts, then=_transitions_sql("{0}"))
+    _insert_all(con, parts)
     if link:
         con.register("new_cases", cases)
         try:
