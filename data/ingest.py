@@ -47,9 +47,7 @@ OUTSIDE_REASON = "outside region"
 # An insert of at least a row group's rows is written straight to the database file instead of
 # through the write-ahead log, so each row is written once, not twice (a checkpoint copies what
 # the WAL holds): measured in bench/ingest.py, 245,760-row batches against 100,000 gave
-# 244,000-254,000 events/s against 192,000-227,000.
-# DuckDB's row group: an INSERT of fewer rows into a table goes through the write-ahead log (all
-# of its columns), a larger one is written to the file before the commit
+# 244,000-254,000 events/s against 192,000-227,000. (A smaller insert goes through the log.)
 ROW_GROUP_ROWS = 122_880
 BULK_ROWS = 2 * ROW_GROUP_ROWS
 MAX_ERRORS_REPORTED = 100
@@ -65,9 +63,8 @@ QUARANTINE_SQL = (
     "SELECT source, feed, received_at, reason, source_event_id, raw FROM q_batch"
 )
 EVENTS_SQL = "INSERT INTO events BY NAME SELECT * FROM e_batch"
-# the search text of a batch's rows, by the migration's expression, computed as the batch is
-# prepared (DuckDB on the preparing thread's own cursor, so the same function gives the same
-# text; in the events' INSERT it was a sixth of the writer's time for it)
+# a batch's search text, by the migration's expression, on the preparing thread's own cursor
+# (the same function, the same text; in the writer's INSERT it was a fifth of that statement)
 SEARCH_SQL = f"SELECT {EVENT_SEARCH_SQL} AS search FROM search_rows"
 CELL_COUNTS_SQL = f"""
 INSERT INTO cell_counts
@@ -185,12 +182,9 @@ class Pipeline:
     def add_insert_hook(self, fn) -> None:
         """Run ``fn(con, events)`` inside every write transaction, just before the new events
         (an Arrow table, every source of the group, de-duplicated) are stored; it returns the
-        table to store, which may carry more of the events table's columns (by name).
-
-        For work that gives the events a value of its own, such as the hotline intake's case
-        ids: a value set by an UPDATE of rows inserted in the same transaction makes DuckDB
-        write every column of those rows to the write-ahead log (issue 12). Like a write hook's,
-        the work commits atomically with the events."""
+        table to store, which may carry more of the events table's columns (by name): values of
+        its own, such as the case ids (an UPDATE of rows inserted in the same transaction makes
+        DuckDB write all their columns to the write-ahead log; issue 12). Atomic with them."""
         with self._lock:
             self._insert_hooks.append(fn)
 
@@ -268,9 +262,8 @@ class Pipeline:
 
     def _stream(self, items, feed, now):
         waiting: deque[tuple[object, _Batch | BaseException | None, Future | None]] = deque()
-        # a batch with fewer events than a row group (a file's last rows, a small file) waits
-        # for the next one and goes into the same transaction: alone, all its rows would be
-        # written to the write-ahead log, whose size sets how often DuckDB checkpoints
+        # a batch of fewer events than a row group (a file's last rows, a small file) waits for
+        # the next one and shares its transaction: alone, all its rows would go to the WAL
         held: list[tuple[_Batch, Future]] = []
         for tag, source, frame in items:
             if frame is None:
@@ -302,8 +295,7 @@ class Pipeline:
             yield self._outcome(*waiting.popleft())
 
     def _send(self, batches: list[tuple[_Batch, Future]]) -> None:
-        """:meth:`_submit_all` for a stream: a refusal (the store closed) is in the Futures."""
-        # each batch's Future holds the error, told in order
+        """:meth:`_submit_all` for a stream: a refusal (the store closed) is in each Future."""
         with contextlib.suppress(Exception):
             self._submit_all(batches)
 

@@ -90,9 +90,13 @@ def test_a_held_batch_is_stored_when_the_next_one_fails(runtime, groups, monkeyp
 
 def test_a_held_batch_is_refused_in_order_when_the_store_closes(runtime, monkeypatch):
     monkeypatch.setattr(data.ingest, "ROW_GROUP_ROWS", 100)
-    runtime.db.close()
-    items = [("a", "police", events(3, "criminal", "a")), ("a", None, None)]
-    out = list(runtime.pipeline.ingest_stream(items, now=NOW))
+
+    def items():
+        yield "a", "police", events(3, "criminal", "a")  # prepared, and held: it is small
+        runtime.db.close()  # the store closes before the held batch is sent
+        yield "a", None, None
+
+    out = list(runtime.pipeline.ingest_stream(items(), now=NOW))
     assert [tag for tag, _ in out] == ["a", "a"]
     assert isinstance(out[0][1], RuntimeError) and "closed" in str(out[0][1])
 
