@@ -645,9 +645,18 @@ def test_jsonl_json_and_parquet_inputs(tmp_path):
     out = pd.concat(list(map_file(m, js)), ignore_index=True)
     assert out["id"].tolist() == ["1", "2"] and out["lon"].iloc[0] == -73.9
 
+    # 9 records in chunks of at most 4: 3, 3 and 3, not 4, 4 and 1 (DuckDB writes an insert of
+    # fewer rows than a row group to the write-ahead log)
+    nine = [dict(recs[0], key=k) for k in range(9)]
+    more = tmp_path / "more.json"
+    more.write_text(json.dumps({"data": {"rows": nine}}), encoding="utf-8")
+    assert [len(c) for c in map_file(m, more, chunksize=4)] == [3, 3, 3]
+
     pq = tmp_path / "feed.parquet"
     pd.DataFrame(recs).to_parquet(pq)
     m = parse_mapping({**base, "format": "parquet"}, name="pq")
+    pd.DataFrame(nine).to_parquet(tmp_path / "more.parquet")
+    assert [len(c) for c in map_file(m, tmp_path / "more.parquet", chunksize=4)] == [3, 3, 3]
     out = pd.concat(list(map_file(m, pq)), ignore_index=True)
     assert out["id"].tolist() == ["1", "2"]
     assert out["time"].iloc[1] == pd.Timestamp("2013-12-25T14:00:00Z")

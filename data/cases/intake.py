@@ -86,13 +86,12 @@ LINK_SQL = (
     f"UPDATE events SET case_id = nextval('cases_seq') WHERE {_NEW} {{cond}} "
     f"RETURNING case_id AS id, {_COLUMNS_SQL}"
 )
-# a registered frame of the events' columns (requests kept out of the events table)
+# a registered frame of the events' columns (requests kept out of the events table, a group's
+# events before they are stored); {extra}: more of its columns, given back as they are
 SELECT_SQL = (
-    f"SELECT nextval('cases_seq') AS id, {_COLUMNS_SQL} FROM {{relation}} WHERE {_NEW} {{cond}}"
+    f"SELECT nextval('cases_seq') AS id, {_COLUMNS_SQL} {{extra}} FROM {{relation}} "
+    f"WHERE {_NEW} {{cond}}"
 )
-# the new hotline events of a group about to be stored (the pipeline's insert hook), each with
-# its row in the group's table
-ROWS_SQL = f"SELECT nextval('cases_seq') AS id, {_COLUMNS_SQL}, _row FROM intake_events"
 
 CASE_COLUMNS = (
     "id",
@@ -228,26 +227,23 @@ def _text(values: np.ndarray, valid: np.ndarray) -> pa.Array:
     return pa.array(values, pa.string(), mask=~valid)
 
 
-def select_cases(con, svc, *, relation="events", cond="", params=None) -> pa.Table:
+def select_cases(con, svc, *, relation="events", cond="", params=None, extra="") -> pa.Table:
     """The new hotline events of ``relation`` (rows passing ``cond``, an SQL condition with
     $-named ``params``) with their case ids, as an Arrow table in id order. In the events table
-    they are linked to those ids at once (``events.case_id``)."""
+    they are linked to those ids at once (``events.case_id``); from another relation, ``extra``
+    (``", col, ..."``) gives more of its columns back."""
     sql = (
         LINK_SQL.format(cond=cond)
         if relation == "events"
-        else SELECT_SQL.format(relation=relation, cond=cond)
+        else SELECT_SQL.format(relation=relation, cond=cond, extra=extra)
     )
-    _set_department_attribute(con, svc)
-    raw = con.execute(sql, params or {}).to_arrow_table()
-    # cases, transitions and notifications go in in id order (as the pandas version did)
-    return raw.take(pc.sort_indices(raw.column("id")))
-
-
-def _set_department_attribute(con, svc) -> None:
     con.execute(
         "SET VARIABLE intake_department_attribute = $attr",
         {"attr": svc.rules.hotline.department_attribute or "agency"},
     )
+    raw = con.execute(sql, params or {}).to_arrow_table()
+    # cases, transitions and notifications go in in id order (as the pandas version did)
+    return raw.take(pc.sort_indices(raw.column("id")))
 
 
 def build_cases(svc, raw: pa.Table, now: pd.Timestamp) -> pa.Table:
@@ -477,14 +473,14 @@ def take_in_rows(con, svc, events: pa.Table) -> pa.Table:
     hot = np.flatnonzero(_np(pc.equal(events.column("source"), "hotline")))
     if not len(hot):
         return events
-    rows = events.take(pa.array(hot)).append_column("_row", pa.array(hot, pa.int64()))
-    _set_department_attribute(con, svc)
+    rows = events.take(pa.array(hot))
+    rows = rows.append_column("case_id", pa.nulls(len(hot), pa.int64()))
+    rows = rows.append_column("_row", pa.array(hot, pa.int64()))
     con.register("intake_events", rows)
     try:
-        raw = con.execute(ROWS_SQL).to_arrow_table()
+        raw = select_cases(con, svc, relation="intake_events", extra=", _row")
     finally:
         con.unregister("intake_events")
-    raw = raw.take(pc.sort_indices(raw.column("id")))
     received = raw.column("_received_at")
     batches = pc.unique(received)
     for now in batches.to_pylist():

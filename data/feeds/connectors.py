@@ -35,6 +35,7 @@ import requests
 from data.catalogue import DEFAULT_CATALOGUE, Catalogue
 from data.events import MAX_FUTURE, MIN_TIME, STRING, is_storable_text, storable_text
 from data.feeds.mapping import Mapping, MappingError, load_mapping, map_file
+from data.feeds.mapping.readers import even_chunk_rows
 from data.ingest import BULK_ROWS, IngestResult, Pipeline
 from data.periodic import Periodic
 from data.settings import FolderFeed, PullFeed
@@ -202,18 +203,6 @@ def _with_line_errors(records: list[Any], errors: list[tuple[int, str, str]]) ->
         frame.loc[i, "_raw"] = line
         frame.loc[i, "_reason"] = reason
     return frame
-
-
-def even_chunk_rows(total: int, chunk_rows: int) -> int:
-    """The chunk size that reads ``total`` rows in as few chunks of at most ``chunk_rows`` as a
-    plain split does, all of about one size. A plain split's last chunk can be a few rows, and
-    DuckDB writes an insert of fewer rows than a row group to the write-ahead log; with
-    ``chunk_rows`` two row groups (``BULK_ROWS``), no chunk of a file of at least one row group
-    is smaller than one."""
-    if total <= chunk_rows:
-        return max(1, total)
-    chunks = -(-total // chunk_rows)
-    return -(-total // chunks)
 
 
 def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:

@@ -155,7 +155,7 @@ def _read_json(
         data = data[key]
     if not isinstance(data, list):
         raise MappingError(f"{path}: expected a JSON list of records (set json.records_path)")
-    step = chunksize or max(len(data), 1)
+    step = even_chunk_rows(len(data), chunksize)
     for start in range(0, len(data), step):
         recs = data[start : start + step]
         raws = [json.dumps(r, ensure_ascii=False) for r in recs]
@@ -163,11 +163,25 @@ def _read_json(
         yield _records_frame(recs, raws, errors)
 
 
+def even_chunk_rows(total: int, chunk_rows: int | None) -> int:
+    """The chunk size that reads ``total`` rows in as few chunks of at most ``chunk_rows`` as a
+    plain split does, all of about one size. A plain split's last chunk can be a few rows, and
+    DuckDB writes an insert of fewer rows than a row group to the write-ahead log; with
+    ``chunk_rows`` two row groups (``BULK_ROWS``), no chunk of a file of at least one row group
+    is smaller than one. ``chunk_rows`` None: one chunk."""
+    if chunk_rows is None or total <= chunk_rows:
+        return max(1, total)
+    chunks = -(-total // chunk_rows)
+    return -(-total // chunks)
+
+
 def _read_parquet(path: Path, chunksize: int | None) -> Iterator[pd.DataFrame]:
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(path)
-    for batch in pf.iter_batches(batch_size=chunksize or 1_000_000):
+    for batch in pf.iter_batches(
+        batch_size=even_chunk_rows(pf.metadata.num_rows, chunksize or 1_000_000)
+    ):
         df = batch.to_pandas()
         raw = df.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
         out = pd.DataFrame(index=range(len(df)))
