@@ -11,7 +11,6 @@ goes through the store's single writer.
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import warnings
 from collections import deque
@@ -39,6 +38,12 @@ from data.events import (
 )
 from data.placement import OUTSIDE, Placer
 from data.push import plain_columns, push_frame
+from data.quarantine import (
+    MAX_REASON_LEN,
+    quarantine_rows,
+    raw_text,
+    records_as_json,
+)
 from data.schema import BUCKET_SECONDS, EVENT_SEARCH_SQL
 from data.store import Database
 
@@ -51,8 +56,6 @@ OUTSIDE_REASON = "outside region"
 ROW_GROUP_ROWS = 122_880
 BULK_ROWS = 2 * ROW_GROUP_ROWS
 MAX_ERRORS_REPORTED = 100
-# a reason is our own sentence plus at most a short quote of the value; bound it all the same
-MAX_REASON_LEN = 1000
 # the writer fetches the ids it looks up as Arrow on purpose (see data.dedupe.stored_keys); DuckDB warns
 # that this copies them once, which costs far less than making Python strings of them
 warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
@@ -130,6 +133,8 @@ class _Batch:
     quarantine: pd.DataFrame
     repeats: int
     errors: list[dict]
+    # what each insert hook prepared for it (see add_insert_hook), by hook
+    prepared: dict = field(default_factory=dict)
 
 
 class Pipeline:
@@ -179,14 +184,20 @@ class Pipeline:
         with self._lock:
             self._write_hooks.append(fn)
 
-    def add_insert_hook(self, fn) -> None:
-        """Run ``fn(con, events)`` inside every write transaction, just before the new events
-        (an Arrow table, every source of the group, de-duplicated) are stored; it returns the
-        table to store, which may carry more of the events table's columns (by name): values of
-        its own, such as the case ids (an UPDATE of rows inserted in the same transaction makes
-        DuckDB write all their columns to the write-ahead log; issue 12). Atomic with them."""
+    def add_insert_hook(self, fn, prepare=None) -> None:
+        """Run ``fn(con, events, prepared)`` inside every write transaction, just before the
+        new events (an Arrow table, every source of the group, de-duplicated) are stored; it
+        returns the table to store, which may carry more of the events table's columns (by
+        name): values of its own, such as the case ids (an UPDATE of rows inserted in the same
+        transaction makes DuckDB write all their columns to the write-ahead log; issue 12).
+        Atomic with them.
+
+        ``prepare(source, events, now)``, if given, runs on the thread preparing each batch of
+        a bulk load (before the de-duplication); ``prepared`` is its result for each batch of
+        the group (None for the others): work taken off the writer, the pipeline's one serial
+        step."""
         with self._lock:
-            self._insert_hooks.append(fn)
+            self._insert_hooks.append((fn, prepare))
 
     def add_listener(self, fn) -> None:
         """Call ``fn(source, result)`` after every committed batch (for live screens)."""
@@ -271,6 +282,9 @@ class Pipeline:
                 continue
             try:
                 batch = self._prepare(source, frame, feed, now)
+                for fn, prepare in list(self._insert_hooks):
+                    if prepare is not None:
+                        batch.prepared[fn] = prepare(source, batch.events, batch.now)
             except Exception as exc:  # noqa: BLE001 - this batch's failure, told to its caller
                 # told at once (after the batches before it): a caller that stops there has
                 # no batch after it in flight
@@ -286,9 +300,11 @@ class Pipeline:
             if sum(b.events.num_rows for b, _ in held) < ROW_GROUP_ROWS:
                 continue
             self._send(held)
+            first = held[0][1]
             held = []
-            # one batch in flight while the next is prepared: settle everything before it
-            while len(waiting) > 1:
+            # one send in flight while the next is read and prepared: settle everything before
+            # it (waiting on its own first batch would leave the writer idle meanwhile)
+            while waiting[0][2] is not first:
                 yield self._outcome(*waiting.popleft())
         self._send(held)
         while waiting:
@@ -365,13 +381,13 @@ class Pipeline:
             source=source,
             now=now,
             events=self._event_table(source, event_cols, cells[ok], feed, now),
-            quarantine=_quarantine_rows(
+            quarantine=quarantine_rows(
                 source,
                 feed,
                 now,
                 reasons[bad],
                 ids[bad].tolist(),
-                [_raw_text(records[i]) for i in which],
+                [raw_text(records[i]) for i in which],
             ),
             repeats=int(repeated.sum()),
             errors=self._errors(ids, bad, reasons),
@@ -549,7 +565,8 @@ class Pipeline:
         ids = cols["id"]
         return pa.table(
             {
-                "source": pa.array([source] * n, pa.string()),
+                # Arrow repeats a scalar in one copy (a list of n strings: 10-30 ms a column)
+                "source": pa.repeat(pa.scalar(source, pa.string()), n),
                 "source_event_id": ids,
                 # the id's digest here, before the writer's queue (the writer is the pipeline's
                 # one serial step; MD5 in its INSERT cost it about 1.5 µs per event)
@@ -570,7 +587,7 @@ class Pipeline:
                 "city_key": pa.array(lin["city_key"][cell], pa.int32()),
                 "text": cols["text"],
                 "attributes": cols["attributes"],
-                "feed": pa.array([feed or source] * n, pa.string()),
+                "feed": pa.repeat(pa.scalar(feed or source, pa.string()), n),
                 "search": self._search_text(cols["text"], cols["attributes"]),
             }
         )
@@ -591,13 +608,13 @@ class Pipeline:
         rows = frame.loc[bad]
         if "_raw" in rows:
             # feeds may hand over the parsed record: it is serialised only when quarantined
-            raw = [_raw_text(r) for r in rows["_raw"].to_numpy(dtype=object)]
+            raw = [raw_text(r) for r in rows["_raw"].to_numpy(dtype=object)]
         else:
             # a file's rows are serialised only when quarantined, as they came (serialising
             # every row up front was most of a Parquet drop's time)
-            raw = _records_as_json(given.loc[bad])
+            raw = records_as_json(given.loc[bad])
         ids = rows["id"].astype("object").tolist()
-        return _quarantine_rows(source, feed, now, reasons[bad], ids, raw)
+        return quarantine_rows(source, feed, now, reasons[bad], ids, raw)
 
     @staticmethod
     def _errors(ids: np.ndarray, bad, reasons) -> list[dict]:
@@ -656,8 +673,8 @@ class Pipeline:
                 owner = owner[fresh.to_numpy(zero_copy_only=False)]
             accepted = np.bincount(owner, minlength=len(group)).astype(np.int64)
             if events.num_rows:
-                for hook in insert_hooks:
-                    events = hook(con, events)
+                for hook, _ in insert_hooks:
+                    events = hook(con, events, [b.prepared.get(hook) for b in group])
                 # every row left is new: no RETURNING, no index to consult
                 con.register("e_batch", events)
                 views.append("e_batch")
@@ -700,35 +717,6 @@ class Pipeline:
         return [int(n) for n in accepted]
 
 
-_NO_QUARANTINE = pd.DataFrame(
-    {
-        "source": pd.Series([], dtype=object),
-        "feed": pd.Series([], dtype=object),
-        "received_at": pd.Series([], dtype="datetime64[us, UTC]"),
-        "reason": pd.Series([], dtype=object),
-        "source_event_id": pd.Series([], dtype=object),
-        "raw": pd.Series([], dtype=object),
-    }
-)
-
-
-def _quarantine_rows(source, feed, now, reasons, ids: list, raw: list) -> pd.DataFrame:
-    """The quarantine rows of one batch: each record's reason, id and raw text."""
-    if not ids:
-        # most batches quarantine nothing: an empty frame costs about 2 ms to build
-        return _NO_QUARANTINE
-    return pd.DataFrame(
-        {
-            "source": source,
-            "feed": feed or source,
-            "received_at": pd.Series([now] * len(ids), dtype="datetime64[us, UTC]"),
-            "reason": _storable([str(r)[:MAX_REASON_LEN] for r in reasons]),
-            "source_event_id": ids,
-            "raw": _storable(raw),
-        }
-    )
-
-
 def _minutes_table(minutes: dict[tuple, list[int]]) -> pa.Table:
     """The group's counts per (minute, source) as an Arrow table for MINUTES_SQL."""
     keys = list(minutes)
@@ -755,45 +743,3 @@ def _pass_on(done: Future, fut: Future) -> None:
 def _text(s: pd.Series) -> pa.Array:
     """An Arrow string column from a (preferably Arrow-backed) pandas string Series."""
     return pa.array(s, type=pa.string(), from_pandas=True)
-
-
-def _records_as_json(rows: pd.DataFrame) -> list[str]:
-    """Each row as a JSON object text, for the quarantine's raw column (vectorised): every
-    column the feed gave, not the pipeline's own ``_raw`` and ``_reason``."""
-    cols = [c for c in rows.columns if c not in ("_raw", "_reason")]
-    if not len(rows):
-        return []
-    try:
-        text = rows[cols].to_json(
-            orient="records", lines=True, date_format="iso", force_ascii=False
-        )
-    except Exception:  # noqa: BLE001 - a value to_json cannot write: one record at a time
-        return [_raw_text(r) for r in rows[cols].astype(object).to_dict(orient="records")]
-    # JSON escapes newlines inside strings, so one line is one record; split at "\n" only:
-    # str.splitlines() also breaks at U+0085, U+2028 and others, which JSON leaves raw
-    return text.rstrip("\n").split("\n")
-
-
-def _raw_text(r) -> str | None:
-    """One quarantined record's raw text: text as it came, a parsed record as JSON."""
-    if r is None or isinstance(r, str):
-        return r
-    if not isinstance(r, dict | list) and pd.isna(r):
-        return None
-    try:
-        return json.dumps(r, ensure_ascii=False, default=str)
-    except (RecursionError, ValueError, TypeError):
-        # nested deeper than the JSON writer goes: keep what can be written, and say so
-        return f"<record of type {type(r).__name__} too deeply nested to write out>"
-
-
-def _storable(texts: list) -> list:
-    """``texts`` as the store can hold them: lone surrogates escaped (see storable_text).
-    The whole list is checked at C speed; only a list that fails is escaped value by value."""
-    try:
-        pa.array(texts, type=pa.string())
-        return texts
-    except Exception:  # noqa: BLE001 - UnicodeEncodeError or ArrowInvalid: escape each
-        return [
-            t if t is None else storable_text(t if isinstance(t, str) else str(t)) for t in texts
-        ]

@@ -10,6 +10,8 @@ same DuckDB expression. Real store (DuckDB file), real pipeline and case service
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -44,7 +46,7 @@ def groups(runtime):
     """The sources of each transaction's new events, in order (an insert hook records them)."""
     seen: list[list[str]] = []
 
-    def record(con, table):
+    def record(con, table, prepared):
         seen.append(sorted(set(table.column("source").to_pylist())))
         return table
 
@@ -70,6 +72,35 @@ def test_a_batch_smaller_than_a_row_group_shares_the_next_ones_transaction(
     # (c and d may share a transaction too: group commit takes whatever waits for the writer)
     assert groups[0] == ["police", "traffic"]
     assert runtime.db.query_one("SELECT count(*) FROM events")[0] == 11
+
+
+def test_the_next_batch_is_read_and_prepared_while_a_group_commits(runtime, monkeypatch):
+    """A stream keeps the writer busy: while a transaction of a held batch and the next one
+    is written, the stream goes on reading and preparing the batch after them (waiting for
+    that transaction first left the writer idle for a whole batch's preparation)."""
+    monkeypatch.setattr(data.ingest, "ROW_GROUP_ROWS", 4)
+    prepared = threading.Event()
+    seen: list[tuple[list[str], bool]] = []
+
+    def prepare(source, table, now):
+        if source == "market":
+            prepared.set()
+
+    def insert(con, table, ready):
+        sources = sorted(set(table.column("source").to_pylist()))
+        # the first transaction waits (bounded) for the third batch to be prepared
+        seen.append((sources, prepared.wait(10) if "police" in sources else prepared.is_set()))
+        return table
+
+    runtime.pipeline.add_insert_hook(insert, prepare=prepare)
+    items = [
+        ("a", "police", events(3, "criminal", "a")),  # small: waits for "b"
+        ("b", "traffic", events(2, "accident", "b")),  # a and b: one transaction
+        ("c", "market", events(5, "food_safety", "c")),  # prepared while a + b are written
+    ]
+    out = list(runtime.pipeline.ingest_stream(items, now=NOW))
+    assert [r.accepted for _, r in out] == [3, 2, 5]
+    assert seen[0] == (["police", "traffic"], True)
 
 
 def test_a_held_batch_is_stored_when_the_next_one_fails(runtime, groups, monkeypatch):
