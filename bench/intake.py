@@ -71,10 +71,10 @@ def main(argv: list[str] | None = None) -> None:
             svc = rt.cases
             hook_ms: list[float] = []
 
-            def timed(con, events):
+            def timed(con, events, prepared):
                 t0 = time.perf_counter()
                 try:
-                    return svc.intake_rows(con, events)
+                    return svc.intake_rows(con, events, prepared)
                 finally:
                     hook_ms.append((time.perf_counter() - t0) * 1000)
 

@@ -532,6 +532,47 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE events_unkeyed RENAME TO events;
         """,
     ),
+    (
+        20,
+        "case transitions and notifications without the primary-key index",
+        """
+        -- A bulk load's hotline cases write about two transitions and one notification each;
+        -- the primary keys' indexes on their ids cost about a third of those inserts and of
+        -- their commits (docs/PERFORMANCE.md, issue 12). The ids still come from their
+        -- sequences, so they stay unique; a notification is looked up by id (read, delivered)
+        -- in a table stored in id order, which DuckDB's zone maps answer without an index.
+        -- DuckDB cannot drop a primary key, so each table is copied in its stored order
+        CREATE TABLE case_transitions_unkeyed (
+            id BIGINT NOT NULL DEFAULT nextval('case_transitions_seq'),
+            case_id BIGINT NOT NULL,
+            from_state VARCHAR,
+            to_state VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,
+            actor VARCHAR NOT NULL,
+            department VARCHAR,
+            reason VARCHAR,
+            occurred_at TIMESTAMPTZ NOT NULL
+        );
+        INSERT INTO case_transitions_unkeyed SELECT * FROM case_transitions;
+        DROP TABLE case_transitions;
+        ALTER TABLE case_transitions_unkeyed RENAME TO case_transitions;
+        CREATE TABLE notifications_unkeyed (
+            id BIGINT NOT NULL DEFAULT nextval('notifications_seq'),
+            department VARCHAR NOT NULL,
+            case_id BIGINT,
+            kind VARCHAR NOT NULL,
+            urgent BOOLEAN NOT NULL DEFAULT false,
+            created_at TIMESTAMPTZ NOT NULL,
+            deliver_at TIMESTAMPTZ NOT NULL,
+            delivered BOOLEAN NOT NULL DEFAULT false,
+            delivered_at TIMESTAMPTZ,
+            read_at TIMESTAMPTZ
+        );
+        INSERT INTO notifications_unkeyed SELECT * FROM notifications;
+        DROP TABLE notifications;
+        ALTER TABLE notifications_unkeyed RENAME TO notifications;
+        """,
+    ),
 ]
 
 

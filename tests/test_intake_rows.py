@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.cases import WorkCalendar
+from data import schema
+from data.cases import WorkCalendar, intake
 from data.cases.intake import register_unplaced
 from data.runtime import Runtime
 from data.settings import load_settings
@@ -386,10 +387,14 @@ NOTIFICATIONS = {
 }
 
 
-@pytest.fixture(params=["insert hook", "scan"])
-def listed_runtime(request, tmp_path, tiny_region_dir):
+@pytest.fixture(params=["insert hook", "prepared", "scan"])
+def listed_runtime(request, tmp_path, tiny_region_dir, monkeypatch):
     """A runtime on the tiny region whose intake routes with LIST: in the pipeline's insert hook,
-    or (cases_from_hotline off) by CaseService.intake_hotline's scan of the stored events."""
+    with the cases built while a bulk load's batch is prepared (``prepared``: every batch counts
+    as a bulk one here), or (cases_from_hotline off) by CaseService.intake_hotline's scan of the
+    stored events. Batches go in with :func:`_ingest`."""
+    if request.param == "prepared":
+        monkeypatch.setattr(intake, "PREPARE_MIN_ROWS", 1)
     path = tmp_path / "list.toml"
     path.write_text(LIST, encoding="utf-8")
     s = load_settings(
@@ -398,14 +403,23 @@ def listed_runtime(request, tmp_path, tiny_region_dir):
         simulator=False,
         warnings=False,
         responsibilities=path,
-        cases_from_hotline=request.param == "insert hook",
+        cases_from_hotline=request.param != "scan",
         users_file=tmp_path / "users.toml",
         secret_key="test-secret",
         auth=False,
     )
     rt = Runtime(s)
+    rt.bulk_test = request.param == "prepared"
     yield rt
     rt.stop()
+
+
+def _ingest(rt, frame: pd.DataFrame, now: pd.Timestamp):
+    """One hotline batch: as a bulk load streams it (the prepared path), else as a push."""
+    if not rt.bulk_test:
+        return rt.pipeline.ingest_frame("hotline", frame, now=now)
+    [(_, res)] = list(rt.pipeline.ingest_stream([("batch", "hotline", frame)], now=now))
+    return res
 
 
 def _frame(rows) -> pd.DataFrame:
@@ -429,7 +443,7 @@ def _ts(v):
 
 def test_a_varied_hotline_batch_gives_exactly_these_rows(listed_runtime) -> None:
     rt = listed_runtime
-    res = rt.pipeline.ingest_frame("hotline", _frame(BATCH), now=UTC_NOW)
+    res = _ingest(rt, _frame(BATCH), UTC_NOW)
     assert res.accepted == len(BATCH) and not res.quarantined
     db = rt.db
     if not rt.settings.cases_from_hotline:
@@ -535,7 +549,7 @@ def test_a_varied_hotline_batch_gives_exactly_these_rows(listed_runtime) -> None
 
     # a second batch adds only its own cases, after the first's ids
     more = _frame([("r13", "2026-11-23 12:00", C1, "heating", 2, {"type": "help"})])
-    rt.pipeline.ingest_frame("hotline", more, now=UTC_NOW + pd.Timedelta(minutes=1))
+    _ingest(rt, more, UTC_NOW + pd.Timedelta(minutes=1))
     if not rt.settings.cases_from_hotline:
         assert rt.cases.intake_hotline(UTC_NOW) == 1
     new = db.query_df("SELECT id, state, department FROM cases WHERE origin_ref = 'hotline:r13'")
@@ -628,3 +642,123 @@ def test_next_working_of_one_instant_is_the_calendars(tz, start) -> None:
     want = cal.next_working(times)
     got = [cal.next_working_one(t) for t in times]
     assert got == list(want)
+
+
+def _cases_of_events(rt) -> pd.DataFrame:
+    """Each hotline event's id with its case's origin_ref, and how many cases each id has."""
+    return rt.db.query_df(
+        "SELECT e.source_event_id AS ref, c.origin_ref, "
+        "(SELECT count(*) FROM cases k WHERE k.origin_ref = 'hotline:' || e.source_event_id) AS n "
+        "FROM events e LEFT JOIN cases c ON c.id = e.case_id WHERE e.source = 'hotline'"
+    )
+
+
+@pytest.fixture
+def bulk_runtime(tmp_path, tiny_region_dir, monkeypatch):
+    """A runtime whose batches of 5 hotline events or more have their cases prepared."""
+    monkeypatch.setattr(intake, "PREPARE_MIN_ROWS", 5)
+    path = tmp_path / "list.toml"
+    path.write_text(LIST, encoding="utf-8")
+    s = load_settings(
+        db=tmp_path / "onegrid.duckdb",
+        region=str(tiny_region_dir),
+        simulator=False,
+        warnings=False,
+        responsibilities=path,
+        users_file=tmp_path / "users.toml",
+        secret_key="test-secret",
+        auth=False,
+    )
+    rt = Runtime(s)
+    yield rt
+    rt.stop()
+
+
+def test_prepared_cases_are_kept_only_for_the_events_stored(bulk_runtime) -> None:
+    """A bulk batch's cases are built before the writer de-duplicates it: events already stored
+    get no second case; an id sent twice in one transaction, one case; a batch too small to be
+    prepared shares a transaction with a prepared one and still gets its cases."""
+    rt = bulk_runtime
+    first = _frame(BATCH[:6])
+    [(_, res)] = list(rt.pipeline.ingest_stream([("a", "hotline", first)], now=UTC_NOW))
+    assert res.accepted == 6
+    # one stream, one transaction (both batches are under a row group): r04-r06 are stored
+    # already, r07 comes twice, r10-r12 come in a batch of 3 (not prepared)
+    again = _frame(BATCH[3:9] + BATCH[6:7])
+    small = _frame(BATCH[9:])
+    later = UTC_NOW + pd.Timedelta(minutes=1)
+    out = dict(
+        rt.pipeline.ingest_stream([("b", "hotline", again), ("c", "hotline", small)], now=later)
+    )
+    assert (out["b"].accepted, out["b"].duplicates) == (3, 4)
+    assert (out["c"].accepted, out["c"].duplicates) == (3, 0)
+    links = _cases_of_events(rt)
+    assert sorted(links["ref"]) == sorted(r[0] for r in BATCH)
+    assert (links["origin_ref"] == "hotline:" + links["ref"]).all()
+    assert (links["n"] == 1).all()
+    assert rt.db.query_one("SELECT count(*), max(id) FROM cases") == (len(BATCH), len(BATCH))
+    # each case's transitions and notices point at it, none at a case that was not kept
+    orphans = rt.db.query_one(
+        "SELECT (SELECT count(*) FROM case_transitions WHERE case_id NOT IN (SELECT id FROM cases))"
+        " + (SELECT count(*) FROM notifications WHERE case_id NOT IN (SELECT id FROM cases))"
+    )[0]
+    assert orphans == 0
+    registered = rt.db.query_df(
+        "SELECT c.origin_ref, count(*) AS n FROM case_transitions t JOIN cases c "
+        "ON c.id = t.case_id WHERE t.action = 'register' GROUP BY ALL"
+    )
+    assert len(registered) == len(BATCH) and (registered["n"] == 1).all()
+    r07 = rt.db.query_one("SELECT state, department FROM cases WHERE origin_ref = 'hotline:r07'")
+    assert r07 == ("closed", "market")
+
+
+def test_an_old_store_keeps_its_transitions_and_notices_through_migration_20(
+    tmp_path, tiny_region_dir, monkeypatch
+) -> None:
+    """Migration 20 copies case_transitions and notifications without their primary keys: every
+    row stays, new rows take the next ids of the same sequences, and a notice is still marked
+    read by its id."""
+    path = tmp_path / "list.toml"
+    path.write_text(LIST, encoding="utf-8")
+    s = load_settings(
+        db=tmp_path / "onegrid.duckdb",
+        region=str(tiny_region_dir),
+        simulator=False,
+        warnings=False,
+        responsibilities=path,
+        users_file=tmp_path / "users.toml",
+        secret_key="test-secret",
+        auth=False,
+    )
+    tables = ("case_transitions", "notifications")
+    keyed = (
+        "SELECT table_name FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' "
+        "AND table_name IN ('case_transitions', 'notifications') ORDER BY ALL"
+    )
+    with monkeypatch.context() as m:
+        m.setattr(schema, "MIGRATIONS", [x for x in schema.MIGRATIONS if x[0] < 20])
+        rt = Runtime(s)
+        try:
+            rt.pipeline.ingest_frame("hotline", _frame(BATCH[:6]), now=UTC_NOW)
+            assert rt.db.query(keyed) == [(t,) for t in tables]
+            before = {t: rt.db.query(f"SELECT * FROM {t} ORDER BY id") for t in tables}
+            assert all(before.values())
+        finally:
+            rt.stop()
+    rt = Runtime(s)  # opening the store applies migration 20
+    try:
+        assert rt.db.query(keyed) == []
+        for t in tables:
+            assert rt.db.query(f"SELECT * FROM {t} ORDER BY id") == before[t]
+        _ingest_more = _frame(BATCH[6:])
+        rt.pipeline.ingest_frame("hotline", _ingest_more, now=UTC_NOW)
+        for t in tables:
+            ids = [r[0] for r in rt.db.query(f"SELECT id FROM {t} ORDER BY id")]
+            assert ids == list(range(1, len(ids) + 1)) and len(ids) > len(before[t])
+        note = before["notifications"][0][0]
+        rt.db.write(
+            lambda con: con.execute("UPDATE notifications SET read_at = now() WHERE id = ?", [note])
+        )
+        assert rt.db.query("SELECT id FROM notifications WHERE read_at IS NOT NULL") == [(note,)]
+    finally:
+        rt.stop()

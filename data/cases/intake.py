@@ -41,6 +41,8 @@ HANDLING_STATUSES = ("started", "in progress")
 DISPATCHED = after("dispatch", INITIAL)  # routed by the list (or by the publisher)
 HANDLING = after("accept", DISPATCHED)  # the publisher's status says work has started
 CLOSED = after("close", INITIAL)  # answered on the call; a publisher's close also ends here
+# build_cases gives each case an index into these
+_STATES = pa.array([INITIAL, HANDLING, DISPATCHED, CLOSED], pa.string())
 
 # every column of a hotline event's case that does not depend on the routing (_-names are the
 # intake's own). No parameters: DuckDB prepares none in an UPDATE's RETURNING; the attribute
@@ -86,6 +88,13 @@ LINK_SQL = (
     f"UPDATE events SET case_id = nextval('cases_seq') WHERE {_NEW} {{cond}} "
     f"RETURNING case_id AS id, {_COLUMNS_SQL}"
 )
+# a bulk batch's hotline events on the thread preparing it, before the writer: every row is a
+# new case (the writer keeps those its de-duplication keeps), its id given there
+PREPARE_SQL = f"SELECT {_COLUMNS_SQL} FROM intake_prepare"
+# a batch of at least this many hotline events has its cases built while it is prepared (a
+# bulk load's chunks); a smaller one (a push) in the writer's transaction, where one query
+# costs less than in a request thread waiting for the GIL
+PREPARE_MIN_ROWS = 5_000
 # a registered frame of the events' columns (requests kept out of the events table, a group's
 # events before they are stored); {extra}: more of its columns, given back as they are
 SELECT_SQL = (
@@ -223,8 +232,22 @@ def _np(col) -> np.ndarray:
     return col.to_numpy(zero_copy_only=False)
 
 
-def _text(values: np.ndarray, valid: np.ndarray) -> pa.Array:
-    return pa.array(values, pa.string(), mask=~valid)
+def _repeat(text: str | None, n: int) -> pa.Array:
+    """``text`` n times. Arrow repeats a scalar in one copy; a Python list of n strings took
+    10-30 ms per column of a bulk group's cases (issue 12)."""
+    return pa.repeat(pa.scalar(text, pa.string()), n)
+
+
+def _choose(mask: np.ndarray, yes: str | None, no: str | None) -> pa.Array:
+    """``yes`` where ``mask`` holds, else ``no`` (either may be None), as Arrow text."""
+    return pc.if_else(
+        pa.array(mask, pa.bool_()), pa.scalar(yes, pa.string()), pa.scalar(no, pa.string())
+    )
+
+
+def _is(col, *values: str) -> np.ndarray:
+    """Where a text column equals one of ``values`` (Arrow's comparison: no Python strings)."""
+    return _np(pc.fill_null(pc.is_in(col, value_set=pa.array(values, pa.string())), False))
 
 
 def select_cases(con, svc, *, relation="events", cond="", params=None, extra="") -> pa.Table:
@@ -267,11 +290,11 @@ def build_cases(svc, raw: pa.Table, now: pd.Timestamp) -> pa.Table:
     created, _ = _us(raw.column("created_at"))
     closed, has_closed = _us(raw.column("_closed"))
     due, has_due = _us(raw.column("_due"))
-    state = np.full(n, INITIAL, dtype=object)
+    # the state as an index into STATES, taken from them at the end
+    state = np.zeros(n, dtype=np.int8)
     handling = _np(raw.column("_handling")).astype(bool)
-    state[dispatched] = np.where(handling[dispatched], HANDLING, DISPATCHED)
-    state[dispatched & has_closed] = CLOSED
-    state[on_call] = CLOSED
+    state[dispatched] = np.where(handling[dispatched], 1, 2)
+    state[(dispatched & has_closed) | on_call] = 3
     # time limit: the publisher's due date, else the list's limit for the urgency class
     deadline = np.where(dispatched & has_due, due, 0)
     calc = dispatched & ~has_due
@@ -291,21 +314,19 @@ def build_cases(svc, raw: pa.Table, now: pd.Timestamp) -> pa.Table:
         deadline[idx] = pd.DatetimeIndex(at).astype("datetime64[us, UTC]").asi8
     # the case columns the statement gave as they are (the others are computed below)
     out = raw.select([c for c in CASE_COLUMNS if c in raw.column_names] + ["_ref"])
-    everywhere = np.ones(n, dtype=bool)
     columns = {
-        "urgency": _text(np.where(urgent, "urgent", "normal"), everywhere),
+        "urgency": _choose(urgent, "urgent", "normal"),
         "urgent": pa.array(urgent),
         "department": pc.if_else(pa.array(on_call), pa.scalar(None, pa.string()), department),
         "dept_level": pc.if_else(pa.array(on_call), pa.scalar(None, pa.string()), dept_level),
         "needs_decision": pa.array(~routed_ok & ~on_call),
-        "state": _text(state, everywhere),
+        "state": _STATES.take(pa.array(state)),
         "dispatched_at": _ts(created, dispatched),
         "accepted_at": pa.nulls(n, TS),
         "closed_at": _ts(np.where(on_call, created, closed), on_call | (dispatched & has_closed)),
         "deadline_at": _ts(deadline, dispatched),
-        "flag": _text(
-            np.full(n, "closed_before_created", dtype=object),
-            dispatched & has_closed & (closed < created),
+        "flag": _choose(
+            dispatched & has_closed & (closed < created), "closed_before_created", None
         ),
         "updated_at": pa.array(np.full(n, pd.Timestamp(now).value // 1000), pa.int64()).cast(TS),
         "_on_call": pa.array(on_call),
@@ -319,18 +340,17 @@ def _transitions(cases: pa.Table) -> pa.Table:
     """Registered, then dispatched (routed) and closed (publisher or on the call): each group
     in case order (the ids follow)."""
     n = cases.num_rows
-    state = _np(cases.column("state"))
     on_call = _np(cases.column("_on_call")).astype(bool)
     d = _np(pc.is_valid(cases.column("dispatched_at")))
-    c = state == CLOSED
+    c = _is(cases.column("state"), CLOSED)
     parts = [
         pa.table(
             {
                 "case_id": cases.column("id"),
                 "from_state": pa.nulls(n, pa.string()),
-                "to_state": pa.array([INITIAL] * n, pa.string()),
-                "action": pa.array(["register"] * n, pa.string()),
-                "actor": pa.array(["12345"] * n, pa.string()),
+                "to_state": _repeat(INITIAL, n),
+                "action": _repeat("register", n),
+                "actor": _repeat("12345", n),
                 "department": pa.nulls(n, pa.string()),
                 "reason": pa.nulls(n, pa.string()),
                 "occurred_at": cases.column("created_at").cast(TS),
@@ -343,12 +363,12 @@ def _transitions(cases: pa.Table) -> pa.Table:
         pa.table(
             {
                 "case_id": disp.column("id"),
-                "from_state": pa.array([INITIAL] * k, pa.string()),
-                "to_state": pa.array([DISPATCHED] * k, pa.string()),
-                "action": pa.array(["dispatch"] * k, pa.string()),
-                "actor": pa.array(["system"] * k, pa.string()),
+                "from_state": _repeat(INITIAL, k),
+                "to_state": _repeat(DISPATCHED, k),
+                "action": _repeat("dispatch", k),
+                "actor": _repeat("system", k),
                 "department": disp.column("department"),
-                "reason": pa.array(["responsibility list"] * k, pa.string()),
+                "reason": _repeat("responsibility list", k),
                 "occurred_at": disp.column("dispatched_at"),
             }
         )
@@ -359,14 +379,12 @@ def _transitions(cases: pa.Table) -> pa.Table:
         pa.table(
             {
                 "case_id": close.column("id"),
-                "from_state": pa.array(np.where(oc, INITIAL, DISPATCHED), pa.string()),
-                "to_state": pa.array([CLOSED] * k, pa.string()),
-                "action": pa.array(["close"] * k, pa.string()),
-                "actor": pa.array(["12345"] * k, pa.string()),
+                "from_state": _choose(oc, INITIAL, DISPATCHED),
+                "to_state": _repeat(CLOSED, k),
+                "action": _repeat("close", k),
+                "actor": _repeat("12345", k),
                 "department": close.column("department"),
-                "reason": pa.array(
-                    np.where(oc, "answered on the call", "closed by the publisher"), pa.string()
-                ),
+                "reason": _choose(oc, "answered on the call", "closed by the publisher"),
                 "occurred_at": close.column("closed_at"),
             }
         )
@@ -377,8 +395,7 @@ def _transitions(cases: pa.Table) -> pa.Table:
 def _notices(svc, cases: pa.Table, now: pd.Timestamp) -> pa.Table:
     """Open dispatched cases to their department, undecided ones to the hall (urgent); a
     normal one waits for the next working instant."""
-    state = _np(cases.column("state"))
-    o = cases.filter(pa.array((state == DISPATCHED) | (state == HANDLING)))
+    o = cases.filter(pa.array(_is(cases.column("state"), DISPATCHED, HANDLING)))
     hall = cases.filter(cases.column("needs_decision"))
     urgent = np.r_[_np(o.column("urgent")).astype(bool), np.ones(hall.num_rows, dtype=bool)]
     n = len(urgent)
@@ -391,13 +408,15 @@ def _notices(svc, cases: pa.Table, now: pd.Timestamp) -> pa.Table:
             "department": pa.concat_arrays(
                 [
                     o.column("department").combine_chunks(),
-                    pa.array([svc.rules.hall.id] * hall.num_rows, pa.string()),
+                    _repeat(svc.rules.hall.id, hall.num_rows),
                 ]
             ),
             "case_id": pa.concat_arrays(
                 [o.column("id").combine_chunks(), hall.column("id").combine_chunks()]
             ),
-            "kind": pa.array(["dispatched"] * o.num_rows + ["needs_decision"] * hall.num_rows),
+            "kind": pa.concat_arrays(
+                [_repeat("dispatched", o.num_rows), _repeat("needs_decision", hall.num_rows)]
+            ),
             "urgent": pa.array(urgent),
             "created_at": _ts(np.full(n, now_us), np.ones(n, dtype=bool)),
             "deliver_at": _ts(deliver, np.ones(n, dtype=bool)),
@@ -460,7 +479,88 @@ def take_in(con, svc, now, *, relation="events", cond="", params=None) -> tuple[
     return insert_cases(con, svc, cases, now, link=relation != "events"), latest
 
 
-def take_in_rows(con, svc, events: pa.Table) -> pa.Table:
+@dataclass(frozen=True)
+class PreparedCases:
+    """One batch's cases built before the writer (:func:`prepare_rows`): ``cases`` hold no
+    ids yet (``id`` is each case's row in the batch, ``_ref`` its event's id); ``transitions``
+    and ``notices`` point at those rows in their ``case_id``."""
+
+    cases: pa.Table
+    transitions: pa.Table
+    notices: pa.Table
+
+
+def prepare_rows(cur, svc, events: pa.Table, now: pd.Timestamp) -> PreparedCases | None:
+    """The cases of a hotline batch's events (``events``: the pipeline's prepared table, before
+    de-duplication; ``cur``: this thread's read cursor), routed with their transitions and
+    notices, ``now`` their received_at; None for a batch under ``PREPARE_MIN_ROWS`` (its cases
+    are built in the writer). About two fifths of the intake's writer time is this (issue 12)."""
+    if events.num_rows < PREPARE_MIN_ROWS:
+        return None
+    cur.execute(
+        "SET VARIABLE intake_department_attribute = $attr",
+        {"attr": svc.rules.hotline.department_attribute or "agency"},
+    )
+    cur.register("intake_prepare", events)
+    try:
+        raw = cur.execute(PREPARE_SQL).to_arrow_table()
+    finally:
+        cur.unregister("intake_prepare")
+    raw = raw.add_column(0, "id", pa.array(np.arange(raw.num_rows), pa.int64()))
+    cases = build_cases(svc, raw, now)
+    return PreparedCases(cases, _transitions(cases), _notices(svc, cases, now))
+
+
+def _insert_prepared(con, ready: list[PreparedCases], refs: pa.Array) -> tuple[np.ndarray, ...]:
+    """Insert the prepared cases of the events ``refs`` (the group's new hotline events' ids),
+    with their transitions and notices; returns (positions in ``refs`` that had one, their
+    case ids). A batch's events the writer dropped as duplicates have none; an id sent by two
+    batches of a group, the first one's."""
+    rows = np.cumsum([0] + [p.cases.num_rows for p in ready])
+    cases = pa.concat_tables([p.cases for p in ready])
+    known = cases.column("_ref").combine_chunks()
+    if len(refs) == len(known) and refs.equals(known):
+        # every prepared event was kept, in order (a bulk load's usual case): no look-up
+        covered, pos = np.ones(len(refs), dtype=bool), np.arange(len(refs))
+    else:
+        found = pc.index_in(refs, value_set=known)  # the first case of each id
+        covered = _np(pc.is_valid(found)).astype(bool)
+        pos = _np(pc.fill_null(found, 0))[covered].astype(np.int64)
+    kept = np.unique(pos)
+    ids = np.sort(
+        con.execute("SELECT nextval('cases_seq') AS id FROM range(?)", [len(kept)])
+        .fetchnumpy()["id"]
+        .astype(np.int64)
+    )
+    new_id = np.full(cases.num_rows, -1, dtype=np.int64)
+    new_id[kept] = ids
+    everything = len(kept) == cases.num_rows  # a bulk load's usual case: nothing to drop
+    if not everything:
+        cases = cases.take(pa.array(kept))
+    cases = cases.set_column(cases.column_names.index("id"), "id", pa.array(ids, pa.int64()))
+    parts = [("cases", CASE_COLUMNS, cases)]
+    for table, columns, name in (
+        ("case_transitions", TRANSITION_COLUMNS, "transitions"),
+        ("notifications", NOTICE_COLUMNS, "notices"),
+    ):
+        rows_of = [getattr(p, name) for p in ready]
+        at = np.concatenate(
+            [_np(t.column("case_id")).astype(np.int64) + rows[i] for i, t in enumerate(rows_of)]
+        )
+        mine = new_id[at]
+        keep = mine >= 0
+        t = pa.concat_tables(rows_of)
+        if not everything:
+            t = t.filter(pa.array(keep))
+        t = t.set_column(t.column_names.index("case_id"), "case_id", pa.array(mine[keep]))
+        if t.num_rows:
+            parts.append((table, columns, t))
+    if cases.num_rows:
+        _insert_all(con, parts)
+    return np.flatnonzero(covered), new_id[pos]
+
+
+def take_in_rows(con, svc, events: pa.Table, prepared=()) -> pa.Table:
     """Cases for the hotline events of ``events`` (a group's new events, every source, about to
     be stored: the pipeline's insert hook), inserted; returns ``events`` with each hotline
     event's case id in a ``case_id`` column (null for the other sources).
@@ -469,10 +569,22 @@ def take_in_rows(con, svc, events: pa.Table) -> pa.Table:
     :func:`take_in` does) makes DuckDB write every column of rows inserted in the same
     transaction to the write-ahead log (190,000 rows: 38 MB of log against none), and the log's
     size sets how often a checkpoint runs inside a commit (issue 12). Each batch's cases take
-    its received_at as their ``now``, as they did batch by batch."""
+    its received_at as their ``now``, as they did batch by batch. ``prepared``: each batch's
+    :class:`PreparedCases` or None; the events of the others get theirs built here."""
     hot = np.flatnonzero(_np(pc.equal(events.column("source"), "hotline")))
     if not len(hot):
         return events
+    case_id = np.zeros(events.num_rows, dtype=np.int64)
+    linked = np.zeros(events.num_rows, dtype=bool)
+    ready = [p for p in prepared if p is not None]
+    if ready:
+        refs = events.column("source_event_id").take(pa.array(hot)).combine_chunks()
+        done, ids = _insert_prepared(con, ready, refs)
+        case_id[hot[done]] = ids
+        linked[hot[done]] = True
+        hot = np.delete(hot, done)
+        if not len(hot):
+            return events.append_column("case_id", pa.array(case_id, pa.int64(), mask=~linked))
     rows = events.take(pa.array(hot))
     rows = rows.append_column("case_id", pa.nulls(len(hot), pa.int64()))
     rows = rows.append_column("_row", pa.array(hot, pa.int64()))
@@ -487,8 +599,6 @@ def take_in_rows(con, svc, events: pa.Table) -> pa.Table:
         mine = raw if len(batches) == 1 else raw.filter(pc.equal(received, pa.scalar(now, TS)))
         now = pd.Timestamp(now)
         insert_cases(con, svc, build_cases(svc, mine, now), now)
-    case_id = np.zeros(events.num_rows, dtype=np.int64)
-    linked = np.zeros(events.num_rows, dtype=bool)
     at = _np(raw.column("_row"))
     case_id[at] = _np(raw.column("id"))
     linked[at] = True

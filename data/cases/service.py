@@ -109,7 +109,7 @@ class CaseService(CaseNotices):
             webhook_retry_max_s=s.case_webhook_retry_max_s,
         )
         if s.cases_from_hotline:
-            rt.pipeline.add_insert_hook(svc.intake_rows)
+            rt.pipeline.add_insert_hook(svc.intake_rows, prepare=svc.prepare_intake)
         return svc
 
     @staticmethod
@@ -718,12 +718,21 @@ class CaseService(CaseNotices):
 
     # --------------------------------------------------------------------------- 12345 intake
 
-    def intake_rows(self, con, events: pa.Table) -> pa.Table:
+    def intake_rows(self, con, events: pa.Table, prepared=()) -> pa.Table:
         """Pipeline insert hook: the group's new hotline events become cases in the same
-        transaction and go into the store with their case ids (``intake.take_in_rows``)."""
+        transaction and go into the store with their case ids (``intake.take_in_rows``);
+        ``prepared``: :meth:`prepare_intake`'s cases of the group's batches."""
         from data.cases import intake
 
-        return intake.take_in_rows(con, self, events)
+        return intake.take_in_rows(con, self, events, prepared)
+
+    def prepare_intake(self, source: str, events: pa.Table, now: pd.Timestamp):
+        """Pipeline prepare hook: a bulk batch's hotline cases (``intake.prepare_rows``)."""
+        from data.cases import intake
+
+        if source == "hotline":
+            return intake.prepare_rows(self.db.cursor(), self, events, now)
+        return None
 
     def intake_hotline(self, now: pd.Timestamp | None = None) -> int:
         """Make a case of every hotline event without one (bulk SQL); returns how many."""
