@@ -247,6 +247,7 @@ class Runtime:
                 log.info("%s took %.1f s to finish its step", name, time.monotonic() - t_one)
         self._feeds.clear()
         self.wall.close()  # no view renewal may read the store while it closes
+        self.sessions.close()  # nor a session's renewal
         t1 = time.monotonic()
         self.db.close(timeout=max(1.0, deadline - time.monotonic()))
         log.info(

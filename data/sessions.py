@@ -21,6 +21,7 @@ import hashlib
 import secrets
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pandas as pd
@@ -31,8 +32,10 @@ from data.store import Database
 from data.times import utc_now
 
 TOUCH_EVERY_S = 60.0
-# a record read from the store is used from memory for at most this long (a safety net: every
-# write to the sessions table goes through SessionStore, which updates the copy)
+# a record read from the store is read again after this long (a safety net: every write to the
+# sessions table goes through SessionStore, which updates the copy); meanwhile the request is
+# answered from the copy, so no screen's refresh waits for the store (a checkpoint after a bulk
+# load held such reads for 2 s; issue 12)
 CACHE_S = 30.0
 CACHE_MAX = 20_000
 
@@ -65,6 +68,9 @@ class SessionStore:
         self._rows: dict[str, tuple[float, tuple]] = {}
         self._rows_lock = threading.Lock()
         self._generation = 0  # moves with every ended session
+        # records read again in the background (see CACHE_S), one read per record at a time
+        self._renewing: set[str] = set()
+        self._renewer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sessions")
 
     def create(
         self, user: User, *, address: str | None = None, user_agent: str | None = None, now=None
@@ -155,12 +161,43 @@ class SessionStore:
         )
 
     def _row(self, key: str) -> tuple | None:
-        """The session record (username, fingerprint, created, last_seen), from memory when
-        read in the last CACHE_S seconds, else from the store."""
+        """The session record (username, fingerprint, created, last_seen): from memory once
+        read (read again in the background when older than CACHE_S), else from the store."""
         with self._rows_lock:
             hit = self._rows.get(key)
-        if hit is not None and time.monotonic() - hit[0] < CACHE_S:
+        if hit is not None:
+            if time.monotonic() - hit[0] >= CACHE_S:
+                self._renew_later(key)
             return hit[1]
+        return self._read(key)
+
+    def _renew_later(self, key: str) -> None:
+        """Read one remembered record again in the background; forgotten if it is gone."""
+        with self._rows_lock:
+            if key in self._renewing:
+                return
+            self._renewing.add(key)
+
+        def renew() -> None:
+            try:
+                if self._read(key) is None:
+                    self._forget(lambda k, row: k == key)
+            finally:
+                with self._rows_lock:
+                    self._renewing.discard(key)
+
+        try:
+            self._renewer.submit(renew)
+        except RuntimeError:  # closed: the server stops
+            with self._rows_lock:
+                self._renewing.discard(key)
+
+    def close(self) -> None:
+        """Stop the background reads (the runtime's stop, before the store closes)."""
+        self._renewer.shutdown(wait=True, cancel_futures=True)
+
+    def _read(self, key: str) -> tuple | None:
+        """The record from the store, remembered."""
         # a session ended while this read runs must not be remembered from it
         generation = self._generation
         row = self.db.query_one(

@@ -637,15 +637,13 @@ class WallViews:
         """The response metrics of the view's area (on-time gauge, overdue by county, worst
         cases), shared for ``RESPONSE_TTL_S`` seconds: they move slowly and read a month of
         cases."""
-        from data.cases import metrics
-
         resolved = self.resolve(view, base)
         scope, period = resolved["scope"], resolved.get("period")
         at = None if period is None else moment(period, self._clock())
         key = (scope.level, scope.key, at)
-        # single flight: one screen computes an expired value while the others are served the
-        # one before it (or, for a new key, wait for that one computation); without this every
-        # screen arriving in the same second read a month of cases again
+        # single flight: one computation renews an expired value while every screen is served
+        # the one before it (for a new key, they wait for that one computation); without this
+        # every screen arriving in the same second read a month of cases again
         with self._lock:
             hit = self._response.get(key)
             if hit is not None and time.monotonic() - hit[0] < RESPONSE_TTL_S:
@@ -662,6 +660,21 @@ class WallViews:
             if hit is not None:
                 return hit[1]
             return self.response(view, base)  # the computation failed: try it here
+        if hit is not None:
+            # expired: this screen gets the value before at once while one background
+            # computation renews it (computed on the tick, it held that screen for seconds
+            # while a bulk load kept the machine busy)
+            try:
+                self._renewer.submit(self._response_value, key, scope, at)
+            except RuntimeError:  # shutting down: nothing renews, the next look computes
+                self._response_value(key, scope, at)
+            return hit[1]
+        return self._response_value(key, scope, at)
+
+    def _response_value(self, key: tuple, scope: AreaScope, at) -> Shared | None:
+        """Compute and share one response value (its single flight is already marked)."""
+        from data.cases import metrics
+
         try:
             if at is None:
                 value = Shared(metrics.wall(self.db, scope, now=self._clock()))
@@ -671,10 +684,13 @@ class WallViews:
                 self._response[key] = (time.monotonic(), value)
                 while len(self._response) > self.MAX_VIEWS:  # a replay makes a key per moment
                     self._response.pop(next(iter(self._response)))
+            return value
+        except Exception:
+            log.exception("computing the response metrics failed")
+            raise
         finally:
             with self._lock:
                 self._response_running.pop(key).set()
-        return value
 
     # -- actions on a view --
 

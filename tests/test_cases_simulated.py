@@ -144,6 +144,43 @@ def test_same_plan_in_one_call_or_many(tmp_path, settings) -> None:
     pd.testing.assert_frame_equal(runs[0], runs[1])
 
 
+def test_responders_work_a_backlog_in_parts_as_in_one_pass(tmp_path, settings, monkeypatch):
+    """After a bulk load the responders work their backlog CHUNK_CASES cases per transaction
+    (one commit of hundreds of thousands held every screen's read): the cases and their
+    transitions come out as in one pass, and every part is its own transaction."""
+    from data.feeds.simulator import departments
+
+    runs = []
+    for k in range(2):
+        settings.db = tmp_path / f"p{k}.duckdb"
+        rt = Runtime(settings)
+        try:
+            _ingest_week(rt, 60, MON_10 - pd.Timedelta(days=14))
+            monkeypatch.setattr(departments, "CHUNK_CASES", 10**6 if k == 0 else 7)
+            responders = departments.SimulatedResponders(rt.db, lambda: MON_10)
+            writes = []
+            real = rt.db.write
+            monkeypatch.setattr(
+                rt.db, "write", lambda fn, w=writes, r=real, **kw: w.append(1) or r(fn, **kw)
+            )
+            assert responders.run_now() > 120
+            assert len(writes) == (1 if k == 0 else 9)  # 60 open cases, 7 per part
+            runs.append(
+                (
+                    rt.db.query_df("SELECT * EXCLUDE (updated_at) FROM cases ORDER BY id"),
+                    rt.db.query_df(
+                        "SELECT * EXCLUDE (id) FROM case_transitions "
+                        "ORDER BY case_id, occurred_at, action"
+                    ),
+                )
+            )
+        finally:
+            monkeypatch.undo()
+            rt.stop()
+    pd.testing.assert_frame_equal(runs[0][0], runs[1][0])
+    pd.testing.assert_frame_equal(runs[0][1], runs[1][1])
+
+
 def test_joint_parent_closes_with_its_sub_cases(runtime) -> None:
     svc = runtime.cases
     cid = svc.create("hotline.heating", dispatch=False, now=MON_10)

@@ -12,6 +12,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import tomllib
 from pathlib import Path
@@ -602,3 +603,36 @@ def test_a_flood_of_refused_attempts_does_not_flood_the_audit_trail(site):
     counts = dict(runtime.db.query("SELECT action, count(*) FROM audit_log GROUP BY action"))
     assert counts["signin.failure"] <= runtime.settings.login_max_failures_address
     assert counts["signin.locked"] == 1
+
+
+def test_an_old_remembered_record_is_read_again_without_making_the_request_wait(
+    runtime, monkeypatch
+):
+    """A record remembered longer than CACHE_S answers the request at once and is read again in
+    the background (a checkpoint held such reads for seconds): a record deleted behind the
+    store's back is forgotten by that read, and the next request finds no session."""
+    from data import sessions
+
+    runtime.users.add("ana", TEST_PASSWORD, "analyst")
+    user = runtime.users.get("ana")
+    store = SessionStore(runtime.db, idle_s=600, max_s=3600)
+    t0 = pd.Timestamp("2026-11-26T08:00:00Z")
+    sid = store.create(user, now=t0)
+    assert store.resolve(sid, runtime.users, now=t0).user == user  # read and remembered
+    runtime.db.write(lambda con: con.execute("DELETE FROM sessions").fetchall())
+    monkeypatch.setattr(sessions, "CACHE_S", 0.0)
+    blocked = threading.Event()
+    real = runtime.db.query_one
+
+    def slow(sql, params=None):
+        blocked.wait(10)  # the store is busy (a checkpoint)
+        return real(sql, params)
+
+    monkeypatch.setattr(runtime.db, "query_one", slow)
+    started = time.monotonic()
+    assert store.resolve(sid, runtime.users, now=t0).user == user  # from memory, at once
+    assert time.monotonic() - started < 1
+    blocked.set()
+    store.close()  # waits for the background read
+    monkeypatch.setattr(runtime.db, "query_one", real)
+    assert store.resolve(sid, runtime.users, now=t0).reason == "unknown"

@@ -37,6 +37,10 @@ from data.times import to_py
 # how often a step put off by a bulk load looks again
 WAIT_POLL_S = 0.5
 MAX_STEPS = 8  # the longest chain: return+reassign, accept, handled, rework, handled, pass
+# the open cases worked in one transaction: after a bulk load the departments have a backlog of
+# hundreds of thousands, whose one commit ran DuckDB's checkpoint inside it and held every
+# screen's read for 2-3 s (issue 12); in parts, the writer checkpoints between them
+CHUNK_CASES = 20_000
 RETURN_REASON = "not our responsibility (simulated)"
 REASSIGN_REASON = "re-dispatched after review (simulated)"
 REWORK_REASON = "failed verification (simulated)"
@@ -173,14 +177,16 @@ HAVING bool_and(c.state = 'closed') AND max(c.closed_at) <= $now
 """
 
 
-def advance_simulated_cases(con, now, *, seed: int = 0) -> int:
+def advance_simulated_cases(con, now, *, seed: int = 0, ids: tuple | None = None) -> int:
     """Move every open simulated leaf case through the steps whose planned time is <= ``now``.
 
-    ``con``: the writer's connection (inside its transaction). Returns the number of steps taken
-    (a return with its re-dispatch counts as one).
+    ``con``: the writer's connection (inside its transaction); ``ids``: only the cases whose id
+    is in (first, last), inclusive (None: no bound on that side). Returns the number of steps
+    taken (a return with its re-dispatch counts as one).
     """
     t = to_py(now)
     params = {"now": t, "seed": int(seed)}
+    first, last = ids or (None, None)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE sim AS
@@ -191,13 +197,15 @@ def advance_simulated_cases(con, now, *, seed: int = 0) -> int:
             FROM cases
             WHERE state IN ({_OPEN}) AND NOT joint
               AND department IS NOT NULL AND dispatched_at IS NOT NULL
+              AND id >= coalesce($first, id) AND id <= coalesce($last, id)
         ), last AS (
             SELECT case_id, max(occurred_at) AS entry FROM case_transitions
             WHERE case_id IN (SELECT id FROM open) GROUP BY case_id
         )
         SELECT o.*, coalesce(greatest(l.entry, o.dispatched_at), o.dispatched_at) AS entry
         FROM open o LEFT JOIN last l ON l.case_id = o.id
-        """
+        """,
+        {"first": first, "last": last},
     )
     total = 0
     try:
@@ -254,8 +262,27 @@ class SimulatedResponders(Periodic):
         self.max_wait_s = float(max_wait_s)
 
     def run_now(self, now=None) -> int:
+        """Work the open cases up to ``now``, ``CHUNK_CASES`` of them per transaction; returns
+        the steps taken."""
         now = self.clock() if now is None else now
-        return self.db.write(lambda con: advance_simulated_cases(con, now, seed=self.seed))
+        open_ids = [
+            r[0]
+            for r in self.db.query(
+                f"SELECT id FROM cases WHERE state IN ({_OPEN}) AND NOT joint "
+                "AND department IS NOT NULL AND dispatched_at IS NOT NULL ORDER BY id"
+            )
+        ]
+        # the last part has no upper bound
+        # (the first part no lower one): cases opened meanwhile are worked with them
+        starts = [None, *open_ids[CHUNK_CASES::CHUNK_CASES]]
+        parts = [(a, b - 1) for a, b in zip(starts, starts[1:], strict=False)]
+        parts.append((starts[-1], None))
+        return sum(
+            self.db.write(
+                lambda con, part=part: advance_simulated_cases(con, now, seed=self.seed, ids=part)
+            )
+            for part in parts
+        )
 
     def step(self) -> None:
         """Work the cases, after any bulk load under way (``busy()``), waiting at most
