@@ -38,8 +38,9 @@ from data.times import to_py
 WAIT_POLL_S = 0.5
 MAX_STEPS = 8  # the longest chain: return+reassign, accept, handled, rework, handled, pass
 # the open cases worked in one transaction: after a bulk load the departments have a backlog of
-# hundreds of thousands, whose one commit ran DuckDB's checkpoint inside it and held every
-# screen's read for 2-3 s (issue 12); in parts, the writer checkpoints between them
+# hundreds of thousands, which in one transaction held the writer for 2-3 s (every push and feed
+# batch waited) and left one large log to checkpoint (issue 12); in parts, other writes and the
+# writer's checkpoints go between them
 CHUNK_CASES = 20_000
 RETURN_REASON = "not our responsibility (simulated)"
 REASSIGN_REASON = "re-dispatched after review (simulated)"
