@@ -387,6 +387,23 @@ NOTIFICATIONS = {
 }
 
 
+def _settings(tmp_path, tiny_region_dir, **over):
+    """Settings of a runtime on the tiny region whose intake routes with LIST."""
+    path = tmp_path / "list.toml"
+    path.write_text(LIST, encoding="utf-8")
+    return load_settings(
+        db=tmp_path / "onegrid.duckdb",
+        region=str(tiny_region_dir),
+        simulator=False,
+        warnings=False,
+        responsibilities=path,
+        users_file=tmp_path / "users.toml",
+        secret_key="test-secret",
+        auth=False,
+        **over,
+    )
+
+
 @pytest.fixture(params=["insert hook", "prepared", "scan"])
 def listed_runtime(request, tmp_path, tiny_region_dir, monkeypatch):
     """A runtime on the tiny region whose intake routes with LIST: in the pipeline's insert hook,
@@ -395,20 +412,7 @@ def listed_runtime(request, tmp_path, tiny_region_dir, monkeypatch):
     stored events. Batches go in with :func:`_ingest`."""
     if request.param == "prepared":
         monkeypatch.setattr(intake, "PREPARE_MIN_ROWS", 1)
-    path = tmp_path / "list.toml"
-    path.write_text(LIST, encoding="utf-8")
-    s = load_settings(
-        db=tmp_path / "onegrid.duckdb",
-        region=str(tiny_region_dir),
-        simulator=False,
-        warnings=False,
-        responsibilities=path,
-        cases_from_hotline=request.param != "scan",
-        users_file=tmp_path / "users.toml",
-        secret_key="test-secret",
-        auth=False,
-    )
-    rt = Runtime(s)
+    rt = Runtime(_settings(tmp_path, tiny_region_dir, cases_from_hotline=request.param != "scan"))
     rt.bulk_test = request.param == "prepared"
     yield rt
     rt.stop()
@@ -657,18 +661,7 @@ def _cases_of_events(rt) -> pd.DataFrame:
 def bulk_runtime(tmp_path, tiny_region_dir, monkeypatch):
     """A runtime whose batches of 5 hotline events or more have their cases prepared."""
     monkeypatch.setattr(intake, "PREPARE_MIN_ROWS", 5)
-    path = tmp_path / "list.toml"
-    path.write_text(LIST, encoding="utf-8")
-    s = load_settings(
-        db=tmp_path / "onegrid.duckdb",
-        region=str(tiny_region_dir),
-        simulator=False,
-        warnings=False,
-        responsibilities=path,
-        users_file=tmp_path / "users.toml",
-        secret_key="test-secret",
-        auth=False,
-    )
+    s = _settings(tmp_path, tiny_region_dir)
     rt = Runtime(s)
     yield rt
     rt.stop()
@@ -718,18 +711,7 @@ def test_an_old_store_keeps_its_transitions_and_notices_through_migration_20(
     """Migration 20 copies case_transitions and notifications without their primary keys: every
     row stays, new rows take the next ids of the same sequences, and a notice is still marked
     read by its id."""
-    path = tmp_path / "list.toml"
-    path.write_text(LIST, encoding="utf-8")
-    s = load_settings(
-        db=tmp_path / "onegrid.duckdb",
-        region=str(tiny_region_dir),
-        simulator=False,
-        warnings=False,
-        responsibilities=path,
-        users_file=tmp_path / "users.toml",
-        secret_key="test-secret",
-        auth=False,
-    )
+    s = _settings(tmp_path, tiny_region_dir)
     tables = ("case_transitions", "notifications")
     keyed = (
         "SELECT table_name FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' "

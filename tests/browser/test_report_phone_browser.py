@@ -59,7 +59,12 @@ def test_a_grid_worker_reports_from_a_phone_with_a_photo(site, phone):
         arg=list(HERE),
         timeout=10_000,
     )
-    assert "12" in phone.inner_text("#report-geo-msg")  # the accuracy, in metres
+    # the accuracy, in metres (the same callback's third output: waited for, not read at once,
+    # as a loaded machine may paint it a frame after the two fields)
+    phone.wait_for_function(
+        "() => document.querySelector('#report-geo-msg').innerText.includes('12')",
+        timeout=10_000,
+    )
     phone.fill("#report-text", "垃圾桶满溢")
     photo = image_bytes("JPEG", (320, 240))
     phone.set_input_files(
