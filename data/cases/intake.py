@@ -260,13 +260,19 @@ def select_cases(con, svc, *, relation="events", cond="", params=None, extra="")
         if relation == "events"
         else SELECT_SQL.format(relation=relation, cond=cond, extra=extra)
     )
+    _set_department_attribute(con, svc)
+    raw = con.execute(sql, params or {}).to_arrow_table()
+    # cases, transitions and notifications go in in id order (as the pandas version did)
+    return raw.take(pc.sort_indices(raw.column("id")))
+
+
+def _set_department_attribute(con, svc) -> None:
+    """The session variable naming the attribute of the publisher's department (see _PARSED),
+    on the connection or cursor about to run the intake's query."""
     con.execute(
         "SET VARIABLE intake_department_attribute = $attr",
         {"attr": svc.rules.hotline.department_attribute or "agency"},
     )
-    raw = con.execute(sql, params or {}).to_arrow_table()
-    # cases, transitions and notifications go in in id order (as the pandas version did)
-    return raw.take(pc.sort_indices(raw.column("id")))
 
 
 def build_cases(svc, raw: pa.Table, now: pd.Timestamp) -> pa.Table:
@@ -497,10 +503,7 @@ def prepare_rows(cur, svc, events: pa.Table, now: pd.Timestamp) -> PreparedCases
     are built in the writer). About two fifths of the intake's writer time is this (issue 12)."""
     if events.num_rows < PREPARE_MIN_ROWS:
         return None
-    cur.execute(
-        "SET VARIABLE intake_department_attribute = $attr",
-        {"attr": svc.rules.hotline.department_attribute or "agency"},
-    )
+    _set_department_attribute(cur, svc)
     cur.register("intake_prepare", events)
     try:
         raw = cur.execute(PREPARE_SQL).to_arrow_table()
@@ -580,11 +583,17 @@ def take_in_rows(con, svc, events: pa.Table, prepared=()) -> pa.Table:
     if ready:
         refs = events.column("source_event_id").take(pa.array(hot)).combine_chunks()
         done, ids = _insert_prepared(con, ready, refs)
-        case_id[hot[done]] = ids
-        linked[hot[done]] = True
+        case_id[hot[done]], linked[hot[done]] = ids, True
         hot = np.delete(hot, done)
-        if not len(hot):
-            return events.append_column("case_id", pa.array(case_id, pa.int64(), mask=~linked))
+    if len(hot):
+        at, ids = _insert_built(con, svc, events, hot)
+        case_id[at], linked[at] = ids, True
+    return events.append_column("case_id", pa.array(case_id, pa.int64(), mask=~linked))
+
+
+def _insert_built(con, svc, events: pa.Table, hot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Build and insert, in the writer, the cases of the rows ``hot`` of ``events`` (each
+    batch's with its own received_at as ``now``); returns (those rows, their case ids)."""
     rows = events.take(pa.array(hot))
     rows = rows.append_column("case_id", pa.nulls(len(hot), pa.int64()))
     rows = rows.append_column("_row", pa.array(hot, pa.int64()))
@@ -599,10 +608,7 @@ def take_in_rows(con, svc, events: pa.Table, prepared=()) -> pa.Table:
         mine = raw if len(batches) == 1 else raw.filter(pc.equal(received, pa.scalar(now, TS)))
         now = pd.Timestamp(now)
         insert_cases(con, svc, build_cases(svc, mine, now), now)
-    at = _np(raw.column("_row"))
-    case_id[at] = _np(raw.column("id"))
-    linked[at] = True
-    return events.append_column("case_id", pa.array(case_id, pa.int64(), mask=~linked))
+    return _np(raw.column("_row")), _np(raw.column("id"))
 
 
 def register_unplaced(svc, frame: pd.DataFrame, now: pd.Timestamp | None = None) -> int:

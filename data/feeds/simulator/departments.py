@@ -58,6 +58,10 @@ RETURNED = after("return", "dispatched")
 REDISPATCHED = after("reassign", RETURNED)
 _TO_STATE = sql_after("action", "state", ("accept", "report_handled", "rework", "verify_pass"))
 _OPEN = ", ".join(f"'{s}'" for s in STEPS)
+# the cases the simulated departments work: open leaf cases that were dispatched
+_WORKED = (
+    f"state IN ({_OPEN}) AND NOT joint AND department IS NOT NULL AND dispatched_at IS NOT NULL"
+)
 
 
 def _u(key: str, extra: str = "") -> str:
@@ -196,9 +200,7 @@ def advance_simulated_cases(con, now, *, seed: int = 0, ids: tuple | None = None
                    coalesce(deadline_at, dispatched_at + INTERVAL 3 DAY) AS deadline,
                    returns, reworks
             FROM cases
-            WHERE state IN ({_OPEN}) AND NOT joint
-              AND department IS NOT NULL AND dispatched_at IS NOT NULL
-              AND id >= coalesce($first, id) AND id <= coalesce($last, id)
+            WHERE {_WORKED} AND id >= coalesce($first, id) AND id <= coalesce($last, id)
         ), last AS (
             SELECT case_id, max(occurred_at) AS entry FROM case_transitions
             WHERE case_id IN (SELECT id FROM open) GROUP BY case_id
@@ -266,16 +268,14 @@ class SimulatedResponders(Periodic):
         """Work the open cases up to ``now``, ``CHUNK_CASES`` of them per transaction; returns
         the steps taken."""
         now = self.clock() if now is None else now
-        open_ids = [
-            r[0]
-            for r in self.db.query(
-                f"SELECT id FROM cases WHERE state IN ({_OPEN}) AND NOT joint "
-                "AND department IS NOT NULL AND dispatched_at IS NOT NULL ORDER BY id"
-            )
-        ]
-        # the last part has no upper bound
-        # (the first part no lower one): cases opened meanwhile are worked with them
-        starts = [None, *open_ids[CHUNK_CASES::CHUNK_CASES]]
+        # where each part after the first starts (the first has no lower bound and the last no
+        # upper one: cases opened meanwhile are worked with them)
+        later = self.db.query(
+            f"SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM cases "
+            f"WHERE {_WORKED}) WHERE k > 0 AND k % $n = 0 ORDER BY id",
+            {"n": CHUNK_CASES},
+        )
+        starts = [None, *(r[0] for r in later)]
         parts = [(a, b - 1) for a, b in zip(starts, starts[1:], strict=False)]
         parts.append((starts[-1], None))
         return sum(
