@@ -69,14 +69,24 @@ EVENTS_SQL = "INSERT INTO events BY NAME SELECT * FROM e_batch"
 # a batch's search text, by the migration's expression, on the preparing thread's own cursor
 # (the same function, the same text; in the writer's INSERT it was a fifth of that statement)
 SEARCH_SQL = f"SELECT {EVENT_SEARCH_SQL} AS search FROM search_rows"
+# the table has no key index (migration 21): MERGE finds a batch's existing groups by a join
+# whose build side (the batch's groups) bounds the scan of cell_counts to their buckets through
+# the zone maps, where ON CONFLICT consulted a three-column index for every group; a bulk
+# batch's groups are mostly new (measured: 0.5 s against 1.5-1.7 s for 1.13 M events, 525,906
+# groups; a 50-event batch 11.5 ms against 11.9 ms over 17 M stored groups). The writer is the
+# only one to write the table, so no second writer can add a group between the join and the insert
 CELL_COUNTS_SQL = f"""
-INSERT INTO cell_counts
-SELECT time_bucket(INTERVAL {BUCKET_SECONDS} SECOND, event_time) AS bucket, cell_key, source,
-       count(*) AS n, coalesce(sum(severity), 0) AS severity_sum, max(value) AS value_max
-FROM e_batch GROUP BY ALL
-ON CONFLICT DO UPDATE SET n = cell_counts.n + excluded.n,
-    severity_sum = cell_counts.severity_sum + excluded.severity_sum,
-    value_max = greatest(cell_counts.value_max, excluded.value_max)
+MERGE INTO cell_counts c
+USING (
+    SELECT time_bucket(INTERVAL {BUCKET_SECONDS} SECOND, event_time) AS bucket, cell_key, source,
+           count(*) AS n, coalesce(sum(severity), 0) AS severity_sum, max(value) AS value_max
+    FROM e_batch GROUP BY ALL
+) b
+ON b.bucket = c.bucket AND b.cell_key = c.cell_key AND b.source = c.source
+WHEN MATCHED THEN UPDATE SET n = c.n + b.n, severity_sum = c.severity_sum + b.severity_sum,
+    value_max = greatest(c.value_max, b.value_max)
+WHEN NOT MATCHED THEN INSERT VALUES (b.bucket, b.cell_key, b.source, b.n, b.severity_sum,
+    b.value_max)
 """
 MINUTES_SQL = """
 INSERT INTO ingest_minutes SELECT minute, source, accepted, duplicates, quarantined FROM g_minutes
