@@ -56,6 +56,11 @@ OUTSIDE_REASON = "outside region"
 ROW_GROUP_ROWS = 122_880
 BULK_ROWS = 2 * ROW_GROUP_ROWS
 MAX_ERRORS_REPORTED = 100
+# sends of a stream in flight while its next batch is read and prepared: with one, the writer
+# sat idle while a slow batch (hotline events, whose cases are built too) was prepared, though
+# the thread preparing had waited for the writer just before (measured: 141,896-149,005 events/s
+# in process against 127,071-136,823 with one); each costs a prepared batch's memory
+READ_AHEAD = 2
 # the writer fetches the ids it looks up as Arrow on purpose (see data.dedupe.stored_keys); DuckDB warns
 # that this copies them once, which costs far less than making Python strings of them
 warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
@@ -286,6 +291,7 @@ class Pipeline:
         # a batch of fewer events than a row group (a file's last rows, a small file) waits for
         # the next one and shares its transaction: alone, all its rows would go to the WAL
         held: list[tuple[_Batch, Future]] = []
+        sent: deque[Future] = deque()  # the first batch of each send in flight
         for tag, source, frame in items:
             if frame is None:
                 waiting.append((tag, None, None))
@@ -310,11 +316,14 @@ class Pipeline:
             if sum(b.events.num_rows for b, _ in held) < ROW_GROUP_ROWS:
                 continue
             self._send(held)
-            first = held[0][1]
+            sent.append(held[0][1])
             held = []
-            # one send in flight while the next is read and prepared: settle everything before
-            # it (waiting on its own first batch would leave the writer idle meanwhile)
-            while waiting[0][2] is not first:
+            # READ_AHEAD sends in flight while the next is read and prepared: settle everything
+            # before the oldest of them (waiting on the last one would leave the writer idle
+            # meanwhile, and with one only it waited while a slow batch was prepared)
+            if len(sent) > READ_AHEAD:
+                sent.popleft()
+            while waiting[0][2] is not sent[0]:
                 yield self._outcome(*waiting.popleft())
         self._send(held)
         while waiting:
@@ -369,7 +378,9 @@ class Pipeline:
             reasons[take] = why
             free &= ~take
         ids = np.asarray(cols.ids.to_pylist(), dtype=object)
-        cells, ok, repeated, bad = self._split(reasons, cols.lon, cols.lat, ids, cols.time)
+        cells, ok, repeated, bad, digests = self._split(
+            reasons, cols.lon, cols.lat, cols.ids, cols.time
+        )
         severity = cols.severity
         default_severity = self.catalogue.source(source).default_severity
         if default_severity is not None:
@@ -377,6 +388,7 @@ class Pipeline:
         keep = pa.array(ok)
         event_cols = {
             "id": cols.ids.filter(keep),
+            "id_hash": pa.array(digests[ok], pa.int32()),
             "category": cols.category.filter(keep),
             "severity": pa.array(severity, pa.int8()).filter(keep),
             "value": cols.value.filter(keep),
@@ -400,13 +412,15 @@ class Pipeline:
                 [raw_text(records[i]) for i in which],
             ),
             repeats=int(repeated.sum()),
-            errors=self._errors(ids, bad, reasons),
+            errors=self._errors(cols.ids, bad, reasons),
         )
 
-    def _split(self, reasons: np.ndarray, lon, lat, ids: np.ndarray, times: pa.Array):
+    def _split(self, reasons: np.ndarray, lon, lat, ids: pa.Array, times: pa.Array):
         """Place the rows without a reason (lon/lat in WGS84 degrees) and split the batch:
-        (cells, ok, repeated, bad). A row outside every cell gets its reason in ``reasons``;
-        ``times`` are the rows' event times (Arrow timestamps), whose UTC days key them."""
+        (cells, ok, repeated, bad, digests). A row outside every cell gets its reason in
+        ``reasons``; ``ids`` are the rows' ids (Arrow text), ``times`` their event times (Arrow
+        timestamps), whose UTC days key them; ``digests`` the valid rows' id digests (int32,
+        see data.dedupe.id_hashes; 0 elsewhere)."""
         ok = pd.isna(reasons)
         cells = np.full(len(reasons), OUTSIDE, dtype=np.int64)
         idx = np.flatnonzero(ok)
@@ -417,10 +431,18 @@ class Pipeline:
         # a key repeated inside one batch is a duplicate, like one already stored; only valid
         # rows count: an invalid record must not make a later valid one with its id a duplicate
         repeated = np.zeros(len(reasons), dtype=bool)
+        digests = np.zeros(len(reasons), dtype=np.int32)
         idx = np.flatnonzero(ok)
-        repeated[idx] = repeated_in_batch(ids[idx], times.take(pa.array(idx)))
+        if len(idx):
+            valid = pa.array(idx)
+            ids = ids.take(valid)
+            # the digests here, before the writer's queue (the writer is the pipeline's one
+            # serial step; MD5 in its INSERT cost it about 1.5 µs per event), and they find
+            # the few rows that may repeat another
+            digests[idx] = id_hashes(ids).to_numpy(zero_copy_only=False)
+            repeated[idx] = repeated_in_batch(ids, digests[idx], times.take(valid))
         ok &= ~repeated
-        return cells, ok, repeated, ~ok & ~repeated
+        return cells, ok, repeated, ~ok & ~repeated, digests
 
     def _prepare(self, source, frame, feed, now) -> _Batch:
         """Validate, place and split one batch into rows to store and rows to quarantine."""
@@ -436,14 +458,15 @@ class Pipeline:
             frame["severity"] = frame["severity"].fillna(default_severity)
         reasons = validate_frame(source, frame, now=now, catalogue=self.catalogue)
         reasons = reasons.to_numpy(dtype=object, copy=True)
-        ids = frame["id"].to_numpy(dtype=object)
+        ids = _text(frame["id"])
         times = pa.array(frame["time"], pa.timestamp("us", tz="UTC"))
-        cells, ok, repeated, bad = self._split(
+        cells, ok, repeated, bad, digests = self._split(
             reasons, frame["lon"].to_numpy(), frame["lat"].to_numpy(), ids, times
         )
         sel = frame.loc[ok]
         event_cols = {
-            "id": _text(sel["id"]),
+            "id": ids.filter(pa.array(ok)),
+            "id_hash": pa.array(digests[ok], pa.int32()),
             "category": _text(sel["category"]),
             "severity": pa.array(sel["severity"].astype("Int8"), pa.int8()),
             "value": pa.array(sel["value"].to_numpy(), pa.float64(), from_pandas=True),
@@ -578,9 +601,7 @@ class Pipeline:
                 # Arrow repeats a scalar in one copy (a list of n strings: 10-30 ms a column)
                 "source": pa.repeat(pa.scalar(source, pa.string()), n),
                 "source_event_id": ids,
-                # the id's digest here, before the writer's queue (the writer is the pipeline's
-                # one serial step; MD5 in its INSERT cost it about 1.5 µs per event)
-                "id_hash": id_hashes(ids),
+                "id_hash": cols["id_hash"],
                 "category": cols["category"],
                 "severity": cols["severity"],
                 "value": cols["value"],
@@ -627,13 +648,14 @@ class Pipeline:
         return quarantine_rows(source, feed, now, reasons[bad], ids, raw)
 
     @staticmethod
-    def _errors(ids: np.ndarray, bad, reasons) -> list[dict]:
-        """The push API's errors: the first quarantined records' index, id and reason."""
+    def _errors(ids: pa.Array, bad, reasons) -> list[dict]:
+        """The push API's errors: the first quarantined records' index, id (Arrow text) and
+        reason."""
         idx = np.flatnonzero(bad)[:MAX_ERRORS_REPORTED]
         return [
             {
                 "index": int(i),
-                "id": None if pd.isna(ids[i]) else ids[i],
+                "id": ids[int(i)].as_py(),
                 "reason": storable_text(str(reasons[i]))[:MAX_REASON_LEN],
             }
             for i in idx
@@ -689,14 +711,7 @@ class Pipeline:
                 con.register("e_batch", events)
                 views.append("e_batch")
                 script += [EVENTS_SQL, CELL_COUNTS_SQL]
-                newest = events.group_by("source").aggregate([("event_time", "max")])
-                last_event = dict(
-                    zip(
-                        newest["source"].to_pylist(),
-                        newest["event_time_max"].to_pylist(),
-                        strict=True,
-                    )
-                )
+                last_event = _newest_by_source(events, {b.source for b in group})
         duplicates = offered - accepted + np.array([b.repeats for b in group])
         # the counts per minute and per source (a group holds a handful of batches)
         minutes: dict[tuple, list[int]] = {}
@@ -725,6 +740,17 @@ class Pipeline:
             for name in views:
                 con.unregister(name)
         return [int(n) for n in accepted]
+
+
+def _newest_by_source(events: pa.Table, sources: set[str]) -> dict[str, object]:
+    """The newest event time of each source in ``events`` (a bulk group holds one source:
+    a maximum then, not a grouping by source's text)."""
+    if len(sources) == 1:
+        return {next(iter(sources)): pc.max(events["event_time"]).as_py()}
+    newest = events.group_by("source").aggregate([("event_time", "max")])
+    return dict(
+        zip(newest["source"].to_pylist(), newest["event_time_max"].to_pylist(), strict=True)
+    )
 
 
 def _minutes_table(minutes: dict[tuple, list[int]]) -> pa.Table:

@@ -10,13 +10,22 @@ store keeps its events and its duplicates through the migration.
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from data import schema
-from data.dedupe import HASH_IN_DUCKDB_FROM, first_in_group, first_of_each, id_hashes, keys
+from data.dedupe import (
+    HASH_IN_DUCKDB_FROM,
+    first_in_group,
+    first_of_each,
+    id_hashes,
+    keys,
+    repeated_in_batch,
+    utc_days,
+)
 from data.runtime import Runtime
 from tests.support.region import tiny_cell_center
 
@@ -212,3 +221,29 @@ def test_an_id_repeated_in_one_batch_on_two_days_is_two_events(runtime):
     )
     pushed = runtime.pipeline.ingest_records("traffic", records, now=NOW)
     assert (pushed.accepted, pushed.duplicates) == (2, 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c", "中", ""]), st.integers(0, 3 * 86_400 - 1)),
+        max_size=40,
+    )
+)
+def test_a_repeat_inside_a_batch_is_found_whatever_the_digests(rows):
+    """Only rows whose digest and day meet another row's have their ids compared: with the real
+    digests, and with every digest the same (all rows meet), the repeats are exactly pandas'
+    duplicated of (id, UTC day)."""
+    ids = pa.array([r[0] for r in rows], pa.string())
+    times = pa.array([NOW.value // 1000 + r[1] * 1_000_000 for r in rows], pa.int64()).cast(
+        pa.timestamp("us", tz="UTC")
+    )
+    expected = (
+        pd.DataFrame({"id": [r[0] for r in rows], "day": utc_days(times).to_numpy()})
+        .duplicated(keep="first")
+        .to_numpy()
+    )
+    real = id_hashes(ids).to_numpy(zero_copy_only=False)
+    same = np.zeros(len(rows), dtype=np.int32)
+    assert repeated_in_batch(ids, real, times).tolist() == expected.tolist()
+    assert repeated_in_batch(ids, same, times).tolist() == expected.tolist()

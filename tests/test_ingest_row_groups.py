@@ -103,6 +103,36 @@ def test_the_next_batch_is_read_and_prepared_while_a_group_commits(runtime, monk
     assert seen[0] == (["police", "traffic"], True)
 
 
+def test_two_sends_are_in_flight_while_the_next_batch_is_prepared(runtime, monkeypatch):
+    """The stream reads ahead of two sends (READ_AHEAD): while the first is still written,
+    the third batch is prepared (with one, the stream waited for the first to finish after
+    sending the second, and the writer then waited for the third batch's preparation)."""
+    assert data.ingest.READ_AHEAD == 2
+    monkeypatch.setattr(data.ingest, "ROW_GROUP_ROWS", 2)
+    prepared = threading.Event()
+    seen: list[tuple[str, bool]] = []
+
+    def prepare(source, table, now):
+        if source == "market":
+            prepared.set()
+
+    def insert(con, table, ready):
+        source = table.column("source")[0].as_py()
+        # the first send's transaction waits (bounded) for the third batch to be prepared
+        seen.append((source, prepared.wait(10) if source == "police" else prepared.is_set()))
+        return table
+
+    runtime.pipeline.add_insert_hook(insert, prepare=prepare)
+    items = [
+        ("a", "police", events(3, "criminal", "a")),  # a send of its own
+        ("b", "traffic", events(3, "accident", "b")),  # a second send, in flight too
+        ("c", "market", events(3, "food_safety", "c")),  # prepared while "a" is written
+    ]
+    out = list(runtime.pipeline.ingest_stream(items, now=NOW))
+    assert [r.accepted for _, r in out] == [3, 3, 3]
+    assert seen[0] == ("police", True)
+
+
 def test_a_held_batch_is_stored_when_the_next_one_fails(runtime, groups, monkeypatch):
     monkeypatch.setattr(data.ingest, "ROW_GROUP_ROWS", 100)
     items = [

@@ -529,7 +529,11 @@ def _insert_prepared(con, ready: list[PreparedCases], refs: pa.Array) -> tuple[n
         found = pc.index_in(refs, value_set=known)  # the first case of each id
         covered = _np(pc.is_valid(found)).astype(bool)
         pos = _np(pc.fill_null(found, 0))[covered].astype(np.int64)
-    kept = np.unique(pos)
+    # the kept cases in order, each once (NumPy's unique of a quarter-million ints took 250 ms
+    # on its hash path, a mark per row takes 1 ms)
+    marked = np.zeros(cases.num_rows, dtype=bool)
+    marked[pos] = True
+    kept = np.flatnonzero(marked)
     ids = np.sort(
         con.execute("SELECT nextval('cases_seq') AS id FROM range(?)", [len(kept)])
         .fetchnumpy()["id"]
