@@ -581,7 +581,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         -- the index on (bucket, cell_key, source): 1.5-1.7 s of 2 s for 1.13 M events, nearly
         -- all of them new groups (docs/PERFORMANCE.md, issue 12). Ingest now merges by a join
         -- that the zone maps on bucket confine to the batch's buckets; the pipeline's one
-        -- writer keeps each group in one row, and every reader sums over groups anyway.
+        -- writer keeps each group in one row (tests/test_ingest_rollup.py).
         -- DuckDB cannot drop a primary key, so the table is copied in its stored order
         CREATE TABLE cell_counts_unkeyed (
             bucket TIMESTAMPTZ NOT NULL,
