@@ -58,9 +58,8 @@ def stored_keys(con, events: pa.Table) -> pa.Array:
     # the digests as they are: the IN below hashes them once anyway (unique first cost 20 ms
     # a bulk batch, and the days by integer day numbers a third of floor_temporal's 30 ms)
     con.register("e_digests", pa.table({"h": events["id_hash"]}))
-    days = day_starts(utc_days(events["event_time"]).to_numpy())
     rows: list[int] = []
-    for lo, hi in day_runs(days):
+    for lo, hi in day_runs(utc_days(events["event_time"]).to_numpy()):
         rows += [
             r[0]
             for r in con.execute(
@@ -79,24 +78,16 @@ def stored_keys(con, events: pa.Table) -> pa.Array:
     return keys(found)
 
 
-def day_starts(day_numbers: np.ndarray) -> list[dt.datetime]:
-    """The distinct UTC days of ``day_numbers`` (days since 1970-01-01), sorted, as the
-    aware datetimes of their midnights."""
+def day_runs(day_numbers: np.ndarray) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The [start, end) runs of consecutive UTC days among ``day_numbers`` (days since
+    1970-01-01, any order, repeats allowed), as the aware datetimes of their midnights."""
     first = int(day_numbers.min())
     present = np.flatnonzero(np.bincount(day_numbers - first)) + first
+    breaks = np.flatnonzero(np.diff(present) > 1) + 1
+    starts = present[np.r_[0, breaks]]
+    ends = present[np.r_[breaks - 1, len(present) - 1]] + 1
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    return [epoch + int(d) * DAY for d in present]
-
-
-def day_runs(days: list) -> list[tuple]:
-    """Sorted day starts as [start, end) runs of consecutive days."""
-    runs: list[list] = []
-    for day in days:
-        if runs and day - runs[-1][1] < DAY:
-            runs[-1][1] = day + DAY
-        else:
-            runs.append([day, day + DAY])
-    return [(lo, hi) for lo, hi in runs]
+    return [(epoch + int(a) * DAY, epoch + int(b) * DAY) for a, b in zip(starts, ends, strict=True)]
 
 
 def keys(table: pa.Table) -> pa.Array:

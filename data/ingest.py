@@ -377,7 +377,6 @@ class Pipeline:
             take = mask & free
             reasons[take] = why
             free &= ~take
-        ids = np.asarray(cols.ids.to_pylist(), dtype=object)
         cells, ok, repeated, bad, digests = self._split(
             reasons, cols.lon, cols.lat, cols.ids, cols.time
         )
@@ -408,7 +407,7 @@ class Pipeline:
                 feed,
                 now,
                 reasons[bad],
-                ids[bad].tolist(),
+                cols.ids.filter(pa.array(bad)).to_pylist(),
                 [raw_text(records[i]) for i in which],
             ),
             repeats=int(repeated.sum()),
