@@ -155,6 +155,7 @@ def detail_view(rt, scope, warning_id, lang: str) -> dict:
     Output(ids.WARN_HISTORY, "columnDefs"),
     Output(ids.WARN_ACK, "disabled"),
     Output(ids.WARN_CLEAR, "disabled"),
+    Output(ids.WARN_DISPATCH, "disabled"),
     Output(ids.WARN_COMMENT, "placeholder"),
     Output(ids.WARN_REASON, "placeholder"),
     Input(ids.WARN_SELECTED, "data"),
@@ -162,7 +163,8 @@ def detail_view(rt, scope, warning_id, lang: str) -> dict:
     Input(ids.LANG, "data"),
 )
 def show_detail(warning_id, _version, lang):
-    """The selected warning's evidence, events and history; which actions are possible."""
+    """The selected warning's evidence, events and history; which actions are possible (none
+    before a warning is shown: a click then would act on nothing)."""
     lang = normalise_language(lang)
     v = detail_view(_rt(), _scope(), warning_id, lang)
     return (
@@ -175,6 +177,7 @@ def show_detail(warning_id, _version, lang):
         history_columns(lang),
         not v["can_ack"],
         not v["can_clear"],
+        not v["can_dispatch"],
         t("warn.comment", lang),
         t("warn.reason", lang),
     )

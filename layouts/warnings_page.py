@@ -157,7 +157,7 @@ def detail_outputs(view: dict | None, lang: str, timezone: str, catalogue=None) 
     if view is None:
         empty = {"title": t("warn.detail.empty", lang), "summary": ""}
         empty |= {"figure": evidence_figure(None, lang), "events": [], "history": []}
-        return empty | {"can_ack": False, "can_clear": False}
+        return empty | {"can_ack": False, "can_clear": False, "can_dispatch": False}
     w = view["warning"]
     area = _area(w, lang)
     if w["subject"]:
@@ -206,6 +206,7 @@ def detail_outputs(view: dict | None, lang: str, timezone: str, catalogue=None) 
         "history": history,
         "can_ack": view["can_ack"],
         "can_clear": view["can_clear"],
+        "can_dispatch": view["can_dispatch"],
     }
 
 
@@ -375,6 +376,7 @@ def page(lang: str = DEFAULT_LANGUAGE) -> html.Div:
                                 id=ids.WARN_DISPATCH,
                                 n_clicks=0,
                                 className="og-button",
+                                disabled=True,
                             ),
                             html.Span(id=ids.WARN_MESSAGE, className="og-warn-message"),
                         ],

@@ -71,7 +71,7 @@ def test_list_detail_and_actions(runtime):
     assert cb.list_rows(runtime, scope, {"levels": ["red"]}, "zh") == []
     assert cb.list_rows(runtime, scope, {"area": "T02"}, "zh") == []
     v = cb.detail_view(runtime, scope, r["id"], "zh")
-    assert v["can_ack"] and v["can_clear"] and len(v["events"]) == 5
+    assert v["can_ack"] and v["can_clear"] and v["can_dispatch"] and len(v["events"]) == 5
     assert v["events"][0]["source_label"] == "110警情"
     assert [h["action_label"] for h in v["history"]] == ["发布"]
     assert len(v["figure"].data) == 5  # observed + 4 level lines
@@ -93,7 +93,8 @@ def test_list_detail_and_actions(runtime):
     assert len(cb.list_rows(runtime, scope, {"states": ["cleared"]}, "zh")) == 1
     # outside the user's scope: nothing to see, nothing to do
     county2 = AreaScope("county", runtime.db.query_one("SELECT key FROM areas WHERE code='T02'")[0])
-    assert cb.detail_view(runtime, county2, r["id"], "zh")["events"] == []
+    outside = cb.detail_view(runtime, county2, r["id"], "zh")
+    assert outside["events"] == [] and not outside["can_dispatch"]
     assert cb.run_action(runtime, county2, "ack", r["id"], "x", "", "zh") == (
         "操作未完成：预警状态已变化，请刷新"
     )

@@ -71,7 +71,8 @@ def rule_names(ruleset: RuleSet) -> dict[str, dict[str, str]]:
 def detail_view(rt, scope: AreaScope, warning_id) -> dict | None:
     """One warning inside ``scope`` (:func:`data.warnings.queries.warning_detail`: the warning,
     its evidence series, events and history) plus ``rules`` names and the lifecycle's word on
-    what can still be done (``can_ack``, ``can_clear``); None when it is not there."""
+    what can still be done (``can_ack``, ``can_clear``, ``can_dispatch``); None when it is not
+    there."""
     if not warning_id:
         return None
     ruleset = rules(rt)
@@ -83,6 +84,8 @@ def detail_view(rt, scope: AreaScope, warning_id) -> dict | None:
         "rules": rule_names(ruleset),
         "can_ack": state == "raised",
         "can_clear": state != "cleared",
+        # a warning becomes a case whatever its state (a cleared one can still need follow-up)
+        "can_dispatch": True,
     }
 
 
