@@ -63,7 +63,10 @@ class Runtime:
             settings.users_file, on_load=lambda users, by: audit.sync_users(self.db, users, by)
         )
         self.sessions = SessionStore(
-            self.db, idle_s=settings.session_idle_s, max_s=settings.session_max_s
+            self.db,
+            idle_s=settings.session_idle_s,
+            max_s=settings.session_max_s,
+            nice=settings.screen_nice,
         )
         from data.wallview import WallViews
 
@@ -77,6 +80,7 @@ class Runtime:
             refresh_s=settings.refresh_ms / 1000,
             coalesce_s=settings.view_coalesce_ms / 1000,
             catalogue=self.catalogue,
+            nice=settings.screen_nice,
         )
         self.pipeline.add_listener(self.wall.bump)
         from data.console import Channels

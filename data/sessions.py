@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from data import priority
 from data.audit import user_fingerprint
 from data.auth import User, UserStore
 from data.store import Database
@@ -60,7 +61,7 @@ class SessionStore:
     lifetime from sign-in.
     """
 
-    def __init__(self, db: Database, *, idle_s: float, max_s: float) -> None:
+    def __init__(self, db: Database, *, idle_s: float, max_s: float, nice: int = 0) -> None:
         self.db = db
         self.idle_s = float(idle_s)
         self.max_s = float(max_s)
@@ -70,7 +71,13 @@ class SessionStore:
         self._generation = 0  # moves with every ended session
         # records read again in the background (see CACHE_S), one read per record at a time
         self._renewing: set[str] = set()
-        self._renewer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sessions")
+        # ``nice``: the renewing thread's priority (data/priority.py): it serves screens
+        self._renewer = ThreadPoolExecutor(
+            max_workers=1,
+            thread_name_prefix="sessions",
+            initializer=priority.yield_to_ingest,
+            initargs=(nice,),
+        )
 
     def create(
         self, user: User, *, address: str | None = None, user_agent: str | None = None, now=None

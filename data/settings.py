@@ -158,6 +158,9 @@ class Settings(BaseSettings):
     # the wall's views are shared by every screen that shows them (data/wallview.py): a view is
     # recomputed when a new batch arrives, but not more often than this (issue 12)
     view_coalesce_ms: int = Field(default=2000, ge=0)
+    # the nice value of the threads that serve screens (data/priority.py): when the CPU is short,
+    # they wait and the writer does not; 0 gives screens and ingest the same priority
+    screen_nice: int = Field(default=10, ge=0, le=19)
     # the web server's worker threads: screens waiting for a shared view computation hold one
     server_threads: int = Field(default=16, ge=1, le=256)
     # open connections the web server keeps (waitress' own default is 100): every screen holds a

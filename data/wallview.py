@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from data import queries
+from data import priority, queries
 from data.areas import AreaScope, scope_for_code
 from data.catalogue import DEFAULT_CATALOGUE, DEFAULT_WALL_WINDOW, MAP_LEVELS, Catalogue
 from data.store import Database
@@ -307,7 +307,8 @@ class WallViews:
 
     ``warnings``: a callable returning the warnings engine (or None while there is none);
     ``refresh_s``: the screens' refresh period (a state is never older than this);
-    ``coalesce_s``: the shortest time between two computations of one view.
+    ``coalesce_s``: the shortest time between two computations of one view;
+    ``nice``: the background renewals' thread priority (:mod:`data.priority`).
     """
 
     MAX_VIEWS = 512
@@ -324,6 +325,7 @@ class WallViews:
         coalesce_s: float,
         clock: Callable[[], pd.Timestamp] = utc_now,
         catalogue: Catalogue = DEFAULT_CATALOGUE,
+        nice: int = 0,
     ) -> None:
         self.db = db
         self.catalogue = catalogue
@@ -345,7 +347,13 @@ class WallViews:
         self.computations = 0  # states computed so far (for tests and benchmarks)
         # a state older than this is recomputed before it is served (a view nobody watched)
         self.max_stale_s = 2 * self.refresh_s
-        self._renewer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="wall-views")
+        # renewals serve screens: they wait when ingest needs the CPU (data/priority.py)
+        self._renewer = ThreadPoolExecutor(
+            max_workers=2,
+            thread_name_prefix="wall-views",
+            initializer=priority.yield_to_ingest,
+            initargs=(nice,),
+        )
 
     # -- the data version --
 

@@ -29,7 +29,32 @@ def register(server, runtime) -> None:
     audit_http.register(server, runtime)
     briefings.register(server, runtime)  # archived briefings' downloads
     attachments.register(server, runtime)  # field reports' photos, for who may view the case
+    _screens_yield_to_ingest(server, runtime.settings.screen_nice)
     # which settings changed since the last start (key names only, never values)
     audit.record_settings(runtime.db, runtime.settings.model_dump(mode="json"))
     # user changes made in the users file while the server was down
     runtime.users.users()
+
+
+def _screens_yield_to_ingest(server, nice: int) -> None:
+    """Lower the priority of a web server thread once it serves a screen (a page, a Dash
+    callback, the map's geometry, an asset): see :mod:`data.priority`. The API's requests (pushes
+    above all) leave their thread as it is; a thread lowered once stays so (raising it again
+    needs privileges), so on a server with screens open the pushes share lowered threads, while
+    the writer that commits them keeps its priority."""
+    if nice <= 0:
+        return
+    import threading
+
+    from flask import request
+
+    from data import priority
+
+    lowered = threading.local()  # marks the threads already lowered
+
+    @server.before_request
+    def _yield() -> None:
+        if getattr(lowered, "done", False) or request.path.startswith("/api/"):
+            return
+        priority.yield_to_ingest(nice)
+        lowered.done = True
