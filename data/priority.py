@@ -3,7 +3,7 @@
 On a 2-core server a bulk drop keeps the writer and the drop's thread busy while every screen's
 requests and the wall's view renewals ask for CPU too. The kernel shares a short CPU evenly
 between runnable threads, so the writer, the pipeline's one serial step, got a fraction of a
-core and the drop slowed by about a tenth with 50 screens watching. Screens are served state
+core and the drop slowed by a tenth to a fifth with 50 screens watching. Screens are served state
 computed once per data version, so a screen thread that waits a few milliseconds more costs
 nobody anything; a writer that waits holds up every feed.
 
