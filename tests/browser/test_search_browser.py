@@ -70,15 +70,19 @@ def test_search_with_a_facet_inside_the_county(site, page):
     grid = page.inner_text("#search-grid")
     assert "道路拥堵 甲" in grid and "道路旁盗窃" in grid and "丙" not in grid
     assert "3" in page.inner_text("#search-summary")
-    # the matches on the map and in the histogram
-    points = page.evaluate(
-        "() => document.querySelector('#search-map .js-plotly-plot')._fullData[1].lon.length"
+    # the matches on the map and in the histogram: waited for, since Plotly may draw the figures
+    # after the grid is filled (reading them at once failed on a busy host)
+    page.wait_for_function(
+        "() => { const p = document.querySelector('#search-map .js-plotly-plot');"
+        " return !!(p && p._fullData && p._fullData[1] && p._fullData[1].lon.length === 3); }",
+        timeout=20_000,
     )
-    assert points == 3
-    bars = page.evaluate(
-        "() => document.querySelector('#search-histogram .js-plotly-plot')._fullData[0].y"
+    page.wait_for_function(
+        "() => { const p = document.querySelector('#search-histogram .js-plotly-plot');"
+        " return !!(p && p._fullData && p._fullData[0]"
+        " && p._fullData[0].y.reduce((a, b) => a + b, 0) === 3); }",
+        timeout=20_000,
     )
-    assert sum(bars) == 3
     # a facet: the source, with its count among the matches
     choose(page, "search-source", "110警情")
     page.wait_for_function(
