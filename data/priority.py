@@ -21,6 +21,7 @@ import logging
 import os
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 log = logging.getLogger(__name__)
 
@@ -63,3 +64,13 @@ def yield_to_ingest(nice: int) -> bool:
             )
         return False
     return True
+
+
+def screen_pool(max_workers: int, name: str, nice: int) -> ThreadPoolExecutor:
+    """A thread pool for work that serves screens (renewals), its threads at nice ``nice``."""
+    return ThreadPoolExecutor(
+        max_workers=max_workers,
+        thread_name_prefix=name,
+        initializer=yield_to_ingest,
+        initargs=(nice,),
+    )

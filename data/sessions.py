@@ -21,7 +21,6 @@ import hashlib
 import secrets
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pandas as pd
@@ -72,12 +71,7 @@ class SessionStore:
         # records read again in the background (see CACHE_S), one read per record at a time
         self._renewing: set[str] = set()
         # ``nice``: the renewing thread's priority (data/priority.py): it serves screens
-        self._renewer = ThreadPoolExecutor(
-            max_workers=1,
-            thread_name_prefix="sessions",
-            initializer=priority.yield_to_ingest,
-            initargs=(nice,),
-        )
+        self._renewer = priority.screen_pool(1, "sessions", nice)
 
     def create(
         self, user: User, *, address: str | None = None, user_agent: str | None = None, now=None

@@ -26,7 +26,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -348,12 +347,7 @@ class WallViews:
         # a state older than this is recomputed before it is served (a view nobody watched)
         self.max_stale_s = 2 * self.refresh_s
         # renewals serve screens: they wait when ingest needs the CPU (data/priority.py)
-        self._renewer = ThreadPoolExecutor(
-            max_workers=2,
-            thread_name_prefix="wall-views",
-            initializer=priority.yield_to_ingest,
-            initargs=(nice,),
-        )
+        self._renewer = priority.screen_pool(2, "wall-views", nice)
 
     # -- the data version --
 

@@ -52,9 +52,6 @@ def settings(tmp_path, tiny_region_dir):
         secret_key="test-secret",
         # sign-in is exercised by tests/test_auth.py and the browser tests' sign-in fixture
         auth=False,
-        # a test client serves a page in the test's own thread: lowered once, it would stay so
-        # for the rest of the worker's tests (tests/test_priority.py sets its own)
-        screen_nice=0,
     )
 
 

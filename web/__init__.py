@@ -37,11 +37,12 @@ def register(server, runtime) -> None:
 
 
 def _screens_yield_to_ingest(server, nice: int) -> None:
-    """Lower the priority of a web server thread once it serves a screen (a page, a Dash
-    callback, the map's geometry, an asset): see :mod:`data.priority`. The API's requests (pushes
-    above all) leave their thread as it is; a thread lowered once stays so (raising it again
-    needs privileges), so on a server with screens open the pushes share lowered threads, while
-    the writer that commits them keeps its priority."""
+    """Lower the priority of a web server's worker thread once it serves a screen (a page, a
+    Dash callback, the map's geometry, an asset): see :mod:`data.priority`. The API's requests
+    (pushes above all) leave their thread as it is; a thread lowered once stays so (raising it
+    again needs privileges), so on a server with screens open the pushes share lowered threads,
+    while the writer that commits them keeps its priority. Only a multithreaded server's own
+    workers: a test client's request runs in its caller's thread, which is nobody's worker."""
     if nice <= 0:
         return
     import threading
@@ -55,6 +56,8 @@ def _screens_yield_to_ingest(server, nice: int) -> None:
     @server.before_request
     def _yield() -> None:
         if getattr(lowered, "done", False) or request.path.startswith("/api/"):
+            return
+        if not request.environ.get("wsgi.multithread"):
             return
         priority.yield_to_ingest(nice)
         lowered.done = True
