@@ -112,6 +112,20 @@ def test_a_key_sent_by_two_batches_of_one_group_is_stored_once(runtime):
     assert runtime.db.query_one("SELECT accepted, duplicates FROM feed_status") == (4, 2)
 
 
+def test_one_id_sent_by_two_sources_in_one_group_is_two_events(runtime):
+    """A key holds its source: batches of different sources in one group never repeat each
+    other (the writer skips comparing them), each batch's own repeats still count."""
+    held = HeldWriter(runtime)
+    held.send("a", "police", frame([at(0, 0, id="same"), at(0, 1, id="p")], "criminal"))
+    held.send("b", "traffic", frame([at(1, 0, id="same"), at(1, 1, id="same")], "accident"))
+    held.release_when_queued(2)
+    a, b = held.results["a"], held.results["b"]
+    assert (a.accepted, a.duplicates, b.accepted, b.duplicates) == (2, 0, 1, 1)
+    rows = runtime.db.query("SELECT source, source_event_id FROM events ORDER BY 1, 2")
+    assert rows == [("police", "p"), ("police", "same"), ("traffic", "same")]
+    assert runtime.db.query_one("SELECT sum(n) FROM cell_counts")[0] == 3
+
+
 def test_a_failing_batch_is_retried_alone_and_does_not_take_the_group_down(runtime):
     p = runtime.pipeline
 
