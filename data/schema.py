@@ -15,7 +15,8 @@ BUCKET_SECONDS = 300
 
 # An event's search text (the ``events.search`` column, data/search.py): its text and its
 # attributes' JSON, lower-cased by DuckDB, joined by a line feed. One expression for every writer
-# (ingest, this file's migration, the archive's read-back, the bench fills), so a search finds
+# (this file's migration, the archive's read-back, the bench fills; ingest computes the same
+# text with Arrow, held to this by tests/test_search_text.py), so a search finds
 # an event the same whichever way it was stored. A search text holding the separator is matched
 # column by column instead (data/search.py), so the join never makes a match of its own.
 SEARCH_SEPARATOR = "\n"
