@@ -627,10 +627,9 @@ class Pipeline:
         store's worker thread (issue 12)."""
         # concat_ws skips a NULL part; Arrow's join with null_handling="skip" drops a row whose
         # parts are all null (pyarrow 26: the array comes back shorter), so nulls are spelt out
-        both = pc.binary_join_element_wise(
-            pc.fill_null(text, ""), pc.fill_null(attributes, ""), SEARCH_SEPARATOR
-        )
-        one = pc.if_else(pc.is_null(text), pc.fill_null(attributes, ""), text)
+        attrs = pc.fill_null(attributes, "")
+        both = pc.binary_join_element_wise(pc.fill_null(text, ""), attrs, SEARCH_SEPARATOR)
+        one = pc.if_else(pc.is_null(text), attrs, text)
         return pc.utf8_lower(
             pc.if_else(pc.and_(pc.is_valid(text), pc.is_valid(attributes)), both, one)
         )
