@@ -167,7 +167,7 @@ def even_chunk_rows(total: int, chunk_rows: int | None) -> int:
     """The chunk size that reads ``total`` rows in as few chunks of at most ``chunk_rows`` as a
     plain split does, all of about one size. A plain split's last chunk can be a few rows, and
     DuckDB writes an insert of fewer rows than a row group to the write-ahead log; with
-    ``chunk_rows`` two row groups (``BULK_ROWS``), no chunk of a file of at least one row group
+    ``chunk_rows`` four row groups (``BULK_ROWS``), no chunk of a file of at least one row group
     is smaller than one. ``chunk_rows`` None: one chunk."""
     if chunk_rows is None or total <= chunk_rows:
         return max(1, total)
