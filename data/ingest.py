@@ -45,7 +45,7 @@ from data.quarantine import (
     records_as_json,
 )
 from data.schema import BUCKET_SECONDS, SEARCH_SEPARATOR
-from data.store import Database
+from data.store import Database, StoreClosed
 
 OUTSIDE_REASON = "outside region"
 # Rows per bulk batch (folder drops, replays): four of DuckDB's row groups (122,880 rows each).
@@ -525,7 +525,7 @@ class Pipeline:
             # the store is closed: nothing was queued, so nothing waits for this group
             group, self._pending = self._pending, []
             for _, f in group:
-                f.set_exception(RuntimeError("database is closed"))
+                f.set_exception(StoreClosed())
             raise
         self._group_queued = True
         done.add_done_callback(lambda d: self._settle(taken, d))

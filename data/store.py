@@ -30,6 +30,15 @@ from data.schema import migrate
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _STOP = object()
+
+
+class StoreClosed(RuntimeError):
+    """The store was closed (the server is stopping): nothing more is read or written."""
+
+    def __init__(self) -> None:
+        super().__init__("database is closed")
+
+
 # FORCE CHECKPOINT waits at most this long for running transactions, then is tried again later
 FORCE_WAIT_S = 3.0
 FORCE_RETRY_S = 30.0
@@ -52,9 +61,6 @@ def use_jemalloc_for_arrow() -> str:
     return pa.default_memory_pool().backend_name
 
 
-# every process with a store (server, command line, benchmarks, tests) allocates alike
-use_jemalloc_for_arrow()
-
 
 class Database:
     """One DuckDB file shared by the process's threads.
@@ -76,6 +82,9 @@ class Database:
         wal_limit_mb: float = 64.0,
         checkpoint_interval_s: float = 60.0,
     ) -> None:
+        # every process with a store (server, command line, benchmarks, tests) allocates alike;
+        # set when a store opens, not when this module is imported
+        use_jemalloc_for_arrow()
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -120,12 +129,12 @@ class Database:
         result: a result left half-read keeps its transaction open and blocks checkpoints.
         """
         if self._closed:  # this thread's cursor, if it has one, was closed with the store
-            raise RuntimeError("database is closed")
+            raise StoreClosed()
         cur = getattr(self._local, "cursor", None)
         if cur is None:
             with self._cursor_lock:
                 if self._closed:
-                    raise RuntimeError("database is closed")
+                    raise StoreClosed()
                 cur = self._con.cursor()
                 self._cursors.add(cur)
             self._local.cursor = cur
@@ -169,7 +178,7 @@ class Database:
         """
         with self._cursor_lock:
             if self._closed:
-                raise RuntimeError("database is closed")
+                raise StoreClosed()
             cur = self._con.cursor()
             self._cursors.add(cur)
         try:
@@ -195,7 +204,7 @@ class Database:
     ) -> Future:
         """Queue ``fn`` for the writer thread; returns a Future of its result (after commit)."""
         if self._closed:
-            raise RuntimeError("database is closed")
+            raise StoreClosed()
         fut: Future = Future()
         self._queue.put((fn, fut, transaction))
         return fut

@@ -294,6 +294,33 @@ def test_mapped_drop_error_does_not_list_the_files_columns(runtime, tmp_path):
         list(map_file(load_mapping(mapping), drop / "failed" / "x.csv"))
 
 
+def test_a_drop_whose_rows_the_store_fails_to_write_says_so(runtime, tmp_path):
+    """The store failing the write (a full disk, say) is not reported as a reading failure,
+    and the store's message, which may quote a value, is not shown; nothing is acknowledged."""
+    import duckdb
+
+    def disk_full(con, table, prepared):
+        raise duckdb.IOException(f"could not write block: no space left ({SECRET})")
+
+    runtime.pipeline.add_insert_hook(disk_full)
+    drop = tmp_path / "drop"
+    feed = FolderDropFeed(FolderFeed(name="drops", path=drop, source="police"), runtime.pipeline)
+    lon, lat = tiny_cell_center(1, 1, 1)
+    (drop / "a.csv").write_text(
+        f"id,time,lon,lat,category\np1,2026-11-26T08:00:00+08:00,{lon},{lat},dispute\n",
+        encoding="utf-8",
+    )
+
+    (report,) = feed.scan_once()
+
+    assert report["status"] == "failed" and report["accepted"] == 0
+    assert report["error"].startswith("IOException while storing the rows")
+    assert "reading" not in report["error"]
+    assert (drop / "failed" / "a.csv").exists()
+    assert not runtime.db.query("SELECT * FROM events WHERE source_event_id = 'p1'")
+    _no_secret_anywhere(runtime, drop)
+
+
 def test_public_error_keeps_our_messages_and_hides_library_texts():
     assert "nested" in public_error(RecursionError("x"))
     assert SECRET not in public_error(ValueError(f"time data {SECRET!r} does not match"))

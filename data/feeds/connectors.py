@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -39,7 +40,7 @@ from data.feeds.mapping.readers import even_chunk_rows
 from data.ingest import BULK_ROWS, IngestResult, Pipeline
 from data.periodic import Periodic
 from data.settings import FolderFeed, PullFeed
-from data.store import Database
+from data.store import Database, StoreClosed
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,12 @@ def public_error(exc: BaseException) -> str:
     if isinstance(exc, requests.RequestException):
         # status, reason and URL come from the configuration and the server, not the body
         return f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, StoreClosed):
+        return "the store was closed (the server is stopping) before these rows were stored"
+    if isinstance(exc, duckdb.Error):
+        # the file was read; the store refused or failed the write (a full disk, say): the
+        # message may quote a value, so it goes to the server log only
+        return f"{type(exc).__name__} while storing the rows (the details are in the server log)"
     return f"{type(exc).__name__} while reading (the file's contents are not shown)"
 
 
