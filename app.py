@@ -25,6 +25,7 @@ import web  # noqa: E402
 from data.runtime import Runtime  # noqa: E402
 from data.settings import Settings, load_settings  # noqa: E402
 from web.api import api  # noqa: E402
+from web.paths import API_PATHS  # noqa: E402
 
 log = logging.getLogger("onegrid")
 GEO_LEVELS = ("city", "county", "township", "community", "grid")
@@ -192,7 +193,7 @@ def _keep_validation_layout(app: dash.Dash, chrome: dict) -> None:
     from flask import request
 
     built: list = []
-    not_pages = ("/api/", "/_dash-", "/geo/", "/assets/", "/_favicon")
+    not_pages = (API_PATHS, "/_dash-", "/geo/", "/assets/", "/_favicon")
 
     @app.server.before_request
     def _validation_layout() -> None:

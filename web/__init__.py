@@ -50,12 +50,13 @@ def _screens_yield_to_ingest(server, nice: int) -> None:
     from flask import request
 
     from data import priority
+    from web.paths import API_PATHS
 
     lowered = threading.local()  # marks the threads already lowered
 
     @server.before_request
     def _yield() -> None:
-        if getattr(lowered, "done", False) or request.path.startswith("/api/"):
+        if getattr(lowered, "done", False) or request.path.startswith(API_PATHS):
             return
         if not request.environ.get("wsgi.multithread"):
             return

@@ -22,10 +22,11 @@ from data.warnings.rules import LEVELS
 from layouts.search_page import search_labels
 from web import export as web_export
 from web.openapi import openapi_text
+from web.paths import API_PREFIX
 from web.session import current_user
 from web.session import runtime as _runtime
 
-api = Blueprint("onegrid_api", __name__, url_prefix="/api")
+api = Blueprint("onegrid_api", __name__, url_prefix=API_PREFIX)
 MAX_LIMIT = 10_000
 SEVERITIES = tuple(str(n) for n in range(SEVERITY_MIN, SEVERITY_MAX + 1))
 QUERY_TIME_MIN = pd.Timestamp("1970-01-01", tz="UTC")

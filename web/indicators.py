@@ -19,9 +19,10 @@ from layouts.i18n import LANGUAGES, t
 from reports.tables import csv_bytes, xlsx_bytes
 from web.api import QUERY_TIME_MAX, QUERY_TIME_MIN, _error, _read_allowed, _reader
 from web.openapi import XLSX
+from web.paths import API_PREFIX
 from web.session import runtime as _runtime
 
-blueprint = Blueprint("onegrid_indicators", __name__, url_prefix="/api")
+blueprint = Blueprint("onegrid_indicators", __name__, url_prefix=API_PREFIX)
 FORMATS = ("json", "csv", "xlsx")
 PARAMS = {"area", "since", "until", "by", "format"}
 

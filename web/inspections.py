@@ -22,9 +22,10 @@ from reports import tables
 from web.api import _error, _read_allowed, _reader
 from web.indicators import _bound
 from web.openapi import XLSX
+from web.paths import API_PREFIX
 from web.session import runtime as _runtime
 
-blueprint = Blueprint("onegrid_inspections", __name__, url_prefix="/api")
+blueprint = Blueprint("onegrid_inspections", __name__, url_prefix=API_PREFIX)
 FORMATS = ("json", "csv", "xlsx")
 PARAMS = {"since", "until", "level", "format", "lang"}
 # the file's columns: one row per reason of a listed entity and per why of an exempt one

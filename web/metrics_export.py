@@ -18,9 +18,10 @@ from layouts.i18n import normalise_language
 from reports.tables import csv_bytes, xlsx_bytes
 from web.api import _error, _read_allowed, _reader
 from web.export import MIMETYPES
+from web.paths import API_PREFIX
 from web.session import runtime as _runtime
 
-blueprint = Blueprint("onegrid_metrics_export", __name__, url_prefix="/api")
+blueprint = Blueprint("onegrid_metrics_export", __name__, url_prefix=API_PREFIX)
 TABLES = ("departments", "counties", "department")
 PARAMS = {"since", "until", "department", "format", "lang"}
 

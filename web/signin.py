@@ -25,12 +25,13 @@ from wtforms.validators import ValidationError
 
 from data import audit
 from data.auth import User, ensure_secret_key
+from web.paths import API_PATHS
 
 SID_KEY = "sid"
 USER_KEY = "onegrid_user"  # flask.g: the user of this request, resolved once
 # paths open without signing in: the sign-in page itself and the machine-to-machine API, which
 # checks its own Bearer tokens
-OPEN_PATHS = ("/login", "/login.css", "/logout", "/favicon.ico", "/api/")
+OPEN_PATHS = ("/login", "/login.css", "/logout", "/favicon.ico", API_PATHS)
 # a local path: starts with one "/", then printable ASCII without backslash or space. Browsers
 # drop tabs and newlines inside URLs and read "\" as "/", so "/\t/evil" or "/\\evil" would leave
 # the site; anything outside this set is refused rather than cleaned.
