@@ -61,7 +61,6 @@ def use_jemalloc_for_arrow() -> str:
     return pa.default_memory_pool().backend_name
 
 
-
 class Database:
     """One DuckDB file shared by the process's threads.
 
