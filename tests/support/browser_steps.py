@@ -7,6 +7,7 @@ import json
 import time
 
 import pandas as pd
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.support.browser import dash_quiet
@@ -67,9 +68,18 @@ def run(page, button: str) -> str:
 def select_case(page, case_id: int) -> None:
     row = page.locator(f"#cases-grid .ag-row[row-id='{case_id}']").first
     row.wait_for(timeout=15_000)
-    if "ag-row-selected" not in (row.get_attribute("class") or ""):
-        row.locator(".ag-cell").first.click()  # the selection checkbox toggles
-    page.wait_for_selector(f"#cases-grid .ag-row-selected[row-id='{case_id}']", timeout=5000)
+    selected = page.locator(f"#cases-grid .ag-row-selected[row-id='{case_id}']")
+    # the selection checkbox toggles: a row the board selected between the look and the click
+    # (its refresh keeps a selection) is unselected by it, so look again before a second click
+    for _ in range(3):
+        if "ag-row-selected" not in (row.get_attribute("class") or ""):
+            row.locator(".ag-cell").first.click()
+        try:
+            selected.wait_for(timeout=5000)
+            return
+        except PlaywrightTimeout:
+            continue
+    selected.wait_for(timeout=5000)
 
 
 def wait_state(rt, case_id: int, state: str, timeout_s: float = 15) -> None:
