@@ -112,6 +112,30 @@ def _reader() -> User | None:
     return None
 
 
+def _area_read(rt, user: User | None, fmt: str, area=None):
+    """(area, None) for a figures request of ``user`` in format ``fmt``: ``area`` (an
+    :class:`data.areas.AreaScope` asked for by name) or else the reader's own scope; or (None,
+    the 403 answer) when the role reads no area figures, the area is outside the reader's scope
+    (data.policy), or ``fmt`` is a file and the role may not export figures of it."""
+    if area is None:
+        area = policy.area_scope(rt.db, user)
+        if area is None:
+            return None, _error(403, "your role reads no area figures")
+    target = policy.area_target(rt.db, key=area.key)
+    if not policy.may(user, "view", target):
+        return None, _error(403, "area outside your scope")
+    if fmt != "json" and not policy.may(user, "export", target):
+        return None, _error(403, "your role may not export figures of this area")
+    return area, None
+
+
+def _unknown(allowed) -> Response | None:
+    """The 400 answer when the request has a parameter not in ``allowed``; else None."""
+    if unknown := set(request.args) - set(allowed):
+        return _error(400, f"unknown parameter(s): {', '.join(sorted(unknown))}")
+    return None
+
+
 def _parse_time(name: str) -> pd.Timestamp | None:
     """Query parameter ``name`` as a UTC bound: a bare date (``2026-11-26``) is that day's local
     midnight in the region's zone, a time carries its UTC offset (data.times.parse_bound)."""
@@ -176,9 +200,8 @@ def _listing(
     or None) and the reader's :class:`data.export.Filters`, or the error answer."""
     rt = _runtime()
     args = request.args
-    unknown = set(args) - {"since", "until", "area", "limit", "format", "q", *equals}
-    if unknown:
-        return _error(400, f"unknown parameter(s): {', '.join(sorted(unknown))}")
+    if (bad := _unknown({"since", "until", "area", "limit", "format", "q", *equals})) is not None:
+        return bad
     fmt = args.get("format", "json")
     if fmt not in web_export.FORMATS:
         return _error(

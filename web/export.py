@@ -92,8 +92,15 @@ def file_response(
         body = csv_stream(columns, rows())
     else:
         body = xlsx_stream([(kind, columns, rows()), ("filters", ("name", "value"), filter_rows())])
-    resp = Response(body, mimetype=MIMETYPES[fmt])
-    stamp = at.strftime("%Y%m%dT%H%M%SZ")
-    resp.headers["Content-Disposition"] = f'attachment; filename="onegrid-{kind}-{stamp}.{fmt}"'
+    resp = attachment(body, fmt, f"onegrid-{kind}-{at.strftime('%Y%m%dT%H%M%SZ')}.{fmt}")
     resp.headers["X-Accel-Buffering"] = "no"  # a proxy passes chunks on as they come
+    return resp
+
+
+def attachment(body, fmt: str, filename: str) -> Response:
+    """A file answer: ``body`` (bytes, or an iterator of them) in format ``fmt`` (csv or xlsx)
+    saved as ``filename``, which holds only [A-Za-z0-9._-] (area codes, ids, levels, stamps):
+    safe in a header without quoting rules."""
+    resp = Response(body, mimetype=MIMETYPES[fmt])
+    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return resp

@@ -12,13 +12,21 @@ from __future__ import annotations
 import pandas as pd
 from flask import Blueprint, Response, jsonify, request
 
-from data import indicators, policy
+from data import indicators
 from data.areas import LEVELS, scope_for_code
 from data.times import iso, parse_bound
 from layouts.i18n import LANGUAGES, t
 from reports.tables import csv_bytes, xlsx_bytes
-from web.api import QUERY_TIME_MAX, QUERY_TIME_MIN, _error, _read_allowed, _reader
-from web.openapi import XLSX
+from web.api import (
+    QUERY_TIME_MAX,
+    QUERY_TIME_MIN,
+    _area_read,
+    _error,
+    _read_allowed,
+    _reader,
+    _unknown,
+)
+from web.export import attachment
 from web.paths import API_PREFIX
 from web.session import runtime as _runtime
 
@@ -67,8 +75,8 @@ def values(indicator: str) -> Response:
         return denied
     rt = _runtime()
     args = request.args
-    if unknown := set(args) - PARAMS:
-        return _error(400, f"unknown parameter(s): {', '.join(sorted(unknown))}")
+    if (bad := _unknown(PARAMS)) is not None:
+        return bad
     fmt = args.get("format", "json")
     if fmt not in FORMATS:
         return _error(400, f"format must be one of {', '.join(FORMATS)}")
@@ -84,21 +92,15 @@ def values(indicator: str) -> Response:
         return _error(400, str(exc))
     if since >= until:
         return _error(400, "since must be before until")
-    user = _reader()
+    area = None
     if "area" in args:
         try:
             area = scope_for_code(rt.db, args["area"])
         except KeyError as exc:
             return _error(404, str(exc.args[0]))
-    else:
-        area = policy.area_scope(rt.db, user)
-        if area is None:
-            return _error(403, "your role reads no area figures")
-    target = policy.area_target(rt.db, key=area.key)
-    if not policy.may(user, "view", target):
-        return _error(403, "area outside your scope")
-    if fmt != "json" and not policy.may(user, "export", target):
-        return _error(403, "your role may not export figures of this area")
+    area, denied = _area_read(rt, _reader(), fmt, area)
+    if denied is not None:
+        return denied
     try:
         df = indicators.compute(
             rt.db,
@@ -115,9 +117,9 @@ def values(indicator: str) -> Response:
     code = rt.db.query_one("SELECT code FROM areas WHERE key = ?", [area.key])[0]
     ind = indicators.get(indicator)
     if fmt == "csv":
-        return _file(_csv(df, ind.unit), "text/csv; charset=utf-8", indicator, code, "csv")
+        return attachment(_csv(df, ind.unit), fmt, f"{indicator}-{code}.csv")
     if fmt == "xlsx":
-        return _file(_xlsx(df, ind.unit, indicator), XLSX, indicator, code, "xlsx")
+        return attachment(_xlsx(df, ind.unit, indicator), fmt, f"{indicator}-{code}.xlsx")
     return jsonify(
         {
             "indicator": indicator,
@@ -130,13 +132,6 @@ def values(indicator: str) -> Response:
             "rows": indicators.records(df, ind.unit),
         }
     )
-
-
-def _file(body: bytes, mimetype: str, indicator: str, code: str, ext: str) -> Response:
-    resp = Response(body, mimetype=mimetype)
-    # ids and codes are [A-Za-z0-9._]: safe in a header without quoting rules
-    resp.headers["Content-Disposition"] = f'attachment; filename="{indicator}-{code}.{ext}"'
-    return resp
 
 
 def _rows(df: pd.DataFrame, unit: str) -> list[list]:

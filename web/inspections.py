@@ -19,9 +19,9 @@ from data.times import iso, utc_now
 from layouts.i18n import LANGUAGES
 from layouts.inspections_page import reason_text, why_text
 from reports import tables
-from web.api import _error, _read_allowed, _reader
+from web.api import _area_read, _error, _read_allowed, _reader, _unknown
+from web.export import attachment
 from web.indicators import _bound
-from web.openapi import XLSX
 from web.paths import API_PREFIX
 from web.session import runtime as _runtime
 
@@ -43,8 +43,8 @@ def inspection_list() -> Response:
         return denied
     rt = _runtime()
     args = request.args
-    if unknown := set(args) - PARAMS:
-        return _error(400, f"unknown parameter(s): {', '.join(sorted(unknown))}")
+    if (bad := _unknown(PARAMS)) is not None:
+        return bad
     fmt, lang, level = args.get("format", "json"), args.get("lang", "zh"), args.get("level")
     if fmt not in FORMATS:
         return _error(400, f"format must be one of {', '.join(FORMATS)}")
@@ -60,12 +60,9 @@ def inspection_list() -> Response:
     user = _reader()
     if not policy.may(user, "view", policy.page("inspections")):
         return _error(403, "your role reads no inspection lists")
-    scope = policy.area_scope(rt.db, user)
-    if scope is None:
-        return _error(403, "your role reads no area figures")
-    target = policy.area_target(rt.db, key=scope.key)
-    if fmt != "json" and not policy.may(user, "export", target):
-        return _error(403, "your role may not export figures of this area")
+    scope, denied = _area_read(rt, user, fmt)
+    if denied is not None:
+        return denied
     try:
         view = inspections.for_runtime(rt, scope, level=level, since=since, until=until)
     except (inspections.InspectionError, indicators.IndicatorError) as exc:
@@ -90,8 +87,8 @@ def inspection_list() -> Response:
     )
     name = f"inspections-{code}-{level}"
     if fmt == "csv":
-        return _file(_csv(rows), "text/csv; charset=utf-8", f"{name}.csv")
-    return _file(_xlsx(rows, _filters(view, code, lang)), XLSX, f"{name}.xlsx")
+        return attachment(_csv(rows), fmt, f"{name}.csv")
+    return attachment(_xlsx(rows, _filters(view, code, lang)), fmt, f"{name}.xlsx")
 
 
 def _json(view: dict, code: str, lang: str) -> dict:
@@ -151,13 +148,6 @@ def _filters(view: dict, code: str, lang: str) -> list[tuple[str, object]]:
         ("notes", ",".join(view["notes"])),
     ]
     return out + [(f"threshold.{k}", v) for k, v in view["thresholds"].items()]
-
-
-def _file(body: bytes, mimetype: str, filename: str) -> Response:
-    resp = Response(body, mimetype=mimetype)
-    # area codes and level names are [A-Za-z0-9._-]: safe in a header without quoting rules
-    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return resp
 
 
 def _csv(rows: list[dict]) -> bytes:

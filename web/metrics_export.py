@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from data import audit, policy
+from data import audit
 from data.cases import desk
 from data.times import iso, utc_now
 from layouts import metrics_page as view_of
 from layouts.i18n import normalise_language
 from reports.tables import csv_bytes, xlsx_bytes
-from web.api import _error, _read_allowed, _reader
-from web.export import MIMETYPES
+from web.api import _area_read, _error, _read_allowed, _reader, _unknown
+from web.export import MIMETYPES, attachment
 from web.paths import API_PREFIX
 from web.session import runtime as _runtime
 
@@ -45,8 +45,8 @@ def table_file(table: str) -> Response:
         return denied
     rt = _runtime()
     args = request.args
-    if unknown := set(args) - PARAMS:
-        return _error(400, f"unknown parameter(s): {', '.join(sorted(unknown))}")
+    if (bad := _unknown(PARAMS)) is not None:
+        return bad
     if table not in TABLES:
         return _error(404, f"unknown table {table!r}; expected one of {', '.join(TABLES)}")
     fmt = args.get("format")
@@ -56,11 +56,9 @@ def table_file(table: str) -> Response:
     if table == "department" and not department:
         return _error(400, "table 'department' needs a department")
     user = _reader()
-    scope = policy.area_scope(rt.db, user)
-    if scope is None:
-        return _error(403, "your role reads no area figures")
-    if not policy.may(user, "export", policy.area_target(rt.db, key=scope.key)):
-        return _error(403, "your role may not export figures of this area")
+    scope, denied = _area_read(rt, user, fmt)
+    if denied is not None:
+        return denied
     try:
         period = desk.metrics_period(rt, args.get("since"), args.get("until"))
     except ValueError as exc:
@@ -97,9 +95,4 @@ def table_file(table: str) -> Response:
             "complete": True,
         },
     )
-    resp = Response(data, mimetype=MIMETYPES[fmt])
-    stamp = at.strftime("%Y%m%dT%H%M%SZ")
-    resp.headers["Content-Disposition"] = (
-        f'attachment; filename="onegrid-metrics-{table}-{stamp}.{fmt}"'
-    )
-    return resp
+    return attachment(data, fmt, f"onegrid-metrics-{table}-{at.strftime('%Y%m%dT%H%M%SZ')}.{fmt}")
