@@ -45,7 +45,7 @@ from data.quarantine import (
     records_as_json,
 )
 from data.schema import BUCKET_SECONDS, SEARCH_SEPARATOR
-from data.store import Database, StoreClosed
+from data.store import Database
 
 OUTSIDE_REASON = "outside region"
 # Rows per bulk batch (folder drops, replays): four of DuckDB's row groups (122,880 rows each).
@@ -521,11 +521,12 @@ class Pipeline:
 
         try:
             done = self.db.submit(write)
-        except BaseException:
-            # the store is closed: nothing was queued, so nothing waits for this group
+        except BaseException as exc:
+            # nothing was queued (the store is closed: StoreClosed), so nothing waits for this
+            # group: each of its batches is told why
             group, self._pending = self._pending, []
             for _, f in group:
-                f.set_exception(StoreClosed())
+                f.set_exception(exc)
             raise
         self._group_queued = True
         done.add_done_callback(lambda d: self._settle(taken, d))

@@ -61,6 +61,15 @@ def use_jemalloc_for_arrow() -> str:
     return pa.default_memory_pool().backend_name
 
 
+def read_arrow(con, sql: str, params: Sequence[Any] | dict | None = None) -> pa.Table:
+    """The result of a parameterised SELECT on connection or cursor ``con`` as one Arrow table.
+
+    Through a relation: a DB-API result (``con.execute(...).to_arrow_table()``) copies every row
+    once more (0.17 s against 0.13 s for 306,810 rows). Not for statements with side effects
+    (``UPDATE ... RETURNING``): a relation runs when it is read."""
+    return con.sql(sql, params=params or None).to_arrow_table()
+
+
 class Database:
     """One DuckDB file shared by the process's threads.
 

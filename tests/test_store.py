@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from data.schema import MIGRATIONS, current_version
-from data.store import Database
+from data.store import Database, read_arrow
 
 
 def test_migrations_apply_once(tmp_path):
@@ -104,3 +104,15 @@ def test_arrow_buffers_come_from_jemalloc_unless_the_environment_says_otherwise(
     assert before == pyarrows_own  # importing the module changes nothing
     assert after == "jemalloc"
     assert pool(ARROW_DEFAULT_MEMORY_POOL="system") == "system system"
+
+
+def test_read_arrow_gives_a_selects_rows_with_either_kind_of_parameters(tmp_path):
+    with Database(tmp_path / "r.duckdb") as db:
+        db.write(lambda con: con.execute("CREATE TABLE t AS SELECT range AS i FROM range(10)"))
+        cur = db.cursor()
+        by_position = read_arrow(cur, "SELECT i FROM t WHERE i >= ? ORDER BY i", [7])
+        by_name = read_arrow(cur, "SELECT i FROM t WHERE i < $n ORDER BY i", {"n": 2})
+        everything = read_arrow(cur, "SELECT count(*) AS n FROM t")
+    assert by_position.column("i").to_pylist() == [7, 8, 9]
+    assert by_name.column("i").to_pylist() == [0, 1]
+    assert everything.column("n").to_pylist() == [10]

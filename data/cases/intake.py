@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 
 from data.cases.responsibility import LEVEL_KEY_COLUMNS
 from data.cases.states import INITIAL, after
+from data.store import read_arrow
 from data.times import utc_now
 
 HANDLING_STATUSES = ("started", "in progress")
@@ -261,7 +262,10 @@ def select_cases(con, svc, *, relation="events", cond="", params=None, extra="")
         else SELECT_SQL.format(relation=relation, cond=cond, extra=extra)
     )
     _set_department_attribute(con, svc)
-    raw = con.execute(sql, params or {}).to_arrow_table()
+    if relation == "events":  # an UPDATE ... RETURNING: run now, once
+        raw = con.execute(sql, params or {}).to_arrow_table()
+    else:
+        raw = read_arrow(con, sql, params)
     # cases, transitions and notifications go in in id order (as the pandas version did)
     return raw.take(pc.sort_indices(raw.column("id")))
 
@@ -506,9 +510,7 @@ def prepare_rows(cur, svc, events: pa.Table, now: pd.Timestamp) -> PreparedCases
     _set_department_attribute(cur, svc)
     cur.register("intake_prepare", events)
     try:
-        # a relation's Arrow result, not a DB-API one (which copies every row once more: 0.17 s
-        # against 0.13 s for a 12345 file of 306,810 requests)
-        raw = cur.sql(PREPARE_SQL).to_arrow_table()
+        raw = read_arrow(cur, PREPARE_SQL)
     finally:
         cur.unregister("intake_prepare")
     raw = raw.add_column(0, "id", pa.array(np.arange(raw.num_rows), pa.int64()))
