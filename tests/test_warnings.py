@@ -178,6 +178,41 @@ def test_many_pending_areas_are_kept_raised_and_dropped_together(runtime):
     assert pending() == {keys[c]: 1 for c in late_cells}
 
 
+def test_warnings_raised_and_cleared_together_each_get_their_area_and_history(runtime):
+    """Several warnings raised, marked clearing and cleared in one evaluation each (one
+    statement per kind of change, not one per warning): each has its own area's ancestors, its
+    own history, and its id in the result in the conditions' order."""
+    cells = [(1, i, 0) for i in range(3)] + [(2, 0, 1)]
+    for cell in cells:
+        accidents(runtime, 3, at=T0, cell=cell)
+    eng = engine(runtime, ["acc"])
+    eng.evaluate(T0)
+    res = eng.evaluate(T0 + S)
+    w = warnings_df(runtime)
+    assert len(res.raised) == 4 and res.raised == sorted(res.raised)
+    assert sorted(w["id"]) == sorted(res.raised)
+    areas = runtime.db.query_df(
+        "SELECT key, community_key, township_key, county_key, city_key FROM areas"
+    ).set_index("key")
+    for _, row in w.iterrows():
+        area = areas.loc[row["area_key"]]
+        assert row["cell_key"] == row["area_key"] and row["area_level"] == "grid"
+        for col in ("community_key", "township_key", "county_key", "city_key"):
+            assert row[col] == area[col]
+        assert row["state"] == "raised" and row["value"] == 3
+        assert history_actions(runtime, int(row["id"])) == ["raised"]
+    assert {cell_key(runtime, *c) for c in cells} == set(w["area_key"])
+    eng.evaluate(T0 + minutes(31))  # every condition gone: clear since now
+    assert warnings_df(runtime)["clear_since"].notna().all()
+    res = eng.evaluate(T0 + minutes(41))  # after the 10-minute hold: all cleared
+    assert sorted(res.cleared) == sorted(w["id"])
+    w = warnings_df(runtime)
+    assert (w["state"] == "cleared").all() and (w["cleared_by"] == "system").all()
+    assert w["clear_reason"].str.startswith("condition clear for 10 min").all()
+    for wid in w["id"]:
+        assert history_actions(runtime, int(wid)) == ["raised", "cleared"]
+
+
 def test_upgrade_and_downgrade_keep_one_warning_with_history(runtime):
     accidents(runtime, 3)
     eng = engine(runtime, ["acc"], escalate_after={"orange": 10**6, "yellow": 10**6})

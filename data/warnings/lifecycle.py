@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from data.times import to_py, utc
 from data.warnings import fusion
-from data.warnings.rules import AREA_LEVELS, LEVELS, Rule, RuleSet
+from data.warnings.rules import AREA_LEVELS, LEVELS, RuleSet
 
 DEFAULT_ESCALATE = {"blue": 7200.0, "yellow": 3600.0, "orange": 1800.0, "red": 900.0}
 
@@ -71,6 +71,7 @@ def apply(
     pend_del: set[tuple] = set()
 
     updates: list[tuple] = []
+    raises: dict[tuple, tuple] = {}
 
     def history(wid, action, frm, to, state, actor=None, note=None, value=None):
         hist.append((int(wid), to_py(now), action, frm, to, state, actor, note, value))
@@ -116,10 +117,13 @@ def apply(
             pend_set[key] = (max(rank, prank) if hits > 1 else rank, hits, None)
             continue
         pend_del.add(key)
-        wid = raise_warning(con, now, rule, key, rank, value, lim, base, row.detail)
-        history(wid, "raised", None, rank, "raised", actor="system", value=value)
-        result.raised.append(wid)
+        # one warning per key: a key met twice in one evaluation is raised once
+        raises.setdefault(key, (rule, rank, value, lim, base, row.detail))
 
+    for key, wid in zip(raises, raise_warnings(con, now, raises), strict=True):
+        value = raises[key][2]
+        history(wid, "raised", None, raises[key][1], "raised", actor="system", value=value)
+        result.raised.append(wid)
     if updates:
         upd = pd.DataFrame(
             updates, columns=["id", "level_rank", "value", "limit_value", "baseline", "detail"]
@@ -136,6 +140,8 @@ def apply(
             [to_py(now), to_py(now)],
         ).fetchall()
         con.unregister("warn_updates")
+    clears: list[tuple[int, str]] = []
+    clearing: list[int] = []
     for key, w in act.items():
         if key in seen:
             continue
@@ -144,30 +150,14 @@ def apply(
         hold = pd.Timedelta(minutes=rule.clear_hold_min if rule else 0)
         since = utc(w[6]) if w[6] is not None else now
         if now - since >= hold:
-            con.execute(
-                "UPDATE warnings SET state = 'cleared', cleared_at = ?, cleared_by = 'system',"
-                " clear_reason = ?, updated_at = ? WHERE id = ?",
-                [
-                    to_py(now),
-                    f"condition clear for {hold.total_seconds() / 60:g} min",
-                    to_py(now),
-                    int(w[0]),
-                ],
-            ).fetchall()
+            clears.append((int(w[0]), f"condition clear for {hold.total_seconds() / 60:g} min"))
             history(
-                int(w[0]),
-                "cleared",
-                int(w[4]),
-                int(w[4]),
-                "cleared",
-                actor="system",
-                note="auto",
+                int(w[0]), "cleared", int(w[4]), int(w[4]), "cleared", actor="system", note="auto"
             )
             result.cleared.append(int(w[0]))
         elif w[6] is None:
-            con.execute(
-                "UPDATE warnings SET clear_since = ? WHERE id = ?", [to_py(now), int(w[0])]
-            ).fetchall()
+            clearing.append(int(w[0]))
+    _write_clears(con, now, clears, clearing)
     for key in pending:
         if key not in seen:
             pend_del.add(key)
@@ -181,12 +171,7 @@ def apply(
             " + (SELECT count(*) FROM warning_pending)"
         ).fetchall()[0][0]
     )
-    if hist:
-        con.executemany(
-            "INSERT INTO warning_history (warning_id, changed_at, action, from_rank, to_rank, state,"
-            " actor, note, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            hist,
-        )
+    _write_history(con, hist)
     for group, ev, inc in candidates:
         result.incidents += fusion.fuse(con, now, group, ev, inc)
     return live_state
@@ -235,43 +220,111 @@ def _keys_table(keys: list[tuple]) -> pa.Table:
     )
 
 
-def raise_warning(con, now, rule: Rule, key, rank, value, lim, base, detail) -> int:
-    """Insert a raised warning for ``key`` = (rule id, area key, subject); returns its id."""
-    rule_id, area_key, subject = key
-    area = con.execute(
-        "SELECT level, community_key, township_key, county_key, city_key FROM areas WHERE key = ?",
-        [area_key],
-    ).fetchall()
-    level, comm, town, county, city = area[0] if area else (rule.area_level, None, None, None, None)
-    cell = area_key if level == "grid" else None
-    return con.execute(
-        """
-        INSERT INTO warnings (rule_id, kind, area_key, area_level, subject, cell_key,
-            community_key, township_key, county_key, city_key, level_rank, state, value,
-            limit_value, baseline, detail, raised_at, updated_at, last_true_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'raised', ?, ?, ?, ?, ?, ?, ?) RETURNING id
-        """,
-        [
-            rule_id,
-            rule.kind,
-            area_key,
-            level,
-            subject,
-            cell,
-            comm,
-            town,
-            county,
-            city,
-            rank,
-            value,
-            lim,
-            base,
-            detail,
-            to_py(now),
-            to_py(now),
-            to_py(now),
-        ],
-    ).fetchall()[0][0]
+def raise_warnings(con, now, raises: dict[tuple, tuple]) -> list[int]:
+    """Insert a raised warning for each key (rule id, area key, subject) of ``raises`` (key ->
+    (rule, rank, value, limit, baseline, detail JSON text)) in one statement; returns their ids
+    in the keys' order. The area's level and ancestors come from the areas table (an area not
+    there: the rule's level, no ancestors)."""
+    if not raises:
+        return []
+    keys, rows = list(raises), list(raises.values())
+    new = pa.table(
+        {
+            "rule_id": pa.array([k[0] for k in keys], pa.string()),
+            "kind": pa.array([r[0].kind for r in rows], pa.string()),
+            "rule_level": pa.array([r[0].area_level for r in rows], pa.string()),
+            "area_key": pa.array([k[1] for k in keys], pa.int32()),
+            "subject": pa.array([k[2] for k in keys], pa.string()),
+            "level_rank": pa.array([r[1] for r in rows], pa.int8()),
+            "value": pa.array([r[2] for r in rows], pa.float64()),
+            "limit_value": pa.array([r[3] for r in rows], pa.float64()),
+            "baseline": pa.array([r[4] for r in rows], pa.float64()),
+            "detail": pa.array([r[5] for r in rows], pa.string()),
+            "pos": pa.array(range(len(keys)), pa.int32()),
+        }
+    )
+    con.register("raised_new", new)
+    try:
+        ids = con.execute(
+            """
+            INSERT INTO warnings (rule_id, kind, area_key, area_level, subject, cell_key,
+                community_key, township_key, county_key, city_key, level_rank, state, value,
+                limit_value, baseline, detail, raised_at, updated_at, last_true_at)
+            SELECT n.rule_id, n.kind, n.area_key, coalesce(a.level, n.rule_level), n.subject,
+                CASE WHEN coalesce(a.level, n.rule_level) = 'grid' THEN n.area_key END,
+                a.community_key, a.township_key, a.county_key, a.city_key, n.level_rank,
+                'raised', n.value, n.limit_value, n.baseline, n.detail::JSON, $now, $now, $now
+            FROM raised_new n LEFT JOIN areas a ON a.key = n.area_key
+            ORDER BY n.pos
+            RETURNING id, rule_id, area_key, subject
+            """,
+            {"now": to_py(now)},
+        ).fetchall()
+    finally:
+        con.unregister("raised_new")
+    by_key = {(r, int(a), s): int(i) for i, r, a, s in ids}
+    return [by_key[(k[0], int(k[1]), k[2])] for k in keys]
+
+
+def _write_clears(con, now, clears: list[tuple[int, str]], clearing: list[int]) -> None:
+    """Clear the warnings ``clears`` ((id, reason)) by the system, and mark ``clearing`` (ids)
+    as clear since ``now``: one statement each, not one per warning (each statement waits for
+    the GIL on a busy server, and the writer is the pipeline's one serial step)."""
+    if clears:
+        con.register(
+            "cleared_now",
+            pa.table(
+                {
+                    "id": pa.array([c[0] for c in clears], pa.int64()),
+                    "reason": pa.array([c[1] for c in clears], pa.string()),
+                }
+            ),
+        )
+        try:
+            con.execute(
+                "UPDATE warnings SET state = 'cleared', cleared_at = $now, cleared_by = 'system',"
+                " clear_reason = c.reason, updated_at = $now FROM cleared_now c"
+                " WHERE warnings.id = c.id",
+                {"now": to_py(now)},
+            ).fetchall()
+        finally:
+            con.unregister("cleared_now")
+    if clearing:
+        con.execute(
+            "UPDATE warnings SET clear_since = $now WHERE list_contains($ids, id)",
+            {"now": to_py(now), "ids": clearing},
+        ).fetchall()
+
+
+def _write_history(con, hist: list[tuple]) -> None:
+    """Append the evaluation's history rows (warning id, changed at, action, from rank, to
+    rank, state, actor, note, value) in one statement."""
+    if not hist:
+        return
+    cols = list(zip(*hist, strict=True))
+    con.register(
+        "history_new",
+        pa.table(
+            {
+                "warning_id": pa.array(cols[0], pa.int64()),
+                "changed_at": pa.array(cols[1], pa.timestamp("us", tz="UTC")),
+                "action": pa.array(cols[2], pa.string()),
+                "from_rank": pa.array(cols[3], pa.int8()),
+                "to_rank": pa.array(cols[4], pa.int8()),
+                "state": pa.array(cols[5], pa.string()),
+                "actor": pa.array(cols[6], pa.string()),
+                "note": pa.array(cols[7], pa.string()),
+                "value": pa.array(cols[8], pa.float64()),
+            }
+        ),
+    )
+    try:
+        con.execute(
+            "INSERT INTO warning_history (warning_id, changed_at, action, from_rank, to_rank,"
+            " state, actor, note, value) SELECT * FROM history_new"
+        ).fetchall()
+    finally:
+        con.unregister("history_new")
 
 
 def escalate(con, now, result: EvaluationResult, history, escalate_after: dict[str, float]) -> None:
@@ -280,6 +333,7 @@ def escalate(con, now, result: EvaluationResult, history, escalate_after: dict[s
         "SELECT id, level_rank, area_level, escalated_to, coalesce(escalated_at, raised_at)"
         " FROM warnings WHERE state = 'raised'"
     ).fetchall()
+    moves: list[tuple[int, str]] = []
     for wid, rank, area_level, esc_to, since in rows:
         limit = escalate_after.get(LEVELS[int(rank) - 1])
         if limit is None or (now - utc(since)).total_seconds() < limit:
@@ -287,9 +341,25 @@ def escalate(con, now, result: EvaluationResult, history, escalate_after: dict[s
         target = next_command_level(esc_to or area_level)
         if target is None:
             continue
-        con.execute(
-            "UPDATE warnings SET escalated_to = ?, escalated_at = ?, updated_at = ? WHERE id = ?",
-            [target, to_py(now), to_py(now), int(wid)],
-        ).fetchall()
+        moves.append((int(wid), target))
         history(wid, "escalated", int(rank), int(rank), "raised", actor="system", note=target)
         result.escalated.append(int(wid))
+    if not moves:
+        return
+    con.register(
+        "escalated_now",
+        pa.table(
+            {
+                "id": pa.array([m[0] for m in moves], pa.int64()),
+                "target": pa.array([m[1] for m in moves], pa.string()),
+            }
+        ),
+    )
+    try:
+        con.execute(
+            "UPDATE warnings SET escalated_to = e.target, escalated_at = $now, updated_at = $now"
+            " FROM escalated_now e WHERE warnings.id = e.id",
+            {"now": to_py(now)},
+        ).fetchall()
+    finally:
+        con.unregister("escalated_now")
