@@ -270,25 +270,13 @@ def _write_clears(con, now, clears: list[tuple[int, str]], clearing: list[int]) 
     """Clear the warnings ``clears`` ((id, reason)) by the system, and mark ``clearing`` (ids)
     as clear since ``now``: one statement each, not one per warning (each statement waits for
     the GIL on a busy server, and the writer is the pipeline's one serial step)."""
-    if clears:
-        con.register(
-            "cleared_now",
-            pa.table(
-                {
-                    "id": pa.array([c[0] for c in clears], pa.int64()),
-                    "reason": pa.array([c[1] for c in clears], pa.string()),
-                }
-            ),
-        )
-        try:
-            con.execute(
-                "UPDATE warnings SET state = 'cleared', cleared_at = $now, cleared_by = 'system',"
-                " clear_reason = c.reason, updated_at = $now FROM cleared_now c"
-                " WHERE warnings.id = c.id",
-                {"now": to_py(now)},
-            ).fetchall()
-        finally:
-            con.unregister("cleared_now")
+    _update_by_id(
+        con,
+        now,
+        clears,
+        "UPDATE warnings SET state = 'cleared', cleared_at = $now, cleared_by = 'system',"
+        " clear_reason = r.text, updated_at = $now FROM w_rows r WHERE warnings.id = r.id",
+    )
     if clearing:
         con.execute(
             "UPDATE warnings SET clear_since = $now WHERE list_contains($ids, id)",
@@ -344,22 +332,25 @@ def escalate(con, now, result: EvaluationResult, history, escalate_after: dict[s
         moves.append((int(wid), target))
         history(wid, "escalated", int(rank), int(rank), "raised", actor="system", note=target)
         result.escalated.append(int(wid))
-    if not moves:
+    _update_by_id(
+        con,
+        now,
+        moves,
+        "UPDATE warnings SET escalated_to = r.text, escalated_at = $now, updated_at = $now"
+        " FROM w_rows r WHERE warnings.id = r.id",
+    )
+
+
+def _update_by_id(con, now, rows: list[tuple[int, str]], sql: str) -> None:
+    """Run ``sql``, an UPDATE of warnings from the table ``w_rows`` (id, text) of ``rows`` with
+    the parameter ``$now``, once for all of them (nothing when there are none)."""
+    if not rows:
         return
+    ids, texts = zip(*rows, strict=True)
     con.register(
-        "escalated_now",
-        pa.table(
-            {
-                "id": pa.array([m[0] for m in moves], pa.int64()),
-                "target": pa.array([m[1] for m in moves], pa.string()),
-            }
-        ),
+        "w_rows", pa.table({"id": pa.array(ids, pa.int64()), "text": pa.array(texts, pa.string())})
     )
     try:
-        con.execute(
-            "UPDATE warnings SET escalated_to = e.target, escalated_at = $now, updated_at = $now"
-            " FROM escalated_now e WHERE warnings.id = e.id",
-            {"now": to_py(now)},
-        ).fetchall()
+        con.execute(sql, {"now": to_py(now)}).fetchall()
     finally:
-        con.unregister("escalated_now")
+        con.unregister("w_rows")
