@@ -61,6 +61,18 @@ def use_jemalloc_for_arrow() -> str:
     return pa.default_memory_pool().backend_name
 
 
+@contextlib.contextmanager
+def registered(con, name: str, table) -> Iterator[None]:
+    """``table`` (Arrow or pandas) readable by SQL on ``con`` as ``name`` while the block runs,
+    and unregistered after it, also when it fails (a registration left behind keeps its table's
+    memory and shadows the name for the connection's next user)."""
+    con.register(name, table)
+    try:
+        yield
+    finally:
+        con.unregister(name)
+
+
 def read_arrow(con, sql: str, params: Sequence[Any] | dict | None = None) -> pa.Table:
     """The result of a parameterised SELECT on connection or cursor ``con`` as one Arrow table.
 

@@ -379,8 +379,9 @@ def area_summary(code: str) -> Response:
     if since >= until:
         return _error(400, "since must be before until")
     user = _reader()
-    if not policy.may(user, "view", policy.area_target(rt.db, key=area.key)):
-        return _error(403, "area outside your scope")
+    area, denied = _area_read(rt, user, "json", area)
+    if denied is not None:
+        return denied
     summary = queries.area_summary(
         rt.db,
         policy.area_scope(rt.db, user),

@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 
 from data.cases.responsibility import LEVEL_KEY_COLUMNS
 from data.cases.states import INITIAL, after
-from data.store import read_arrow
+from data.store import read_arrow, registered
 from data.times import utc_now
 
 HANDLING_STATUSES = ("started", "in progress")
@@ -256,15 +256,11 @@ def select_cases(con, svc, *, relation="events", cond="", params=None, extra="")
     $-named ``params``) with their case ids, as an Arrow table in id order. In the events table
     they are linked to those ids at once (``events.case_id``); from another relation, ``extra``
     (``", col, ..."``) gives more of its columns back."""
-    sql = (
-        LINK_SQL.format(cond=cond)
-        if relation == "events"
-        else SELECT_SQL.format(relation=relation, cond=cond, extra=extra)
-    )
     _set_department_attribute(con, svc)
-    if relation == "events":  # an UPDATE ... RETURNING: run now, once
-        raw = con.execute(sql, params or {}).to_arrow_table()
+    if relation == "events":  # an UPDATE ... RETURNING: run now, once (a relation runs when read)
+        raw = con.execute(LINK_SQL.format(cond=cond), params or {}).to_arrow_table()
     else:
+        sql = SELECT_SQL.format(relation=relation, cond=cond, extra=extra)
         raw = read_arrow(con, sql, params)
     # cases, transitions and notifications go in in id order (as the pandas version did)
     return raw.take(pc.sort_indices(raw.column("id")))
@@ -508,11 +504,8 @@ def prepare_rows(cur, svc, events: pa.Table, now: pd.Timestamp) -> PreparedCases
     if events.num_rows < PREPARE_MIN_ROWS:
         return None
     _set_department_attribute(cur, svc)
-    cur.register("intake_prepare", events)
-    try:
+    with registered(cur, "intake_prepare", events):
         raw = read_arrow(cur, PREPARE_SQL)
-    finally:
-        cur.unregister("intake_prepare")
     raw = raw.add_column(0, "id", pa.array(np.arange(raw.num_rows), pa.int64()))
     cases = build_cases(svc, raw, now)
     return PreparedCases(cases, _transitions(cases), _notices(svc, cases, now))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pyarrow as pa
 
+from data.store import registered
 from data.times import to_py, utc
 from data.warnings import fusion
 from data.warnings.rules import AREA_LEVELS, LEVELS, RuleSet
@@ -129,17 +130,16 @@ def apply(
             updates, columns=["id", "level_rank", "value", "limit_value", "baseline", "detail"]
         )
         upd = upd.astype({"value": "float64", "limit_value": "float64", "baseline": "float64"})
-        con.register("warn_updates", upd)
-        con.execute(
-            """
-            UPDATE warnings SET level_rank = u.level_rank, value = u.value,
-                limit_value = u.limit_value, baseline = u.baseline, detail = u.detail,
-                last_true_at = ?, clear_since = NULL, updated_at = ?
-            FROM warn_updates u WHERE warnings.id = u.id
-            """,
-            [to_py(now), to_py(now)],
-        ).fetchall()
-        con.unregister("warn_updates")
+        with registered(con, "warn_updates", upd):
+            con.execute(
+                """
+                UPDATE warnings SET level_rank = u.level_rank, value = u.value,
+                    limit_value = u.limit_value, baseline = u.baseline, detail = u.detail,
+                    last_true_at = ?, clear_since = NULL, updated_at = ?
+                FROM warn_updates u WHERE warnings.id = u.id
+                """,
+                [to_py(now), to_py(now)],
+            ).fetchall()
     clears: list[tuple[int, str]] = []
     clearing: list[int] = []
     for key, w in act.items():
@@ -182,22 +182,18 @@ def _write_pending(con, now, gone: list[tuple], hits: dict[tuple, tuple]) -> Non
     hits, old)), one statement each: a statement per key, each waiting for the GIL on a busy
     server, held the writer for seconds (issue 12: pushes stalled behind an evaluation)."""
     if gone:
-        con.register("pending_gone", _keys_table(gone))
-        try:
+        with registered(con, "pending_gone", _keys_table(gone)):
             con.execute(
                 "DELETE FROM warning_pending USING pending_gone g"
                 " WHERE warning_pending.rule_id = g.rule_id"
                 " AND warning_pending.area_key = g.area_key AND warning_pending.subject = g.subject"
             ).fetchall()
-        finally:
-            con.unregister("pending_gone")
     if hits:
         rows = _keys_table(list(hits))
         counts = list(hits.values())
         rows = rows.append_column("level_rank", pa.array([v[0] for v in counts], pa.int8()))
         rows = rows.append_column("hits", pa.array([v[1] for v in counts], pa.int32()))
-        con.register("pending_hits", rows)
-        try:
+        with registered(con, "pending_hits", rows):
             con.execute(
                 "INSERT INTO warning_pending SELECT rule_id, area_key, subject, level_rank, hits,"
                 " ?::TIMESTAMPTZ, ?::TIMESTAMPTZ FROM pending_hits"
@@ -205,8 +201,6 @@ def _write_pending(con, now, gone: list[tuple], hits: dict[tuple, tuple]) -> Non
                 " hits = excluded.hits, last_at = excluded.last_at",
                 [to_py(now), to_py(now)],
             ).fetchall()
-        finally:
-            con.unregister("pending_hits")
 
 
 def _keys_table(keys: list[tuple]) -> pa.Table:
@@ -228,23 +222,19 @@ def raise_warnings(con, now, raises: dict[tuple, tuple]) -> list[int]:
     if not raises:
         return []
     keys, rows = list(raises), list(raises.values())
-    new = pa.table(
-        {
-            "rule_id": pa.array([k[0] for k in keys], pa.string()),
-            "kind": pa.array([r[0].kind for r in rows], pa.string()),
-            "rule_level": pa.array([r[0].area_level for r in rows], pa.string()),
-            "area_key": pa.array([k[1] for k in keys], pa.int32()),
-            "subject": pa.array([k[2] for k in keys], pa.string()),
-            "level_rank": pa.array([r[1] for r in rows], pa.int8()),
-            "value": pa.array([r[2] for r in rows], pa.float64()),
-            "limit_value": pa.array([r[3] for r in rows], pa.float64()),
-            "baseline": pa.array([r[4] for r in rows], pa.float64()),
-            "detail": pa.array([r[5] for r in rows], pa.string()),
-            "pos": pa.array(range(len(keys)), pa.int32()),
-        }
-    )
-    con.register("raised_new", new)
-    try:
+    new = _keys_table(keys)
+    for name, values, kind in (
+        ("kind", [r[0].kind for r in rows], pa.string()),
+        ("rule_level", [r[0].area_level for r in rows], pa.string()),
+        ("level_rank", [r[1] for r in rows], pa.int8()),
+        ("value", [r[2] for r in rows], pa.float64()),
+        ("limit_value", [r[3] for r in rows], pa.float64()),
+        ("baseline", [r[4] for r in rows], pa.float64()),
+        ("detail", [r[5] for r in rows], pa.string()),
+        ("pos", range(len(keys)), pa.int32()),
+    ):
+        new = new.append_column(name, pa.array(values, kind))
+    with registered(con, "raised_new", new):
         ids = con.execute(
             """
             INSERT INTO warnings (rule_id, kind, area_key, area_level, subject, cell_key,
@@ -260,8 +250,6 @@ def raise_warnings(con, now, raises: dict[tuple, tuple]) -> list[int]:
             """,
             {"now": to_py(now)},
         ).fetchall()
-    finally:
-        con.unregister("raised_new")
     by_key = {(r, int(a), s): int(i) for i, r, a, s in ids}
     return [by_key[(k[0], int(k[1]), k[2])] for k in keys]
 
@@ -290,29 +278,24 @@ def _write_history(con, hist: list[tuple]) -> None:
     if not hist:
         return
     cols = list(zip(*hist, strict=True))
-    con.register(
-        "history_new",
-        pa.table(
-            {
-                "warning_id": pa.array(cols[0], pa.int64()),
-                "changed_at": pa.array(cols[1], pa.timestamp("us", tz="UTC")),
-                "action": pa.array(cols[2], pa.string()),
-                "from_rank": pa.array(cols[3], pa.int8()),
-                "to_rank": pa.array(cols[4], pa.int8()),
-                "state": pa.array(cols[5], pa.string()),
-                "actor": pa.array(cols[6], pa.string()),
-                "note": pa.array(cols[7], pa.string()),
-                "value": pa.array(cols[8], pa.float64()),
-            }
-        ),
+    table = pa.table(
+        {
+            "warning_id": pa.array(cols[0], pa.int64()),
+            "changed_at": pa.array(cols[1], pa.timestamp("us", tz="UTC")),
+            "action": pa.array(cols[2], pa.string()),
+            "from_rank": pa.array(cols[3], pa.int8()),
+            "to_rank": pa.array(cols[4], pa.int8()),
+            "state": pa.array(cols[5], pa.string()),
+            "actor": pa.array(cols[6], pa.string()),
+            "note": pa.array(cols[7], pa.string()),
+            "value": pa.array(cols[8], pa.float64()),
+        }
     )
-    try:
+    with registered(con, "history_new", table):
         con.execute(
             "INSERT INTO warning_history (warning_id, changed_at, action, from_rank, to_rank,"
             " state, actor, note, value) SELECT * FROM history_new"
         ).fetchall()
-    finally:
-        con.unregister("history_new")
 
 
 def escalate(con, now, result: EvaluationResult, history, escalate_after: dict[str, float]) -> None:
@@ -347,10 +330,6 @@ def _update_by_id(con, now, rows: list[tuple[int, str]], sql: str) -> None:
     if not rows:
         return
     ids, texts = zip(*rows, strict=True)
-    con.register(
-        "w_rows", pa.table({"id": pa.array(ids, pa.int64()), "text": pa.array(texts, pa.string())})
-    )
-    try:
+    table = pa.table({"id": pa.array(ids, pa.int64()), "text": pa.array(texts, pa.string())})
+    with registered(con, "w_rows", table):
         con.execute(sql, {"now": to_py(now)}).fetchall()
-    finally:
-        con.unregister("w_rows")
