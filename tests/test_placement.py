@@ -48,3 +48,21 @@ def test_nan_coordinates_are_outside():
     placer = Placer(np.array([shapely.box(0, 0, 1, 1)]), np.array([1]), square_m=1000)
     got = placer.place(np.array([np.nan, 0.5]), np.array([0.5, np.nan]))
     assert got.tolist() == [OUTSIDE, OUTSIDE]
+
+
+def test_points_on_and_beside_cell_edges_agree_with_the_exact_test():
+    # the exact test asks only each boundary square's candidate cells: points on the edges
+    # and vertices themselves, and a hair to either side, are where a missed one would show
+    cells = voronoi_cells(300, seed=3)
+    placer = Placer(cells, np.arange(len(cells)) + 1)
+    rings = shapely.get_exterior_ring(cells)
+    rng = np.random.default_rng(4)
+    owner = rng.integers(0, len(cells), 50_000)
+    pts = shapely.line_interpolate_point(rings[owner], rng.uniform(0, 1, 50_000), normalized=True)
+    vertices = shapely.get_coordinates(rings)
+    lon = np.concatenate([shapely.get_x(pts), vertices[:, 0]])
+    lat = np.concatenate([shapely.get_y(pts), vertices[:, 1]])
+    assert (placer.place(lon, lat) >= 1).all()  # on an edge: in a cell, never outside
+    for shift in (0.0, 1e-9, -1e-9):
+        got = placer.place(lon + shift, lat - shift)
+        assert np.array_equal(got, placer.place_exact(lon + shift, lat - shift))
