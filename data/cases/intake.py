@@ -96,6 +96,8 @@ PREPARE_SQL = f"SELECT {_COLUMNS_SQL} FROM intake_prepare"
 # bulk load's chunks); a smaller one (a push) in the writer's transaction, where one query
 # costs less than in a request thread waiting for the GIL
 PREPARE_MIN_ROWS = 5_000
+# rows per record batch of the table PREPARE_SQL reads (see prepare_rows)
+SCAN_PART_ROWS = 50_000
 # a registered frame of the events' columns (requests kept out of the events table, a group's
 # events before they are stored); {extra}: more of its columns, given back as they are
 SELECT_SQL = (
@@ -207,13 +209,13 @@ def _route(lists: _ListTables, raw: pa.Table) -> pa.Table:
         lists.plain_positions.take(pc.index_in(category, value_set=lists.plain_categories)), -1
     ).to_numpy()
     if lists.area_rules:
-        cats = category.to_numpy(zero_copy_only=False)
         keys = {}
         won = np.zeros(n, dtype=bool)
         for cat, col, key, i in lists.area_rules:
             if col not in keys:
                 keys[col] = pc.fill_null(raw.column(col), -1).to_numpy()
-            hit = ~won & (cats == cat) & (keys[col] == key)
+            # Arrow compares the text (NumPy's == on an object array: a Python call per row)
+            hit = ~won & _np(pc.fill_null(pc.equal(category, cat), False)) & (keys[col] == key)
             pos = np.where(hit, i, pos)
             won |= hit
     return lists.rules.take(pa.array(pos, pa.int64(), mask=pos < 0))
@@ -363,7 +365,8 @@ def _transitions(cases: pa.Table) -> pa.Table:
             }
         )
     ]
-    disp = cases.filter(pa.array(d))
+    # only the columns used are filtered (a filter of the whole table copies every description)
+    disp = cases.select(["id", "department", "dispatched_at"]).filter(pa.array(d))
     k = disp.num_rows
     parts.append(
         pa.table(
@@ -379,7 +382,7 @@ def _transitions(cases: pa.Table) -> pa.Table:
             }
         )
     )
-    close = cases.filter(pa.array(c))
+    close = cases.select(["id", "department", "closed_at"]).filter(pa.array(c))
     k, oc = close.num_rows, on_call[c]
     parts.append(
         pa.table(
@@ -401,8 +404,9 @@ def _transitions(cases: pa.Table) -> pa.Table:
 def _notices(svc, cases: pa.Table, now: pd.Timestamp) -> pa.Table:
     """Open dispatched cases to their department, undecided ones to the hall (urgent); a
     normal one waits for the next working instant."""
-    o = cases.filter(pa.array(_is(cases.column("state"), DISPATCHED, HANDLING)))
-    hall = cases.filter(cases.column("needs_decision"))
+    used = cases.select(["id", "department", "urgent"])
+    o = used.filter(pa.array(_is(cases.column("state"), DISPATCHED, HANDLING)))
+    hall = used.filter(cases.column("needs_decision"))
     urgent = np.r_[_np(o.column("urgent")).astype(bool), np.ones(hall.num_rows, dtype=bool)]
     n = len(urgent)
     now_us = pd.Timestamp(now).value // 1000
@@ -504,7 +508,10 @@ def prepare_rows(cur, svc, events: pa.Table, now: pd.Timestamp) -> PreparedCases
     if events.num_rows < PREPARE_MIN_ROWS:
         return None
     _set_department_attribute(cur, svc)
-    with registered(cur, "intake_prepare", events):
+    # in parts: DuckDB reads a registered table's record batches on all its threads, one batch
+    # on one (306,810 requests: 0.20 s as one batch, 0.15 s in parts of 50,000)
+    parts = pa.Table.from_batches(events.to_batches(max_chunksize=SCAN_PART_ROWS), events.schema)
+    with registered(cur, "intake_prepare", parts):
         raw = read_arrow(cur, PREPARE_SQL)
     raw = raw.add_column(0, "id", pa.array(np.arange(raw.num_rows), pa.int64()))
     cases = build_cases(svc, raw, now)
