@@ -61,6 +61,7 @@ import requests  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.host import HostMeter  # noqa: E402
 from bench.load import (  # noqa: E402
     PASSWORD,
     BulkDrop,
@@ -190,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             stats.push_ms.clear()
             stats.errors, stats.requests = 0, 0
             stats.first_errors.clear()
+        host = HostMeter()
         pushed0, t0 = (pusher.count if pusher else 0), time.monotonic()
         cpu0 = time.process_time()
         load0 = os.getloadavg()[0]
@@ -237,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{accepted / server_s:,.0f} events/s)",
                 flush=True,
             )
+        print(host.summary(), flush=True)
         print(
             f"viewers n={args.viewers} refresh_p50_ms={p50:.0f} refresh_p95_ms={p95:.0f} "
             f"errors={errors} push_eps={push_eps:.0f}",
