@@ -96,8 +96,6 @@ PREPARE_SQL = f"SELECT {_COLUMNS_SQL} FROM intake_prepare"
 # bulk load's chunks); a smaller one (a push) in the writer's transaction, where one query
 # costs less than in a request thread waiting for the GIL
 PREPARE_MIN_ROWS = 5_000
-# rows per record batch of the table PREPARE_SQL reads (see prepare_rows)
-SCAN_PART_ROWS = 50_000
 # a registered frame of the events' columns (requests kept out of the events table, a group's
 # events before they are stored); {extra}: more of its columns, given back as they are
 SELECT_SQL = (
@@ -508,10 +506,11 @@ def prepare_rows(cur, svc, events: pa.Table, now: pd.Timestamp) -> PreparedCases
     if events.num_rows < PREPARE_MIN_ROWS:
         return None
     _set_department_attribute(cur, svc)
-    # in parts: DuckDB reads a registered table's record batches on all its threads, one batch
-    # on one (306,810 requests: 0.20 s as one batch, 0.15 s in parts of 50,000)
-    parts = pa.Table.from_batches(events.to_batches(max_chunksize=SCAN_PART_ROWS), events.schema)
-    with registered(cur, "intake_prepare", parts):
+    # as one record batch on purpose: DuckDB reads a registered table's batches on all its
+    # threads, one batch on one, and its other thread is the writer's (issue 12: in parts of
+    # 50,000 rows this query took 0.15 s instead of 0.20 s, but the writer, then the drop's
+    # bottleneck, spent 0.3 s more per 1 M-event drop)
+    with registered(cur, "intake_prepare", events):
         raw = read_arrow(cur, PREPARE_SQL)
     raw = raw.add_column(0, "id", pa.array(np.arange(raw.num_rows), pa.int64()))
     cases = build_cases(svc, raw, now)
