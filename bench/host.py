@@ -5,8 +5,8 @@ code dropped 1 M events at 102,000 and at 470,000 events/s within the same hour 
 signs are kept for each run, and printed on a line of their own:
 
 - the time of a fixed piece of pure-Python work (:func:`reference_ms`), just before and just after
-  the measured window: on this machine about 360 ms when the host is quiet, up to twice that when
-  it is not (a slower host does not always show as stolen time);
+  the measured window, in the benchmark's own process while the screens run: 188-446 ms on this
+  machine in one evening's runs (a slower host does not always show as stolen time);
 - the share of the CPU time the hypervisor stole from this machine meanwhile (Linux's ``steal``).
 """
 
@@ -16,7 +16,7 @@ import time
 
 import psutil
 
-# additions in the reference work: about a third of a second on this machine when quiet
+# additions in the reference work: a fifth to a half of a second on this machine
 REFERENCE_ADDITIONS = 5_000_000
 
 
@@ -45,6 +45,6 @@ class HostMeter:
         after = reference_ms()
         return (
             f"host: reference work {self.reference_before:.0f} ms before the measured time and "
-            f"{after:.0f} ms after (this machine quiet: about 360 ms); {share:.1%} of the CPU "
-            "time stolen by the hypervisor meanwhile"
+            f"{after:.0f} ms after (lower: a faster host); {share:.1%} of the CPU time stolen "
+            "by the hypervisor meanwhile"
         )
