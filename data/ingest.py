@@ -184,14 +184,10 @@ class Pipeline:
         self._streams = 0  # bulk loads (ingest_stream) under way
 
     @classmethod
-    def for_region(
-        cls, db: Database, region, catalogue: Catalogue = DEFAULT_CATALOGUE, **placer_kw
-    ) -> Pipeline:
+    def for_region(cls, db: Database, region, catalogue: Catalogue = DEFAULT_CATALOGUE) -> Pipeline:
         """Install ``region`` in ``db`` (or check it is the one there) and build the pipeline."""
         install_region(db, region)
-        cells = region.cells()
-        placer = Placer(cells.geometry.to_numpy(), cells["key"].to_numpy(), **placer_kw)
-        return cls(db, placer, cell_lineage(db), catalogue)
+        return cls(db, Placer.for_region(region), cell_lineage(db), catalogue)
 
     def add_write_hook(self, fn) -> None:
         """Run ``fn(con, source, now)`` inside every batch's write transaction, after its events

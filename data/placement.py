@@ -21,6 +21,8 @@ answer, so a lattice that misses a candidate costs time, never a wrong cell.
 from __future__ import annotations
 
 import math
+import threading
+import weakref
 
 import numpy as np
 import shapely
@@ -75,6 +77,11 @@ def _distinct(values: np.ndarray) -> np.ndarray:
     return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
 
 
+# each loaded region's placer (see Placer.for_region)
+_BY_REGION: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_BY_REGION_LOCK = threading.Lock()
+
+
 class Placer:
     """Point-in-cell lookup for a fixed set of cell polygons.
 
@@ -109,6 +116,18 @@ class Placer:
         self.lattice, self._cand_start, self._cand = self._build_lattice()
         self.boundary_share = float(np.mean(self.lattice < 0))
 
+    @classmethod
+    def for_region(cls, region) -> Placer:
+        """The placer of ``region``'s grid cells (``region.cells()``, EPSG:4326), built once per
+        loaded region: its lattice takes 0.7 s and about 140 MB for a city, and the cells of a
+        loaded region do not change (the pipeline and the /feeds/new page's dry runs share it)."""
+        with _BY_REGION_LOCK:
+            got = _BY_REGION.get(region)
+            if got is None:
+                cells = region.cells()
+                got = _BY_REGION[region] = cls(cells.geometry.to_numpy(), cells["key"].to_numpy())
+        return got
+
     def _build_lattice(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The lattice, and the boundary squares' candidates: square k's are the geometry
         indices ``cand[start[k]:start[k + 1]]``, ascending."""
@@ -127,8 +146,8 @@ class Placer:
         cell = np.concatenate([cell, centre[inside].astype(np.int64) - 1])
         pairs = _distinct(square * len(self.geoms) + cell)  # by square, then cell index
         square, cell = np.divmod(pairs, len(self.geoms))
+        # the pairs hold every touched square, in the same order: square k's start at first[k]
         first = np.flatnonzero(np.r_[True, square[1:] != square[:-1]])
-        touched = square[first]
         lattice[touched // nx, touched % nx] = -(np.arange(len(touched), dtype=np.int32) + 1)
         start = np.append(first, len(pairs)).astype(np.int64)
         return lattice, start, cell.astype(np.int32)

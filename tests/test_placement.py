@@ -66,3 +66,13 @@ def test_points_on_and_beside_cell_edges_agree_with_the_exact_test():
     for shift in (0.0, 1e-9, -1e-9):
         got = placer.place(lon + shift, lat - shift)
         assert np.array_equal(got, placer.place_exact(lon + shift, lat - shift))
+
+
+def test_a_loaded_region_has_one_placer(tiny_region):
+    # the pipeline and the /feeds/new page's dry runs share it: a city's lattice takes 0.7 s
+    placer = Placer.for_region(tiny_region)
+    assert Placer.for_region(tiny_region) is placer
+    cells = tiny_region.cells()
+    lon = cells.geometry.representative_point().x.to_numpy()
+    lat = cells.geometry.representative_point().y.to_numpy()
+    assert placer.place(lon, lat).tolist() == cells["key"].tolist()

@@ -213,7 +213,7 @@ def _route(lists: _ListTables, raw: pa.Table) -> pa.Table:
             if col not in keys:
                 keys[col] = pc.fill_null(raw.column(col), -1).to_numpy()
             # Arrow compares the text (NumPy's == on an object array: a Python call per row)
-            hit = ~won & _np(pc.fill_null(pc.equal(category, cat), False)) & (keys[col] == key)
+            hit = ~won & _is(category, cat) & (keys[col] == key)
             pos = np.where(hit, i, pos)
             won |= hit
     return lists.rules.take(pa.array(pos, pa.int64(), mask=pos < 0))

@@ -325,13 +325,6 @@ def classify(
 # --------------------------------------------------------------------------------------------
 
 
-def region_placer(region) -> Placer:
-    """The pipeline's placer for ``region`` (as :meth:`data.ingest.Pipeline.for_region` builds
-    it), without a store."""
-    cells = region.cells()
-    return Placer(cells.geometry.to_numpy(), cells["key"].to_numpy())
-
-
 def _store_lookup(db_path: Path | None, source: str):
     """(ids -> set of those already stored, description). Opens the database read-only."""
     if db_path is None or not Path(db_path).is_file():
@@ -384,7 +377,7 @@ def check_mapping(
     ``db_path`` is an existing database, against its events opened read-only; or, inside the
     running server (which holds the database), through ``stored(ids) -> set of stored ids``."""
     m = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
-    placer = region_placer(region)
+    placer = Placer.for_region(region)
     now = now if now is not None else pd.Timestamp.now(tz="UTC")
     recon = Reconciliation(mapping=m.name, source=m.source)
     if stored is not None:
