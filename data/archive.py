@@ -51,7 +51,7 @@ from data.dedupe import keys
 from data.files import fsync_dir, replacing
 from data.periodic import Periodic
 from data.schema import EVENT_ID_HASH_SQL, EVENT_SEARCH_SQL
-from data.store import Database
+from data.store import Database, registered
 from data.times import utc, utc_now
 
 log = logging.getLogger(__name__)
@@ -485,11 +485,8 @@ class Archive:
         frame = pd.DataFrame(rows)
 
         def record(con: duckdb.DuckDBPyConnection) -> None:
-            con.register("adopted_parts", frame)
-            try:
+            with registered(con, "adopted_parts", frame):
                 con.execute("INSERT INTO archive_parts BY NAME SELECT * FROM adopted_parts")
-            finally:
-                con.unregister("adopted_parts")
 
         self.db.write(record)
         return rows

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from data.store import Database
+from data.store import Database, registered
 
 LEVELS: tuple[str, ...] = ("city", "county", "township", "community", "grid")
 # the events/areas column that holds each level's key
@@ -113,9 +113,8 @@ def install_region(db: Database, region) -> None:
     table = area_table(region)
 
     def load(con) -> None:
-        con.register("new_areas", table)
-        con.execute("INSERT INTO areas BY NAME SELECT * FROM new_areas")
-        con.unregister("new_areas")
+        with registered(con, "new_areas", table):
+            con.execute("INSERT INTO areas BY NAME SELECT * FROM new_areas")
         con.execute("INSERT INTO meta VALUES ('region', ?)", [region.name])
 
     db.write(load)

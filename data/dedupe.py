@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from data.schema import EVENT_ID_HASH_SQL, id_hash
+from data.store import registered
 
 DAY = dt.timedelta(days=1)
 US_PER_DAY = 86_400_000_000
@@ -62,18 +63,17 @@ def stored_rows(con, events: pa.Table) -> np.ndarray:
         return none
     # the digests as they are: the IN below hashes them once anyway (unique first cost 20 ms
     # a bulk batch, and the days by integer day numbers a third of floor_temporal's 30 ms)
-    con.register("e_digests", pa.table({"h": events["id_hash"]}))
     rows: list[int] = []
-    for lo, hi in day_runs(utc_days(events["event_time"]).to_numpy()):
-        rows += [
-            r[0]
-            for r in con.execute(
-                "SELECT rowid FROM events WHERE event_time >= ? AND event_time < ?"
-                " AND id_hash IN (SELECT h FROM e_digests)",
-                [lo, hi],
-            ).fetchall()
-        ]
-    con.unregister("e_digests")
+    with registered(con, "e_digests", pa.table({"h": events["id_hash"]})):
+        for lo, hi in day_runs(utc_days(events["event_time"]).to_numpy()):
+            rows += [
+                r[0]
+                for r in con.execute(
+                    "SELECT rowid FROM events WHERE event_time >= ? AND event_time < ?"
+                    " AND id_hash IN (SELECT h FROM e_digests)",
+                    [lo, hi],
+                ).fetchall()
+            ]
     if not rows:
         return none
     found = con.execute(

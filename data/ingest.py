@@ -45,7 +45,7 @@ from data.quarantine import (
     records_as_json,
 )
 from data.schema import BUCKET_SECONDS, SEARCH_SEPARATOR
-from data.store import Database
+from data.store import Database, unregister
 
 OUTSIDE_REASON = "outside region"
 # Rows per bulk batch (folder drops, replays): four of DuckDB's row groups (122,880 rows each).
@@ -741,8 +741,7 @@ class Pipeline:
                 [v for src, r in status.items() for v in (src, last_event.get(src), *r)],
             )
         finally:
-            for name in views:
-                con.unregister(name)
+            unregister(con, *views)
         return [int(n) for n in accepted]
 
 

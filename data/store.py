@@ -70,7 +70,20 @@ def registered(con, name: str, table) -> Iterator[None]:
     try:
         yield
     finally:
-        con.unregister(name)
+        unregister(con, name)
+
+
+def unregister(con, *names: str) -> None:
+    """Drop the registrations ``names`` from ``con`` (the end of a ``try ... finally``).
+
+    After a statement failed inside a transaction, DuckDB refuses an unregister until the
+    rollback (``TransactionException``: the transaction is aborted), and that refusal raised from
+    a ``finally`` hid the statement's own error (a feed's report said "transaction is aborted",
+    not what failed). The rollback drops what was registered inside the transaction anyway, so
+    the refusal is ignored."""
+    for name in names:
+        with contextlib.suppress(duckdb.TransactionException):
+            con.unregister(name)
 
 
 def read_arrow(con, sql: str, params: Sequence[Any] | dict | None = None) -> pa.Table:

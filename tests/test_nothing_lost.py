@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from app import create_app
@@ -319,6 +320,30 @@ def test_a_drop_whose_rows_the_store_fails_to_write_says_so(runtime, tmp_path):
     assert (drop / "failed" / "a.csv").exists()
     assert not runtime.db.query("SELECT * FROM events WHERE source_event_id = 'p1'")
     _no_secret_anywhere(runtime, drop)
+
+
+def test_a_statement_failing_inside_the_group_write_is_the_error_reported(runtime, tmp_path):
+    """A failed statement aborts the writer's transaction; the group's clean-up must not
+    replace its error with DuckDB's "transaction is aborted"."""
+
+    def broken_statement(con, table, prepared):
+        # the group's events INSERT (BY NAME) then fails: the table has no such column
+        return table.append_column("no_such_column", pa.nulls(table.num_rows, pa.int64()))
+
+    runtime.pipeline.add_insert_hook(broken_statement)
+    drop = tmp_path / "drop"
+    feed = FolderDropFeed(FolderFeed(name="drops", path=drop, source="police"), runtime.pipeline)
+    lon, lat = tiny_cell_center(1, 1, 1)
+    (drop / "a.csv").write_text(
+        f"id,time,lon,lat,category\np1,2026-11-26T08:00:00+08:00,{lon},{lat},dispute\n",
+        encoding="utf-8",
+    )
+
+    (report,) = feed.scan_once()
+
+    assert report["status"] == "failed" and report["accepted"] == 0
+    assert report["error"].startswith("BinderException while storing the rows")
+    assert not runtime.db.query("SELECT * FROM events WHERE source_event_id = 'p1'")
 
 
 def test_public_error_keeps_our_messages_and_hides_library_texts():

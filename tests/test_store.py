@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 
+import duckdb
+import pyarrow as pa
 import pytest
 
 from data.schema import MIGRATIONS, current_version
-from data.store import Database, read_arrow
+from data.store import Database, read_arrow, registered
 
 
 def test_migrations_apply_once(tmp_path):
@@ -50,6 +52,20 @@ def test_failed_write_rolls_back_and_writer_survives(tmp_path):
         assert db.query_one("SELECT count(*) FROM meta")[0] == 0
         db.execute_write("INSERT INTO meta VALUES ('b', '2')")
         assert db.query("SELECT key FROM meta") == [("b",)]
+
+
+def test_a_registration_inside_a_failed_write_leaves_the_statements_error(tmp_path):
+    with Database(tmp_path / "a.duckdb") as db:
+
+        def bad(con):
+            with registered(con, "rows", pa.table({"k": ["a"]})):
+                con.execute("INSERT INTO meta SELECT k, v FROM rows").fetchall()  # no column v
+
+        with pytest.raises(duckdb.BinderException, match='"v"'):
+            db.write(bad)
+        with pytest.raises(duckdb.CatalogException, match="rows"):
+            db.write(lambda con: con.execute("SELECT * FROM rows").fetchall())
+        assert db.query_one("SELECT count(*) FROM meta")[0] == 0
 
 
 def test_each_thread_gets_its_own_cursor(tmp_path):

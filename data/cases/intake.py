@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 
 from data.cases.responsibility import LEVEL_KEY_COLUMNS
 from data.cases.states import INITIAL, after
-from data.store import read_arrow, registered
+from data.store import read_arrow, registered, unregister
 from data.times import utc_now
 
 HANDLING_STATUSES = ("started", "in progress")
@@ -446,8 +446,7 @@ def _insert_all(con, parts: list[tuple[str, tuple[str, ...], pa.Table]]) -> None
     try:
         con.execute(";\n".join(script))
     finally:
-        for name in names:
-            con.unregister(name)
+        unregister(con, *names)
 
 
 def insert_cases(con, svc, cases: pa.Table, now: pd.Timestamp, *, link: bool = False) -> int:
@@ -465,14 +464,11 @@ def insert_cases(con, svc, cases: pa.Table, now: pd.Timestamp, *, link: bool = F
         parts.append(("notifications", NOTICE_COLUMNS, notes))
     _insert_all(con, parts)
     if link:
-        con.register("new_cases", cases)
-        try:
+        with registered(con, "new_cases", cases):
             con.execute(
                 "UPDATE events SET case_id = n.id FROM new_cases n "
                 "WHERE events.source = 'hotline' AND events.source_event_id = n._ref"
             )
-        finally:
-            con.unregister("new_cases")
     return cases.num_rows
 
 
@@ -604,11 +600,8 @@ def _insert_built(con, svc, events: pa.Table, hot: np.ndarray) -> tuple[np.ndarr
     rows = events.take(pa.array(hot))
     rows = rows.append_column("case_id", pa.nulls(len(hot), pa.int64()))
     rows = rows.append_column("_row", pa.array(hot, pa.int64()))
-    con.register("intake_events", rows)
-    try:
+    with registered(con, "intake_events", rows):
         raw = select_cases(con, svc, relation="intake_events", extra=", _row")
-    finally:
-        con.unregister("intake_events")
     received = raw.column("_received_at")
     batches = pc.unique(received)
     for now in batches.to_pylist():
@@ -648,8 +641,7 @@ def register_unplaced(svc, frame: pd.DataFrame, now: pd.Timestamp | None = None)
     )
 
     def write(con) -> int:
-        con.register("unplaced", rows)
-        try:
+        with registered(con, "unplaced", rows):
             # skip requests that already have a case (a second replay of the same file)
             n, _ = take_in(
                 con,
@@ -659,8 +651,6 @@ def register_unplaced(svc, frame: pd.DataFrame, now: pd.Timestamp | None = None)
                 cond="AND 'hotline:' || source_event_id NOT IN "
                 "(SELECT origin_ref FROM cases WHERE origin_ref LIKE 'hotline:%')",
             )
-        finally:
-            con.unregister("unplaced")
         return n
 
     return svc.db.write(write)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from data.store import Database
+from data.store import Database, registered
 from data.times import BUCKET, WEEK, floor_bucket, to_py, utc
 from data.warnings.engine import WarningEngine
 from data.warnings.rules import LEVELS, RuleSet
@@ -141,9 +141,8 @@ def _copy(src: Database, dst: Database, rules: RuleSet, start, end) -> None:
         ):
             if df is None or df.empty:
                 continue
-            con.register("bt_frame", df)
-            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM bt_frame").fetchall()
-            con.unregister("bt_frame")
+            with registered(con, "bt_frame", df):
+                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM bt_frame").fetchall()
 
     dst.write(load)
 

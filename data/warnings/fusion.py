@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from data.store import Database
+from data.store import Database, registered
 from data.times import to_py
 
 
@@ -111,30 +111,28 @@ def fuse(con, now, group, ev: pd.DataFrame, inc: pd.DataFrame) -> int:
             "event_time": pd.to_datetime(t_us[idx], unit="us", utc=True),
         }
     )
-    con.register("fused_rows", rows)
-    con.register("fused_links", links)
-    con.execute(
-        """
-        INSERT INTO incidents (id, group_id, cell_key, community_key, township_key, county_key,
-            city_key, first_time, last_time, sources, n_reports, created_at, updated_at)
-        SELECT r.id, ?, r.cell_key, a.community_key, a.township_key, a.county_key, a.city_key,
-               r.first_time, r.last_time, r.sources, r.n, ?, ?
-        FROM fused_rows r JOIN areas a ON a.key = r.cell_key WHERE r.is_new
-        """,
-        [group.id, to_py(now), to_py(now)],
-    ).fetchall()
-    con.execute(
-        """
-        UPDATE incidents SET last_time = greatest(incidents.last_time, r.last_time),
-            sources = r.sources, n_reports = incidents.n_reports + r.n, updated_at = ?
-        FROM fused_rows r WHERE incidents.id = r.id AND NOT r.is_new
-        """,
-        [to_py(now)],
-    ).fetchall()
-    con.execute(
-        "INSERT INTO incident_events SELECT incident_id, source, source_event_id, event_time"
-        " FROM fused_links ON CONFLICT DO NOTHING"
-    ).fetchall()
-    con.unregister("fused_rows")
-    con.unregister("fused_links")
+    # unregistered also when a statement fails: the writer's connection lives on
+    with registered(con, "fused_rows", rows), registered(con, "fused_links", links):
+        con.execute(
+            """
+            INSERT INTO incidents (id, group_id, cell_key, community_key, township_key, county_key,
+                city_key, first_time, last_time, sources, n_reports, created_at, updated_at)
+            SELECT r.id, ?, r.cell_key, a.community_key, a.township_key, a.county_key, a.city_key,
+                   r.first_time, r.last_time, r.sources, r.n, ?, ?
+            FROM fused_rows r JOIN areas a ON a.key = r.cell_key WHERE r.is_new
+            """,
+            [group.id, to_py(now), to_py(now)],
+        ).fetchall()
+        con.execute(
+            """
+            UPDATE incidents SET last_time = greatest(incidents.last_time, r.last_time),
+                sources = r.sources, n_reports = incidents.n_reports + r.n, updated_at = ?
+            FROM fused_rows r WHERE incidents.id = r.id AND NOT r.is_new
+            """,
+            [to_py(now)],
+        ).fetchall()
+        con.execute(
+            "INSERT INTO incident_events SELECT incident_id, source, source_event_id, event_time"
+            " FROM fused_links ON CONFLICT DO NOTHING"
+        ).fetchall()
     return len(done)
