@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
 
@@ -295,15 +296,26 @@ def test_mapped_drop_error_does_not_list_the_files_columns(runtime, tmp_path):
         list(map_file(load_mapping(mapping), drop / "failed" / "x.csv"))
 
 
-def test_a_drop_whose_rows_the_store_fails_to_write_says_so(runtime, tmp_path):
-    """The store failing the write (a full disk, say) is not reported as a reading failure,
-    and the store's message, which may quote a value, is not shown; nothing is acknowledged."""
-    import duckdb
+def _disk_full(con, table, prepared):
+    raise duckdb.IOException(f"could not write block: no space left ({SECRET})")
 
-    def disk_full(con, table, prepared):
-        raise duckdb.IOException(f"could not write block: no space left ({SECRET})")
 
-    runtime.pipeline.add_insert_hook(disk_full)
+def _broken_statement(con, table, prepared):
+    # the group's events INSERT (BY NAME) then fails inside the writer's transaction, which
+    # DuckDB marks aborted: the group's clean-up must not replace the error with that
+    return table.append_column("no_such_column", pa.nulls(table.num_rows, pa.int64()))
+
+
+@pytest.mark.parametrize(
+    ("hook", "error"),
+    [(_disk_full, "IOException"), (_broken_statement, "BinderException")],
+    ids=["disk-full", "failed-statement"],
+)
+def test_a_drop_whose_rows_the_store_fails_to_write_says_so(runtime, tmp_path, hook, error):
+    """The store failing the write (a full disk, a statement failing) is reported as that
+    failure, not as a reading failure nor as the aborted transaction it leaves, and the store's
+    message, which may quote a value, is not shown; nothing is acknowledged."""
+    runtime.pipeline.add_insert_hook(hook)
     drop = tmp_path / "drop"
     feed = FolderDropFeed(FolderFeed(name="drops", path=drop, source="police"), runtime.pipeline)
     lon, lat = tiny_cell_center(1, 1, 1)
@@ -315,35 +327,11 @@ def test_a_drop_whose_rows_the_store_fails_to_write_says_so(runtime, tmp_path):
     (report,) = feed.scan_once()
 
     assert report["status"] == "failed" and report["accepted"] == 0
-    assert report["error"].startswith("IOException while storing the rows")
+    assert report["error"].startswith(f"{error} while storing the rows")
     assert "reading" not in report["error"]
     assert (drop / "failed" / "a.csv").exists()
     assert not runtime.db.query("SELECT * FROM events WHERE source_event_id = 'p1'")
     _no_secret_anywhere(runtime, drop)
-
-
-def test_a_statement_failing_inside_the_group_write_is_the_error_reported(runtime, tmp_path):
-    """A failed statement aborts the writer's transaction; the group's clean-up must not
-    replace its error with DuckDB's "transaction is aborted"."""
-
-    def broken_statement(con, table, prepared):
-        # the group's events INSERT (BY NAME) then fails: the table has no such column
-        return table.append_column("no_such_column", pa.nulls(table.num_rows, pa.int64()))
-
-    runtime.pipeline.add_insert_hook(broken_statement)
-    drop = tmp_path / "drop"
-    feed = FolderDropFeed(FolderFeed(name="drops", path=drop, source="police"), runtime.pipeline)
-    lon, lat = tiny_cell_center(1, 1, 1)
-    (drop / "a.csv").write_text(
-        f"id,time,lon,lat,category\np1,2026-11-26T08:00:00+08:00,{lon},{lat},dispute\n",
-        encoding="utf-8",
-    )
-
-    (report,) = feed.scan_once()
-
-    assert report["status"] == "failed" and report["accepted"] == 0
-    assert report["error"].startswith("BinderException while storing the rows")
-    assert not runtime.db.query("SELECT * FROM events WHERE source_event_id = 'p1'")
 
 
 def test_public_error_keeps_our_messages_and_hides_library_texts():
