@@ -24,7 +24,8 @@ What is measured, in one run:
 
 * refresh: after ingesting each tick's new simulated events through ``Pipeline.ingest_frame``,
   the view's shared computation (``WallViews.state(..., fresh=True)``: map values, KPIs, ticker,
-  warnings, done once per data version for every screen on the view) plus the wall's one real
+  warnings, done once per data version for every screen on the view; computed every tick, as
+  the wall does once per refresh period even when no event arrived) plus the wall's one real
   refresh request through Dash's HTTP endpoint (``POST /_dash-update-component`` via the Flask
   test client, State = the values and part signatures the browser shows); server time p50/p95
   and the response bytes (only the changed cells and the parts that changed travel);
