@@ -192,7 +192,9 @@ def measure_refresh(app, rt, sim, view: dict, ticks: int, tick_s: float, clock: 
     from layouts import ids
 
     client = app.server.test_client()
-    rt.wall.coalesce_s = 0  # every tick's batch is a new version, computed for the timed request
+    # the wall's ticks are 5 s apart, longer than the coalescing; these come faster, so it is
+    # off (the feed health the views share is then kept 0.5 s, not 2 s)
+    rt.wall.coalesce_s = 0
     store = cb.build_map(rt.wall.state(view, rt.scope, fresh=True), "zh")["store"]
     shown = None
     times, sizes, changed = [], [], []

@@ -73,6 +73,5 @@ def test_a_loaded_region_has_one_placer(tiny_region):
     placer = Placer.for_region(tiny_region)
     assert Placer.for_region(tiny_region) is placer
     cells = tiny_region.cells()
-    lon = cells.geometry.representative_point().x.to_numpy()
-    lat = cells.geometry.representative_point().y.to_numpy()
-    assert placer.place(lon, lat).tolist() == cells["key"].tolist()
+    inside = cells.geometry.representative_point()
+    assert placer.place(inside.x.to_numpy(), inside.y.to_numpy()).tolist() == cells["key"].tolist()
